@@ -1,0 +1,51 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from safeguarding.roles import Role, user_roles
+
+
+@login_required
+def home(request):
+    """Each role starts where its work is."""
+    roles = user_roles(request.user)
+    if roles & {Role.DSL, Role.PRINCIPAL}:
+        return redirect("dashboard")
+    if Role.OFFICE in roles:
+        return redirect("board")
+    if Role.STAFF in roles:
+        return redirect("visits:list")
+    if Role.TRUST_ADMIN in roles or request.user.is_superuser:
+        return redirect("admin:index")
+    return redirect("visits:list")
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as error:  # noqa: BLE001 - report any failure as data, never a 500
+        return f"error: {error.__class__.__name__}"
+
+
+def _broker_status() -> str:
+    from homevisits.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as error:  # noqa: BLE001
+        return f"error: {error.__class__.__name__}"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    checks = {"database": _database_status(), "broker": _broker_status()}
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

@@ -1,0 +1,50 @@
+"""The test cast (after healthchecks' hc/test.py): two schools of one trust, each role, and an outsider."""
+
+import os
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings as django_settings
+
+from safeguarding.roles import Role
+
+from .factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
+
+
+def pytest_configure(config):
+    # In CI (and whenever scripts/test.sh started services) the real PostgreSQL must be in use: a suite that
+    # quietly fell back to SQLite would pass without testing what production runs.
+    if os.environ.get("CI") == "true" or os.environ.get("TEST_REQUIRE_SERVICES") == "1":
+        engine = django_settings.DATABASES["default"]["ENGINE"]
+        if engine != "django.db.backends.postgresql":
+            pytest.exit(f"PostgreSQL is required here (DATABASE_URL), but the database engine is {engine}.", 3)
+        if not django_settings.REDIS_URL:
+            pytest.exit("Redis is required here (REDIS_URL), but it is not set.", 3)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def cast(db):
+    """oakfield (with every role) and riverside (a DSL and a member of staff), in one trust."""
+    trust = TrustFactory(name="Brookvale Test Trust", slug="brookvale-test")
+    trust_default_policy(trust)
+    oak = SchoolFactory(trust=trust, name="Oakfield Test Primary", slug="oak")
+    river = SchoolFactory(trust=trust, name="Riverside Test Academy", slug="river")
+    return SimpleNamespace(
+        trust=trust,
+        school=oak,
+        other_school=river,
+        staff=make_member("staff", oak, Role.STAFF),
+        staff2=make_member("staff2", oak, Role.STAFF),
+        outsider=make_member("outsider", oak, Role.STAFF),
+        dsl=make_member("dsl", oak, Role.DSL),
+        principal=make_member("principal", oak, Role.PRINCIPAL),
+        office=make_member("office", oak, Role.OFFICE),
+        trust_admin=make_member("trustadmin", [oak, river], Role.TRUST_ADMIN),
+        other_dsl=make_member("otherdsl", river, Role.DSL),
+        other_staff=make_member("otherstaff", river, Role.STAFF),
+    )

@@ -1,0 +1,139 @@
+"""Factories for the test cast. Fictional names only; phone numbers from Ofcom's London drama range (020 7946 0xxx)."""
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from safeguarding.models import (
+    Authorisers,
+    EscalationAction,
+    EscalationStep,
+    HomeVisitPolicy,
+    School,
+    StaffProfile,
+    Trust,
+)
+from visits.models import Child, Household, ParentCarer, Purpose, VisitRole
+from visits.services import Visitor, visit_create
+
+
+class TrustFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Trust
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Test Trust {n}")
+    slug = factory.Sequence(lambda n: f"test-trust-{n}")
+
+
+class SchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = School
+
+    trust = factory.SubFactory(TrustFactory)
+    name = factory.Sequence(lambda n: f"Test School {n}")
+    slug = factory.Sequence(lambda n: f"test-school-{n}")
+    address_line1 = "1 Chestnut Row"
+    town = "Eastbridge"
+    postcode = "EB1 2AB"
+    phone = "020 7946 0001"
+
+
+def trust_default_policy(trust: Trust, **values) -> HomeVisitPolicy:
+    """The trust-wide policy with the seed policies' numbers and the default escalation chain."""
+    defaults = dict(
+        max_visit_minutes=30, wait_if_late_minutes=10, overdue_grace_minutes=5, max_extension_minutes=30,
+        earliest_start=datetime.time(8, 30), latest_start=datetime.time(16, 30), unannounced_needs_principal=True,
+        authorisers=Authorisers.DSL_OR_PRINCIPAL, report_due_hours=24, review_date=datetime.date(2027, 7, 1),
+    )
+    defaults.update(values)
+    policy, created = HomeVisitPolicy.objects.get_or_create(trust=trust, school=None, defaults=defaults)
+    if created:
+        for order, (action, delay) in enumerate(
+            [(EscalationAction.RING_LEAD, 0), (EscalationAction.ALERT_SENIOR, 15), (EscalationAction.POLICE_PROMPT, 30)]
+        ):
+            EscalationStep.objects.create(policy=policy, order=order, action=action, delay_minutes=delay)
+    return policy
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Iterator(["Asha", "Tomasz", "Grace", "Idris", "Mei", "Callum", "Zainab", "Rhys"])
+    last_name = factory.Iterator(["Fennimore", "Quillfield", "Ashdown", "Brackwell", "Lorrimer", "Tansey"])
+    password = factory.django.Password("test-password")
+
+
+def make_member(username: str, school: School | list[School], *roles: str, **profile) -> object:
+    """A user with a profile at the given school(s) and the given role groups."""
+    user = UserFactory(username=username)
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    schools = school if isinstance(school, list) else [school]
+    defaults = dict(
+        job_title="Teacher", mobile="020 7946 0123",
+        training_completed_on=timezone.localdate() - datetime.timedelta(days=100),
+        training_expires_on=timezone.localdate() + datetime.timedelta(days=600),
+    )
+    defaults.update(profile)
+    staff_profile = StaffProfile.objects.create(user=user, **defaults)
+    staff_profile.schools.set(schools)
+    return user
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    school = factory.SubFactory(SchoolFactory)
+    name = factory.Sequence(lambda n: f"Household {n}")
+    address_line1 = factory.Sequence(lambda n: f"{n + 1} Willow Lane")
+    town = "Eastbridge"
+    postcode = "EB2 3CD"
+
+
+class ParentCarerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ParentCarer
+
+    household = factory.SubFactory(HouseholdFactory)
+    title = "Ms"
+    first_name = "Rowan"
+    last_name = "Pellingham"
+    relationship = "mother"
+
+
+class ChildFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Child
+
+    household = factory.SubFactory(HouseholdFactory)
+    school = factory.SelfAttribute("household.school")
+    first_name = factory.Iterator(["Ellis", "Noor", "Kit", "Amara", "Jonah", "Safiya"])
+    last_name = factory.Sequence(lambda n: f"Childsurname{n}")
+    date_of_birth = datetime.date(2017, 3, 14)
+    year_group = "3"
+
+
+def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **fields):
+    """A draft visit through the real service, led by `lead` (with `second` if given) for `child`."""
+    child = child or ChildFactory(household__school=lead.profile.schools.first())
+    start = start or timezone.now().replace(microsecond=0) + datetime.timedelta(days=1)
+    people = [Visitor(role=VisitRole.LEAD, user=lead)]
+    if second is not None:
+        people.append(Visitor(role=VisitRole.SECOND, user=second))
+    values = dict(
+        requested_by=lead, school=child.school, household=child.household, children=[child], people=people,
+        purpose=Purpose.ATTENDANCE, reason="Absent for five days without contact.",
+        outcome_wanted="See the child and agree a return date.", scheduled_start=start,
+        expected_duration_minutes=minutes, expected_return=start + datetime.timedelta(minutes=minutes + 20),
+    )
+    values.update(fields)
+    return visit_create(**values)

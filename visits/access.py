@@ -1,0 +1,65 @@
+"""Who may see a visit: the one helper every visit view calls, and the grants the services make.
+
+Need to know (DESIGN.md): a visit's details are visible to its pair, its requester, and the school's DSLs
+and Principal. The pair and requester hold a per-visit guardian permission that the services grant and
+revoke as the pair changes; DSLs and the Principal see every visit at their schools by role.
+"""
+
+from django.http import Http404
+from guardian.shortcuts import assign_perm, remove_perm
+
+from safeguarding.roles import is_senior
+
+from .models import Visit, VisitUserObjectPermission
+
+VIEW_DETAILS = "view_visit_details"
+
+
+def grant_visit_access(visit: Visit, user) -> None:
+    assign_perm(f"visits.{VIEW_DETAILS}", user, visit)
+
+
+def revoke_visit_access(visit: Visit, user) -> None:
+    remove_perm(f"visits.{VIEW_DETAILS}", user, visit)
+
+
+def sync_visit_access(visit: Visit) -> None:
+    """Grant the requester and the staff on the visit; take the grant from anyone no longer on it."""
+    should_see = {visit.requested_by_id} | {
+        uid for uid in visit.people.values_list("user_id", flat=True) if uid is not None
+    }
+    current = set(
+        VisitUserObjectPermission.objects.filter(
+            content_object=visit, permission__codename=VIEW_DETAILS
+        ).values_list("user_id", flat=True)
+    )
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.in_bulk(should_see ^ current)
+    for uid in should_see - current:
+        grant_visit_access(visit, users[uid])
+    for uid in current - should_see:
+        revoke_visit_access(visit, users[uid])
+
+
+def visible_visits(user, queryset=None):
+    """The visits whose details this user may see."""
+    qs = (queryset if queryset is not None else Visit.objects.all()).for_user(user)
+    if user.is_superuser or is_senior(user):
+        return qs
+    return qs.filter(
+        visituserobjectpermission__user=user,
+        visituserobjectpermission__permission__codename=VIEW_DETAILS,
+    )
+
+
+def can_view_visit(user, visit: Visit) -> bool:
+    return visible_visits(user, Visit.objects.filter(pk=visit.pk)).exists()
+
+
+def get_visit_for(user, pk, queryset=None) -> Visit:
+    """The visit if this user may see it; 404 otherwise (never 403, which would confirm it exists)."""
+    try:
+        return visible_visits(user, queryset).get(pk=pk)
+    except (Visit.DoesNotExist, ValueError):
+        raise Http404("No such visit.") from None

@@ -1,0 +1,98 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from safeguarding.admin import SchoolScopedAdmin
+from safeguarding.selectors import school_ids_for
+
+from .access import sync_visit_access
+from .models import Child, Household, ParentCarer, Visit, VisitPerson, VisitRole, VisitTransition
+
+
+class ParentCarerInline(admin.StackedInline):
+    model = ParentCarer
+    extra = 0
+
+
+@admin.register(Household)
+class HouseholdAdmin(SchoolScopedAdmin):
+    list_display = ["name", "postcode", "school", "interpreter_needed"]
+    list_filter = ["school", "interpreter_needed"]
+    search_fields = ["name", "postcode", "address_line1"]
+    inlines = [ParentCarerInline]
+
+
+@admin.register(Child)
+class ChildAdmin(SchoolScopedAdmin):
+    list_display = ["__str__", "year_group", "school", "household"]
+    list_filter = ["school", "year_group"]
+    search_fields = ["first_name", "last_name"]
+    autocomplete_fields = ["household"]
+    raw_id_fields = ["key_worker"]
+
+
+class VisitPersonFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        live = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        leads = sum(1 for f in live if f.cleaned_data.get("role") == VisitRole.LEAD)
+        if leads != 1:
+            raise ValidationError("A visit has exactly one lead.")
+
+
+class VisitPersonInline(admin.TabularInline):
+    model = VisitPerson
+    formset = VisitPersonFormSet
+    extra = 0
+    min_num = 1
+    raw_id_fields = ["user"]
+
+
+class VisitTransitionInline(admin.TabularInline):
+    model = VisitTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor", "at", "note"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class VisitAdminForm(forms.ModelForm):
+    class Meta:
+        model = Visit
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        school, household = data.get("school"), data.get("household")
+        for child in data.get("children") or []:
+            if school and child.school_id != school.pk:
+                self.add_error("children", f"{child} is not on {school}'s roll.")
+            elif household and child.household_id != household.pk:
+                self.add_error("children", f"{child} does not live in this household.")
+        return data
+
+
+@admin.register(Visit)
+class VisitAdmin(SchoolScopedAdmin):
+    """For corrections by admins. The status is read-only here: it moves only through the visit's life."""
+
+    form = VisitAdminForm
+    list_display = ["__str__", "status", "school", "scheduled_start", "requested_by"]
+    list_filter = ["school", "status", "purpose"]
+    date_hierarchy = "scheduled_start"
+    readonly_fields = ["status", "created_at", "updated_at"]
+    autocomplete_fields = ["household"]
+    raw_id_fields = ["requested_by"]
+    filter_horizontal = ["children"]
+    inlines = [VisitPersonInline, VisitTransitionInline]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "children" and not request.user.is_superuser:
+            kwargs["queryset"] = Child.objects.filter(school_id__in=school_ids_for(request.user))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        sync_visit_access(form.instance)

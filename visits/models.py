@@ -1,0 +1,346 @@
+"""Households, children and visits: who is visited, why, by whom and when."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from phonenumber_field.modelfields import PhoneNumberField
+
+from safeguarding.models import PostcodeField, School
+
+
+class SchoolScopedQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Only rows of the schools the user belongs to: anything else is a 404, never a leak."""
+        from safeguarding.selectors import school_ids_for
+
+        return self.filter(school_id__in=school_ids_for(user))
+
+
+class Household(models.Model):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="households")
+    name = models.CharField(max_length=100, help_text="How staff refer to the family, e.g. 'Okafor family'.")
+    address_line1 = models.CharField("address line 1", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    town = models.CharField(max_length=100)
+    postcode = PostcodeField()
+    phone = PhoneNumberField(blank=True)
+    home_languages = models.CharField(max_length=200, blank=True, help_text="e.g. English, Polish")
+    interpreter_needed = models.BooleanField(default=False)
+    access_notes = models.TextField(
+        blank=True, help_text="What visitors should know at the door: animals, stairs, parking, entry."
+    )
+
+    objects = SchoolScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name}, {self.postcode}"
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, self.town, self.postcode]
+        return ", ".join(p for p in parts if p)
+
+
+class ParentCarer(models.Model):
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="carers")
+    title = models.CharField(max_length=20, blank=True, help_text="As they wish to be addressed, e.g. Ms, Mx, Dr.")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(
+        max_length=100, help_text="Their own surname: do not assume it is the child's."
+    )
+    relationship = models.CharField(max_length=50, help_text="To the child, e.g. mother, grandfather, foster carer.")
+    parental_responsibility = models.BooleanField(default=True)
+    phone = PhoneNumberField(blank=True)
+    email = models.EmailField(blank=True)
+    language = models.CharField(max_length=50, blank=True, help_text="Preferred language.")
+    literacy_support_needed = models.BooleanField(
+        default=False, help_text="Read letters aloud or explain them; do not rely on written notes alone."
+    )
+
+    class Meta:
+        ordering = ["household", "last_name", "first_name"]
+        verbose_name = "parent or carer"
+        verbose_name_plural = "parents and carers"
+
+    def __str__(self):
+        return self.addressed_as
+
+    @property
+    def addressed_as(self) -> str:
+        return " ".join(p for p in [self.title, self.first_name, self.last_name] if p)
+
+
+class YearGroup(models.TextChoices):
+    NURSERY = "N", "Nursery"
+    RECEPTION = "R", "Reception"
+    Y1 = "1", "Year 1"
+    Y2 = "2", "Year 2"
+    Y3 = "3", "Year 3"
+    Y4 = "4", "Year 4"
+    Y5 = "5", "Year 5"
+    Y6 = "6", "Year 6"
+    Y7 = "7", "Year 7"
+    Y8 = "8", "Year 8"
+    Y9 = "9", "Year 9"
+    Y10 = "10", "Year 10"
+    Y11 = "11", "Year 11"
+    Y12 = "12", "Year 12"
+    Y13 = "13", "Year 13"
+
+
+class Child(models.Model):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="children")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="children")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    year_group = models.CharField(max_length=2, choices=YearGroup.choices)
+    key_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="key_children"
+    )
+    social_worker_name = models.CharField(max_length=100, blank=True)
+    social_worker_agency = models.CharField(max_length=100, blank=True)
+    social_worker_phone = PhoneNumberField(blank=True)
+
+    objects = SchoolScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name_plural = "children"
+        constraints = [
+            models.CheckConstraint(
+                name="year_group_valid", condition=Q(year_group__in=YearGroup.values)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self):
+        if self.household_id and self.school_id and self.household.school_id != self.school_id:
+            raise ValidationError({"household": "This household belongs to another school."})
+        if self.date_of_birth and self.date_of_birth > datetime.date.today():
+            raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
+        if self.social_worker_phone and not self.social_worker_name:
+            raise ValidationError({"social_worker_name": "Give the social worker's name with their phone."})
+
+    @property
+    def has_social_worker(self) -> bool:
+        return bool(self.social_worker_name)
+
+
+class Purpose(models.TextChoices):
+    """Why staff visit: the reasons the seed policies list."""
+
+    TRANSITION = "transition", "Transition / new starter"
+    ATTENDANCE = "attendance", "Attendance"
+    SEND_SUPPORT = "send_support", "SEND support"
+    FAMILY_SUPPORT = "family_support", "Family support"
+    WELFARE_CHECK = "welfare_check", "Safeguarding or welfare check"
+    WORK_DROP_OFF = "work_drop_off", "Drop off or collect work"
+    MEDICAL_ABSENCE = "medical_absence", "Medical absence"
+    SUSPECTED_HOLIDAY = "suspected_holiday", "Suspected unauthorised holiday"
+    COLLECT_OR_DROP_CHILD = "collect_or_drop_child", "Collect or drop off a child"
+    REFUSING_TO_ATTEND = "refusing_to_attend", "Refusing to attend"
+    ELECTIVE_HOME_EDUCATION = "elective_home_education", "Elective home education"
+    OTHER = "other", "Other"
+
+
+class VisitStatus(models.TextChoices):
+    """The visit's life (DESIGN.md): services move a visit between these, views never set them."""
+
+    DRAFT = "draft", "Draft"
+    REQUESTED = "requested", "Awaiting authorisation"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    DECLINED = "declined", "Declined"
+    AUTHORISED = "authorised", "Authorised"
+    CANCELLED = "cancelled", "Cancelled"
+    OUT = "out", "Out of school"
+    ON_SITE = "on_site", "On site"
+    LEFT = "left", "Left the property"
+    RETURNED = "returned", "Returned"
+    REPORTED = "reported", "Report written"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+# While a visit is in one of these, staff are away from school and the office must know when they are back.
+AWAY_STATUSES = (VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT)
+
+
+class VisitQuerySet(SchoolScopedQuerySet):
+    def away(self):
+        return self.filter(status__in=AWAY_STATUSES)
+
+
+class Visit(models.Model):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="visits")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="visits")
+    children = models.ManyToManyField(Child, related_name="visits")
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    reason = models.TextField(help_text="Why this visit, and why now.")
+    outcome_wanted = models.TextField(help_text="What the school hopes the visit achieves.")
+    announced = models.BooleanField(default=True, help_text="The family has been told about the visit.")
+    unannounced_reason = models.TextField(blank=True, help_text="Required for an unannounced visit.")
+    invite_to_school_instead = models.BooleanField(
+        default=False, help_text="The family is invited into school instead of a home visit."
+    )
+    scheduled_start = models.DateTimeField()
+    expected_duration_minutes = models.PositiveSmallIntegerField()
+    expected_return = models.DateTimeField(help_text="When the pair are due back at school.")
+    vehicle = models.CharField(max_length=120, blank=True, help_text="Description and registration.")
+    lead_mobile = PhoneNumberField(blank=True, help_text="The number the office rings.")
+    status = models.CharField(max_length=20, choices=VisitStatus.choices, default=VisitStatus.DRAFT)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_start"]
+        permissions = [("view_visit_details", "Can see the visit's full details")]
+        indexes = [models.Index(fields=["school", "scheduled_start"])]
+        constraints = [
+            models.CheckConstraint(name="visit_status_valid", condition=Q(status__in=VisitStatus.values)),
+            models.CheckConstraint(name="visit_purpose_valid", condition=Q(purpose__in=Purpose.values)),
+            models.CheckConstraint(name="visit_duration_positive", condition=Q(expected_duration_minutes__gt=0)),
+            models.CheckConstraint(
+                name="visit_returns_after_start", condition=Q(expected_return__gt=F("scheduled_start"))
+            ),
+            models.CheckConstraint(
+                name="unannounced_visit_has_reason", condition=Q(announced=True) | ~Q(unannounced_reason="")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} visit to {self.household.name} on {self.local_start:%d %b %Y}"
+
+    def get_absolute_url(self):
+        return reverse("visits:detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.expected_duration_minutes is not None and self.expected_duration_minutes <= 0:
+            errors["expected_duration_minutes"] = "The duration must be at least one minute."
+        if self.scheduled_start and self.expected_return and self.expected_return <= self.scheduled_start:
+            errors["expected_return"] = "The expected return must be after the start."
+        elif (
+            self.scheduled_start and self.expected_return and self.expected_duration_minutes
+            and self.expected_duration_minutes > 0
+            and self.expected_return < self.scheduled_start + datetime.timedelta(minutes=self.expected_duration_minutes)
+        ):
+            errors["expected_return"] = "The expected return is before the visit would end."
+        if not self.announced and not self.unannounced_reason.strip():
+            errors["unannounced_reason"] = "Say why this visit is unannounced."
+        if self.household_id and self.school_id and self.household.school_id != self.school_id:
+            errors["household"] = "This household belongs to another school."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def local_start(self) -> datetime.datetime:
+        from django.utils import timezone
+
+        return timezone.localtime(self.scheduled_start)
+
+    @property
+    def is_away(self) -> bool:
+        return self.status in AWAY_STATUSES
+
+
+class VisitRole(models.TextChoices):
+    LEAD = "lead", "Lead"
+    SECOND = "second", "Second visitor"
+    EXTERNAL = "external", "External practitioner"
+
+
+class VisitPerson(models.Model):
+    """One of the visit's pair (or more): school staff by account, an external practitioner by name."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="people")
+    role = models.CharField(max_length=10, choices=VisitRole.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="visit_roles"
+    )
+    external_name = models.CharField(max_length=100, blank=True)
+    external_organisation = models.CharField(max_length=100, blank=True)
+    external_phone = PhoneNumberField(blank=True)
+
+    class Meta:
+        ordering = ["visit", "role"]
+        verbose_name = "visitor"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"], condition=Q(role="lead"), name="one_lead_per_visit"
+            ),
+            models.UniqueConstraint(fields=["visit", "user"], name="visitor_once_per_visit"),
+            models.CheckConstraint(name="visitor_role_valid", condition=Q(role__in=VisitRole.values)),
+            # Staff are linked by account; an external practitioner by name and organisation.
+            models.CheckConstraint(
+                name="visitor_is_staff_or_named_external",
+                condition=(Q(role="external", user__isnull=True) & ~Q(external_name="") & ~Q(external_organisation=""))
+                | (~Q(role="external") & Q(user__isnull=False)),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_role_display()})"
+
+    def clean(self):
+        if self.role == VisitRole.EXTERNAL:
+            if self.user_id:
+                self.user = None
+            errors = {}
+            if not self.external_name.strip():
+                errors["external_name"] = "Give the external practitioner's name."
+            if not self.external_organisation.strip():
+                errors["external_organisation"] = "Give the practitioner's organisation."
+            if errors:
+                raise ValidationError(errors)
+        elif not self.user_id:
+            raise ValidationError({"user": "Choose the member of staff."})
+
+    @property
+    def name(self) -> str:
+        if self.user_id:
+            return self.user.get_full_name() or self.user.username
+        return self.external_name
+
+
+# Per-visit object permissions in their own tables with real foreign keys (django-guardian's "direct"
+# permissions): deleting a visit deletes its grants, and lists can join on them.
+class VisitUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Visit, on_delete=models.CASCADE)
+
+
+class VisitGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Visit, on_delete=models.CASCADE)
+
+
+class VisitTransition(models.Model):
+    """A step in the visit's life: who moved it, from what, to what, when and why. Shown as its timeline."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=VisitStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=VisitStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["visit", "at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} -> {self.to_status}"
