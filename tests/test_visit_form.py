@@ -22,7 +22,8 @@ def _form(child, second, **overrides):
         "children": [child.pk], "purpose": "attendance", "reason": "Absent since Monday, no calls returned.",
         "outcome_wanted": "See Juniper and agree a plan.", "announced": "yes", "unannounced_reason": "",
         "visit_date": day.isoformat(), "start_time": "10:00", "expected_duration_minutes": "30",
-        "return_time": "11:00", "second_visitor": second.pk, "vehicle": "Blue hatchback", "lead_mobile": "020 7946 0999",
+        "return_time": "11:00", "second_visitor": second.pk, "vehicle": "Blue hatchback",
+        "lead_mobile": "020 7946 0999",
         "action": "Submit for authorisation",
     }
     data.update(overrides)
@@ -36,7 +37,8 @@ def test_staff_can_submit_a_request(client, cast, child):
     assert response.status_code == 302 and response.url == f"/visits/{visit.pk}/"
     assert visit.status == VisitStatus.REQUESTED
     assert visit.household == child.household
-    assert {(p.role, p.user) for p in visit.people.all()} == {(VisitRole.LEAD, cast.staff), (VisitRole.SECOND, cast.staff2)}
+    people = {(p.role, p.user) for p in visit.people.all()}
+    assert people == {(VisitRole.LEAD, cast.staff), (VisitRole.SECOND, cast.staff2)}
     assert timezone.localtime(visit.scheduled_start).time() == datetime.time(10, 0)
     page = client.get(response.url).content.decode()
     assert "Awaiting authorisation" in page and "Request sent for authorisation" in page
