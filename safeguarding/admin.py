@@ -81,6 +81,19 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
         return qs.filter(Q(trust__in=trusts, school__isnull=True) | Q(school__in=schools))
 
 
+@admin.register(EscalationStep)
+class EscalationStepAdmin(SchoolScopedAdmin):
+    school_path = "policy__school"
+    list_display = ["policy", "order", "action", "delay_minutes"]
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        visible_policies = HomeVisitPolicyAdmin(HomeVisitPolicy, self.admin_site).get_queryset(request)
+        return qs.filter(policy__in=visible_policies)
+
+
 @admin.register(StaffProfile)
 class StaffProfileAdmin(SchoolScopedAdmin):
     school_path = "schools"

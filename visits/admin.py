@@ -14,6 +14,15 @@ class ParentCarerInline(admin.StackedInline):
     extra = 0
 
 
+@admin.register(ParentCarer)
+class ParentCarerAdmin(SchoolScopedAdmin):
+    school_path = "household__school"
+    list_display = ["__str__", "relationship", "household", "parental_responsibility", "literacy_support_needed"]
+    list_filter = ["household__school", "parental_responsibility", "literacy_support_needed"]
+    search_fields = ["first_name", "last_name", "household__name"]
+    autocomplete_fields = ["household"]
+
+
 @admin.register(Household)
 class HouseholdAdmin(SchoolScopedAdmin):
     list_display = ["name", "postcode", "school", "interpreter_needed"]
@@ -46,6 +55,32 @@ class VisitPersonInline(admin.TabularInline):
     extra = 0
     min_num = 1
     raw_id_fields = ["user"]
+
+
+@admin.register(VisitPerson)
+class VisitPersonAdmin(SchoolScopedAdmin):
+    """Read-only list: the pair is changed on the visit (which keeps exactly one lead and the grants in step)."""
+
+    school_path = "visit__school"
+    list_display = ["__str__", "visit", "role"]
+    list_filter = ["role", "visit__school"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VisitTransition)
+class VisitTransitionAdmin(VisitPersonAdmin):
+    """Read-only: the timeline is a record of what happened."""
+
+    list_display = ["visit", "from_status", "to_status", "actor", "at"]
+    list_filter = ["to_status", "visit__school"]
 
 
 class VisitTransitionInline(admin.TabularInline):
