@@ -359,6 +359,17 @@ class AuthorisationDecision(PermanentRecord):
     def __str__(self):
         return f"{self.get_decision_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d %H:%M}"
 
+    # The codes visits.policy.principal_exceptions() uses, as a reader would say them.
+    EXCEPTION_LABELS = {
+        "outside_hours": "starting outside visiting hours",
+        "over_max_duration": "lasting longer than the policy allows",
+        "unannounced": "an unannounced visit",
+    }
+
+    @property
+    def exception_labels(self) -> list[str]:
+        return [self.EXCEPTION_LABELS.get(code, code) for code in self.exceptions]
+
     def clean(self):
         if self.decision != Decision.APPROVED and not self.reason.strip():
             field = "reason"

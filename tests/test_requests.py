@@ -409,3 +409,11 @@ def test_who_may_record_the_familys_answer(client, cast, authorised, who, status
     client.force_login(getattr(cast, who))
     assert notify(client, authorised).status_code == status
     assert ParentNotification.objects.count() == (1 if status == 302 else 0)
+
+
+def test_the_change_form_shows_the_visit_as_it_is(client, cast, child, authorised):
+    client.force_login(cast.staff)
+    page = client.get(f"/visits/{authorised.pk}/edit/").content.decode()
+    # A browser's date input only accepts ISO dates: anything else would show an empty date.
+    assert f'value="{DAY.isoformat()}"' in page and 'value="10:00"' in page
+    assert f'value="{child.pk}" id="id_children_{child.pk}" checked' in page

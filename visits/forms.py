@@ -1,5 +1,6 @@
 import datetime
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
@@ -47,7 +48,7 @@ class VisitRequestForm(forms.Form):
     unannounced_reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why unannounced?"
     )
-    visit_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    visit_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     expected_duration_minutes = forms.IntegerField(
         label="Expected duration (minutes)", min_value=1, max_value=600,
@@ -89,8 +90,10 @@ class VisitRequestForm(forms.Form):
         self.fields["second_visitor"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.helper = FormHelper()
         self.helper.form_tag = False
+        # StrictButton, not Submit: crispy's Submit always adds btn-primary, which hides the secondary style.
         buttons = [
-            Submit("action", self.ACTIONS[a], css_class="btn-lg btn-" + ("primary" if i == 0 else "outline-secondary"))
+            StrictButton(self.ACTIONS[a], type="submit", name="action", value=self.ACTIONS[a],
+                         css_class="btn-lg " + ("btn-primary" if i == 0 else "btn-outline-secondary"))
             for i, a in enumerate(actions)
         ]
         self.helper.layout = Layout(
@@ -232,7 +235,7 @@ class DecisionForm(forms.Form):
 
 class ParentNotificationForm(forms.Form):
     method = forms.ChoiceField(choices=NotifyMethod.choices, label="How the family was told")
-    notified_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    notified_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     notified_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time"}))
     response = forms.ChoiceField(choices=ParentResponse.choices, label="Their answer")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -263,7 +263,7 @@ def visit_decide(
     if record.reason:
         note += f": {record.reason}"
     if record.conditions:
-        note += f" Conditions: {record.conditions}"
+        note += f". Conditions: {record.conditions}"
     visit_transition(visit=locked, to_status=DECISION_STATUS[decision], actor=actor, note=note)
     audit(actor=actor, action="visit.decide", obj=locked, summary=f"{record.get_decision_display()} the request",
           decision=decision)
