@@ -119,6 +119,13 @@ def test_decline_and_changes_need_a_reason(client, cast, visit, decision, status
     assert AuthorisationDecision.objects.get().reason == "Invite the family into school first."
 
 
+def test_the_visit_page_leads_a_dsl_to_the_decision(client, cast, visit):
+    client.force_login(cast.dsl)
+    assert f'href="/approvals/{visit.pk}/"' in client.get(f"/visits/{visit.pk}/").content.decode()
+    client.force_login(cast.staff)
+    assert f'href="/approvals/{visit.pk}/"' not in client.get(f"/visits/{visit.pk}/").content.decode()
+
+
 def test_a_request_is_decided_once(client, cast, visit):
     decide(client, cast.dsl, visit)
     response = decide(client, cast.principal, visit, "declined", reason="Too late")
@@ -159,11 +166,17 @@ APPROVE = {
 }
 
 
+@pytest.mark.parametrize(
+    ("decision", "to_status"),
+    [("approved", VisitStatus.AUTHORISED), ("declined", VisitStatus.DECLINED),
+     ("changes_requested", VisitStatus.CHANGES_REQUESTED)],
+)
 @pytest.mark.parametrize(("who", "status"), APPROVE.items())
-def test_approve_by_every_role(client, cast, visit, who, status):
-    assert decide(client, getattr(cast, who), visit).status_code == status
+def test_each_decision_by_every_role(client, cast, visit, who, status, decision, to_status):
+    assert decide(client, getattr(cast, who), visit, decision, reason="Reason given").status_code == status
     visit.refresh_from_db()
-    assert (visit.status == VisitStatus.AUTHORISED) == (status == 302)
+    assert visit.status == (to_status if status == 302 else VisitStatus.REQUESTED)
+    assert AuthorisationDecision.objects.count() == (1 if status == 302 else 0)
 
 
 @pytest.mark.parametrize("decision", ["approved", "declined", "changes_requested"])
@@ -317,4 +330,5 @@ def test_list_queries_do_not_grow_with_visits(client, cast, url, who):
     shown = {pk for pk in Visit.objects.values_list("pk", flat=True)
              if f'href="{link}{pk}/"' in response.content.decode()}
     assert len(shown) == 200  # every row is on the page, so the count covers them all
+    print(f"{url} as {who}: {few} queries for 5 visits, {many} for 200")
     assert many == few, f"{url}: {few} queries for 5 visits, {many} for 200"
