@@ -126,6 +126,8 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Links in emails point here (emails carry a link, never the visit's details).
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Home visits <homevisits@example.org>")
 
 # Celery: Redis when REDIS_URL (or CELERY_BROKER_URL) is set, else a broker that needs no server.

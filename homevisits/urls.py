@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("visits/", include("visits.urls")),
     path("approvals/", safeguarding_views.approvals, name="approvals"),
+    path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
     path("board/", visit_views.board, name="board"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -310,3 +310,91 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+class PermanentRecord(models.Model):
+    """A row that is written once and never edited or deleted: the record of who decided what."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise ValidationError(f"A {self._meta.verbose_name} is a permanent record and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(f"A {self._meta.verbose_name} is a permanent record and cannot be deleted.")
+
+
+class AuthorisationDecision(PermanentRecord):
+    """A DSL's or the Principal's decision on a visit request: who, when, what, why, on what conditions."""
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.PROTECT, related_name="decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_as = models.CharField(max_length=20, choices=Role.choices, help_text="The role the decision was made in.")
+    decided_at = models.DateTimeField()
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField(blank=True, help_text="Why: required to decline or to ask for changes.")
+    conditions = models.TextField(blank=True, help_text="Conditions attached to an approval.")
+    exceptions = models.JSONField(
+        default=list, blank=True, help_text="The Principal-only exceptions this decision covered (codes)."
+    )
+
+    class Meta:
+        ordering = ["visit", "decided_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="decision_valid", condition=Q(decision__in=Decision.values)),
+            models.CheckConstraint(
+                name="decline_or_changes_has_reason", condition=Q(decision="approved") | ~Q(reason="")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d %H:%M}"
+
+    # The codes visits.policy.principal_exceptions() uses, as a reader would say them.
+    EXCEPTION_LABELS = {
+        "outside_hours": "starting outside visiting hours",
+        "over_max_duration": "lasting longer than the policy allows",
+        "unannounced": "an unannounced visit",
+    }
+
+    @property
+    def exception_labels(self) -> list[str]:
+        return [self.EXCEPTION_LABELS.get(code, code) for code in self.exceptions]
+
+    def clean(self):
+        if self.decision != Decision.APPROVED and not self.reason.strip():
+            field = "reason"
+            if self.decision == Decision.DECLINED:
+                raise ValidationError({field: "Give the reason for declining."})
+            raise ValidationError({field: "Say what needs to change."})
+
+
+class PolicyOverride(PermanentRecord):
+    """An explicit, recorded exception to one of the policy checks on one visit (who, which check, why).
+
+    The checks (visits.policy) skip a check that has an override on the visit; who may record one for which
+    check is `visits.policy.OVERRIDE_ROLES`.
+    """
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.PROTECT, related_name="policy_overrides")
+    check_code = models.CharField(max_length=40, help_text="The policy check this overrides, e.g. prohibited_address.")
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_as = models.CharField(max_length=20, choices=Role.choices)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visit", "recorded_at", "id"]
+        constraints = [models.CheckConstraint(name="override_has_reason", condition=~Q(reason=""))]
+
+    def __str__(self):
+        return f"Override of {self.check_code} by {self.recorded_by}"

@@ -55,7 +55,8 @@ def test_senior_pages_refuse_other_roles(client, cast, url):
     client.force_login(cast.dsl)
     response = client.get(url)
     assert response.status_code == 200
-    assert b"Not built yet" in response.content
+    if url == "/dashboard/":  # /approvals/ is a real page since issue 3; the dashboard is still a placeholder
+        assert b"Not built yet" in response.content
 
 
 def test_navigation_shows_each_role_its_own_links(client, cast):

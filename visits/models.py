@@ -161,6 +161,7 @@ class VisitStatus(models.TextChoices):
     REQUESTED = "requested", "Awaiting authorisation"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     DECLINED = "declined", "Declined"
+    FAMILY_DECLINED = "family_declined", "Declined by the family"
     AUTHORISED = "authorised", "Authorised"
     CANCELLED = "cancelled", "Cancelled"
     OUT = "out", "Out of school"
@@ -197,7 +198,13 @@ class Visit(models.Model):
     expected_return = models.DateTimeField(help_text="When the pair are due back at school.")
     vehicle = models.CharField(max_length=120, blank=True, help_text="Description and registration.")
     lead_mobile = PhoneNumberField(blank=True, help_text="The number the office rings.")
+    principal_exception_reason = models.TextField(
+        blank=True, help_text="Why the visit needs the Principal's exception (evening, longer than the policy allows)."
+    )
     status = models.CharField(max_length=20, choices=VisitStatus.choices, default=VisitStatus.DRAFT)
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last sent for authorisation: the approvals queue's order."
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
     )
@@ -344,3 +351,38 @@ class VisitTransition(models.Model):
 
     def __str__(self):
         return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class NotifyMethod(models.TextChoices):
+    PHONE = "phone", "Phone call"
+    LETTER = "letter", "Letter"
+    TEXT = "text", "Text message"
+    IN_PERSON = "in_person", "In person"
+
+
+class ParentResponse(models.TextChoices):
+    AWAITING = "awaiting", "No answer yet"
+    AGREED = "agreed", "Agreed to the visit"
+    DECLINED = "declined", "Declined the visit"
+
+
+class ParentNotification(models.Model):
+    """How and when the family was told about an announced visit, and what they said."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="parent_notifications")
+    method = models.CharField(max_length=10, choices=NotifyMethod.choices)
+    notified_at = models.DateTimeField()
+    response = models.CharField(max_length=10, choices=ParentResponse.choices, default=ParentResponse.AWAITING)
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visit", "notified_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="notify_method_valid", condition=Q(method__in=NotifyMethod.values)),
+            models.CheckConstraint(name="parent_response_valid", condition=Q(response__in=ParentResponse.values)),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} on {self.notified_at:%Y-%m-%d}: {self.get_response_display()}"

@@ -3,28 +3,41 @@
 import datetime
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from safeguarding.audit import audit
+from safeguarding.models import AuthorisationDecision, Decision, PolicyOverride
 
+from . import notifications, policy
 from .access import sync_visit_access
-from .models import Child, Household, Visit, VisitPerson, VisitRole, VisitStatus, VisitTransition
+from .models import (
+    Child,
+    Household,
+    ParentNotification,
+    ParentResponse,
+    Visit,
+    VisitPerson,
+    VisitRole,
+    VisitStatus,
+    VisitTransition,
+)
 
 S = VisitStatus
 # The visit's life (DESIGN.md). Anything not listed here is refused.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.REQUESTED, S.CANCELLED},
-    S.REQUESTED: {S.AUTHORISED, S.DECLINED, S.CHANGES_REQUESTED, S.CANCELLED},
-    S.CHANGES_REQUESTED: {S.REQUESTED, S.CANCELLED},
-    S.AUTHORISED: {S.OUT, S.CANCELLED, S.REQUESTED},
+    S.DRAFT: {S.REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
+    S.REQUESTED: {S.AUTHORISED, S.DECLINED, S.CHANGES_REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
+    S.CHANGES_REQUESTED: {S.REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
+    S.AUTHORISED: {S.OUT, S.CANCELLED, S.REQUESTED, S.FAMILY_DECLINED},
     S.OUT: {S.ON_SITE, S.RETURNED},
     S.ON_SITE: {S.LEFT},
     S.LEFT: {S.RETURNED},
     S.RETURNED: {S.REPORTED},
     S.REPORTED: {S.REVIEWED},
     S.DECLINED: set(),
+    S.FAMILY_DECLINED: set(),
     S.CANCELLED: set(),
     S.REVIEWED: set(),
 }
@@ -62,6 +75,15 @@ def _validate_children(school, household: Household, children: list[Child]) -> N
             raise ValidationError({"children": f"{child} does not live in this household."})
 
 
+def _save_people(visit: Visit, people: list[Visitor]) -> None:
+    for person in people:
+        row = VisitPerson(visit=visit, role=person.role, user=person.user, external_name=person.external_name,
+                          external_organisation=person.external_organisation, external_phone=person.external_phone)
+        row.full_clean(exclude=["visit"])
+        row.save()
+    sync_visit_access(visit)
+
+
 @transaction.atomic
 def visit_create(
     *,
@@ -81,6 +103,7 @@ def visit_create(
     invite_to_school_instead: bool = False,
     vehicle: str = "",
     lead_mobile: str = "",
+    principal_exception_reason: str = "",
 ) -> Visit:
     """Create a visit as a draft, with its people, and give them and the requester access to it."""
     visit = Visit(
@@ -89,19 +112,14 @@ def visit_create(
         expected_duration_minutes=expected_duration_minutes, expected_return=expected_return,
         announced=announced, unannounced_reason=unannounced_reason,
         invite_to_school_instead=invite_to_school_instead, vehicle=vehicle, lead_mobile=lead_mobile,
-        status=VisitStatus.DRAFT,
+        principal_exception_reason=principal_exception_reason, status=VisitStatus.DRAFT,
     )
     visit.full_clean()
     _validate_children(school, household, children)
     _validate_people(people)
     visit.save()
     visit.children.set(children)
-    for person in people:
-        row = VisitPerson(visit=visit, role=person.role, user=person.user, external_name=person.external_name,
-                          external_organisation=person.external_organisation, external_phone=person.external_phone)
-        row.full_clean(exclude=["visit"])
-        row.save()
-    sync_visit_access(visit)
+    _save_people(visit, people)
     VisitTransition.objects.create(visit=visit, from_status="", to_status=visit.status, actor=requested_by,
                                    at=timezone.now(), note="Created")
     audit(actor=requested_by, action="visit.create", obj=visit, summary=f"Created {visit}")
@@ -126,3 +144,170 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
           from_status=from_status, to_status=to_status)
     visit.status = to_status
     return locked
+
+
+# --- requests, decisions and the family's answer ------------------------------------------------------------
+
+SUBMITTABLE = {S.DRAFT, S.CHANGES_REQUESTED}
+EDITABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
+# Changing any of these after authorisation (who, where, when) needs a new decision (issue 3).
+MATERIAL = {"household", "children", "people", "scheduled_start", "expected_duration_minutes", "expected_return"}
+DECISION_STATUS = {
+    Decision.APPROVED: S.AUTHORISED, Decision.DECLINED: S.DECLINED, Decision.CHANGES_REQUESTED: S.CHANGES_REQUESTED,
+}
+
+
+def _lock(visit: Visit) -> Visit:
+    return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+
+
+def _send_for_decision(visit: Visit, *, actor, note: str) -> None:
+    policy.check_submission(visit, requested_by=visit.requested_by)
+    visit_transition(visit=visit, to_status=S.REQUESTED, actor=actor, note=note)
+    visit.submitted_at = timezone.now()
+    visit.save(update_fields=["submitted_at", "updated_at"])
+    transaction.on_commit(lambda: notifications.notify_approvers(visit.pk))
+
+
+@transaction.atomic
+def visit_submit(*, visit: Visit, actor) -> Visit:
+    """Send a draft (or a request sent back for changes) for authorisation, if the school's policy allows it."""
+    locked = _lock(visit)
+    if locked.status not in SUBMITTABLE:
+        raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot be submitted.")
+    if actor.pk != locked.requested_by_id:
+        raise PermissionDenied("Only the person who requested the visit can submit it.")
+    _send_for_decision(locked, actor=actor, note="Submitted for authorisation")
+    visit.status, visit.submitted_at = locked.status, locked.submitted_at
+    return locked
+
+
+def _people_key(people) -> list[tuple]:
+    return sorted(
+        (p.role, getattr(p, "user_id", None) or (p.user.pk if p.user else None), p.external_name,
+         p.external_organisation, str(p.external_phone or ""))
+        for p in people
+    )
+
+
+@transaction.atomic
+def visit_update(
+    *, visit: Visit, actor, children: list[Child] | None = None, people: list[Visitor] | None = None, **fields
+) -> Visit:
+    """Edit a visit. Changing who, where or when after authorisation sends it back for a new decision."""
+    locked = _lock(visit)
+    if locked.status not in EDITABLE:
+        raise ValidationError(f"A visit that is {locked.get_status_display().lower()} can no longer be changed.")
+    if actor.pk != locked.requested_by_id:
+        raise PermissionDenied("Only the person who requested the visit can change it.")
+    school_policy = locked.school.policy()
+    exceptions_before = {e.code for e in policy.principal_exceptions(locked, school_policy)}
+    changed = []
+    for name, value in fields.items():
+        field = locked._meta.get_field(name)
+        new = value if field.is_relation else field.to_python(value)
+        if getattr(locked, name) != new:
+            setattr(locked, name, new)
+            changed.append(name)
+    locked.full_clean()
+    if children is not None:
+        _validate_children(locked.school, locked.household, children)
+        if {c.pk for c in children} != set(locked.children.values_list("pk", flat=True)):
+            locked.children.set(children)
+            changed.append("children")
+    if people is not None:
+        _validate_people(people)
+        if _people_key(people) != _people_key(locked.people.all()):
+            locked.people.all().delete()
+            _save_people(locked, people)
+            changed.append("people")
+    locked.save()
+    if not changed:
+        return locked
+    audit(actor=actor, action="visit.update", obj=locked, summary=f"Changed {', '.join(changed)}", changed=changed)
+    exceptions_changed = {e.code for e in policy.principal_exceptions(locked, school_policy)} != exceptions_before
+    material = MATERIAL.intersection(changed) or exceptions_changed
+    if locked.status == S.AUTHORISED and material:
+        what = ", ".join(sorted(MATERIAL.intersection(changed))) or "the exceptions needed"
+        _send_for_decision(locked, actor=actor, note=f"Changed after authorisation ({what}): needs a new decision")
+    elif locked.status == S.REQUESTED:
+        policy.check_submission(locked, requested_by=locked.requested_by)  # a pending request stays within policy
+    visit.status = locked.status
+    return locked
+
+
+@transaction.atomic
+def visit_decide(
+    *, visit: Visit, actor, decision: str, reason: str = "", conditions: str = ""
+) -> AuthorisationDecision:
+    """A DSL's or the Principal's decision, kept as a permanent record, and the visit moved on by it."""
+    locked = _lock(visit)
+    if locked.status != S.REQUESTED:
+        raise ValidationError(f"This visit is {locked.get_status_display().lower()}: there is no request to decide.")
+    school_policy = locked.school.policy()
+    approving = decision == Decision.APPROVED
+    refusal = policy.decision_refusal(actor, locked, approving=approving, policy=school_policy)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if approving:
+        # Training can lapse and diaries fill while a request waits: check again before it goes ahead.
+        policy.check_submission(locked, requested_by=locked.requested_by)
+    record = AuthorisationDecision(
+        visit=locked, decided_by=actor, decided_as=policy.decided_as(actor), decided_at=timezone.now(),
+        decision=decision, reason=reason.strip(), conditions=conditions.strip() if approving else "",
+        exceptions=[e.code for e in policy.principal_exceptions(locked, school_policy)] if approving else [],
+    )
+    record.full_clean()
+    record.save()
+    note = record.get_decision_display()
+    if record.reason:
+        note += f": {record.reason}"
+    if record.conditions:
+        note += f". Conditions: {record.conditions}"
+    visit_transition(visit=locked, to_status=DECISION_STATUS[decision], actor=actor, note=note)
+    audit(actor=actor, action="visit.decide", obj=locked, summary=f"{record.get_decision_display()} the request",
+          decision=decision)
+    transaction.on_commit(lambda: notifications.notify_requester(record.pk))
+    visit.status = locked.status
+    return record
+
+
+@transaction.atomic
+def parent_notification_record(
+    *, visit: Visit, actor, method: str, notified_at: datetime.datetime, response: str, note: str = ""
+) -> ParentNotification:
+    """How the family was told about an announced visit and what they said; a refusal closes the visit."""
+    locked = _lock(visit)
+    if not locked.announced:
+        raise ValidationError("This visit is unannounced: the family is not told in advance.")
+    if locked.status not in EDITABLE:
+        raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot record this.")
+    row = ParentNotification(visit=locked, method=method, notified_at=notified_at, response=response,
+                             note=note.strip(), recorded_by=actor, recorded_at=timezone.now())
+    row.full_clean()
+    row.save()
+    audit(actor=actor, action="visit.parents_notified", obj=locked,
+          summary=f"Family told by {row.get_method_display().lower()}: {row.get_response_display().lower()}")
+    if response == ParentResponse.DECLINED:
+        # A home visit is optional for families (the policies): recorded as their choice, not dropped.
+        visit_transition(visit=locked, to_status=S.FAMILY_DECLINED, actor=actor,
+                         note=f"The family declined the visit ({row.get_method_display().lower()})")
+        visit.status = locked.status
+    return row
+
+
+@transaction.atomic
+def policy_override_record(*, visit: Visit, actor, check_code: str, reason: str) -> PolicyOverride:
+    """Record an explicit exception to one policy check on this visit, by a role allowed to make it."""
+    refusal = policy.override_refusal(actor, visit, check_code)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the override."})
+    row = PolicyOverride(visit=visit, check_code=check_code, reason=reason.strip(), recorded_by=actor,
+                         recorded_as=policy.decided_as(actor), recorded_at=timezone.now())
+    row.full_clean()
+    row.save()
+    audit(actor=actor, action="visit.policy_override", obj=visit, summary=f"Overrode the {check_code} check",
+          check=check_code)
+    return row

@@ -1,0 +1,189 @@
+"""The school's home-visit policy applied to one visit: the submit-time checks, the Principal-only exceptions,
+and who may decide. Pure reads: the services call these and refuse the change when something is wrong.
+
+Every number comes from `school.policy()` (never a constant here).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils import timezone
+
+from safeguarding.models import Authorisers, EffectivePolicy
+from safeguarding.roles import Role, has_role, user_roles
+from safeguarding.selectors import school_ids_for
+
+from .models import Visit, VisitRole, VisitStatus
+
+# A visitor cannot be booked on two of these at once. Drafts do not hold anyone's time yet.
+BOOKED_STATUSES = (
+    VisitStatus.REQUESTED, VisitStatus.CHANGES_REQUESTED, VisitStatus.AUTHORISED,
+    VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT,
+)
+
+# Checks that block a request unless someone in one of these roles records a PolicyOverride with a reason.
+# "prohibited_address" is checked once the prohibited-addresses list exists (see `submission_errors`).
+OVERRIDE_ROLES: dict[str, set[str]] = {
+    "prohibited_address": {Role.DSL},
+}
+
+
+@dataclass(frozen=True)
+class PolicyException:
+    code: str
+    label: str
+
+
+EVENING = "outside_hours"
+LONG = "over_max_duration"
+UNANNOUNCED = "unannounced"
+
+
+def principal_exceptions(visit: Visit, policy: EffectivePolicy) -> list[PolicyException]:
+    """What about this visit the school's policy reserves for the Principal to approve."""
+    found = []
+    if visit.invite_to_school_instead:
+        return found  # a meeting in school is not a home visit: the home-visit limits do not apply
+    start = timezone.localtime(visit.scheduled_start).time()
+    if start < policy.earliest_start or start > policy.latest_start:
+        found.append(PolicyException(
+            EVENING, f"Starts at {start:%H:%M}, outside {policy.earliest_start:%H:%M}–{policy.latest_start:%H:%M}"
+        ))
+    if visit.expected_duration_minutes > policy.max_visit_minutes:
+        found.append(PolicyException(
+            LONG, f"Lasts {visit.expected_duration_minutes} minutes, more than the {policy.max_visit_minutes} allowed"
+        ))
+    if not visit.announced and policy.unannounced_needs_principal:
+        found.append(PolicyException(UNANNOUNCED, "Unannounced"))
+    return found
+
+
+def overlapping_visits(visit: Visit, user_ids: list[int]):
+    """Other booked visits with any of these staff on them whose time overlaps this one's (touching is fine)."""
+    return (
+        Visit.objects.filter(status__in=BOOKED_STATUSES, people__user_id__in=user_ids)
+        .filter(scheduled_start__lt=visit.expected_return, expected_return__gt=visit.scheduled_start)
+        .exclude(pk=visit.pk)
+        .distinct()
+    )
+
+
+def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | None = None) -> dict[str, list[str]]:
+    """Everything that stops this visit being sent for authorisation, by field; empty when it may go."""
+    policy = policy or visit.school.policy()
+    errors: dict[str, list[str]] = {}
+
+    def add(field, message):
+        errors.setdefault(field, []).append(message)
+
+    people = list(visit.people.select_related("user__profile"))
+    own_schools = set(school_ids_for(requested_by))
+    for child in visit.children.all():
+        if child.school_id not in own_schools or child.school_id != visit.school_id:
+            add("children", f"{child} is not on your school's roll.")
+
+    staff = [p for p in people if p.user_id]
+    if staff:
+        clashes = overlapping_visits(visit, [p.user_id for p in staff]).prefetch_related("people__user")
+        for other in clashes:
+            names = sorted({p.name for p in other.people.all() if p.user_id in {s.user_id for s in staff}})
+            add("people", f"{', '.join(names)} already booked on another visit from "
+                          f"{timezone.localtime(other.scheduled_start):%H:%M} to "
+                          f"{timezone.localtime(other.expected_return):%H:%M} that day.")
+
+    if visit.invite_to_school_instead:
+        return errors  # the pair, training and hours rules are for going out to a home
+
+    if len(people) < 2:
+        add("people", "A home visit needs two visitors: choose a colleague or name an external practitioner.")
+    day = timezone.localtime(visit.scheduled_start).date()
+    for person in staff:
+        profile = getattr(person.user, "profile", None)
+        if profile is None or not profile.training_valid_on(day):
+            add("people", f"{person.name}'s safer-working-practice training is missing or expired on "
+                          f"{day:%d %B %Y}.")
+
+    needs_reason = [e for e in principal_exceptions(visit, policy) if e.code in {EVENING, LONG}]
+    if needs_reason and not visit.principal_exception_reason.strip():
+        for exception in needs_reason:
+            field = "scheduled_start" if exception.code == EVENING else "expected_duration_minutes"
+            add(field, f"{exception.label}: ask for the Principal's exception and give a reason, or change it.")
+
+    # The prohibited-addresses list (issue 4) plugs in here, once safeguarding.services exists:
+    #   overridden = set(visit.policy_overrides.values_list("check_code", flat=True))
+    #   if "prohibited_address" not in overridden and prohibited_address_matches(visit.household):
+    #       add("household", "This address is on the prohibited-addresses list: only a DSL can override it.")
+    return errors
+
+
+def check_submission(visit: Visit, *, requested_by) -> None:
+    errors = submission_errors(visit, requested_by=requested_by)
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- who decides ----------------------------------------------------------------------------------------------
+
+def decision_refusal(user, visit: Visit, *, approving: bool, policy: EffectivePolicy | None = None) -> str:
+    """Why this user may not make this decision on this visit; "" when they may."""
+    roles = user_roles(user)
+    if not roles & {Role.DSL, Role.PRINCIPAL} or visit.school_id not in school_ids_for(user):
+        return "Only the school's DSLs and Principal decide visit requests."
+    if visit.requested_by_id == user.pk or any(p.user_id == user.pk for p in visit.people.all()):
+        return "You cannot decide a visit you requested or are part of."
+    policy = policy or visit.school.policy()
+    principal = Role.PRINCIPAL in roles
+    if policy.authorisers == Authorisers.PRINCIPAL_ONLY and not principal:
+        return "At this school only the Principal authorises home visits."
+    exceptions = principal_exceptions(visit, policy)
+    if approving and exceptions and not principal:
+        labels = "; ".join(e.label for e in exceptions)
+        return f"Only the Principal can approve this visit's exceptions ({labels})."
+    return ""
+
+
+def decided_as(user) -> str:
+    return Role.PRINCIPAL if has_role(user, Role.PRINCIPAL) else Role.DSL
+
+
+def override_refusal(user, visit: Visit, check_code: str) -> str:
+    allowed = OVERRIDE_ROLES.get(check_code)
+    if allowed is None:
+        return f"The {check_code} check cannot be overridden."
+    if visit.school_id not in school_ids_for(user) or not has_role(user, *allowed):
+        return "Only " + " or ".join(sorted(allowed)) + " can override this check."
+    return ""
+
+
+def lead_of(visit: Visit):
+    return next((p for p in visit.people.all() if p.role == VisitRole.LEAD), None)
+
+
+def pending_for(user):
+    """Requests awaiting a decision at the user's schools, oldest first."""
+    return (
+        Visit.objects.for_user(user).filter(status=VisitStatus.REQUESTED)
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+
+
+def age(visit: Visit, now: datetime.datetime | None = None) -> datetime.timedelta:
+    return (now or timezone.now()) - (visit.submitted_at or visit.created_at)
+
+
+def age_words(delta: datetime.timedelta) -> str:
+    """'2 days 3 hours', '4 hours 5 minutes', '12 minutes': how long a request has waited."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+
+    def unit(n, word):
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if days:
+        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
+    if hours:
+        return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
+    return unit(minutes, "minute")
