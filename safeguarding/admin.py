@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.db.models import Q
 
 from .audit import audit
-from .models import AuditEntry, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from .models import (
+    AuditEntry,
+    AuthorisationDecision,
+    EscalationStep,
+    HomeVisitPolicy,
+    PolicyOverride,
+    School,
+    StaffProfile,
+    Trust,
+)
 from .selectors import school_ids_for
 
 
@@ -37,6 +46,19 @@ class SchoolScopedAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         audit(actor=request.user, action="admin.deleted", obj=obj, summary=f"{obj._meta.verbose_name} deleted: {obj}")
         super().delete_model(request, obj)
+
+
+class RecordAdmin(SchoolScopedAdmin):
+    """Read-only: records of what happened (decisions, timelines, the audit trail) are evidence."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Trust)
@@ -105,18 +127,21 @@ class StaffProfileAdmin(SchoolScopedAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(SchoolScopedAdmin):
-    """Read-only: the trail is evidence, nobody edits it."""
-
+class AuditEntryAdmin(RecordAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(AuthorisationDecision)
+class AuthorisationDecisionAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "decision", "decided_by", "decided_as", "decided_at"]
+    list_filter = ["decision", "visit__school"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(PolicyOverride)
+class PolicyOverrideAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "__str__"]
+    list_filter = ["visit__school"]

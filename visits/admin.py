@@ -2,11 +2,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from safeguarding.admin import SchoolScopedAdmin
+from safeguarding.admin import RecordAdmin, SchoolScopedAdmin
 from safeguarding.selectors import school_ids_for
 
 from .access import sync_visit_access
-from .models import Child, Household, ParentCarer, Visit, VisitPerson, VisitRole, VisitTransition
+from .models import Child, Household, ParentCarer, ParentNotification, Visit, VisitPerson, VisitRole, VisitTransition
 
 
 class ParentCarerInline(admin.StackedInline):
@@ -58,29 +58,26 @@ class VisitPersonInline(admin.TabularInline):
 
 
 @admin.register(VisitPerson)
-class VisitPersonAdmin(SchoolScopedAdmin):
-    """Read-only list: the pair is changed on the visit (which keeps exactly one lead and the grants in step)."""
+class VisitPersonAdmin(RecordAdmin):
+    """The pair is changed on the visit, which keeps exactly one lead and the grants in step."""
 
     school_path = "visit__school"
     list_display = ["__str__", "visit", "role"]
     list_filter = ["role", "visit__school"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(VisitTransition)
-class VisitTransitionAdmin(VisitPersonAdmin):
-    """Read-only: the timeline is a record of what happened."""
-
+class VisitTransitionAdmin(RecordAdmin):
+    school_path = "visit__school"
     list_display = ["visit", "from_status", "to_status", "actor", "at"]
     list_filter = ["to_status", "visit__school"]
+
+
+@admin.register(ParentNotification)
+class ParentNotificationAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "__str__"]
+    list_filter = ["visit__school"]
 
 
 class VisitTransitionInline(admin.TabularInline):

@@ -593,6 +593,7 @@ class Seeder:
             *((S.REPORTED, past_slot(d), {}) for d in sorted(rng.sample(past[-7:-2], 2))),
             (S.RETURNED, past_slot(past[-1]), {}),  # yesterday's: its report is due, or overdue
             (S.DECLINED, past_slot(rng.choice(past[:-3])), {}),
+            (S.FAMILY_DECLINED, past_slot(rng.choice(past[:-3])), {}),
             (S.CANCELLED, past_slot(rng.choice(past[:-3])), {"withdrawn": True}),
             (S.CANCELLED, past_slot(rng.choice(past[:-3])), {}),
             (S.RETURNED, anchor - 60 * MINUTE, {"duration": 25}),
@@ -703,6 +704,10 @@ class Seeder:
             return
         yield S.AUTHORISED, decided, authoriser, rng.choice(AUTHORISED_NOTES)
         if final == S.AUTHORISED:
+            return
+        if final == S.FAMILY_DECLINED:
+            # A visit is optional for families (001): their no is recorded, not dropped.
+            yield S.FAMILY_DECLINED, decided + 60 * MINUTE, requester, "Phoned: the family would rather not."
             return
         if final == S.CANCELLED:
             day_before = self.at(self.school_day(timezone.localdate(start), -1), 15)
