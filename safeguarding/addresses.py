@@ -41,7 +41,7 @@ ABBREVIATIONS = {
 }
 
 POSTCODE_IN_TEXT = re.compile(
-    r"\b(GIR ?0AA|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})\s*$", re.IGNORECASE
+    r"\b(GIR\s*0AA|[A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\s*$", re.IGNORECASE
 )
 _NON_WORD = re.compile(r"[^0-9a-z&-]+")
 # "12 a" and "12a" are the same house: join a lone letter to the number before it.
@@ -74,7 +74,7 @@ def premises_tokens(text: str, *, town: str = "") -> tuple[str, ...]:
 
 
 def _words(text: str) -> list[str]:
-    text = (text or "").lower().replace("&", " & ")
+    text = re.sub(r"['\u2019`]", "", (text or "").lower()).replace("&", " & ")  # "John's" is "Johns"
     text = _SPLIT_HOUSE_LETTER.sub(r"\1\2", text)
     text = _NON_WORD.sub(" ", text)
     # "12-14" stays one token (a range of houses); any other hyphen is spacing.

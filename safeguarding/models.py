@@ -479,8 +479,8 @@ class ProhibitedAddressImport(models.Model):
     filename = models.CharField(max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
-    accepted = models.JSONField(default=list, help_text="The rows that will be imported on confirmation.")
-    report = models.JSONField(default=list, help_text="Row by row: taken or rejected, and why.")
+    accepted = models.JSONField(default=list, blank=True, help_text="The rows that will be imported on confirmation.")
+    report = models.JSONField(default=list, blank=True, help_text="Row by row: taken or rejected, and why.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     decided_at = models.DateTimeField(null=True, blank=True)
 

@@ -76,7 +76,7 @@ def _read_text(upload) -> str:
 
 def parse_rows(text: str, *, trust_id, school) -> tuple[list[dict], list[dict]]:
     """(accepted rows, report). Raises ValidationError for a problem with the whole file."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header, report, accepted, seen = None, [], [], {}
     try:
         for values in reader:

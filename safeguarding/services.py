@@ -245,7 +245,8 @@ def _may_keep_list(actor, trust_id, school: School | None) -> None:
 def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
     qs = ProhibitedAddress.objects.filter(expired_at__isnull=True, trust_id=trust_id, postcode=parsed.postcode,
                                           premises_key=parsed.key)
-    qs = qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs
+    # A trust-wide entry widens a school's own entry, so only trust-wide entries duplicate it.
+    qs = qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs.filter(school__isnull=True)
     return qs.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=_today())).first()
 
 
