@@ -276,3 +276,129 @@ def test_too_many_rows_is_refused(cast, settings):
     with pytest.raises(ValidationError, match="more than 3 rows"):
         prohibited_import_prepare(upload=_csv("address_line1,postcode\n" + rows), trust=cast.trust, school=None,
                                   actor=cast.dsl)
+
+
+# --- Pages ------------------------------------------------------------------------------------------------
+
+KEEPERS = {"dsl": 200, "principal": 200, "staff": 403, "staff2": 403, "outsider": 403, "office": 403,
+           "trust_admin": 403, "other_dsl": 200, "other_staff": 403}
+
+
+@pytest.mark.parametrize(("who", "status"), KEEPERS.items())
+@pytest.mark.parametrize("url", ["/safeguarding/prohibited/", "/safeguarding/prohibited/add/",
+                                 "/safeguarding/prohibited/import/"])
+def test_list_pages_by_role(client, cast, who, status, url):
+    client.force_login(getattr(cast, who))
+    assert client.get(url).status_code == status
+
+
+@pytest.mark.parametrize(("who", "status"), {**KEEPERS, "other_dsl": 404}.items())
+def test_school_entry_and_import_pages_by_role(client, cast, who, status):
+    entry = _add(cast, school=cast.school)
+    batch = prohibited_import_prepare(upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n"),
+                                      trust=cast.trust, school=cast.school, actor=cast.dsl)
+    client.force_login(getattr(cast, who))
+    assert client.get(f"/safeguarding/prohibited/{entry.pk}/expire/").status_code == status
+    assert client.get(f"/safeguarding/prohibited/import/{batch.pk}/").status_code == status
+
+
+def test_other_schools_own_entries_are_not_listed(client, cast):
+    prohibited_address_add(actor=cast.other_dsl, trust=cast.trust, school=cast.other_school,
+                           address_line1="1 Secret Row", postcode="EB1 1AA")
+    _add(cast, line1="2 Shared Row", postcode="EB1 1AA")
+    client.force_login(cast.dsl)
+    page = client.get("/safeguarding/prohibited/").content
+    assert b"2 Shared Row" in page and b"1 Secret Row" not in page
+
+
+@pytest.mark.parametrize(("who", "status"), [("staff", 200), ("dsl", 200), ("office", 404), ("other_dsl", 404)])
+def test_address_check_page_by_role(client, cast, who, status):
+    _add(cast, line1="14 High Street")
+    household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
+    client.force_login(getattr(cast, who))
+    response = client.get(f"/safeguarding/households/{household.pk}/address-check/")
+    assert response.status_code == status
+    assert (b"Near match" in response.content) == (status == 200)
+
+
+def test_only_a_senior_records_a_judgement_through_the_page(client, cast):
+    entry = _add(cast, line1="14 High Street")
+    household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
+    data = {"entry": entry.pk, "same_place": "no", "note": "Different house."}
+    client.force_login(cast.staff)
+    assert client.post(f"/safeguarding/households/{household.pk}/address-check/", data).status_code == 403
+    client.force_login(cast.dsl)
+    assert client.post(f"/safeguarding/households/{household.pk}/address-check/", data).status_code == 302
+    assert prohibited_address_matches(household)[0].cleared
+
+
+def test_add_page_keeps_typed_input_on_error(client, cast):
+    client.force_login(cast.dsl)
+    response = client.post("/safeguarding/prohibited/add/", {"address_line1": "9 Kite Lane", "postcode": "XX"})
+    assert response.status_code == 200
+    assert b"Enter a UK postcode" in response.content and b"9 Kite Lane" in response.content
+    assert ProhibitedAddress.objects.count() == 0
+    response = client.post("/safeguarding/prohibited/add/", {"address_line1": "9 Kite Lane", "postcode": "eb11aa",
+                                                             "school": cast.school.pk})
+    assert response.status_code == 302
+    assert ProhibitedAddress.objects.get().school == cast.school
+
+
+def test_upload_review_and_confirm_through_the_pages(client, cast):
+    client.force_login(cast.dsl)
+    response = client.post("/safeguarding/prohibited/import/", {"file": _csv(GOOD_CSV)})
+    batch = ProhibitedAddressImport.objects.get()
+    assert response.status_code == 302 and response.url == f"/safeguarding/prohibited/import/{batch.pk}/"
+    report = client.get(response.url).content.decode()
+    assert "NOT A CODE&#x27; is not a UK postcode." in report and "Import 2 addresses" in report
+    assert ProhibitedAddress.objects.count() == 0
+    client.post(response.url, {"action": "confirm"})
+    assert ProhibitedAddress.objects.count() == 2
+
+
+def test_discard_imports_nothing(client, cast):
+    client.force_login(cast.dsl)
+    client.post("/safeguarding/prohibited/import/", {"file": _csv(GOOD_CSV)})
+    batch = ProhibitedAddressImport.objects.get()
+    client.post(f"/safeguarding/prohibited/import/{batch.pk}/", {"action": "discard"})
+    batch.refresh_from_db()
+    assert batch.status == "discarded" and ProhibitedAddress.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"street,postcode\n1 Ash Road,EB1 1AA\n", b"The header row is wrong"),
+        ("address_line1,postcode\n1 Ash Road,\xc9\n".encode("latin-1"), b"not in UTF-8"),
+        (b"address_line1,postcode\n" + b"1 Ash Road,EB1 1AA\n" * 560_000, b"largest list accepted"),
+        (b"\n\n\n", b"The file is empty"),
+    ],
+)
+def test_bad_uploads_get_a_message_beside_the_field_never_a_500(client, cast, content, message):
+    client.force_login(cast.dsl)
+    response = client.post("/safeguarding/prohibited/import/", {"file": _csv(content)})
+    assert response.status_code == 200
+    assert message in response.content
+    assert ProhibitedAddressImport.objects.count() == 0
+
+
+def test_expire_through_the_page_needs_a_reason(client, cast):
+    entry = _add(cast)
+    client.force_login(cast.dsl)
+    assert client.post(f"/safeguarding/prohibited/{entry.pk}/expire/", {"reason": ""}).status_code == 200
+    assert client.post(f"/safeguarding/prohibited/{entry.pk}/expire/",
+                       {"reason": "Removed by the LA"}).status_code == 302
+    entry.refresh_from_db()
+    assert entry.expired_at is not None and entry.expired_by == cast.dsl
+
+
+def test_list_page_query_count_does_not_grow(client, cast):
+    client.force_login(cast.dsl)
+    _add(cast, line1="1 Ash Road")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/safeguarding/prohibited/")
+    for n in range(2, 12):
+        _add(cast, line1=f"{n} Ash Road", school=cast.school if n % 2 else None)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/safeguarding/prohibited/")
+    assert len(many) == len(few)
