@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.db.models import Q
 
 from .audit import audit
-from .models import AuditEntry, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from .models import (
+    AuditEntry,
+    EscalationStep,
+    HomeVisitPolicy,
+    ProhibitedAddress,
+    School,
+    StaffProfile,
+    TrainingRecord,
+    Trust,
+)
 from .selectors import school_ids_for
 
 
@@ -69,6 +78,11 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                                "unannounced_needs_principal", "authorisers"]}),
         ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
         ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
+        ("Risk, training and the pre-departure checklist", {
+            "classes": ["collapse"],
+            "fields": ["risk_matrix", "standard_hazards", "risk_review_days", "training_warning_days",
+                       "checklist_override_roles"],
+        }),
     ]
 
     def get_queryset(self, request):
@@ -98,6 +112,46 @@ class AuditEntryAdmin(SchoolScopedAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TrainingRecordInline(admin.TabularInline):
+    model = TrainingRecord
+    extra = 0
+    fields = ["course", "provider", "completed_on", "expires_on", "recorded_by"]
+    readonly_fields = ["course", "provider", "completed_on", "expires_on", "recorded_by"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # added through the training page, which keeps the profile's dates in step
+
+
+StaffProfileAdmin.inlines = [TrainingRecordInline]
+
+
+@admin.register(ProhibitedAddress)
+class ProhibitedAddressAdmin(admin.ModelAdmin):
+    """Read-only here: DSLs keep the list on its own pages (add, expire, import), every change audited."""
+
+    list_display = ["address", "school", "note", "expires_on", "expired_at"]
+    list_filter = ["school"]
+    search_fields = ["address_line1", "postcode"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("school")
+        if request.user.is_superuser:
+            return qs
+        schools = school_ids_for(request.user)
+        trusts = School.objects.filter(pk__in=schools).values("trust")
+        return qs.filter(Q(trust__in=trusts, school__isnull=True) | Q(school__in=schools))
 
     def has_add_permission(self, request):
         return False
