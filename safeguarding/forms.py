@@ -130,8 +130,9 @@ class RiskRowForm(forms.Form):
 
     def __init__(self, *args, matrix: dict, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["severity"].choices = [(k, label) for k, label in matrix["severities"]]
-        self.fields["likelihood"].choices = [(k, label) for k, label in matrix["likelihoods"]]
+        # A blank first choice, so the spare row for your own hazard stays empty (and is skipped) if unused.
+        self.fields["severity"].choices = [("", "Choose")] + [(k, label) for k, label in matrix["severities"]]
+        self.fields["likelihood"].choices = [("", "Choose")] + [(k, label) for k, label in matrix["likelihoods"]]
 
 
 class BaseRiskRowFormSet(forms.BaseFormSet):

@@ -241,3 +241,21 @@ def test_household_risk_list_query_count_does_not_grow(client, cast, household):
     with CaptureQueriesContext(connection) as six:
         client.get(f"/safeguarding/households/{household.pk}/risk/")
     assert len(six) == len(one)
+
+
+def test_saving_the_form_as_shown_skips_the_unused_spare_row(client, cast, household, time_machine):
+    """What a browser posts: the five standard rows as given, plus the blank spare row for a custom hazard."""
+    time_machine.move_to(NOON)
+    client.force_login(cast.staff)
+    url = f"/safeguarding/households/{household.pk}/risk/new/"
+    form = client.get(url).context["formset"]
+    data = {"review_on": "2027-01-31", **{f"rows-{k}": v for k, v in form.management_form.initial.items()}}
+    for i, row_form in enumerate(form.forms):
+        for name in ["hazard", "people", "severity", "likelihood", "controls"]:
+            field = row_form.fields[name]
+            shown = field.choices[0][0] if hasattr(field, "choices") else ""  # a select submits its first option
+            data[f"rows-{i}-{name}"] = row_form.initial.get(name, shown)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assessment = RiskAssessment.objects.get()
+    assert assessment.rows.count() == 5 and {r.level for r in assessment.rows.all()} == {"low"}
