@@ -146,6 +146,17 @@ def departure_blockers(visit, *, today: datetime.date | None = None) -> list[Che
     return [item for item in departure_checklist(visit, today=today) if item.blocking]
 
 
+def departure_check_record(*, visit, actor, today: datetime.date | None = None) -> list[ChecklistItem]:
+    """For the check-out service, inside its transaction: the blockers, with an audit row of every item's state
+    (the evidence that the address was checked against the list today and the rest was in place)."""
+    items = departure_checklist(visit, today=today)
+    audit(actor=actor, action="checklist.check", obj=visit,
+          summary=f"Pre-departure checklist: {sum(i.blocking for i in items)} item(s) blocking",
+          items={i.key: i.state for i in items},
+          notes={i.key: i.detail for i in items if i.key != "safe_word"})
+    return [item for item in items if item.blocking]
+
+
 @transaction.atomic
 def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOverride:
     """Set an item aside, by a role the school's policy names for it, with the reason kept."""

@@ -464,6 +464,8 @@ def _principals(school: School):
 def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
     """For an unannounced visit: tell the Headteacher the purpose, the address and the time due back."""
     _require_on_visit_or_senior(actor, visit)
+    if visit.announced:
+        raise ValidationError("This visit is announced: record that the parents were told instead.")
     due_back = timezone.localtime(visit.expected_return)
     recipients = [u.email for u in _principals(visit.school)]
     body = (

@@ -7,7 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from safeguarding.checklist import checklist_override, departure_blockers, departure_checklist
+from safeguarding.checklist import (
+    checklist_override,
+    departure_blockers,
+    departure_check_record,
+    departure_checklist,
+)
 from safeguarding.models import AuditEntry, ChecklistOverride, HomeVisitPolicy
 from safeguarding.services import (
     RiskRowInput,
@@ -287,3 +292,15 @@ def test_checklist_queries_do_not_grow_with_the_list_or_visitors(cast, ready_vis
     with CaptureQueriesContext(connection) as many:
         departure_checklist(ready_visit)
     assert len(many) == len(few)
+
+
+def test_check_out_record_audits_every_items_state_without_the_safe_word(cast, ready_visit):
+    assert departure_check_record(visit=ready_visit, actor=cast.staff) == []
+    entry = AuditEntry.objects.get(action="checklist.check")
+    assert entry.details["items"]["address"] == "met" and "Checked" in entry.details["notes"]["address"]
+    assert "Marigold" not in str(entry.details)
+
+
+def test_announced_visit_does_not_email_the_headteacher(cast, ready_visit):
+    with pytest.raises(ValidationError, match="announced"):
+        visit_inform_headteacher(visit=ready_visit, actor=cast.staff)

@@ -132,3 +132,16 @@ def test_training_page_query_count_does_not_grow(client, cast, today):
     with CaptureQueriesContext(connection) as many:
         client.get("/safeguarding/training/")
     assert len(many) == len(few)
+
+
+def test_only_staff_trained_on_the_day_can_be_chosen(cast, today):
+    from safeguarding.selectors import staff_trained_on
+
+    lapsing = make_member("lapsing", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
+                          training_expires_on=datetime.date(2026, 11, 10))
+    chosen_on = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 10), school_ids=[cast.school.pk])}
+    later = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 11), school_ids=[cast.school.pk])}
+    assert "lapsing" in chosen_on and "lapsing" not in later
+    assert "otherstaff" not in chosen_on
+    assert lapsing.profile.training_valid_on(datetime.date(2026, 11, 10))
+    assert not lapsing.profile.training_valid_on(datetime.date(2026, 11, 11))
