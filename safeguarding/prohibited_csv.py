@@ -15,7 +15,7 @@ from django.db import transaction
 from .addresses import normalise_postcode_or_blank, parse_parts
 from .audit import audit
 from .models import ProhibitedAddressImport
-from .services import _duplicate_of, _may_keep_list
+from .services import _may_keep_list, active_keys
 
 COLUMNS = ["address_line1", "address_line2", "town", "postcode", "note", "expires_on"]
 REQUIRED = ["address_line1", "postcode"]
@@ -78,6 +78,7 @@ def parse_rows(text: str, *, trust_id, school) -> tuple[list[dict], list[dict]]:
     """(accepted rows, report). Raises ValidationError for a problem with the whole file."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header, report, accepted, seen = None, [], [], {}
+    on_list = active_keys(trust_id=trust_id, school=school)
     try:
         for values in reader:
             line = reader.line_num
@@ -91,7 +92,7 @@ def parse_rows(text: str, *, trust_id, school) -> tuple[list[dict], list[dict]]:
                 raise ValidationError(
                     f"The file has more than {settings.PROHIBITED_CSV_MAX_ROWS} rows. Split it into smaller files."
                 )
-            row, problem = _check_row(header, values, trust_id=trust_id, school=school, seen=seen, line=line)
+            row, problem = _check_row(header, values, on_list=on_list, seen=seen, line=line)
             address = ", ".join(v.strip() for v in values if v.strip())[:200]
             if problem:
                 report.append({"line": line, "status": "rejected", "message": problem, "address": address})
@@ -125,7 +126,7 @@ def _check_header(header: list[str]) -> None:
         )
 
 
-def _check_row(header, values, *, trust_id, school, seen, line) -> tuple[dict | None, str]:
+def _check_row(header, values, *, on_list, seen, line) -> tuple[dict | None, str]:
     if len(values) != len(header):
         return None, f"Has {len(values)} values but the header has {len(header)} columns."
     data = dict.fromkeys(COLUMNS, "")
@@ -151,7 +152,7 @@ def _check_row(header, values, *, trust_id, school, seen, line) -> tuple[dict | 
     key = (parsed.postcode, parsed.key)
     if key in seen:
         return None, f"Repeats line {seen[key]}."
-    if _duplicate_of(trust_id=trust_id, school=school, parsed=parsed):
+    if key in on_list:
         return None, "Already on the list."
     seen[key] = line
     return {**data, "postcode": postcode, "expires_on": expires, "line": line}, ""

@@ -242,12 +242,23 @@ def _may_keep_list(actor, trust_id, school: School | None) -> None:
         raise PermissionDenied("You do not work in this trust.")
 
 
-def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
-    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True, trust_id=trust_id, postcode=parsed.postcode,
-                                          premises_key=parsed.key)
+def _active_same_scope(*, trust_id, school):
+    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True, trust_id=trust_id).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=_today())
+    )
     # A trust-wide entry widens a school's own entry, so only trust-wide entries duplicate it.
-    qs = qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs.filter(school__isnull=True)
-    return qs.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=_today())).first()
+    return qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs.filter(school__isnull=True)
+
+
+def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
+    return _active_same_scope(trust_id=trust_id, school=school).filter(
+        postcode=parsed.postcode, premises_key=parsed.key
+    ).first()
+
+
+def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
+    """(postcode, premises key) of every entry a new one would duplicate: one query for a whole import."""
+    return set(_active_same_scope(trust_id=trust_id, school=school).values_list("postcode", "premises_key"))
 
 
 @transaction.atomic
@@ -290,24 +301,41 @@ def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str) -
 
 @transaction.atomic
 def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[ProhibitedAddress]:
-    """Import every accepted row, or none: one failure rolls the whole import back."""
-    locked = ProhibitedAddressImport.objects.select_for_update().get(pk=batch.pk)
+    """Import every accepted row, or none: one failure rolls the whole import back.
+
+    Rows were checked when the file was read; they are checked again here (the list may have changed since)
+    without a query per row, and saved in bulk, so a list of thousands imports in seconds.
+    """
+    locked = ProhibitedAddressImport.objects.select_for_update().select_related("trust", "school").get(pk=batch.pk)
     _may_keep_list(actor, locked.trust_id, locked.school)
     if locked.status != ProhibitedAddressImport.Status.PENDING:
         raise ValidationError("This import has already been decided.")
     if not locked.accepted:
         raise ValidationError("No rows were accepted, so there is nothing to import.")
-    created = []
+    existing = active_keys(trust_id=locked.trust_id, school=locked.school)
+    entries = []
     for row in locked.accepted:
+        entry = ProhibitedAddress(
+            trust=locked.trust, school=locked.school, address_line1=row["address_line1"],
+            address_line2=row["address_line2"], town=row["town"], postcode=row["postcode"], note=row["note"],
+            expires_on=datetime.date.fromisoformat(row["expires_on"]) if row["expires_on"] else None,
+            added_by=actor, imported_from=locked,
+        )
+        entry.premises_key = parse_parts(line1=entry.address_line1, line2=entry.address_line2).key
+        problem = ""
         try:
-            created.append(prohibited_address_add(
-                actor=actor, trust=locked.trust, school=locked.school, address_line1=row["address_line1"],
-                address_line2=row["address_line2"], town=row["town"], postcode=row["postcode"], note=row["note"],
-                expires_on=datetime.date.fromisoformat(row["expires_on"]) if row["expires_on"] else None,
-                imported_from=locked,
-            ))
+            entry.clean_fields(exclude=["trust", "school", "added_by", "expired_by", "imported_from", "premises_key"])
         except ValidationError as error:
-            raise ValidationError(f"Line {row['line']}: {' '.join(error.messages)} Nothing was imported.") from None
+            problem = " ".join(error.messages)
+        if not problem and (entry.postcode, entry.premises_key) in existing:
+            problem = "This address is already on the list."
+        if not problem and entry.expires_on and entry.expires_on < _today():
+            problem = "Its expiry date has passed."
+        if problem:
+            raise ValidationError(f"Line {row['line']}: {problem} Nothing was imported.")
+        existing.add((entry.postcode, entry.premises_key))
+        entries.append(entry)
+    created = ProhibitedAddress.objects.bulk_create(entries, batch_size=500)
     locked.status, locked.decided_at = ProhibitedAddressImport.Status.CONFIRMED, timezone.now()
     locked.save(update_fields=["status", "decided_at"])
     audit(actor=actor, action="prohibited.import", obj=locked, school=locked.school,
