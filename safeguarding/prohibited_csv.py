@@ -88,7 +88,7 @@ def parse_rows(text: str, *, trust_id, school) -> tuple[list[dict], list[dict]]:
                 header = [_header_name(v) for v in values]
                 _check_header(header)
                 continue
-            if len(accepted) + len(report) >= settings.PROHIBITED_CSV_MAX_ROWS:
+            if len(report) >= settings.PROHIBITED_CSV_MAX_ROWS:
                 raise ValidationError(
                     f"The file has more than {settings.PROHIBITED_CSV_MAX_ROWS} rows. Split it into smaller files."
                 )

@@ -306,7 +306,8 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
     Rows were checked when the file was read; they are checked again here (the list may have changed since)
     without a query per row, and saved in bulk, so a list of thousands imports in seconds.
     """
-    locked = ProhibitedAddressImport.objects.select_for_update().select_related("trust", "school").get(pk=batch.pk)
+    locked = (ProhibitedAddressImport.objects.select_for_update(of=("self",)).select_related("trust", "school")
+              .get(pk=batch.pk))
     _may_keep_list(actor, locked.trust_id, locked.school)
     if locked.status != ProhibitedAddressImport.Status.PENDING:
         raise ValidationError("This import has already been decided.")

@@ -276,6 +276,10 @@ def test_too_many_rows_is_refused(cast, settings):
     with pytest.raises(ValidationError, match="more than 3 rows"):
         prohibited_import_prepare(upload=_csv("address_line1,postcode\n" + rows), trust=cast.trust, school=None,
                                   actor=cast.dsl)
+    three = "".join(f"{n} Ash Road,EB1 1AA\n" for n in range(1, 4))
+    batch = prohibited_import_prepare(upload=_csv("address_line1,postcode\n" + three), trust=cast.trust,
+                                      school=None, actor=cast.dsl)
+    assert len(batch.accepted) == 3
 
 
 # --- Pages ------------------------------------------------------------------------------------------------
