@@ -35,6 +35,23 @@ if PRODUCTION:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS in production.")
 
+# The safe word is encrypted at rest with these Fernet keys (comma-separated; the first encrypts, all decrypt).
+# Development gets a fixed key; production refuses to start without its own.
+DEV_SAFE_WORD_KEY = "TssoHsEYECxZ82nLfHYnA-qk5nR3DBH45_3cYVZ6N3A="
+SAFE_WORD_KEYS = env.list("SAFE_WORD_KEY", default=[] if PRODUCTION else [DEV_SAFE_WORD_KEY])
+if PRODUCTION and (not SAFE_WORD_KEYS or DEV_SAFE_WORD_KEY in SAFE_WORD_KEYS):
+    raise ImproperlyConfigured("Set SAFE_WORD_KEY to a Fernet key (Fernet.generate_key()) in production.")
+try:
+    from cryptography.fernet import Fernet
+
+    [Fernet(_key) for _key in SAFE_WORD_KEYS]
+except ValueError as _error:
+    raise ImproperlyConfigured("SAFE_WORD_KEY must be Fernet keys: 32 url-safe base64-encoded bytes.") from _error
+
+# Uploaded CSV lists of prohibited addresses larger than this are refused before they are read.
+PROHIBITED_CSV_MAX_BYTES = env.int("PROHIBITED_CSV_MAX_BYTES", default=2 * 1024 * 1024)
+PROHIBITED_CSV_MAX_ROWS = env.int("PROHIBITED_CSV_MAX_ROWS", default=5000)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("visits/", include("visits.urls")),
+    path("safeguarding/", include("safeguarding.urls")),
     path("approvals/", safeguarding_views.approvals, name="approvals"),
     path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),

@@ -3,14 +3,22 @@ from django.db.models import Q
 
 from .audit import audit
 from .models import (
+    AddressJudgement,
     AuditEntry,
     AuthorisationDecision,
+    ChecklistOverride,
     EscalationStep,
     HomeVisitPolicy,
     PolicyOverride,
+    ProhibitedAddress,
+    ProhibitedAddressImport,
+    RiskAssessment,
+    RiskRow,
     School,
     StaffProfile,
+    TrainingRecord,
     Trust,
+    VisitPreparation,
 )
 from .selectors import school_ids_for
 
@@ -91,6 +99,11 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                                "unannounced_needs_principal", "authorisers"]}),
         ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
         ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
+        ("Risk, training and the pre-departure checklist", {
+            "classes": ["collapse"],
+            "fields": ["risk_matrix", "standard_hazards", "risk_review_days", "training_warning_days",
+                       "checklist_override_roles"],
+        }),
     ]
 
     def get_queryset(self, request):
@@ -145,3 +158,103 @@ class PolicyOverrideAdmin(RecordAdmin):
     school_path = "visit__school"
     list_display = ["visit", "__str__"]
     list_filter = ["visit__school"]
+
+
+class TrainingRecordInline(admin.TabularInline):
+    model = TrainingRecord
+    extra = 0
+    fields = ["course", "provider", "completed_on", "expires_on", "recorded_by"]
+    readonly_fields = ["course", "provider", "completed_on", "expires_on", "recorded_by"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # added through the training page, which keeps the profile's dates in step
+
+
+StaffProfileAdmin.inlines = [TrainingRecordInline]
+
+
+@admin.register(ProhibitedAddress)
+class ProhibitedAddressAdmin(admin.ModelAdmin):
+    """Read-only here: DSLs keep the list on its own pages (add, expire, import), every change audited."""
+
+    list_display = ["address", "school", "note", "expires_on", "expired_at"]
+    list_filter = ["school"]
+    search_fields = ["address_line1", "postcode"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("school")
+        if request.user.is_superuser:
+            return qs
+        schools = school_ids_for(request.user)
+        trusts = School.objects.filter(pk__in=schools).values("trust")
+        return qs.filter(Q(trust__in=trusts, school__isnull=True) | Q(school__in=schools))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RiskRowInline(admin.TabularInline):
+    model = RiskRow
+    extra = 0
+    can_delete = False
+    readonly_fields = ["hazard", "people", "severity", "likelihood", "level", "controls"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RiskAssessment)
+class RiskAssessmentAdmin(RecordAdmin):
+    """Assessments are written and signed off on their own pages; here they can be looked up."""
+
+    school_path = "household__school"
+    list_display = ["household", "assessed_on", "review_on", "stale_since", "signed_off_by"]
+    list_filter = ["household__school", "dangerous_animals", "aggressive_adult"]
+    inlines = [RiskRowInline]
+
+
+@admin.register(RiskRow)
+class RiskRowAdmin(RecordAdmin):
+    school_path = "assessment__household__school"
+    list_display = ["assessment", "hazard", "level"]
+    list_filter = ["level"]
+
+
+@admin.register(ProhibitedAddressImport)
+class ProhibitedAddressImportAdmin(RecordAdmin):
+    list_display = ["filename", "school", "uploaded_by", "uploaded_at", "status"]
+    list_filter = ["status"]
+
+
+@admin.register(AddressJudgement)
+class AddressJudgementAdmin(RecordAdmin):
+    school_path = "household__school"
+    list_display = ["household", "entry", "same_place", "decided_by", "decided_at"]
+
+
+@admin.register(TrainingRecord)
+class TrainingRecordAdmin(RecordAdmin):
+    school_path = "profile__schools"
+    list_display = ["profile", "course", "completed_on", "expires_on", "recorded_by"]
+    list_filter = ["course"]
+
+
+@admin.register(VisitPreparation)
+class VisitPreparationAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "parents_notified_at", "headteacher_informed_at", "social_worker_informed_at"]
+
+
+@admin.register(ChecklistOverride)
+class ChecklistOverrideAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "item", "role", "by", "at"]
+    list_filter = ["item", "role"]

@@ -6,11 +6,21 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from localflavor.gb.forms import GBPostcodeField
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .crypto import EncryptedTextField
+from .risk import (
+    STANDARD_CHECKLIST_OVERRIDES,
+    STANDARD_HAZARDS,
+    STANDARD_RISK_MATRIX,
+    STANDARD_RISK_REVIEW_DAYS,
+    STANDARD_TRAINING_WARNING_DAYS,
+    validate_checklist_overrides,
+    validate_risk_matrix,
+)
 from .roles import Role
 
 
@@ -117,6 +127,25 @@ class HomeVisitPolicy(models.Model):
         null=True, blank=True, help_text="The Home Visit Form is due this many hours after the return."
     )
     review_date = models.DateField(null=True, blank=True, help_text="When the policy is next reviewed.")
+    # Risk assessment, training and checklist values. Empty on the trust default means the standard of
+    # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
+    risk_matrix = models.JSONField(
+        null=True, blank=True, validators=[validate_risk_matrix],
+        help_text="Severities, likelihoods and the level for each pair. Empty: the standard matrix.",
+    )
+    standard_hazards = models.JSONField(
+        null=True, blank=True, help_text="The rows a new risk assessment starts from. Empty: Appendix 1's hazards."
+    )
+    risk_review_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A risk assessment is due for review this many days after it is done."
+    )
+    training_warning_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Warn DSLs this many days before someone's training expires."
+    )
+    checklist_override_roles = models.JSONField(
+        null=True, blank=True, validators=[validate_checklist_overrides],
+        help_text="Which roles may override each pre-departure checklist item. Empty: the standard.",
+    )
 
     class Meta:
         verbose_name = "home-visit policy"
@@ -210,6 +239,20 @@ class EffectivePolicy:
     report_due_hours: int
     review_date: datetime.date
     escalation_steps: tuple[EscalationStep, ...]
+    risk_matrix: dict = None
+    standard_hazards: list = None
+    risk_review_days: int = STANDARD_RISK_REVIEW_DAYS
+    training_warning_days: int = STANDARD_TRAINING_WARNING_DAYS
+    checklist_override_roles: dict = None
+
+    # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
+    OPTIONAL_VALUES = {
+        "risk_matrix": STANDARD_RISK_MATRIX,
+        "standard_hazards": STANDARD_HAZARDS,
+        "risk_review_days": STANDARD_RISK_REVIEW_DAYS,
+        "training_warning_days": STANDARD_TRAINING_WARNING_DAYS,
+        "checklist_override_roles": STANDARD_CHECKLIST_OVERRIDES,
+    }
 
     @staticmethod
     def value_fields() -> list[str]:
@@ -234,6 +277,12 @@ class EffectivePolicy:
         for name in cls.value_fields():
             own = getattr(override, name, None) if override else None
             values[name] = own if own not in (None, "") else getattr(default, name)
+        for name, standard in cls.OPTIONAL_VALUES.items():
+            chosen = [getattr(row, name, None) for row in (override, default) if row is not None]
+            values[name] = next((v for v in chosen if v not in (None, "", [], {})), standard)
+        if values["checklist_override_roles"] is not STANDARD_CHECKLIST_OVERRIDES:
+            # A policy naming only some items keeps the standard for the rest.
+            values["checklist_override_roles"] = {**STANDARD_CHECKLIST_OVERRIDES, **values["checklist_override_roles"]}
         own_steps = tuple(override.escalation_steps.all()) if override else ()
         return cls(school_id=school.pk, escalation_steps=own_steps or tuple(default.escalation_steps.all()), **values)
 
@@ -310,6 +359,304 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+# --- Risk assessments, prohibited addresses, training, the safe word and the pre-departure checklist ---------
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class RiskAssessment(models.Model):
+    """The lone-working risk assessment for a household (Appendix 1): done before the first visit and referred
+    to by later ones until its review date, or until an incident at the address makes it stale."""
+
+    household = models.ForeignKey("visits.Household", on_delete=models.PROTECT, related_name="risk_assessments")
+    assessed_on = models.DateField()
+    review_on = models.DateField("review by", help_text="After this date the assessment must be redone.")
+    vulnerable_persons = models.TextField(
+        "vulnerable persons particularly at risk", blank=True
+    )
+    safeguarding_team_aware = models.BooleanField(default=False)
+    dangerous_animals = models.BooleanField(
+        "potentially dangerous animals at the address", default=False,
+        help_text="They must be kept in another room during the visit, or the visit is cancelled.",
+    )
+    animals_note = models.CharField(max_length=200, blank=True, help_text="Which animals, and where they will be.")
+    animals_kept_apart_agreed = models.BooleanField(
+        "the family agreed to keep the animals in another room", default=False
+    )
+    aggressive_adult = models.BooleanField(
+        "a known aggressive adult", default=False, help_text="Visits need a DSL's sign-off."
+    )
+    invite_to_school_instead = models.BooleanField(
+        default=False, help_text="The risks mean the family should be invited into school rather than visited."
+    )
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
+    stale_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["household", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(name="risk_review_after_assessment", condition=Q(review_on__gte=F("assessed_on"))),
+        ]
+
+    def __str__(self):
+        return f"Risk assessment for {self.household.name} ({self.assessed_on:%d %b %Y})"
+
+    def get_absolute_url(self):
+        return reverse("safeguarding:risk_detail", args=[self.pk])
+
+    def clean(self):
+        if self.assessed_on and self.review_on and self.review_on < self.assessed_on:
+            raise ValidationError({"review_on": "The review date cannot be before the assessment."})
+
+    @property
+    def school(self):
+        return self.household.school
+
+    def stale_reason_on(self, day: datetime.date) -> str:
+        """Why this assessment cannot be relied on for a visit on `day`; '' when it is current."""
+        if self.stale_since:
+            return f"Marked for review: {self.stale_reason}"
+        if self.review_on < day:
+            return f"Review was due by {self.review_on:%d %b %Y}."
+        return ""
+
+    def is_current_on(self, day: datetime.date) -> bool:
+        return not self.stale_reason_on(day)
+
+    @property
+    def highest_level(self) -> str:
+        levels = {row.level for row in self.rows.all()}
+        return next((lvl for lvl in (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW) if lvl in levels), "")
+
+    @property
+    def needs_sign_off(self) -> bool:
+        return self.aggressive_adult or self.highest_level == RiskLevel.HIGH
+
+
+class RiskRow(models.Model):
+    """One hazard: who is at risk, how badly, how likely, the level from the school's matrix, and controls."""
+
+    assessment = models.ForeignKey(RiskAssessment, on_delete=models.CASCADE, related_name="rows")
+    order = models.PositiveSmallIntegerField(default=0)
+    hazard = models.CharField(max_length=200)
+    people = models.CharField("people at risk", max_length=200)
+    severity = models.CharField(max_length=30)
+    likelihood = models.CharField(max_length=30)
+    level = models.CharField(max_length=10, choices=RiskLevel.choices)
+    controls = models.TextField()
+
+    class Meta:
+        ordering = ["assessment", "order", "id"]
+        constraints = [models.CheckConstraint(name="risk_row_level_valid", condition=Q(level__in=RiskLevel.values))]
+
+    def __str__(self):
+        return f"{self.hazard}: {self.level}"
+
+
+class ProhibitedAddressImport(models.Model):
+    """A CSV upload waiting for the DSL's confirmation: nothing joins the list until they confirm."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Imported"
+        DISCARDED = "discarded", "Discarded"
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    filename = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    accepted = models.JSONField(default=list, blank=True, help_text="The rows that will be imported on confirmation.")
+    report = models.JSONField(default=list, blank=True, help_text="Row by row: taken or rejected, and why.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return f"Import of {self.filename} ({self.get_status_display()})"
+
+    @property
+    def rejected_count(self) -> int:
+        return sum(1 for row in self.report if row["status"] == "rejected")
+
+
+class ProhibitedAddress(models.Model):
+    """An address on the local authority's list where staff must not visit: for one school or the whole trust."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="prohibited_addresses")
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, null=True, blank=True, related_name="prohibited_addresses",
+        help_text="Leave empty for every school in the trust.",
+    )
+    address_line1 = models.CharField("address line 1", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = PostcodeField()
+    premises_key = models.CharField(max_length=400, db_index=True, editable=False)
+    note = models.CharField(max_length=300, blank=True, help_text="The local authority's reference or reason.")
+    expires_on = models.DateField(null=True, blank=True, help_text="The list entry lapses after this day.")
+    expired_at = models.DateTimeField(null=True, blank=True)
+    expired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expired_reason = models.CharField(max_length=300, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    imported_from = models.ForeignKey(
+        ProhibitedAddressImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="entries"
+    )
+
+    class Meta:
+        ordering = ["postcode", "address_line1"]
+        verbose_name_plural = "prohibited addresses"
+        indexes = [models.Index(fields=["trust", "postcode"])]
+
+    def __str__(self):
+        return self.address
+
+    def save(self, *args, **kwargs):
+        from .addresses import parse_parts
+
+        self.premises_key = parse_parts(line1=self.address_line1, line2=self.address_line2).key
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.school_id and self.trust_id and self.school.trust_id != self.trust_id:
+            raise ValidationError({"school": "This school belongs to another trust."})
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, self.town, self.postcode]
+        return ", ".join(p for p in parts if p)
+
+    def is_active_on(self, day: datetime.date) -> bool:
+        return self.expired_at is None and (self.expires_on is None or self.expires_on >= day)
+
+
+class AddressJudgement(models.Model):
+    """A DSL's decision on a near match: the household is (or is not) the listed address."""
+
+    household = models.ForeignKey("visits.Household", on_delete=models.CASCADE, related_name="address_judgements")
+    entry = models.ForeignKey(ProhibitedAddress, on_delete=models.CASCADE, related_name="judgements")
+    household_address = models.CharField(
+        max_length=400, help_text="The address judged; a later change of address needs a new judgement."
+    )
+    same_place = models.BooleanField()
+    note = models.TextField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self):
+        verdict = "same place" if self.same_place else "a different place"
+        return f"{self.household_address} judged {verdict} as {self.entry}"
+
+
+class TrainingRecord(models.Model):
+    """Safer-working-practice training a member of staff completed; the latest expiry is copied to the profile."""
+
+    profile = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="training_records")
+    course = models.CharField(max_length=200, default="Safer working practice (home visits)")
+    provider = models.CharField(max_length=200, blank=True)
+    completed_on = models.DateField()
+    expires_on = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["profile", "-expires_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="training_record_expires_after_completion", condition=Q(expires_on__gt=F("completed_on"))
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.course}, {self.completed_on:%d %b %Y}"
+
+    def clean(self):
+        if self.completed_on and self.expires_on and self.expires_on <= self.completed_on:
+            raise ValidationError({"expires_on": "The expiry must be after the training date."})
+        if self.completed_on and self.completed_on > datetime.date.today():
+            raise ValidationError({"completed_on": "Training cannot be completed in the future."})
+
+
+class SafeWord(models.Model):
+    """The code word the pair agree for a visit, recorded with the risk assessment and encrypted at rest."""
+
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="safe_word")
+    risk_assessment = models.ForeignKey(RiskAssessment, on_delete=models.PROTECT, related_name="safe_words")
+    word = EncryptedTextField()
+    agreed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agreed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Safe word for visit #{self.visit_id}"  # never the word itself: __str__ reaches logs and admin
+
+    @property
+    def school(self):
+        return self.risk_assessment.household.school
+
+
+class VisitPreparation(models.Model):
+    """What was done before the visit that the checklist asks about: parents, Headteacher, social worker."""
+
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="preparation")
+    parents_notified_at = models.DateTimeField(null=True, blank=True)
+    parents_notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    parents_notified_how = models.CharField(max_length=200, blank=True)
+    headteacher_informed_at = models.DateTimeField(null=True, blank=True)
+    headteacher_informed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    social_worker_informed_at = models.DateTimeField(null=True, blank=True)
+    social_worker_informed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    social_worker_told_after = models.BooleanField(
+        default=False, help_text="The social worker will be told straight after the visit."
+    )
+    social_worker_note = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Preparation for visit #{self.visit_id}"
+
+
+class ChecklistOverride(models.Model):
+    """A pre-departure checklist item set aside by the role the school's policy names, with the reason."""
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="checklist_overrides")
+    item = models.CharField(max_length=30)
+    reason = models.TextField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visit", "item"]
+        constraints = [models.UniqueConstraint(fields=["visit", "item"], name="one_override_per_checklist_item")]
+
+    def __str__(self):
+        return f"{self.item} overridden on visit #{self.visit_id}"
 
 
 class Decision(models.TextChoices):

@@ -1,12 +1,36 @@
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.shortcuts import redirect, render
+from django.db.models import F, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from . import services
 from .audit import audit
-from .roles import is_senior
+from .checklist import checklist_override
+from .forms import (
+    ExpireForm,
+    ImportForm,
+    JudgementForm,
+    OverrideForm,
+    ParentsForm,
+    ProhibitedAddressForm,
+    RiskAssessmentForm,
+    RiskRowFormSet,
+    SafeWordForm,
+    SocialWorkerForm,
+    TrainingRecordForm,
+)
+from .models import ProhibitedAddress, ProhibitedAddressImport, RiskAssessment, School, StaffProfile
+from .prohibited_csv import prohibited_import_prepare
+from .roles import Role, has_role, is_senior
+from .selectors import school_ids_for
 
 
 def senior_required(view):
@@ -99,3 +123,377 @@ def dashboard(request):
         "coming": "Requests to decide, who is out now, live alerts, overdue reports and actions, open concerns "
                   "and expiring training will be gathered here.",
     })
+
+
+# --- Prohibited addresses, training, risk assessments, the safe word and the checklist ----------------------
+# Thin views: forms check input, services change state (with audit), selectors scope what each user may see.
+
+
+def _trust_ids(user) -> list[int]:
+    return list(School.objects.filter(pk__in=school_ids_for(user)).values_list("trust_id", flat=True).distinct())
+
+
+def _visible_prohibited(user):
+    return ProhibitedAddress.objects.filter(trust_id__in=_trust_ids(user)).filter(
+        Q(school__isnull=True) | Q(school_id__in=school_ids_for(user))
+    )
+
+
+def _form_errors_from(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _scope(user, school):
+    """(trust, school) for a new entry: the chosen school, or the whole trust of the user's school."""
+    if school is not None:
+        return school.trust, school
+    first = School.objects.filter(pk__in=school_ids_for(user)).select_related("trust").first()
+    if first is None:
+        raise PermissionDenied("You do not work at any school.")
+    return first.trust, None
+
+
+@senior_required
+def prohibited_list(request):
+    today = timezone.localdate()
+    entries = _visible_prohibited(request.user).select_related("school", "added_by", "expired_by")
+    active = entries.filter(expired_at__isnull=True).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+    ended = entries.exclude(pk__in=active.values("pk")).order_by("-expired_at", "-expires_on")[:50]
+    pending = ProhibitedAddressImport.objects.filter(
+        trust_id__in=_trust_ids(request.user), status=ProhibitedAddressImport.Status.PENDING
+    ).filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user))).select_related("uploaded_by")
+    return render(request, "safeguarding/prohibited_list.html", {
+        "active": active, "ended": ended, "pending": pending,
+    })
+
+
+@senior_required
+def prohibited_add(request):
+    form = ProhibitedAddressForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        trust, school = _scope(request.user, data["school"])
+        try:
+            entry = services.prohibited_address_add(
+                actor=request.user, trust=trust, school=school, address_line1=data["address_line1"],
+                address_line2=data["address_line2"], town=data["town"], postcode=data["postcode"],
+                note=data["note"], expires_on=data["expires_on"],
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"{entry.address} is on the list.")
+            return redirect("safeguarding:prohibited_list")
+    return render(request, "safeguarding/form_page.html", {
+        "title": "Add a prohibited address", "form": form,
+        "intro": "An address the local authority says staff must not visit.",
+        "back": reverse("safeguarding:prohibited_list"),
+    })
+
+
+@senior_required
+def prohibited_expire(request, pk):
+    entry = get_object_or_404(_visible_prohibited(request.user).filter(expired_at__isnull=True), pk=pk)
+    form = ExpireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.prohibited_address_expire(entry=entry, actor=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"{entry.address} is off the list.")
+            return redirect("safeguarding:prohibited_list")
+    return render(request, "safeguarding/form_page.html", {
+        "title": "Take an address off the list", "form": form, "intro": entry.address,
+        "back": reverse("safeguarding:prohibited_list"),
+    })
+
+
+@senior_required
+def prohibited_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        trust, school = _scope(request.user, form.cleaned_data["school"])
+        try:
+            batch = prohibited_import_prepare(upload=form.cleaned_data["file"], trust=trust, school=school,
+                                              actor=request.user)
+        except ValidationError as error:
+            form.add_error("file", error.messages)
+        else:
+            return redirect("safeguarding:prohibited_import_report", pk=batch.pk)
+    return render(request, "safeguarding/form_page.html", {
+        "title": "Import the local authority's list", "form": form, "multipart": True,
+        "intro": "You will see what would be taken and what would be rejected before anything is imported.",
+        "back": reverse("safeguarding:prohibited_list"),
+    })
+
+
+@senior_required
+def prohibited_import_report(request, pk):
+    batch = get_object_or_404(
+        ProhibitedAddressImport.objects.filter(trust_id__in=_trust_ids(request.user))
+        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user)))
+        .select_related("school", "uploaded_by"),
+        pk=pk,
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "confirm":
+                created = services.prohibited_import_confirm(batch=batch, actor=request.user)
+                messages.success(request, f"Imported {len(created)} addresses.")
+            elif action == "discard":
+                services.prohibited_import_discard(batch=batch, actor=request.user)
+                messages.info(request, "Import discarded: nothing was added.")
+            else:
+                raise ValidationError("Choose import or discard.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("safeguarding:prohibited_import_report", pk=batch.pk)
+        return redirect("safeguarding:prohibited_list")
+    return render(request, "safeguarding/prohibited_import_report.html", {"batch": batch})
+
+
+def _family_household(user, pk):
+    from visits.models import Household
+
+    if not (user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)):
+        raise Http404("No such household.")
+    return get_object_or_404(Household.objects.for_user(user).select_related("school"), pk=pk)
+
+
+@login_required
+def household_address_check(request, pk):
+    household = _family_household(request.user, pk)
+    form = JudgementForm(request.POST or None)
+    if request.method == "POST":
+        if not (request.user.is_superuser or is_senior(request.user)):
+            raise PermissionDenied("Only a DSL or the Principal judges a near match.")
+        if form.is_valid():
+            entry = get_object_or_404(services.active_prohibited(school=household.school),
+                                      pk=form.cleaned_data["entry"])
+            services.address_judgement_record(household=household, entry=entry, actor=request.user,
+                                              same_place=form.cleaned_data["same_place"],
+                                              note=form.cleaned_data["note"])
+            messages.success(request, "Judgement recorded.")
+            return redirect("safeguarding:address_check", pk=household.pk)
+    matches = services.prohibited_address_matches(household)
+    audit(actor=request.user, action="prohibited.check", obj=household, school=household.school,
+          summary=f"Checked {household.name}'s address against the list: {len(matches)} match(es)")
+    return render(request, "safeguarding/address_check.html", {
+        "household": household, "matches": matches, "form": form,
+        "can_judge": request.user.is_superuser or is_senior(request.user),
+    })
+
+
+@senior_required
+def training_due(request):
+    today = timezone.localdate()
+    schools = list(School.objects.filter(pk__in=school_ids_for(request.user)).select_related("trust"))
+    warning_days = max((s.policy().training_warning_days for s in schools), default=30)
+    horizon = today + datetime.timedelta(days=warning_days)
+    profiles = (
+        StaffProfile.objects.filter(schools__in=schools, user__is_active=True)
+        .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
+        .select_related("user").prefetch_related("schools").distinct()
+        .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name")
+    )
+    rows = [
+        {"profile": p, "expired": not p.training_valid_on(today),
+         "days_left": (p.training_expires_on - today).days if p.training_expires_on else None}
+        for p in profiles
+    ]
+    return render(request, "safeguarding/training_due.html", {
+        "rows": rows, "warning_days": warning_days, "today": today,
+    })
+
+
+@senior_required
+def training_add(request):
+    form = TrainingRecordForm(request.POST or None, user=request.user,
+                              initial={"profile": request.GET.get("profile")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.training_record_add(profile=data["profile"], completed_on=data["completed_on"],
+                                         expires_on=data["expires_on"], course=data["course"],
+                                         provider=data["provider"], actor=request.user)
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"Training recorded for {data['profile']}.")
+            return redirect("safeguarding:training_due")
+    return render(request, "safeguarding/form_page.html", {
+        "title": "Record safer-working-practice training", "form": form,
+        "back": reverse("safeguarding:training_due"),
+    })
+
+
+@login_required
+def household_risk(request, pk):
+    household = _family_household(request.user, pk)
+    assessments = (
+        RiskAssessment.objects.filter(household=household).select_related("created_by", "signed_off_by")
+        .prefetch_related("rows")[:20]
+    )
+    return render(request, "safeguarding/household_risk.html", {
+        "household": household, "assessments": assessments, "today": timezone.localdate(),
+    })
+
+
+@login_required
+def risk_new(request, pk):
+    household = _family_household(request.user, pk)
+    policy = household.school.policy()
+    matrix = policy.risk_matrix
+    today = timezone.localdate()
+    previous = services.current_risk_assessment(household)
+    start_rows = (
+        [{"hazard": r.hazard, "people": r.people, "severity": r.severity, "likelihood": r.likelihood,
+          "controls": r.controls} for r in previous.rows.all()]
+        if previous else services.risk_rows_to_start_from(household.school)
+    )
+    initial = {"review_on": today + datetime.timedelta(days=policy.risk_review_days)}
+    if previous:
+        initial.update({name: getattr(previous, name) for name in [
+            "vulnerable_persons", "safeguarding_team_aware", "dangerous_animals", "animals_note",
+            "animals_kept_apart_agreed", "aggressive_adult", "invite_to_school_instead"]})
+    form = RiskAssessmentForm(request.POST or None, initial=initial, max_review_days=policy.risk_review_days)
+    formset = RiskRowFormSet(request.POST or None, initial=start_rows, form_kwargs={"matrix": matrix},
+                             prefix="rows")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        rows = [
+            services.RiskRowInput(**{k: f.cleaned_data[k] for k in
+                                     ["hazard", "people", "severity", "likelihood", "controls"]})
+            for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            assessment = services.risk_assessment_create(household=household, actor=request.user, rows=rows,
+                                                         **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, "Risk assessment saved.")
+            return redirect(assessment)
+    return render(request, "safeguarding/risk_form.html", {
+        "household": household, "form": form, "formset": formset, "matrix": matrix,
+    })
+
+
+@login_required
+def risk_detail(request, pk):
+    if not (request.user.is_superuser or has_role(request.user, Role.STAFF, Role.DSL, Role.PRINCIPAL)):
+        raise Http404("No such assessment.")
+    assessment = get_object_or_404(
+        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(request.user))
+        .select_related("household__school", "created_by", "signed_off_by").prefetch_related("rows"),
+        pk=pk,
+    )
+    audit(actor=request.user, action="risk.view", obj=assessment, school=assessment.household.school,
+          summary=f"Viewed {assessment}")
+    return render(request, "safeguarding/risk_detail.html", {
+        "assessment": assessment, "today": timezone.localdate(),
+        "can_sign_off": request.user.is_superuser or is_senior(request.user),
+    })
+
+
+@senior_required
+@require_POST
+def risk_sign_off(request, pk):
+    assessment = get_object_or_404(
+        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(request.user)), pk=pk
+    )
+    try:
+        services.risk_assessment_sign_off(assessment=assessment, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Signed off.")
+    return redirect(assessment)
+
+
+def _visit_in_school(user, pk):
+    from visits.models import Visit
+
+    return get_object_or_404(
+        Visit.objects.for_user(user).select_related("school", "household").prefetch_related("people"), pk=pk
+    )
+
+
+@login_required
+def safe_word(request, pk):
+    """GET shows the word to those allowed (audited); POST agrees it. Anyone else gets a 404."""
+    visit = _visit_in_school(request.user, pk)
+    if request.method == "POST":
+        if not services.may_set_safe_word(request.user, visit):
+            raise Http404("No such visit.")
+        form = SafeWordForm(request.POST)
+        if form.is_valid():
+            try:
+                services.safe_word_set(visit=visit, word=form.cleaned_data["word"], actor=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, "Safe word agreed.")
+        else:
+            messages.error(request, " ".join(form.errors.get("word", ["Check the safe word."])))
+        return redirect(visit)
+    if not services.may_see_safe_word(request.user, visit):
+        raise Http404("No such visit.")
+    word = services.safe_word_reveal(visit=visit, user=request.user)
+    template = "safeguarding/_safe_word.html" if request.htmx else "safeguarding/safe_word_page.html"
+    response = render(request, template, {"visit": visit, "word": word})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+CHECKLIST_ACTIONS = {"override", "parents", "headteacher", "social_worker", "cancel_animals"}
+
+
+@login_required
+@require_POST
+def checklist_action(request, pk, action):
+    from visits.access import get_visit_for
+    from visits.models import Visit
+
+    if action not in CHECKLIST_ACTIONS:
+        raise Http404("No such action.")
+    # The pair, the requester and the school's DSLs and Principal: the same people who see the visit page.
+    visit = get_visit_for(request.user, pk, Visit.objects.select_related("school", "household")
+                          .prefetch_related("people", "children"))
+    try:
+        if action == "override":
+            form = OverrideForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError("Give the reason for the override.")
+            checklist_override(visit=visit, item=form.cleaned_data["item"], reason=form.cleaned_data["reason"],
+                               actor=request.user)
+            done = "Override recorded."
+        elif action == "parents":
+            form = ParentsForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError("Say how the family was told.")
+            services.visit_record_parents_notified(visit=visit, actor=request.user, how=form.cleaned_data["how"])
+            done = "Recorded that the family was told."
+        elif action == "headteacher":
+            services.visit_inform_headteacher(visit=visit, actor=request.user)
+            done = "The Headteacher has been sent the purpose, address and time due back."
+        elif action == "social_worker":
+            form = SocialWorkerForm(request.POST)
+            form.is_valid()
+            services.visit_record_social_worker(visit=visit, actor=request.user,
+                                                told_after=form.cleaned_data.get("told_after", False),
+                                                note=form.cleaned_data.get("note", ""))
+            done = "Recorded."
+        else:
+            services.visit_cancel_for_animals(visit=visit, actor=request.user, note=request.POST.get("note", ""))
+            done = "The visit is cancelled: the animals could not be kept in another room."
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect(visit)

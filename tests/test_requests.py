@@ -417,3 +417,47 @@ def test_the_change_form_shows_the_visit_as_it_is(client, cast, child, authorise
     # A browser's date input only accepts ISO dates: anything else would show an empty date.
     assert f'value="{DAY.isoformat()}"' in page and 'value="10:00"' in page
     assert f'value="{child.pk}" id="id_children_{child.pk}" checked' in page
+
+
+# --- the prohibited-addresses list (issue 4's matching, checked on submit) --------------------------------------
+
+
+def _prohibit(cast, line1, postcode):
+    from safeguarding.services import prohibited_address_add
+
+    return prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=None, address_line1=line1,
+                                  postcode=postcode, town="Eastbridge")
+
+
+def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client, cast, child):
+    child.household.address_line1 = "12a High St"
+    child.household.postcode = "EB1 1AA"
+    child.household.save()
+    _prohibit(cast, "12A HIGH STREET", "EB11AA")
+    response = submit(client, cast.staff, form_data(child, cast.staff2))
+    assert refused(response, "children", "on the prohibited-addresses list")
+    assert Visit.objects.count() == 0
+
+    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
+    with pytest.raises(PermissionDenied):
+        services.policy_override_record(visit=visit, actor=cast.principal, check_code="prohibited_address",
+                                        reason="Police escort agreed")
+    services.policy_override_record(visit=visit, actor=cast.dsl, check_code="prohibited_address",
+                                    reason="LA confirmed the named adult has moved away")
+    services.visit_submit(visit=visit, actor=cast.staff)
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.REQUESTED
+
+
+def test_a_near_match_on_the_list_needs_a_dsls_judgement(client, cast, child):
+    child.household.address_line1 = "14 High Street"
+    child.household.postcode = "EB1 1AA"
+    child.household.save()
+    _prohibit(cast, "12A High Street", "EB1 1AA")
+    assert refused(submit(client, cast.staff, form_data(child, cast.staff2)), "children", "a DSL must judge")
+
+
+def test_an_address_elsewhere_is_not_held_up_by_the_list(client, cast, child):
+    _prohibit(cast, "3 Other Road", "EB9 9ZZ")
+    response = submit(client, cast.staff, form_data(child, cast.staff2))
+    assert response.status_code == 302
+    assert Visit.objects.get().status == VisitStatus.REQUESTED

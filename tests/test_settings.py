@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SAFE_WORD_KEY = "bW9ja2luZy1rZXktZm9yLXRlc3RzLW9ubHktMzJieXQ="
 GOOD_KEY = "k" * 20 + "-production-secret-from-the-environment-" + "z" * 20
 
 
 def manage(*args, **env):
     # DJANGO_ALLOW_ASYNC_UNSAFE (set for browser tests in this process) would itself fail the deploy check.
     full_env = {**os.environ, "DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "visits.example.org",
-                "DJANGO_ALLOW_ASYNC_UNSAFE": None, **env}
+                "DJANGO_ALLOW_ASYNC_UNSAFE": None, "SAFE_WORD_KEY": SAFE_WORD_KEY, **env}
     for name, value in list(full_env.items()):
         if value is None:
             del full_env[name]

@@ -24,7 +24,6 @@ BOOKED_STATUSES = (
 )
 
 # Checks that block a request unless someone in one of these roles records a PolicyOverride with a reason.
-# "prohibited_address" is checked once the prohibited-addresses list exists (see `submission_errors`).
 OVERRIDE_ROLES: dict[str, set[str]] = {
     "prohibited_address": {Role.DSL},
 }
@@ -111,10 +110,16 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
             field = "scheduled_start" if exception.code == EVENING else "expected_duration_minutes"
             add(field, f"{exception.label}: ask for the Principal's exception and give a reason, or change it.")
 
-    # The prohibited-addresses list (issue 4) plugs in here, once safeguarding.services exists:
-    #   overridden = set(visit.policy_overrides.values_list("check_code", flat=True))
-    #   if "prohibited_address" not in overridden and prohibited_address_matches(visit.household):
-    #       add("household", "This address is on the prohibited-addresses list: only a DSL can override it.")
+    overridden = set(visit.policy_overrides.values_list("check_code", flat=True))
+    if "prohibited_address" not in overridden:
+        from safeguarding.services import prohibited_address_matches
+
+        blocking = [m for m in prohibited_address_matches(visit.household, school=visit.school, on=day) if m.blocks]
+        if any(m.kind == "exact" for m in blocking):
+            add("household", "This address is on the prohibited-addresses list: only a DSL can override it.")
+        elif blocking:
+            add("household", "This address is close to one on the prohibited-addresses list (same postcode): "
+                             "a DSL must judge whether it is the same place before the visit can be requested.")
     return errors
 
 

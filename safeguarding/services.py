@@ -1,0 +1,555 @@
+"""Every change to risk assessments, the prohibited-addresses list, training and visit preparation goes through
+here, each with its audit entry in the same transaction. Reads that other capabilities call live here too.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .addresses import ParsedAddress, compare, parse_address, parse_parts
+from .audit import audit
+from .models import (
+    AddressJudgement,
+    ProhibitedAddress,
+    ProhibitedAddressImport,
+    RiskAssessment,
+    RiskRow,
+    SafeWord,
+    School,
+    StaffProfile,
+    TrainingRecord,
+    VisitPreparation,
+)
+from .risk import risk_level
+from .roles import Role, has_role, is_senior, user_roles
+from .selectors import school_ids_for
+
+logger = logging.getLogger(__name__)
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _require_school(actor, school: School) -> None:
+    if not (actor.is_superuser or school.pk in school_ids_for(actor)):
+        raise PermissionDenied("You do not work at this school.")
+
+
+# --- Risk assessments ---------------------------------------------------------------------------------------
+
+
+def current_risk_assessment(household) -> RiskAssessment | None:
+    """The household's latest assessment (current or stale: the caller asks `is_current_on`)."""
+    return (
+        RiskAssessment.objects.filter(household=household).select_related("signed_off_by")
+        .prefetch_related("rows").first()
+    )
+
+
+def risk_rows_to_start_from(school: School) -> list[dict]:
+    """A new assessment starts from the policy's standard hazards."""
+    return [dict(row) for row in school.policy().standard_hazards]
+
+
+@dataclass(frozen=True)
+class RiskRowInput:
+    hazard: str
+    people: str
+    severity: str
+    likelihood: str
+    controls: str
+
+
+@transaction.atomic
+def risk_assessment_create(
+    *,
+    household,
+    actor,
+    rows: list[RiskRowInput],
+    review_on: datetime.date | None = None,
+    assessed_on: datetime.date | None = None,
+    vulnerable_persons: str = "",
+    safeguarding_team_aware: bool = False,
+    dangerous_animals: bool = False,
+    animals_note: str = "",
+    animals_kept_apart_agreed: bool = False,
+    aggressive_adult: bool = False,
+    invite_to_school_instead: bool = False,
+) -> RiskAssessment:
+    """Record a new assessment for the household; it replaces the previous one as the current assessment."""
+    _require_school(actor, household.school)
+    if not rows:
+        raise ValidationError("An assessment needs at least one hazard.")
+    policy = household.school.policy()
+    assessed_on = assessed_on or _today()
+    assessment = RiskAssessment(
+        household=household, assessed_on=assessed_on,
+        review_on=review_on or assessed_on + datetime.timedelta(days=policy.risk_review_days),
+        vulnerable_persons=vulnerable_persons, safeguarding_team_aware=safeguarding_team_aware,
+        dangerous_animals=dangerous_animals, animals_note=animals_note,
+        animals_kept_apart_agreed=dangerous_animals and animals_kept_apart_agreed,
+        aggressive_adult=aggressive_adult, invite_to_school_instead=invite_to_school_instead, created_by=actor,
+    )
+    assessment.full_clean()
+    if assessment.review_on > assessed_on + datetime.timedelta(days=policy.risk_review_days):
+        raise ValidationError(
+            {"review_on": f"The school's policy asks for a review within {policy.risk_review_days} days."}
+        )
+    assessment.save()
+    for order, row in enumerate(rows):
+        risk_row = RiskRow(
+            assessment=assessment, order=order, hazard=row.hazard, people=row.people, severity=row.severity,
+            likelihood=row.likelihood, level=risk_level(policy.risk_matrix, row.severity, row.likelihood),
+            controls=row.controls,
+        )
+        risk_row.full_clean()
+        risk_row.save()
+    audit(actor=actor, action="risk.create", obj=assessment, school=household.school,
+          summary=f"Risk assessment for {household.name}", rows=len(rows))
+    return assessment
+
+
+@transaction.atomic
+def risk_assessment_sign_off(*, assessment: RiskAssessment, actor) -> RiskAssessment:
+    """A DSL (or the Principal) accepts the risks, e.g. of a known aggressive adult."""
+    _require_school(actor, assessment.household.school)
+    if not (actor.is_superuser or is_senior(actor)):
+        raise PermissionDenied("Only a DSL or the Principal can sign off a risk assessment.")
+    locked = RiskAssessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.signed_off_at:
+        raise ValidationError("This assessment is already signed off.")
+    locked.signed_off_by, locked.signed_off_at = actor, timezone.now()
+    locked.save(update_fields=["signed_off_by", "signed_off_at"])
+    audit(actor=actor, action="risk.sign_off", obj=locked, school=locked.household.school,
+          summary=f"Signed off the risk assessment for {locked.household.name}")
+    return locked
+
+
+@transaction.atomic
+def risk_assessment_mark_for_review(*, household, reason: str, actor) -> RiskAssessment | None:
+    """Make the household's current assessment stale, e.g. after an incident at the address (issue 6 calls this).
+
+    Returns the assessment marked, or None if the household has none yet.
+    """
+    if not reason.strip():
+        raise ValidationError("Say why the assessment needs review.")
+    assessment = RiskAssessment.objects.select_for_update().filter(household=household).first()
+    if assessment is None:
+        return None
+    if assessment.stale_since is None:
+        assessment.stale_since = timezone.now()
+        assessment.stale_reason = reason.strip()[:300]
+        assessment.save(update_fields=["stale_since", "stale_reason"])
+        audit(actor=actor, action="risk.mark_for_review", obj=assessment, school=household.school,
+              summary=f"Risk assessment for {household.name} marked for review: {reason}"[:300])
+    return assessment
+
+
+# --- Prohibited addresses -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddressMatch:
+    kind: str  # "exact" or "near"
+    entry: ProhibitedAddress
+    judgement: AddressJudgement | None = None  # a DSL's decision on a near match, if one applies
+
+    @property
+    def cleared(self) -> bool:
+        """A near match a DSL judged to be a different place."""
+        return self.kind == "near" and self.judgement is not None and not self.judgement.same_place
+
+    @property
+    def blocks(self) -> bool:
+        return self.kind == "exact" or (self.kind == "near" and not self.cleared)
+
+
+def active_prohibited(*, school: School | None = None, on: datetime.date | None = None):
+    on = on or _today()
+    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=on)
+    )
+    if school is not None:
+        qs = qs.filter(Q(school=school) | Q(school__isnull=True, trust_id=school.trust_id))
+    return qs
+
+
+def _parsed_for(household_or_address) -> tuple[ParsedAddress, School | None, object]:
+    if isinstance(household_or_address, str):
+        return parse_address(household_or_address), None, None
+    h = household_or_address
+    parsed = parse_parts(line1=h.address_line1, line2=h.address_line2, town=h.town, postcode=h.postcode)
+    return parsed, h.school, h
+
+
+def household_address_key(household) -> str:
+    parsed = parse_parts(line1=household.address_line1, line2=household.address_line2, postcode=household.postcode)
+    return f"{parsed.postcode}|{parsed.key}"
+
+
+def prohibited_address_matches(
+    household_or_address, *, school: School | None = None, on: datetime.date | None = None
+) -> list[AddressMatch]:
+    """The list entries this household (or one-line address) matches: exact first, then near.
+
+    A near match (same postcode, different house; or same house with another postcode) is for a DSL to judge;
+    callers must not treat it as clear unless `match.cleared`.
+    """
+    parsed, own_school, household = _parsed_for(household_or_address)
+    school = school or own_school
+    if not parsed.premises and not parsed.postcode:
+        return []
+    lookup = Q()
+    if parsed.postcode:
+        lookup |= Q(postcode=parsed.postcode)
+    if parsed.premises:
+        lookup |= Q(premises_key=parsed.key)
+    candidates = active_prohibited(school=school, on=on).filter(lookup).select_related("school")
+    matches = []
+    for entry in candidates:
+        kind = compare(parsed, parse_parts(line1=entry.address_line1, line2=entry.address_line2, town=entry.town,
+                                           postcode=entry.postcode))
+        if kind:
+            matches.append((kind, entry))
+    judgements = {}
+    if household is not None and any(kind == "near" for kind, _ in matches):
+        key = household_address_key(household)
+        for judgement in AddressJudgement.objects.filter(
+            household=household, household_address=key, entry__in=[e for _, e in matches]
+        ).order_by("decided_at", "id"):
+            judgements[judgement.entry_id] = judgement  # latest wins
+    result = [AddressMatch(kind, entry, judgements.get(entry.pk) if kind == "near" else None)
+              for kind, entry in matches]
+    return sorted(result, key=lambda m: (m.kind != "exact", m.entry.postcode, m.entry.address_line1))
+
+
+def _may_keep_list(actor, trust_id, school: School | None) -> None:
+    if actor.is_superuser:
+        return
+    if not is_senior(actor):
+        raise PermissionDenied("Only a DSL or the Principal keeps the prohibited-addresses list.")
+    schools = School.objects.filter(pk__in=school_ids_for(actor))
+    if school is not None and school.pk not in school_ids_for(actor):
+        raise PermissionDenied("You do not work at this school.")
+    if not schools.filter(trust_id=trust_id).exists():
+        raise PermissionDenied("You do not work in this trust.")
+
+
+def _active_same_scope(*, trust_id, school):
+    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True, trust_id=trust_id).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=_today())
+    )
+    # A trust-wide entry widens a school's own entry, so only trust-wide entries duplicate it.
+    return qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs.filter(school__isnull=True)
+
+
+def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
+    return _active_same_scope(trust_id=trust_id, school=school).filter(
+        postcode=parsed.postcode, premises_key=parsed.key
+    ).first()
+
+
+def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
+    """(postcode, premises key) of every entry a new one would duplicate: one query for a whole import."""
+    return set(_active_same_scope(trust_id=trust_id, school=school).values_list("postcode", "premises_key"))
+
+
+@transaction.atomic
+def prohibited_address_add(
+    *, actor, trust, school: School | None, address_line1: str, postcode: str, address_line2: str = "",
+    town: str = "", note: str = "", expires_on: datetime.date | None = None, imported_from=None,
+) -> ProhibitedAddress:
+    _may_keep_list(actor, trust.pk, school)
+    entry = ProhibitedAddress(
+        trust=trust, school=school, address_line1=address_line1.strip(), address_line2=address_line2.strip(),
+        town=town.strip(), postcode=postcode.strip(), note=note.strip(), expires_on=expires_on, added_by=actor,
+        imported_from=imported_from,
+    )
+    entry.full_clean(exclude=["premises_key"])
+    if expires_on and expires_on < _today():
+        raise ValidationError({"expires_on": "That date has passed: the entry would never apply."})
+    parsed = parse_parts(line1=entry.address_line1, line2=entry.address_line2, postcode=entry.postcode)
+    if _duplicate_of(trust_id=trust.pk, school=school, parsed=parsed):
+        raise ValidationError("This address is already on the list.")
+    entry.save()
+    audit(actor=actor, action="prohibited.add", obj=entry, school=school,
+          summary=f"Added to the prohibited-addresses list: {entry.postcode}")
+    return entry
+
+
+@transaction.atomic
+def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str) -> ProhibitedAddress:
+    _may_keep_list(actor, entry.trust_id, entry.school)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this address comes off the list."})
+    locked = ProhibitedAddress.objects.select_for_update().get(pk=entry.pk)
+    if locked.expired_at:
+        raise ValidationError("This entry has already been taken off the list.")
+    locked.expired_at, locked.expired_by, locked.expired_reason = timezone.now(), actor, reason.strip()[:300]
+    locked.save(update_fields=["expired_at", "expired_by", "expired_reason"])
+    audit(actor=actor, action="prohibited.expire", obj=locked, school=locked.school,
+          summary=f"Taken off the prohibited-addresses list: {locked.postcode}", reason=reason)
+    return locked
+
+
+@transaction.atomic
+def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[ProhibitedAddress]:
+    """Import every accepted row, or none: one failure rolls the whole import back.
+
+    Rows were checked when the file was read; they are checked again here (the list may have changed since)
+    without a query per row, and saved in bulk, so a list of thousands imports in seconds.
+    """
+    locked = (ProhibitedAddressImport.objects.select_for_update(of=("self",)).select_related("trust", "school")
+              .get(pk=batch.pk))
+    _may_keep_list(actor, locked.trust_id, locked.school)
+    if locked.status != ProhibitedAddressImport.Status.PENDING:
+        raise ValidationError("This import has already been decided.")
+    if not locked.accepted:
+        raise ValidationError("No rows were accepted, so there is nothing to import.")
+    existing = active_keys(trust_id=locked.trust_id, school=locked.school)
+    entries = []
+    for row in locked.accepted:
+        entry = ProhibitedAddress(
+            trust=locked.trust, school=locked.school, address_line1=row["address_line1"],
+            address_line2=row["address_line2"], town=row["town"], postcode=row["postcode"], note=row["note"],
+            expires_on=datetime.date.fromisoformat(row["expires_on"]) if row["expires_on"] else None,
+            added_by=actor, imported_from=locked,
+        )
+        entry.premises_key = parse_parts(line1=entry.address_line1, line2=entry.address_line2).key
+        problem = ""
+        try:
+            entry.clean_fields(exclude=["trust", "school", "added_by", "expired_by", "imported_from", "premises_key"])
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        if not problem and (entry.postcode, entry.premises_key) in existing:
+            problem = "This address is already on the list."
+        if not problem and entry.expires_on and entry.expires_on < _today():
+            problem = "Its expiry date has passed."
+        if problem:
+            raise ValidationError(f"Line {row['line']}: {problem} Nothing was imported.")
+        existing.add((entry.postcode, entry.premises_key))
+        entries.append(entry)
+    created = ProhibitedAddress.objects.bulk_create(entries, batch_size=500)
+    locked.status, locked.decided_at = ProhibitedAddressImport.Status.CONFIRMED, timezone.now()
+    locked.save(update_fields=["status", "decided_at"])
+    audit(actor=actor, action="prohibited.import", obj=locked, school=locked.school,
+          summary=f"Imported {len(created)} prohibited addresses from {locked.filename}"[:300])
+    return created
+
+
+@transaction.atomic
+def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor) -> None:
+    locked = ProhibitedAddressImport.objects.select_for_update().get(pk=batch.pk)
+    _may_keep_list(actor, locked.trust_id, locked.school)
+    if locked.status != ProhibitedAddressImport.Status.PENDING:
+        raise ValidationError("This import has already been decided.")
+    locked.status, locked.decided_at = ProhibitedAddressImport.Status.DISCARDED, timezone.now()
+    locked.save(update_fields=["status", "decided_at"])
+    audit(actor=actor, action="prohibited.import_discard", obj=locked, school=locked.school,
+          summary=f"Discarded the import of {locked.filename}"[:300])
+
+
+@transaction.atomic
+def address_judgement_record(*, household, entry: ProhibitedAddress, same_place: bool, note: str, actor):
+    """A DSL's judgement on a near match, kept against the household's address as it is now."""
+    _require_school(actor, household.school)
+    if not (actor.is_superuser or is_senior(actor)):
+        raise PermissionDenied("Only a DSL or the Principal judges a near match.")
+    if not note.strip():
+        raise ValidationError({"note": "Say how you decided."})
+    judgement = AddressJudgement(
+        household=household, entry=entry, household_address=household_address_key(household), same_place=same_place,
+        note=note.strip(), decided_by=actor, decided_at=timezone.now(),
+    )
+    judgement.full_clean()
+    judgement.save()
+    verdict = "the same place" if same_place else "a different place"
+    audit(actor=actor, action="prohibited.judge", obj=judgement, school=household.school,
+          summary=f"Judged {household.name}'s address {verdict} as a listed address")
+    return judgement
+
+
+# --- Training -----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def training_record_add(
+    *, profile: StaffProfile, completed_on: datetime.date, expires_on: datetime.date, actor,
+    course: str = "", provider: str = "",
+) -> TrainingRecord:
+    """Record training and keep the profile's dates (what `training_valid_on` reads) on the latest expiry."""
+    record = TrainingRecord(profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor,
+                            provider=provider.strip())
+    if course.strip():
+        record.course = course.strip()
+    record.full_clean()
+    record.save()
+    training_sync_profile(profile=profile)
+    audit(actor=actor, action="training.add", obj=record, school=profile.schools.first(),
+          summary=f"Training recorded for {profile}: expires {expires_on:%d %b %Y}")
+    return record
+
+
+def training_sync_profile(*, profile: StaffProfile) -> None:
+    latest = profile.training_records.order_by("-expires_on", "-completed_on").first()
+    if latest is None:
+        return
+    StaffProfile.objects.filter(pk=profile.pk).update(
+        training_completed_on=latest.completed_on, training_expires_on=latest.expires_on
+    )
+    profile.training_completed_on, profile.training_expires_on = latest.completed_on, latest.expires_on
+
+
+# --- The safe word and visit preparation --------------------------------------------------------------------
+
+
+def may_see_safe_word(user, visit) -> bool:
+    """The pair, the office and the school's DSLs and Principal; nobody else (not the requester alone)."""
+    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
+        return False
+    if user.is_superuser or has_role(user, Role.OFFICE, Role.DSL, Role.PRINCIPAL):
+        return True
+    return any(person.user_id == user.pk for person in visit.people.all())
+
+
+def may_set_safe_word(user, visit) -> bool:
+    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
+        return False
+    return user.is_superuser or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
+
+
+@transaction.atomic
+def safe_word_set(*, visit, word: str, actor) -> SafeWord:
+    """Agree the visit's safe word and record it with the household's current risk assessment."""
+    if not may_set_safe_word(actor, visit):
+        raise PermissionDenied("Only the pair, a DSL or the Principal can agree the safe word.")
+    word = " ".join(word.split())
+    if not 3 <= len(word) <= 60:
+        raise ValidationError({"word": "Choose a word or short phrase of 3 to 60 characters."})
+    assessment = RiskAssessment.objects.filter(household_id=visit.household_id).first()
+    if assessment is None:
+        raise ValidationError("Complete the household's risk assessment first: the safe word is recorded on it.")
+    safe_word, _ = SafeWord.objects.select_for_update().update_or_create(
+        visit=visit, defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor,
+                               "agreed_at": timezone.now()},
+    )
+    # The audit row says that a word was agreed, never what it is.
+    audit(actor=actor, action="safe_word.set", obj=safe_word, school=visit.school,
+          summary=f"Safe word agreed for visit #{visit.pk}")
+    return safe_word
+
+
+def safe_word_reveal(*, visit, user) -> str | None:
+    """The safe word for someone allowed to see it (audited as a sensitive view); None if none is agreed."""
+    if not may_see_safe_word(user, visit):
+        raise PermissionDenied("You cannot see this visit's safe word.")
+    safe_word = SafeWord.objects.filter(visit=visit).first()
+    if safe_word is None:
+        return None
+    audit(actor=user, action="safe_word.view", obj=safe_word, school=visit.school,
+          summary=f"Safe word shown for visit #{visit.pk}")
+    return safe_word.word
+
+
+def _preparation(visit) -> VisitPreparation:
+    prep, _ = VisitPreparation.objects.select_for_update().get_or_create(visit=visit)
+    return prep
+
+
+def _require_on_visit_or_senior(actor, visit) -> None:
+    if not may_set_safe_word(actor, visit):
+        raise PermissionDenied("Only the pair, a DSL or the Principal prepare this visit.")
+
+
+@transaction.atomic
+def visit_record_parents_notified(*, visit, actor, how: str) -> VisitPreparation:
+    _require_on_visit_or_senior(actor, visit)
+    if not how.strip():
+        raise ValidationError({"how": "Say how the family was told (phone call, letter, text)."})
+    prep = _preparation(visit)
+    prep.parents_notified_at, prep.parents_notified_by = timezone.now(), actor
+    prep.parents_notified_how = how.strip()[:200]
+    prep.save()
+    audit(actor=actor, action="visit.parents_notified", obj=visit, summary=f"Parents notified: {how}"[:300])
+    return prep
+
+
+def _principals(school: School):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        groups__name=Role.PRINCIPAL, profile__schools=school, is_active=True
+    ).exclude(email="").distinct()
+
+
+@transaction.atomic
+def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
+    """For an unannounced visit: tell the Headteacher the purpose, the address and the time due back."""
+    _require_on_visit_or_senior(actor, visit)
+    if visit.announced:
+        raise ValidationError("This visit is announced: record that the parents were told instead.")
+    due_back = timezone.localtime(visit.expected_return)
+    recipients = [u.email for u in _principals(visit.school)]
+    body = (
+        f"An unannounced home visit is about to leave {visit.school.name}.\n\n"
+        f"Purpose: {visit.get_purpose_display()}\n"
+        f"Why unannounced: {visit.unannounced_reason}\n"
+        f"Address: {visit.household.address}\n"
+        f"Due back at school: {due_back:%H:%M on %d %b %Y}\n"
+        f"Visitors: {', '.join(p.name for p in visit.people.all())}\n"
+        f"Lead's mobile: {visit.lead_mobile or 'not given'}\n"
+    )
+    if recipients:
+        transaction.on_commit(lambda: send_mail(
+            f"Unannounced home visit: due back {due_back:%H:%M}", body, None, recipients, fail_silently=False
+        ))
+    prep = _preparation(visit)
+    prep.headteacher_informed_at, prep.headteacher_informed_by = timezone.now(), actor
+    prep.save()
+    audit(actor=actor, action="visit.headteacher_informed", obj=visit,
+          summary=f"Headteacher informed of unannounced visit #{visit.pk}", emailed=len(recipients))
+    logger.info("Headteacher informed of unannounced visit %s (%d recipients)", visit.pk, len(recipients))
+    return prep
+
+
+@transaction.atomic
+def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: str = "") -> VisitPreparation:
+    _require_on_visit_or_senior(actor, visit)
+    if told_after and not note.strip():
+        raise ValidationError({"note": "Say who will tell the social worker, and when."})
+    prep = _preparation(visit)
+    if told_after:
+        prep.social_worker_told_after, prep.social_worker_informed_at = True, None
+    else:
+        prep.social_worker_told_after, prep.social_worker_informed_at = False, timezone.now()
+    prep.social_worker_informed_by, prep.social_worker_note = actor, note.strip()[:300]
+    prep.save()
+    audit(actor=actor, action="visit.social_worker", obj=visit,
+          summary="Social worker will be told straight after" if told_after else "Social worker informed")
+    return prep
+
+
+def visit_cancel_for_animals(*, visit, actor, note: str = ""):
+    """The family would not keep their animals in another room: the visit is cancelled and recorded as such."""
+    from visits.models import VisitStatus
+    from visits.services import visit_transition
+
+    _require_on_visit_or_senior(actor, visit)
+    reason = "Cancelled: the family would not keep the animals in another room."
+    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor,
+                            note=f"{reason} {note}".strip())
+
+
+def user_may_override(user, roles_allowed: list[str]) -> str | None:
+    """The role (of those the policy names) under which this user may override, or None."""
+    if user.is_superuser and roles_allowed:
+        return roles_allowed[0]
+    mine = user_roles(user)
+    return next((role for role in roles_allowed if role in mine), None)
