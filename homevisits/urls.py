@@ -20,4 +20,5 @@ urlpatterns = [
     path("approvals/", safeguarding_views.approvals, name="approvals"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
     path("board/", visit_views.board, name="board"),
+    path("", include("safeguarding.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
