@@ -128,3 +128,64 @@ def test_carer_without_parental_responsibility_is_not_addressed(cast, family):
                                relationship="lodger", parental_responsibility=False)
     text = pdf_text(missed_you_pdf(make_visit(lead=lead, child=child)))
     assert "Dermot" not in text
+
+
+# --- Downloading and emailing -----------------------------------------------------------------------------------
+
+PDF_MATRIX = [
+    ("staff", 200), ("staff2", 200), ("outsider", 404), ("dsl", 200), ("principal", 200), ("office", 404),
+    ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404),
+]
+
+
+@pytest.mark.parametrize(("who", "status"), PDF_MATRIX)
+@pytest.mark.parametrize("document", ["parent-copy.pdf", "missed-you.pdf"])
+def test_pdf_download_permission_matrix(client, cast, who, status, document):
+    visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+    client.force_login(getattr(cast, who))
+    response = client.get(f"/visits/{visit.pk}/{document}")
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+        assert "Home Visit Form" in pdf_text(response.content) or "Sorry we missed you" in pdf_text(response.content)
+
+
+def test_parent_copy_waits_for_the_submitted_form(client, cast):
+    visit = make_visit(lead=cast.staff)
+    client.force_login(cast.staff)
+    assert client.get(f"/visits/{visit.pk}/parent-copy.pdf").status_code == 404
+    assert client.get(f"/visits/{visit.pk}/missed-you.pdf").status_code == 200
+
+
+def test_email_the_parent_copy_to_carers_on_file(client, cast, family, mailoutbox):
+    lead, child, _ = family
+    visit = _reported(lead, child, cast)
+    client.force_login(lead)
+    response = client.post(f"/visits/{visit.pk}/email/parent-copy/")
+    assert response.status_code == 302
+    (message,) = mailoutbox
+    assert message.to == ["siobhan@example.org"]
+    name, data, mimetype = message.attachments[0]
+    assert mimetype == "application/pdf" and "agreed a morning routine" in pdf_text(data)
+    assert INTERNAL not in message.body
+
+
+def test_email_without_an_address_says_so(client, cast, mailoutbox):
+    visit = make_reported_visit(lead=cast.staff)
+    client.force_login(cast.staff)
+    response = client.post(f"/visits/{visit.pk}/email/missed-you/", follow=True)
+    assert "No parent or carer at this household has an email address" in response.content.decode()
+    assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("staff", 302), ("staff2", 403), ("outsider", 404), ("dsl", 302), ("principal", 302), ("office", 404),
+     ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404)],
+)
+def test_email_permission_matrix(client, cast, who, status, mailoutbox):
+    visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+    ParentCarerFactory(household=visit.household, email="carer@example.org")
+    client.force_login(getattr(cast, who))
+    assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == status
+    assert len(mailoutbox) == (1 if status == 302 else 0)
