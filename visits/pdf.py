@@ -4,11 +4,13 @@ The templates get a plain dictionary built here from the parent-facing fields on
 so a template cannot reach internal notes, concerns, the risk assessment or the safe word by accident.
 """
 
+from functools import cache
 from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from .models import FollowUpAction, Visit, VisitRole
 
@@ -97,10 +99,20 @@ def parent_copy_context(visit: Visit) -> dict:
     return context
 
 
+@cache
+def _style() -> tuple[FontConfiguration, CSS]:
+    """Fonts and the stylesheet, prepared once per process: re-reading them made up much of each render."""
+    fonts = FontConfiguration()
+    return fonts, CSS(filename=str(Path(__file__).with_name("pdf.css")), font_config=fonts)
+
+
 def _render(template: str, context: dict) -> bytes:
     html = render_to_string(template, context)
+    fonts, css = _style()
     # base_url lets the school logo load from MEDIA_ROOT as a file: URI; nothing is fetched over the network.
-    return HTML(string=html, base_url=str(Path(__file__).resolve().parent)).write_pdf()
+    return HTML(string=html, base_url=str(Path(__file__).resolve().parent)).write_pdf(
+        stylesheets=[css], font_config=fonts
+    )
 
 
 def _visit_with_related(visit: Visit) -> Visit:
