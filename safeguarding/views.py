@@ -123,7 +123,7 @@ def concern_detail(request, pk):
         "concern": concern,
         "actions": concern.actions.select_related("owner", "completed_by"),
         "close_form": ConcernCloseForm(),
-        "action_form": ActionForm(school=concern.school, prefix="action"),
+        "action_form": ActionForm(school=concern.school, prefix="action", required=True),
     })
 
 
@@ -152,7 +152,7 @@ def concern_action_add(request, pk):
     from visits.services import action_create
 
     concern = _concern_for(request.user, pk)
-    form = ActionForm(request.POST, school=concern.school, prefix="action")
+    form = ActionForm(request.POST, school=concern.school, prefix="action", required=True)
     if form.is_valid():
         try:
             action_create(school=concern.school, concern=concern, child=concern.child, created_by=request.user,

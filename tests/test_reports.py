@@ -203,3 +203,15 @@ def test_form_cannot_be_written_before_the_visitors_are_back(client, cast):
     client.force_login(cast.staff)
     assert client.post(f"/visits/{visit.pk}/report/", _form(cast)).status_code == 403
     assert "has not submitted" in client.get(f"/visits/{visit.pk}/report/").content.decode()
+
+
+def test_a_half_filled_row_is_reported_and_blank_rows_are_ignored(client, cast, returned_visit):
+    client.force_login(cast.staff)
+    response = client.post(f"/visits/{returned_visit.pk}/report/", _form(cast, **{
+        "action-1-description": "Book the school nurse", "action-1-owner": "", "action-1-due_on": ""}))
+    assert response.status_code == 200
+    errors = response.context["actions"].forms[1].errors
+    assert "Choose who will do it." in errors["owner"] and "Give the date it is due by." in errors["due_on"]
+    assert "Book the school nurse" in response.content.decode()
+    returned_visit.refresh_from_db()
+    assert returned_visit.status == VisitStatus.RETURNED

@@ -213,20 +213,42 @@ class ReportForm(forms.Form):
         return data
 
 
-class PresentForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    relationship = forms.CharField(max_length=60, help_text="To the child")
+class OptionalRowForm(forms.Form):
+    """A formset row that may be left empty; once anything is typed in it, `needed` fields are required."""
+
+    needed: dict[str, str] = {}  # field name -> the message when it is missing from a row in use
+
+    def clean(self):
+        data = super().clean()
+        if any(data.get(name) for name in self.fields):
+            for name, message in self.needed.items():
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        return data
+
+
+class PresentForm(OptionalRowForm):
+    needed = {"name": "Give this person's name.", "relationship": "Give their relationship to the child."}
+
+    name = forms.CharField(max_length=100, required=False, label="Name")
+    relationship = forms.CharField(max_length=60, required=False, label="Relationship", help_text="To the child")
     parental_responsibility = forms.BooleanField(required=False, label="Has parental responsibility")
 
 
-class ActionForm(forms.Form):
-    description = forms.CharField(max_length=300, label="Action")
-    owner = StaffChoiceField(queryset=get_user_model().objects.none(), label="Who")
-    due_on = forms.DateField(label="By when", widget=forms.DateInput(attrs={"type": "date"}))
+class ActionForm(OptionalRowForm):
+    needed = {"description": "Say what the action is.", "owner": "Choose who will do it.",
+              "due_on": "Give the date it is due by."}
+
+    description = forms.CharField(max_length=300, required=False, label="Action")
+    owner = StaffChoiceField(queryset=get_user_model().objects.none(), required=False, label="Who")
+    due_on = forms.DateField(required=False, label="By when", widget=forms.DateInput(attrs={"type": "date"}))
     agreed_with_family = forms.BooleanField(required=False, label="Agreed with the family (on their copy)")
 
-    def __init__(self, *args, school=None, **kwargs):
+    def __init__(self, *args, school=None, required=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if required:  # a single action added on its own (to a concern), not a spare row of a formset
+            for name in self.needed:
+                self.fields[name].required = True
         if school is not None:
             self.fields["owner"].queryset = staff_choices(school)
 
