@@ -151,3 +151,21 @@ def test_chronology_lists_visits_reports_and_actions_in_date_order(client, cast,
     assert client.get(f"/visits/children/{child.pk}/chronology/").status_code == 404
     client.force_login(cast.other_dsl)
     assert client.get(f"/visits/children/{child.pk}/chronology/").status_code == 404
+
+
+def test_chronology_query_count_does_not_grow(client, cast):
+    child = ChildFactory(household__school=cast.school)
+    make_reported_visit(lead=cast.staff, visit_fields={"child": child}, actions=[
+        {"owner": cast.staff, "description": "One", "due_on": datetime.date(2026, 10, 20)}])
+    concern_raise(child=child, raised_by=cast.staff, details="x")
+    client.force_login(cast.dsl)
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"/visits/children/{child.pk}/chronology/")
+    for _ in range(4):
+        make_reported_visit(lead=cast.staff, visit_fields={"child": child}, actions=[
+            {"owner": cast.staff2, "description": "More", "due_on": datetime.date(2026, 10, 20)}])
+        concern_raise(child=child, raised_by=cast.staff2, details="y")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(f"/visits/children/{child.pk}/chronology/").content.decode()
+    assert page.count("Form submitted") == 5
+    assert len(many) == len(one)

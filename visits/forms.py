@@ -249,6 +249,7 @@ class ActionForm(OptionalRowForm):
         if required:  # a single action added on its own (to a concern), not a spare row of a formset
             for name in self.needed:
                 self.fields[name].required = True
+            del self.fields["agreed_with_family"]  # a concern's actions never reach the family's copy
         if school is not None:
             self.fields["owner"].queryset = staff_choices(school)
 
