@@ -189,3 +189,18 @@ def test_email_permission_matrix(client, cast, who, status, mailoutbox):
     client.force_login(getattr(cast, who))
     assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == status
     assert len(mailoutbox) == (1 if status == 302 else 0)
+
+
+def test_the_school_logo_is_on_every_page(cast, family, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 60), (31, 59, 99)).save(buffer, "PNG")
+    cast.school.logo.save("oak.png", ContentFile(buffer.getvalue()))
+    lead, child, _ = family
+    visit = _reported(lead, child, cast, summary="Long enough to need a second page. " * 400)
+    reader = PdfReader(io.BytesIO(parent_copy_pdf(visit)))
+    assert len(reader.pages) >= 2
+    assert all(len(page.images) == 1 for page in reader.pages)

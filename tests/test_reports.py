@@ -215,3 +215,12 @@ def test_a_half_filled_row_is_reported_and_blank_rows_are_ignored(client, cast, 
     assert "Book the school nurse" in response.content.decode()
     returned_visit.refresh_from_db()
     assert returned_visit.status == VisitStatus.RETURNED
+
+
+def test_autosave_after_submission_changes_nothing(client, cast, returned_visit):
+    client.force_login(cast.staff)
+    client.post(f"/visits/{returned_visit.pk}/report/", _form(cast))
+    response = client.post(f"/visits/{returned_visit.pk}/report/autosave/", _form(cast, parent_summary="late"))
+    assert response.status_code == 403
+    report = VisitReport.objects.get()
+    assert report.draft == {} and report.parent_summary == "We agreed a new bedtime so mornings are calmer."

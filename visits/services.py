@@ -165,7 +165,10 @@ def _editable_report(visit: Visit, actor) -> VisitReport:
         raise ValidationError("The Home Visit Form can be written once the visitors are back, and only once.")
     if actor.pk != _lead_id(visit):
         raise ValidationError("Only the visit's lead writes the Home Visit Form.")
-    report, _ = VisitReport.objects.get_or_create(visit=visit, defaults={"due_at": report_due_at(visit)})
+    # Locked so that an autosave arriving late cannot interleave with the submission.
+    report, _ = VisitReport.objects.select_for_update().get_or_create(
+        visit=visit, defaults={"due_at": report_due_at(visit)}
+    )
     if report.is_submitted:
         raise ValidationError("This Home Visit Form has already been submitted.")
     return report

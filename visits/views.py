@@ -248,7 +248,10 @@ def report_autosave(request, pk):
     visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
     if not _may_write_report(request.user, visit, _report_of(visit)):
         raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
-    saved = services.report_save_draft(visit=visit, actor=request.user, data=dict(request.POST.lists()))
+    try:
+        saved = services.report_save_draft(visit=visit, actor=request.user, data=dict(request.POST.lists()))
+    except ValidationError as error:  # e.g. submitted in another tab meanwhile
+        return HttpResponse(" ".join(error.messages), status=409)
     return HttpResponse(f"Draft saved at {timezone.localtime(saved.draft_saved_at):%H:%M:%S}")
 
 
