@@ -169,3 +169,20 @@ def test_chronology_query_count_does_not_grow(client, cast):
         page = client.get(f"/visits/children/{child.pk}/chronology/").content.decode()
     assert page.count("Form submitted") == 5
     assert len(many) == len(one)
+
+
+def test_my_actions_lists_forms_to_write_with_the_late_flag(client, cast, time_machine):
+    from visits.models import VisitStatus
+
+    from .factories import make_visit, walk_visit
+
+    time_machine.move_to(FRIDAY, tick=False)
+    visit = make_visit(lead=cast.staff, start=FRIDAY - datetime.timedelta(hours=2))
+    walk_visit(visit, cast.staff, VisitStatus.RETURNED)
+    client.force_login(cast.staff)
+    page = client.get("/visits/actions/mine/").content.decode()
+    assert "Home Visit Forms to write" in page and "due Sat 17 Oct 09:00" in page and ">Late<" not in page
+    time_machine.move_to(FRIDAY + datetime.timedelta(hours=25), tick=False)
+    assert ">Late<" in client.get("/visits/actions/mine/").content.decode()
+    client.force_login(cast.dsl)  # the DSL's own page lists only forms they lead
+    assert "Home Visit Forms to write" not in client.get("/visits/actions/mine/").content.decode()

@@ -224,3 +224,17 @@ def test_autosave_after_submission_changes_nothing(client, cast, returned_visit)
     assert response.status_code == 403
     report = VisitReport.objects.get()
     assert report.draft == {} and report.parent_summary == "We agreed a new bedtime so mornings are calmer."
+
+
+def test_dashboard_selectors_list_due_late_and_awaiting_review(cast, returned_visit, time_machine):
+    from visits.selectors import reports_awaiting_review, reports_due
+
+    returned = MONDAY_9AM + datetime.timedelta(hours=1, minutes=50)
+    (due,) = reports_due(cast.staff, returned + datetime.timedelta(hours=25))
+    assert due.visit == returned_visit and due.late and due.due_at == returned + datetime.timedelta(hours=24)
+    assert reports_due(cast.staff2, returned) == []  # the second visitor does not write the form
+    assert [d.visit for d in reports_due(cast.dsl, returned)] == [returned_visit]
+    assert reports_due(cast.other_dsl, returned) == []
+    visit = make_reported_visit(lead=cast.staff2)
+    assert list(reports_awaiting_review(cast.dsl)) == [visit]
+    assert list(reports_awaiting_review(cast.staff2)) == []

@@ -126,7 +126,7 @@ from django.views.decorators.http import require_POST  # noqa: E402
 from safeguarding.roles import is_senior  # noqa: E402
 from safeguarding.selectors import visible_concerns  # noqa: E402
 
-from . import pdf  # noqa: E402
+from . import pdf, selectors  # noqa: E402
 from .forms import (  # noqa: E402
     ActionCompleteForm,
     ActionFormSet,
@@ -341,6 +341,7 @@ def my_actions(request):
     recent = timezone.now() - datetime.timedelta(days=30)
     return render(request, "visits/actions.html", {
         "title": "My actions", "today": today, "show_owner": False,
+        "reports_due": selectors.reports_due(request.user, timezone.now(), mine_only=True),
         "open_actions": actions.open(),
         "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
         "senior": is_senior(request.user),
