@@ -82,14 +82,33 @@ def test_parent_copy_has_what_the_family_needs(cast, family):
 
 def test_parent_copy_never_shows_internal_or_restricted_records(cast, family):
     lead, child, sibling = family
+    child.household.access_notes = f"Safe word {SAFE_WORD}. Dog in the yard."
+    child.household.save()
     visit = _reported(lead, child, cast)
     concern_raise(child=child, raised_by=lead, details=CONCERN, visit=visit)
     text = pdf_text(parent_copy_pdf(visit))
+    assert SAFE_WORD not in text and "Dog in the yard" not in text
     assert INTERNAL not in text and "court hearing" not in text
     assert "bruise" not in text.lower()  # neither the concern nor the internal action about it
     assert "health visitor" not in text
     assert sibling.first_name not in text  # another child in the household, not on this visit
     assert visit.reason not in text  # the school's internal reason for visiting
+
+
+def test_parent_copy_context_is_an_allow_list(cast, family):
+    """The template sees only these keys: a new one must be a deliberate, reviewed choice of what parents read."""
+    from visits.pdf import parent_copy_context
+
+    lead, child, _ = family
+    visit = _reported(lead, child, cast)
+    context = parent_copy_context(visit)
+    assert set(context) == {
+        "school", "date", "children", "carers", "address_lines", "purpose", "visitors", "contact_name", "arrived",
+        "departed", "outcome", "summary", "present", "actions", "next_visit_on",
+    }
+    assert set(context["school"]) == {"name", "address", "phone", "email", "logo"}
+    assert all(set(v) == {"name", "role", "visit_role"} for v in context["visitors"])
+    assert context["children"] == ["Seán Ní Bhriain"]
 
 
 def test_a_long_summary_flows_onto_further_pages_with_the_header_repeated(cast, family):

@@ -238,3 +238,15 @@ def test_dashboard_selectors_list_due_late_and_awaiting_review(cast, returned_vi
     visit = make_reported_visit(lead=cast.staff2)
     assert list(reports_awaiting_review(cast.dsl)) == [visit]
     assert list(reports_awaiting_review(cast.staff2)) == []
+
+
+def test_due_time_counts_real_hours_across_the_october_clock_change(client, cast, time_machine):
+    # Clocks go back at 02:00 on Sunday 25 October 2026: 24 hours after 16:00 BST on Saturday is 15:00 GMT on Sunday.
+    saturday = datetime.datetime(2026, 10, 24, 15, 0, tzinfo=LONDON)
+    time_machine.move_to(saturday, tick=False)
+    visit = make_visit(lead=cast.staff, start=saturday - datetime.timedelta(hours=1))
+    walk_visit(visit, cast.staff, VisitStatus.LEFT)
+    time_machine.move_to(saturday + datetime.timedelta(hours=1), tick=False)
+    visit_transition(visit=visit, to_status=VisitStatus.RETURNED, actor=cast.staff)
+    client.force_login(cast.staff)
+    assert "Sunday 25 October, 15:00" in client.get(f"/visits/{visit.pk}/report/").content.decode()
