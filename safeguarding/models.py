@@ -745,3 +745,109 @@ class PolicyOverride(PermanentRecord):
 
     def __str__(self):
         return f"Override of {self.check_code} by {self.recorded_by}"
+
+
+# --- Concerns and incidents: restricted safeguarding records (issue 6) ---------------------------------------
+
+
+class ConcernKind(models.TextChoices):
+    CONCERN = "concern", "Child-protection concern"
+    DISCLOSURE = "disclosure", "Disclosure by a child or adult"
+
+
+class Concern(models.Model):
+    """A child-protection concern or disclosure. Visible to the school's DSLs and Principal only.
+
+    Raised from a visit's form or on its own; the DSLs hear at once. It has its own actions and outcome.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
+    child = models.ForeignKey("visits.Child", on_delete=models.PROTECT, related_name="concerns")
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="concerns"
+    )
+    kind = models.CharField(max_length=20, choices=ConcernKind.choices, default=ConcernKind.CONCERN)
+    details = models.TextField(help_text="What you saw or heard, in the words used where you can.")
+    action_taken = models.TextField(blank=True, help_text="Anything you have already done.")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField()
+    outcome = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["school", "raised_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="concern_kind_valid", condition=Q(kind__in=ConcernKind.values)
+            ),
+            models.CheckConstraint(
+                name="closed_concern_has_outcome", condition=Q(closed_at__isnull=True) | ~Q(outcome="")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} about {self.child} ({self.raised_at:%d %b %Y})"
+
+    def get_absolute_url(self):
+        return reverse("safeguarding:concern", args=[self.pk])
+
+    def clean(self):
+        if self.child_id and self.school_id and self.child.school_id != self.school_id:
+            raise ValidationError({"child": "This child is not on this school's roll."})
+        if not (self.details or "").strip():
+            raise ValidationError({"details": "Describe the concern."})
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class IncidentKind(models.TextChoices):
+    THREAT = "threat", "Threat or aggression"
+    INJURY = "injury", "Injury or illness"
+    ANIMAL = "animal", "Animal"
+    ACCUSATION = "accusation", "Accusation against a member of staff"
+    OTHER = "other", "Other"
+
+
+class Incident(models.Model):
+    """Something that happened during a visit. An accusation against staff is for the Principal alone;
+    other incidents are for the DSLs and the Principal."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="incidents")
+    visit = models.ForeignKey("visits.Visit", on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=IncidentKind.choices)
+    occurred_at = models.DateTimeField()
+    details = models.TextField()
+    staff_accused = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="For an accusation: the member of staff it is against.",
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="incident_kind_valid", condition=Q(kind__in=IncidentKind.values)),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.occurred_at:%d %b %Y %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("safeguarding:incident", args=[self.pk])
+
+    def clean(self):
+        if not (self.details or "").strip():
+            raise ValidationError({"details": "Describe what happened."})
+        if self.kind == IncidentKind.ACCUSATION and not self.staff_accused_id:
+            raise ValidationError({"staff_accused": "Say which member of staff the accusation is against."})
+
+    @property
+    def principal_only(self) -> bool:
+        return self.kind == IncidentKind.ACCUSATION

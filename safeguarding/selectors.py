@@ -34,3 +34,29 @@ def staff_trained_on(day, *, school_ids) -> QuerySet[StaffProfile]:
     return StaffProfile.objects.filter(
         schools__in=school_ids, user__is_active=True, training_expires_on__gte=day
     ).select_related("user").distinct()
+
+
+# --- Who may read concerns and incidents (issue 6) ------------------------------------------------------------
+
+
+def visible_concerns(user):
+    """Concerns are for the school's DSLs and Principal only."""
+    from .models import Concern
+    from .roles import is_senior
+
+    qs = Concern.objects.filter(school_id__in=school_ids_for(user))
+    # No superuser bypass: the design gives concerns to the DSLs and the Principal, not to administrators.
+    return qs if is_senior(user) else qs.none()
+
+
+def visible_incidents(user):
+    """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
+    from .models import Incident, IncidentKind
+    from .roles import Role, has_role
+
+    qs = Incident.objects.filter(school_id__in=school_ids_for(user))
+    if has_role(user, Role.PRINCIPAL):
+        return qs
+    if has_role(user, Role.DSL):
+        return qs.exclude(kind=IncidentKind.ACCUSATION)
+    return qs.none()

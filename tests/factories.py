@@ -137,3 +137,35 @@ def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **field
     )
     values.update(fields)
     return visit_create(**values)
+
+
+# --- Issue 6: a visit taken through its life to "returned", and a submitted Home Visit Form ------------------
+
+
+def walk_visit(visit, actor, to_status):
+    """Move a visit along its life one allowed step at a time, through the real service."""
+    from visits.models import VisitStatus as S
+    from visits.services import visit_transition
+
+    path = [S.DRAFT, S.REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED]
+    for status in path[path.index(visit.status) + 1: path.index(to_status) + 1]:
+        visit_transition(visit=visit, to_status=status, actor=actor)
+    return visit
+
+
+def make_reported_visit(*, lead, summary="We talked about mornings and agreed a plan.", actions=(), present=None,
+                        **report_fields):
+    """A visit returned and reported by `lead`, with a submitted Home Visit Form."""
+    from visits.services import report_submit
+
+    visit = make_visit(lead=lead, **report_fields.pop("visit_fields", {}))
+    walk_visit(visit, lead, "returned")
+    fields = dict(outcome="seen", child_seen=True, parent_summary=summary, staff_went_in=False,
+                  internal_notes="", referrals="")
+    fields.update(report_fields)
+    present = present if present is not None else [
+        {"name": "Rowan Pellingham", "relationship": "mother", "parental_responsibility": True}
+    ]
+    report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=list(actions))
+    visit.refresh_from_db()
+    return visit

@@ -386,3 +386,165 @@ class ParentNotification(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()} on {self.notified_at:%Y-%m-%d}: {self.get_response_display()}"
+
+
+# --- After the visit: the Home Visit Form, the people present, follow-up actions (issue 6) -------------------
+
+
+class VisitOutcome(models.TextChoices):
+    SEEN = "seen", "Seen: the visit took place"
+    NO_ACCESS = "no_access", "No access: letter posted"
+    DECLINED = "declined", "Declined by the family"
+    ABANDONED = "abandoned", "Abandoned on the doorstep"
+
+
+class VisitReport(models.Model):
+    """The Home Visit Form the lead writes after a visit.
+
+    Until it is submitted, `draft` holds exactly what was typed (saved as the lead types) and the other fields
+    are empty; submitting validates the draft into the fields below and moves the visit to "reported".
+    """
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="report")
+    draft = models.JSONField(default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(help_text="When the form is due, from the school's policy.")
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    departed_at = models.DateTimeField(null=True, blank=True)
+    staff_went_in = models.BooleanField(null=True, blank=True, help_text="Whether staff went into the home.")
+    invited_in_by = models.CharField(max_length=100, blank=True, help_text="Who invited staff in.")
+    outcome = models.CharField(max_length=20, choices=VisitOutcome.choices, blank=True)
+    abandoned_reason = models.TextField(blank=True)
+    child_seen = models.BooleanField(null=True, blank=True)
+    parent_summary = models.TextField(
+        blank=True, help_text="What was discussed and agreed, in words the family will read on their copy."
+    )
+    internal_notes = models.TextField(blank=True, help_text="For school staff only: never on the parent copy.")
+    referrals = models.TextField(blank=True, help_text="Referrals to outside agencies.")
+    next_visit_on = models.DateField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    debrief_with = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The line manager the visit was debriefed with.",
+    )
+    debrief_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="report_outcome_valid", condition=Q(outcome="") | Q(outcome__in=VisitOutcome.values)
+            ),
+            models.CheckConstraint(
+                name="submitted_report_has_outcome", condition=Q(submitted_at__isnull=True) | ~Q(outcome="")
+            ),
+            models.CheckConstraint(
+                name="report_departed_after_arrived",
+                condition=Q(arrived_at__isnull=True) | Q(departed_at__isnull=True)
+                | Q(departed_at__gte=F("arrived_at")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Home Visit Form for {self.visit}"
+
+    def clean(self):
+        errors = {}
+        if self.arrived_at and self.departed_at and self.departed_at < self.arrived_at:
+            errors["departed_at"] = "The departure must be after the arrival."
+        if self.outcome == VisitOutcome.ABANDONED and not self.abandoned_reason.strip():
+            errors["abandoned_reason"] = "Say why the visit was abandoned."
+        if self.staff_went_in and not self.invited_in_by.strip():
+            errors["invited_in_by"] = "Say who invited you in."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    def is_late(self, now: datetime.datetime) -> bool:
+        """Late if submitted after the due time, or still not submitted once it has passed."""
+        return (self.submitted_at or now) > self.due_at
+
+
+class PresentPerson(models.Model):
+    """Someone present at the visit, as the lead recorded them."""
+
+    report = models.ForeignKey(VisitReport, on_delete=models.CASCADE, related_name="present")
+    name = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=60, help_text="To the child, e.g. mother, uncle, neighbour.")
+    parental_responsibility = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["report", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.relationship})"
+
+
+class FollowUpActionQuerySet(SchoolScopedQuerySet):
+    def open(self):
+        return self.filter(completed_at__isnull=True)
+
+    def overdue(self, today: datetime.date):
+        return self.open().filter(due_on__lt=today)
+
+
+class FollowUpAction(models.Model):
+    """Something someone must do after a visit or a concern: what, who, by when; and, once done, how it ended.
+
+    Actions on a concern are as restricted as the concern: only its owner and the DSLs/Principal see them.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="actions")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="actions")
+    concern = models.ForeignKey(
+        "safeguarding.Concern", on_delete=models.CASCADE, null=True, blank=True, related_name="actions"
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
+    description = models.CharField(max_length=300)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="actions")
+    due_on = models.DateField()
+    agreed_with_family = models.BooleanField(
+        default=False, help_text="Agreed with the family: shown on the parent copy."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completion_outcome = models.TextField(blank=True)
+
+    objects = FollowUpActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(
+                fields=["owner", "due_on"], condition=Q(completed_at__isnull=True), name="open_actions_by_owner"
+            ),
+            models.Index(
+                fields=["school", "due_on"], condition=Q(completed_at__isnull=True), name="open_actions_by_school"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="completed_action_has_outcome",
+                condition=Q(completed_at__isnull=True) | ~Q(completion_outcome=""),
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        return self.completed_at is None and self.due_on < today

@@ -14,3 +14,18 @@ urlpatterns = [
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("children/<int:pk>/", views.child_detail, name="child"),
 ]
+
+# After the visit (issue 6)
+urlpatterns += [
+    path("<int:pk>/report/", views.report, name="report"),
+    path("<int:pk>/report/autosave/", views.report_autosave, name="report_autosave"),
+    path("<int:pk>/report/debrief/", views.report_debrief, name="report_debrief"),
+    path("<int:pk>/report/review/", views.report_review, name="report_review"),
+    path("<int:pk>/parent-copy.pdf", views.parent_copy_pdf, name="parent_copy_pdf"),
+    path("<int:pk>/missed-you.pdf", views.missed_you_pdf, name="missed_you_pdf"),
+    path("<int:pk>/email/<slug:document>/", views.email_letter, name="email_letter"),
+    path("actions/mine/", views.my_actions, name="my_actions"),
+    path("actions/", views.school_actions, name="school_actions"),
+    path("actions/<int:pk>/complete/", views.action_complete, name="action_complete"),
+    path("children/<int:pk>/chronology/", views.child_chronology, name="chronology"),
+]

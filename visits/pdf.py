@@ -1,0 +1,135 @@
+"""The documents the family receives, rendered to A4 PDF by WeasyPrint: take a visit, return bytes.
+
+The templates get a plain dictionary built here from the parent-facing fields only, never a model instance,
+so a template cannot reach internal notes, concerns, the risk assessment or the safe word by accident.
+"""
+
+from functools import cache
+from pathlib import Path
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from .models import FollowUpAction, Visit, VisitRole
+
+# The plain-words purpose the family reads, rather than the school's internal label.
+PURPOSE_FOR_FAMILY = {
+    "transition": "to get to know your child before they start with us",
+    "attendance": "to talk about your child's attendance at school",
+    "send_support": "to talk about the support your child has for special educational needs",
+    "family_support": "to see how we can support your family",
+    "welfare_check": "to check in with you and your child",
+    "work_drop_off": "to drop off or collect your child's school work",
+    "medical_absence": "to see how your child is while they are unwell and away from school",
+    "suspected_holiday": "to talk about your child's absence from school",
+    "collect_or_drop_child": "to collect your child or bring them home",
+    "refusing_to_attend": "to talk about how we can help your child come to school",
+    "elective_home_education": "to talk about educating your child at home",
+    "other": "to talk with you about your child",
+}
+
+
+def _school(visit: Visit) -> dict:
+    school = visit.school
+    logo = ""
+    if school.logo:
+        try:
+            path = Path(school.logo.path)
+            logo = path.as_uri() if path.exists() else ""
+        except (ValueError, NotImplementedError):
+            logo = ""
+    return {
+        "name": school.name,
+        "address": school.address,
+        "phone": str(school.phone.as_national if school.phone else ""),
+        "email": school.email,
+        "logo": logo,
+    }
+
+
+def _visitors(visit: Visit) -> list[dict]:
+    people = []
+    for person in visit.people.all():
+        if person.role == VisitRole.EXTERNAL:
+            role = f"{person.external_organisation}"
+        else:
+            profile = getattr(person.user, "profile", None)
+            role = (profile.job_title if profile and profile.job_title else "") or "School staff"
+        people.append({"name": person.name, "role": role, "visit_role": person.get_role_display()})
+    return people
+
+
+def _common(visit: Visit) -> dict:
+    start = timezone.localtime(visit.scheduled_start)
+    carers = list(visit.household.carers.all())
+    lead = next((p for p in visit.people.all() if p.role == VisitRole.LEAD), None)
+    return {
+        "school": _school(visit),
+        "date": start,
+        "children": [f"{c.first_name} {c.last_name}" for c in visit.children.all()],
+        "carers": [c.addressed_as for c in carers if c.parental_responsibility] or [c.addressed_as for c in carers],
+        "address_lines": [
+            x for x in [visit.household.address_line1, visit.household.address_line2, visit.household.town,
+                        visit.household.postcode] if x
+        ],
+        "purpose": PURPOSE_FOR_FAMILY.get(visit.purpose, PURPOSE_FOR_FAMILY["other"]),
+        "visitors": _visitors(visit),
+        "contact_name": lead.name if lead else "",
+    }
+
+
+def parent_copy_context(visit: Visit) -> dict:
+    """What the parent copy may show. Nothing else reaches the template."""
+    report = visit.report
+    context = _common(visit)
+    arrived = timezone.localtime(report.arrived_at) if report.arrived_at else None
+    departed = timezone.localtime(report.departed_at) if report.departed_at else None
+    actions = FollowUpAction.objects.filter(visit=visit, agreed_with_family=True, concern__isnull=True)
+    context.update(
+        arrived=arrived,
+        departed=departed,
+        outcome=report.get_outcome_display(),
+        summary=report.parent_summary,
+        present=[{"name": p.name, "relationship": p.relationship} for p in report.present.all()],
+        actions=[{"description": a.description, "due_on": a.due_on} for a in actions],
+        next_visit_on=report.next_visit_on,
+    )
+    return context
+
+
+@cache
+def _style() -> tuple[FontConfiguration, CSS]:
+    """Fonts and the stylesheet, prepared once per process: re-reading them made up much of each render."""
+    fonts = FontConfiguration()
+    return fonts, CSS(filename=str(Path(__file__).with_name("pdf.css")), font_config=fonts)
+
+
+def _render(template: str, context: dict) -> bytes:
+    html = render_to_string(template, context)
+    fonts, css = _style()
+    # base_url lets the school logo load from MEDIA_ROOT as a file: URI; nothing is fetched over the network.
+    return HTML(string=html, base_url=str(Path(__file__).resolve().parent)).write_pdf(
+        stylesheets=[css], font_config=fonts
+    )
+
+
+def _visit_with_related(visit: Visit) -> Visit:
+    return (
+        Visit.objects.select_related("school", "household", "report")
+        .prefetch_related("people__user__profile", "children", "household__carers", "report__present")
+        .get(pk=visit.pk)
+    )
+
+
+def parent_copy_pdf(visit: Visit) -> bytes:
+    """The Home Visit Form, parent/carer copy (policy 002, Appendix 2)."""
+    return _render("visits/pdf/parent_copy.html", parent_copy_context(_visit_with_related(visit)))
+
+
+def missed_you_pdf(visit: Visit) -> bytes:
+    """The "sorry we missed you" letter posted through the door when nobody answers."""
+    visit = Visit.objects.select_related("school", "household").prefetch_related(
+        "people__user__profile", "children", "household__carers").get(pk=visit.pk)
+    return _render("visits/pdf/missed_you.html", _common(visit))
