@@ -14,7 +14,9 @@ GOOD_KEY = "k" * 20 + "-production-secret-from-the-environment-" + "z" * 20
 
 def manage(*args, **env):
     full_env = {**os.environ, "DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "visits.example.org",
-                "SAFE_WORD_KEY": SAFE_WORD_KEY, **env}
+                "SAFE_WORD_KEY": SAFE_WORD_KEY,
+                # The browser tests' conftest sets this for the live server; production must not inherit it.
+                "DJANGO_ALLOW_ASYNC_UNSAFE": None, **env}
     for name, value in list(full_env.items()):
         if value is None:
             del full_env[name]
