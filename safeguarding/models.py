@@ -239,11 +239,12 @@ class EffectivePolicy:
     report_due_hours: int
     review_date: datetime.date
     escalation_steps: tuple[EscalationStep, ...]
-    risk_matrix: dict = None
-    standard_hazards: list = None
-    risk_review_days: int = STANDARD_RISK_REVIEW_DAYS
-    training_warning_days: int = STANDARD_TRAINING_WARNING_DAYS
-    checklist_override_roles: dict = None
+    # No defaults here (for_school always supplies them), so fields added later need none either.
+    risk_matrix: dict
+    standard_hazards: list
+    risk_review_days: int
+    training_warning_days: int
+    checklist_override_roles: dict
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
     OPTIONAL_VALUES = {

@@ -304,3 +304,19 @@ def test_check_out_record_audits_every_items_state_without_the_safe_word(cast, r
 def test_announced_visit_does_not_email_the_headteacher(cast, ready_visit):
     with pytest.raises(ValidationError, match="announced"):
         visit_inform_headteacher(visit=ready_visit, actor=cast.staff)
+
+
+@pytest.mark.parametrize(("who", "status"), ACT.items())
+@pytest.mark.parametrize(("action", "data"), [("social_worker", {"told_after": "on", "note": "DSL rings at 3pm"}),
+                                              ("headteacher", {}), ("cancel_animals", {})])
+def test_other_actions_by_role(client, cast, child, who, status, action, data):
+    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, announced=False,
+                       unannounced_reason="Welfare check.")
+    authorise(cast, visit)
+    client.force_login(getattr(cast, who))
+    response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/{action}/", data)
+    assert response.status_code == status
+    visit.refresh_from_db()
+    assert (visit.status == VisitStatus.CANCELLED) == (status == 302 and action == "cancel_animals")
+    audited = AuditEntry.objects.filter(action__in=["visit.social_worker", "visit.headteacher_informed"]).exists()
+    assert audited == (status == 302 and action != "cancel_animals")

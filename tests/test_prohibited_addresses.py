@@ -350,6 +350,7 @@ def test_add_page_keeps_typed_input_on_error(client, cast):
 
 def test_upload_review_and_confirm_through_the_pages(client, cast):
     client.force_login(cast.dsl)
+    assert b'enctype="multipart/form-data"' in client.get("/safeguarding/prohibited/import/").content
     response = client.post("/safeguarding/prohibited/import/", {"file": _csv(GOOD_CSV)})
     batch = ProhibitedAddressImport.objects.get()
     assert response.status_code == 302 and response.url == f"/safeguarding/prohibited/import/{batch.pk}/"
