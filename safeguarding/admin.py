@@ -250,7 +250,7 @@ class TrainingRecordAdmin(RecordAdmin):
 @admin.register(VisitPreparation)
 class VisitPreparationAdmin(RecordAdmin):
     school_path = "visit__school"
-    list_display = ["visit", "parents_notified_at", "headteacher_informed_at", "social_worker_informed_at"]
+    list_display = ["visit", "headteacher_informed_at", "social_worker_informed_at"]
 
 
 @admin.register(ChecklistOverride)

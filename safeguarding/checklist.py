@@ -103,8 +103,13 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
     add("safe_word", SafeWord.objects.filter(visit=visit).exists(), "")
 
     if visit.announced:
-        told = bool(prep and prep.parents_notified_at)
-        add("parents", told, f"Told by {prep.parents_notified_how}" if told else "Record how the family was told.")
+        # One record of telling the family: the visit's ParentNotification rows (newest last).
+        told = visit.parent_notifications.order_by("notified_at", "id").last()
+        if told is None:
+            add("parents", False, "Record how the family was told.")
+        else:
+            add("parents", told.response != "declined", f"Told by {told.get_method_display().lower()} on "
+                f"{timezone.localtime(told.notified_at):%d %b %Y}: {told.get_response_display().lower()}.")
     else:
         informed = bool(prep and prep.headteacher_informed_at) and bool(visit.unannounced_reason.strip())
         add("parents", informed, "Unannounced: " + (

@@ -181,10 +181,6 @@ class OverrideForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ParentsForm(forms.Form):
-    how = forms.CharField(label="How the family was told", max_length=200)
-
-
 class SocialWorkerForm(forms.Form):
     told_after = forms.BooleanField(required=False, label="They will be told straight after the visit")
     note = forms.CharField(required=False, max_length=300, label="Note",

@@ -620,11 +620,6 @@ class VisitPreparation(models.Model):
     """What was done before the visit that the checklist asks about: parents, Headteacher, social worker."""
 
     visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="preparation")
-    parents_notified_at = models.DateTimeField(null=True, blank=True)
-    parents_notified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    parents_notified_how = models.CharField(max_length=200, blank=True)
     headteacher_informed_at = models.DateTimeField(null=True, blank=True)
     headteacher_informed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

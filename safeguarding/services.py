@@ -474,19 +474,6 @@ def _require_on_visit_or_senior(actor, visit) -> None:
         raise PermissionDenied("Only the pair, a DSL or the Principal prepare this visit.")
 
 
-@transaction.atomic
-def visit_record_parents_notified(*, visit, actor, how: str) -> VisitPreparation:
-    _require_on_visit_or_senior(actor, visit)
-    if not how.strip():
-        raise ValidationError({"how": "Say how the family was told (phone call, letter, text)."})
-    prep = _preparation(visit)
-    prep.parents_notified_at, prep.parents_notified_by = timezone.now(), actor
-    prep.parents_notified_how = how.strip()[:200]
-    prep.save()
-    audit(actor=actor, action="visit.parents_notified", obj=visit, summary=f"Parents notified: {how}"[:300])
-    return prep
-
-
 def _principals(school: School):
     from django.contrib.auth import get_user_model
 

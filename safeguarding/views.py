@@ -23,7 +23,6 @@ from .forms import (
     IncidentForm,
     JudgementForm,
     OverrideForm,
-    ParentsForm,
     ProhibitedAddressForm,
     RiskAssessmentForm,
     RiskRowFormSet,
@@ -455,7 +454,7 @@ def safe_word(request, pk):
     return response
 
 
-CHECKLIST_ACTIONS = {"override", "parents", "headteacher", "social_worker", "cancel_animals"}
+CHECKLIST_ACTIONS = {"override", "headteacher", "social_worker", "cancel_animals"}
 
 
 @login_required
@@ -477,12 +476,6 @@ def checklist_action(request, pk, action):
             checklist_override(visit=visit, item=form.cleaned_data["item"], reason=form.cleaned_data["reason"],
                                actor=request.user)
             done = "Override recorded."
-        elif action == "parents":
-            form = ParentsForm(request.POST)
-            if not form.is_valid():
-                raise ValidationError("Say how the family was told.")
-            services.visit_record_parents_notified(visit=visit, actor=request.user, how=form.cleaned_data["how"])
-            done = "Recorded that the family was told."
         elif action == "headteacher":
             services.visit_inform_headteacher(visit=visit, actor=request.user)
             done = "The Headteacher has been sent the purpose, address and time due back."

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from safeguarding.checklist import (
     checklist_override,
@@ -23,7 +24,6 @@ from safeguarding.services import (
     risk_assessment_sign_off,
     safe_word_set,
     visit_inform_headteacher,
-    visit_record_parents_notified,
     visit_record_social_worker,
 )
 from visits.models import VisitStatus
@@ -41,6 +41,14 @@ def assess(cast, household, **flags):
         RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
         **flags)
 
+
+
+def tell_family(cast, visit, response="agreed"):
+    """Issue 3's record of how the family was told: the one the checklist reads."""
+    from visits.services import parent_notification_record
+
+    return parent_notification_record(visit=visit, actor=cast.staff, method="phone", response=response,
+                                      notified_at=timezone.now())
 
 @pytest.fixture
 def child(cast):
@@ -64,7 +72,7 @@ def ready_visit(cast, visit):
     authorise(cast, visit)
     assess(cast, visit.household)
     safe_word_set(visit=visit, word="Marigold", actor=cast.staff)
-    visit_record_parents_notified(visit=visit, actor=cast.staff, how="Phone call with mum")
+    tell_family(cast, visit)
     return visit
 
 
@@ -112,7 +120,7 @@ def test_review_date_before_the_visit_blocks(cast, visit, time_machine):
     authorise(cast, visit)
     assess(cast, visit.household, review_on=visit.local_start.date() - datetime.timedelta(days=1))
     safe_word_set(visit=visit, word="Marigold", actor=cast.staff)
-    visit_record_parents_notified(visit=visit, actor=cast.staff, how="Letter")
+    tell_family(cast, visit)
     [item] = departure_blockers(visit)
     assert item.key == "risk_assessment" and "Review was due" in item.detail
 
@@ -258,12 +266,16 @@ ACT = {"staff": 302, "staff2": 302, "dsl": 302, "principal": 302, "outsider": 40
        "trust_admin": 404, "other_dsl": 404, "other_staff": 404}
 
 
-@pytest.mark.parametrize(("who", "status"), ACT.items())
-def test_parents_action_by_role(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/parents/", {"how": "Text message"})
-    assert response.status_code == status
-    assert ("parents" not in keys(departure_blockers(visit))) == (status == 302)
+def test_a_family_who_declined_keeps_the_parents_item_unmet(cast, visit):
+    tell_family(cast, visit, response="declined")
+    item = next(i for i in departure_blockers(visit) if i.key == "parents")
+    assert "declined" in item.detail
+
+
+def test_the_checklist_links_to_where_the_family_notice_is_recorded(client, cast, visit):
+    client.force_login(cast.staff)
+    page = client.get(f"/visits/{visit.pk}/").content.decode()
+    assert 'href="#parents"' in page and 'id="parents"' in page
 
 
 @pytest.mark.parametrize(("who", "status", "overridden"),
