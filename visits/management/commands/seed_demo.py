@@ -31,10 +31,13 @@ from safeguarding.models import (
     Trust,
 )
 from safeguarding.roles import Role
+from safeguarding.services import RiskRowInput, risk_assessment_create, risk_rows_to_start_from, safe_word_set
 from visits.models import (
     Child,
     Household,
+    NotifyMethod,
     ParentCarer,
+    ParentResponse,
     Purpose,
     Visit,
     VisitGroupObjectPermission,
@@ -44,9 +47,13 @@ from visits.models import (
     VisitUserObjectPermission,
     YearGroup,
 )
-from visits.services import Visitor, visit_create, visit_transition
+from visits.services import Visitor, parent_notification_record, visit_create, visit_transition
 
 S = VisitStatus
+# Visits that went ahead (or are about to): their checklist was met before anyone left school.
+WENT_AHEAD = {S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED}
+# Fictional, and only ever shown to the pair, the office and the DSLs.
+SAFE_WORDS = ["Blue umbrella", "Marigold", "Lighthouse", "Paper crane", "Juniper", "Copper kettle"]
 PASSWORD = "demo-password"
 TRUST_NAME, TRUST_SLUG = "Brookvale Learning Trust", "brookvale"
 TOWN = "Brookvale"
@@ -350,6 +357,7 @@ class Seeder:
         self._user(TRUST_ADMIN.key, TRUST_ADMIN, schools, password)
         for ctx in contexts:
             self._families(ctx)
+            self._risk_assessments(ctx)
         visits = sum(self._visits(ctx) for ctx in contexts)
         children = sum(len(kids) for ctx in contexts for kids in ctx.children.values())
         households = sum(len(ctx.households) for ctx in contexts)
@@ -450,6 +458,18 @@ class Seeder:
         return expires - datetime.timedelta(days=730), expires
 
     # --- Households, carers and children --------------------------------------------------------------------
+
+    def _risk_assessments(self, ctx: SchoolContext) -> None:
+        """Every household but one has a current assessment (the one left shows the checklist at work)."""
+        dsl = ctx.staff["dsl"]
+        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(ctx.school)]
+        for household in ctx.households[1:]:
+            dog = "dog" in household.access_notes.lower()
+            risk_assessment_create(
+                household=household, actor=dsl, rows=rows, assessed_on=self.today - datetime.timedelta(days=40),
+                safeguarding_team_aware=True, dangerous_animals=dog, animals_kept_apart_agreed=dog,
+                animals_note="Large dog: the family keep it in the kitchen during visits." if dog else "",
+            )
 
     def _families(self, ctx: SchoolContext) -> None:
         sizes = [1] * 7 + [2] * 6 + [3] * 2  # 15 households, 25 children
@@ -653,6 +673,8 @@ class Seeder:
         Visit.objects.filter(pk=visit.pk).update(created_at=created)
         visit.transitions.filter(from_status="").update(at=created)
 
+        if final in WENT_AHEAD:
+            self._prepare(visit, lead, announced, created)
         authoriser = self._authoriser(ctx, policy, announced)
         for to_status, when, actor, note in self._life(
             ctx, final, created, start, duration, travel, requester, lead, authoriser,
@@ -660,6 +682,14 @@ class Seeder:
         ):
             visit_transition(visit=visit, to_status=to_status, actor=actor, at=when, note=note)
         return visit
+
+    def _prepare(self, visit, lead, announced: bool, created) -> None:
+        """What the pre-departure checklist asks for, done as staff would before leaving: family told, safe word."""
+        if announced:
+            parent_notification_record(visit=visit, actor=lead, method=NotifyMethod.PHONE, notified_at=created,
+                                       response=ParentResponse.AGREED, note="Happy for us to come.")
+        if visit.household.risk_assessments.exists():
+            safe_word_set(visit=visit, actor=lead, word=SAFE_WORDS[visit.pk % len(SAFE_WORDS)])
 
     def _external(self, purpose, children) -> tuple[str, str, str] | None:
         """Social care joins welfare checks on children they know; the EP and school nurse join some others."""
