@@ -41,13 +41,22 @@ from visits.models import (
     Purpose,
     Visit,
     VisitGroupObjectPermission,
+    VisitOutcome,
+    VisitReport,
     VisitRole,
     VisitStatus,
     VisitTransition,
     VisitUserObjectPermission,
     YearGroup,
 )
-from visits.services import Visitor, parent_notification_record, visit_create, visit_transition
+from visits.services import (
+    Visitor,
+    parent_notification_record,
+    report_review,
+    report_submit,
+    visit_create,
+    visit_transition,
+)
 
 S = VisitStatus
 # Visits that went ahead (or are about to): their checklist was met before anyone left school.
@@ -680,8 +689,36 @@ class Seeder:
             ctx, final, created, start, duration, travel, requester, lead, authoriser,
             no_access=no_access, via_changes=via_changes, withdrawn=withdrawn,
         ):
-            visit_transition(visit=visit, to_status=to_status, actor=actor, at=when, note=note)
+            if to_status == S.REPORTED:
+                self._write_report(visit, lead, when, no_access=no_access)
+            elif to_status == S.REVIEWED:
+                report_review(report=visit.report, actor=actor, comment=note)
+            else:
+                visit_transition(visit=visit, to_status=to_status, actor=actor, at=when, note=note)
+                continue
+            # The form's services stamp "now"; the demo's history should read as it happened.
+            visit.transitions.filter(to_status=to_status).update(at=when)
+            stamp = "submitted_at" if to_status == S.REPORTED else "reviewed_at"
+            VisitReport.objects.filter(visit=visit).update(**{stamp: when})
         return visit
+
+    def _write_report(self, visit, lead, when, *, no_access: bool) -> None:
+        """The lead's Home Visit Form, through the same service the form page uses."""
+        carers = list(visit.household.carers.all())
+        names = " and ".join(c.first_name for c in visit.children.all())
+        if no_access:
+            fields = {"outcome": VisitOutcome.NO_ACCESS, "child_seen": False, "staff_went_in": False,
+                      "parent_summary": f"We called to see {names} but nobody was in, so we left a letter."}
+            present = []
+        else:
+            fields = {"outcome": VisitOutcome.SEEN, "child_seen": True, "staff_went_in": True,
+                      "invited_in_by": carers[0].addressed_as if carers else "",
+                      "parent_summary": f"Thank you for having us. We talked about how {names} is getting on and "
+                                        "agreed to speak again in two weeks.",
+                      "internal_notes": "Warm welcome; no concerns noted."}
+            present = [{"name": c.addressed_as, "relationship": c.relationship,
+                        "parental_responsibility": c.parental_responsibility} for c in carers[:2]]
+        report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=[])
 
     def _prepare(self, visit, lead, announced: bool, created) -> None:
         """What the pre-departure checklist asks for, done as staff would before leaving: family told, safe word."""
