@@ -137,3 +137,16 @@ def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **field
     )
     values.update(fields)
     return visit_create(**values)
+
+
+def make_authorised_visit(*, lead, second, authoriser, start=None, minutes=30, **fields):
+    """A visit by a pair, with the lead's mobile and vehicle, moved to authorised: ready to check out."""
+    from visits.models import VisitStatus
+    from visits.services import visit_transition
+
+    fields.setdefault("lead_mobile", "020 7946 0456")
+    fields.setdefault("vehicle", "Blue hatchback EB12 ABC")
+    visit = make_visit(lead=lead, second=second, start=start, minutes=minutes, **fields)
+    visit_transition(visit=visit, to_status=VisitStatus.REQUESTED, actor=lead)
+    visit_transition(visit=visit, to_status=VisitStatus.AUTHORISED, actor=authoriser)
+    return visit

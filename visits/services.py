@@ -126,3 +126,19 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
           from_status=from_status, to_status=to_status)
     visit.status = to_status
     return locked
+
+
+def _departure_blockers(visit: Visit) -> list[str]:
+    """Why this visit may not check out yet; empty when it may.
+
+    Checks what exists on this branch (authorised, a pair, the lead's mobile). The pre-departure checklist
+    (risk issue) adds its own `departure_blockers(visit)` here at merge: extend this list with its results.
+    """
+    blockers = []
+    if visit.status != VisitStatus.AUTHORISED:
+        blockers.append("The visit has not been authorised.")
+    if visit.people.count() < 2:
+        blockers.append("A home visit needs at least two visitors.")
+    if not visit.lead_mobile:
+        blockers.append("Give the lead's mobile so the office can ring it.")
+    return blockers
