@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from safeguarding import views as safeguarding_views
-from visits import views as visit_views
 
 from . import views
 
@@ -19,5 +18,5 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("approvals/", safeguarding_views.approvals, name="approvals"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
-    path("board/", visit_views.board, name="board"),
+    path("board/", include("visits.board_urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

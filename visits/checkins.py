@@ -60,16 +60,16 @@ def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
     """Record a status check-in (check out, arrived, left, returned, not returning)."""
     now = timezone.now()
     locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    if kind == CheckInKind.CHECKED_OUT:
+        blockers = services._departure_blockers(locked)
+        if blockers:
+            raise ValidationError(blockers)
     route = ROUTES.get(kind, {}).get(locked.status)
     if route is None:
         raise ValidationError(
             f"You cannot record “{CheckInKind(kind).label}” while the visit is "
             f"{locked.get_status_display().lower()}."
         )
-    if kind == CheckInKind.CHECKED_OUT:
-        blockers = services._departure_blockers(locked)
-        if blockers:
-            raise ValidationError(blockers)
     note = NOT_RETURNING_NOTE if kind == CheckInKind.NOT_RETURNING else CheckInKind(kind).label
     for status in route:
         services.visit_transition(visit=locked, to_status=status, actor=actor, note=note, at=now)
