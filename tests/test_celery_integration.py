@@ -68,20 +68,19 @@ def worker(redis_url, postgres_url, tmp_path):
         "SMS_BACKEND": "visits.sms.FileSMSBackend", "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
         "DJANGO_LOG_LEVEL": "WARNING",
     }
-    log = open(tmp_path / "worker.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "homevisits", "worker", "-B", "-c", "1", "-l", "info",
-         "-s", str(tmp_path / "beat-schedule"), "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    yield {"process": process, "mail_dir": mail_dir, "log": tmp_path / "worker.log"}
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    log.close()
+    with open(tmp_path / "worker.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "homevisits", "worker", "-B", "-c", "1", "-l", "info",
+             "-s", str(tmp_path / "beat-schedule"), "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        yield {"process": process, "mail_dir": mail_dir, "log": tmp_path / "worker.log"}
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def wait_for(predicate, timeout: float, what: str, log: Path):
