@@ -20,7 +20,8 @@ class ExtendForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    outcome = forms.ChoiceField(label="What did you do?", widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label="What did you do?",
+                                widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     new_return = forms.TimeField(
         label="New return time (if all fine)", required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
