@@ -83,8 +83,9 @@ def _store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str 
     """Store the alert once: a second attempt with the same key (another worker, a retry) changes nothing."""
     try:
         with transaction.atomic():
+            # raised_at is the moment of storing, not the sweep's start: what the latency figures measure.
             alert = VisitAlert.objects.create(visit=visit, key=key, kind=kind, action=action, step_order=step_order,
-                                              due_at=due_at, raised_at=now)
+                                              due_at=due_at, raised_at=timezone.now())
     except IntegrityError:
         return None
     audit(actor=None, action="alert.raise", obj=alert, school=visit.school, summary=f"{alert.title} for visit "
