@@ -36,19 +36,9 @@ os.environ["REDIS_URL"] = REDIS_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 
-def ensure_database():
-    import psycopg
+from bench.common import ensure_database  # noqa: E402
 
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": DB_URL})
-
-
-ensure_database()
+ensure_database(DB_URL)
 
 import django  # noqa: E402
 
@@ -167,7 +157,8 @@ def report(name, count, mail_dir: Path):
     missed = sum(1 for v in visits if v.pk not in by_visit)
     duplicated = sum(len(a) - 1 for a in by_visit.values() if len(a) > 1)
     stored = [(a.raised_at - a.due_at).total_seconds() for a in alerts]
-    sent_rows = AlertNotification.objects.filter(alert__key="overdue:0:0", sent_at__isnull=False).select_related("alert")
+    sent_rows = AlertNotification.objects.filter(alert__key="overdue:0:0", sent_at__isnull=False).select_related(
+        "alert")
     sent = [(n.sent_at - n.alert.due_at).total_seconds() for n in sent_rows]
     mails = "".join(p.read_text() for p in mail_dir.iterdir())
     per_visit_mails = [mails.count(f"Address: {v.household.address}.") for v in visits]

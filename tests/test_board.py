@@ -191,3 +191,40 @@ def test_the_board_query_count_does_not_grow_with_visits(client, cast):
         alerts.alerts_sweep()
     many = count()
     assert few == many
+
+
+def test_an_unchanged_board_answers_not_modified_and_any_change_renders_again(client, cast, visit):
+    client.force_login(cast.office)
+    with at(10, 5):
+        alerts.alerts_sweep()
+        first = client.get("/board/live/")
+        etag = first["ETag"]
+        assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
+        assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with at(10, 5, 40):  # same minute, nothing changed (the sweep still running)
+        alerts.alerts_sweep()
+        assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with at(10, 6, 1):  # the countdowns moved on
+        alerts.alerts_sweep()
+        assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    with at(10, 6, 1):
+        etag = client.get("/board/live/")["ETag"]
+        visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.ARRIVED)
+        response = client.get("/board/live/", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and "On site" in response.content.decode()
+
+
+def test_a_row_turning_overdue_changes_the_board_even_before_any_alert(client, cast, settings):
+    from safeguarding.models import EscalationStep
+
+    EscalationStep.objects.filter(order=0).update(delay_minutes=10)  # the first alert comes later
+    visit = out_visit(cast)
+    client.force_login(cast.office)
+    with at(10, 54, 50):
+        alerts.alerts_sweep()
+        etag = client.get("/board/live/")["ETag"]
+    with at(10, 55, 0):  # due back 10:50 + 5 minutes' grace; no alert yet, same heartbeat window
+        alerts.alerts_sweep()
+        response = client.get("/board/live/", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and "OVERDUE" in response.content.decode()
+    assert not VisitAlert.objects.filter(visit=visit).exists()

@@ -230,6 +230,9 @@ class Visit(models.Model):
                 fields=["alert_due_at"], name="visit_alert_due_away",
                 condition=Q(status__in=["out", "on_site", "left"], alert_due_at__isnull=False),
             ),
+            # The board's "still out" half (beside today's visits by school and start).
+            models.Index(fields=["school"], name="visit_away_by_school",
+                         condition=Q(status__in=["out", "on_site", "left"])),
         ]
         constraints = [
             models.CheckConstraint(name="visit_status_valid", condition=Q(status__in=VisitStatus.values)),

@@ -47,6 +47,15 @@
   }
 
   document.body.addEventListener("htmx:afterSwap", function () { lost.classList.add("d-none"); check(); });
+  // An unchanged board answers 304 (no swap): still show when the server last confirmed it.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 200 || status === 304) {
+      lost.classList.add("d-none");
+      var stamp = document.querySelector(".last-checked");
+      if (stamp) { stamp.textContent = new Date().toLocaleTimeString("en-GB"); }
+    }
+  });
   document.body.addEventListener("htmx:sendError", function () { lost.classList.remove("d-none"); });
   document.body.addEventListener("htmx:responseError", function () { lost.classList.remove("d-none"); });
   check();
