@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import CharField, Count, DateTimeField, Max, Prefetch, Q
 from django.db.models.functions import Cast, Coalesce
-from phonenumber_field.phonenumber import PhoneNumber
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from safeguarding.models import School
 from safeguarding.selectors import school_ids_for
