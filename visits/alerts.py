@@ -88,6 +88,7 @@ def _store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str 
                                               due_at=due_at, raised_at=timezone.now())
     except IntegrityError:
         return None
+    transaction.on_commit(_board_changed)
     audit(actor=None, action="alert.raise", obj=alert, school=visit.school, summary=f"{alert.title} for visit "
           f"{visit.pk}", visit_id=visit.pk, key=key)
     _queue_notifications(alert, now)
@@ -151,6 +152,12 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
             break
     _beat_heart()
     return raised
+
+
+def _board_changed() -> None:
+    from .board import board_changed
+
+    board_changed()
 
 
 def _beat_heart() -> None:
@@ -288,6 +295,7 @@ def alert_acknowledge(
         start_new_round(visit, due_back=new_return)
         visit.alert_due_at = visit.next_alert_due(visit.school.policy())
         visit.save(update_fields=["due_back_at", "overdue_round", "escalation_level", "alert_due_at", "updated_at"])
+    transaction.on_commit(_board_changed)
     audit(actor=actor, action="alert.acknowledge", obj=alert, school=visit.school,
           summary=f"{alert.title}: {alert.get_outcome_display()}", outcome=outcome,
           police_reference=police_reference, new_return=new_return.isoformat() if new_return else None)

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import CharField, Count, DateTimeField, Max, Prefetch, Q
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -119,7 +120,31 @@ def board_rows(visits, now: datetime.datetime) -> list[BoardRow]:
     return rows
 
 
+VERSION_TTL_SECONDS = 1
+GENERATION_KEY = "board-generation"
+
+
+def board_changed() -> None:
+    """Called (on commit) by every service that changes what the board shows, so this process's next poll
+    recomputes at once; other processes see it within VERSION_TTL_SECONDS."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, None)
+
+
 def board_version(user, now: datetime.datetime) -> str:
+    """board_version_uncached, cached for a second per set of schools: most polls then cost one cache read."""
+    ids = sorted(school_ids_for(user))
+    key = f"board-version:{cache.get(GENERATION_KEY, 0)}:{','.join(map(str, ids))}"
+    version = cache.get(key)
+    if version is None:
+        version = board_version_uncached(user, now)
+        cache.set(key, version, VERSION_TTL_SECONDS)
+    return f"{user.pk}-{version}"
+
+
+def board_version_uncached(user, now: datetime.datetime) -> str:
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
     from .alerts import sweep_status
@@ -141,5 +166,5 @@ def board_version(user, now: datetime.datetime) -> str:
     )
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
         last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True)))
-    raw = f"{user.pk}|{sorted(ids)}|{visits}|{alerts}|{sweep_status(now)['ok']}|{timezone.localtime(now):%Y%m%d%H%M}"
+    raw = f"{sorted(ids)}|{visits}|{alerts}|{sweep_status(now)['ok']}|{timezone.localtime(now):%Y%m%d%H%M}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
