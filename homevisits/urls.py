@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from safeguarding import views as safeguarding_views
-from visits import views as visit_views
 
 from . import views
 
@@ -21,5 +20,5 @@ urlpatterns = [
     path("approvals/", safeguarding_views.approvals, name="approvals"),
     path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
-    path("board/", visit_views.board, name="board"),
+    path("board/", include("visits.board_urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -43,9 +43,21 @@ def _broker_status() -> str:
         return f"error: {error.__class__.__name__}"
 
 
+def _alert_sweep_status() -> str:
+    """'ok' while the overdue-alert sweep has run within two intervals; otherwise why not."""
+    from visits.alerts import sweep_status
+
+    try:
+        status = sweep_status()
+    except Exception as error:  # noqa: BLE001
+        return f"error: {error.__class__.__name__}"
+    return "ok" if status["ok"] else f"stale: {status['message']}"
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _database_status(), "broker": _broker_status()}
+    # A stale sweep makes the whole service degraded (503): alerting is what keeps staff safe.
+    checks = {"database": _database_status(), "broker": _broker_status(), "alert_sweep": _alert_sweep_status()}
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

@@ -169,3 +169,41 @@ def make_reported_visit(*, lead, summary="We talked about mornings and agreed a 
     report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=list(actions))
     visit.refresh_from_db()
     return visit
+
+
+def make_authorised_visit(*, lead, second, authoriser, start=None, minutes=30, **fields):
+    """A visit by a pair, with the lead's mobile and vehicle, moved to authorised: ready to check out."""
+    from visits.models import VisitStatus
+    from visits.services import visit_transition
+
+    fields.setdefault("lead_mobile", "020 7946 0456")
+    fields.setdefault("vehicle", "Blue hatchback EB12 ABC")
+    visit = make_visit(lead=lead, second=second, start=start, minutes=minutes, **fields)
+    visit_transition(visit=visit, to_status=VisitStatus.REQUESTED, actor=lead)
+    visit_transition(visit=visit, to_status=VisitStatus.AUTHORISED, actor=authoriser)
+    prepare_for_departure(visit, lead)
+    return visit
+
+
+def prepare_for_departure(visit, lead):
+    """Meet the pre-departure checklist as staff would: a current risk assessment, the family told (announced
+    visits) and a safe word agreed."""
+    from django.utils import timezone
+
+    from safeguarding.services import (
+        RiskRowInput,
+        current_risk_assessment,
+        risk_assessment_create,
+        risk_rows_to_start_from,
+        safe_word_set,
+    )
+    from visits.services import parent_notification_record
+
+    if current_risk_assessment(visit.household) is None:
+        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(visit.school)]
+        risk_assessment_create(household=visit.household, actor=lead, rows=rows)
+    if visit.announced:
+        parent_notification_record(visit=visit, actor=lead, method="phone", notified_at=timezone.now(),
+                                   response="agreed")
+    safe_word_set(visit=visit, word="Blue umbrella", actor=lead)
+    return visit

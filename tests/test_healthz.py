@@ -1,15 +1,34 @@
+import datetime
+
 import pytest
+import time_machine
+
+from visits.alerts import alerts_sweep
 
 
-def test_healthz_reports_database_and_broker(client, db):
+def test_healthz_reports_database_broker_and_alert_sweep(client, db):
+    alerts_sweep()
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "alert_sweep": "ok"}
+
+
+def test_healthz_says_when_the_alert_sweep_has_stopped(client, db):
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC), tick=False):
+        assert client.get("/healthz").json()["alert_sweep"] == "stale: the alert sweep has never run"
+        alerts_sweep()
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 10, 1, tzinfo=datetime.UTC), tick=False):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded" and body["alert_sweep"] == "stale: the alert sweep last ran 60s ago"
+    assert body["database"] == "ok"
 
 
 def test_healthz_says_when_the_broker_is_unreachable(client, db, settings, monkeypatch):
     from homevisits.celery import app
 
+    alerts_sweep()
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503

@@ -205,6 +205,20 @@ class Visit(models.Model):
     submitted_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was last sent for authorisation: the approvals queue's order."
     )
+    # Field check-ins (visits.checkins): when the pair left school and reached the door, and the return time
+    # they are now working to (the planned one plus any extension, or what the office agreed on a call).
+    checked_out_at = models.DateTimeField(null=True, blank=True, editable=False)
+    arrived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    due_back_at = models.DateTimeField(null=True, blank=True, editable=False)
+    extended_minutes = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The alert timer, after healthchecks' Check.alert_after: when the sweep must next look at this visit.
+    # Recomputed by every service that changes the status or the return time; empty when nothing can fire.
+    alert_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How many overdue escalation steps have been raised in the current round, and which round: an office
+    # "rang, all fine, new time" starts a new round so the chain can run again if they are late a second time.
+    escalation_level = models.PositiveSmallIntegerField(default=0, editable=False)
+    overdue_round = models.PositiveSmallIntegerField(default=0, editable=False)
+    on_site_alert_raised = models.BooleanField(default=False, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
     )
@@ -216,7 +230,17 @@ class Visit(models.Model):
     class Meta:
         ordering = ["-scheduled_start"]
         permissions = [("view_visit_details", "Can see the visit's full details")]
-        indexes = [models.Index(fields=["school", "scheduled_start"])]
+        indexes = [
+            models.Index(fields=["school", "scheduled_start"]),
+            # The sweep's only query: open (away) visits whose timer has passed. Small however many visits exist.
+            models.Index(
+                fields=["alert_due_at"], name="visit_alert_due_away",
+                condition=Q(status__in=["out", "on_site", "left"], alert_due_at__isnull=False),
+            ),
+            # The board's "still out" half (beside today's visits by school and start).
+            models.Index(fields=["school"], name="visit_away_by_school",
+                         condition=Q(status__in=["out", "on_site", "left"])),
+        ]
         constraints = [
             models.CheckConstraint(name="visit_status_valid", condition=Q(status__in=VisitStatus.values)),
             models.CheckConstraint(name="visit_purpose_valid", condition=Q(purpose__in=Purpose.values)),
@@ -263,6 +287,36 @@ class Visit(models.Model):
     @property
     def is_away(self) -> bool:
         return self.status in AWAY_STATUSES
+
+    @property
+    def due_back(self) -> datetime.datetime:
+        """The return time the pair are working to now."""
+        return self.due_back_at or self.expected_return
+
+    def overdue_at(self, policy) -> datetime.datetime:
+        return self.due_back + datetime.timedelta(minutes=policy.overdue_grace_minutes)
+
+    def is_overdue(self, policy, now: datetime.datetime) -> bool:
+        return self.is_away and now >= self.overdue_at(policy)
+
+    def on_site_too_long_at(self, policy) -> datetime.datetime | None:
+        if self.status != VisitStatus.ON_SITE or not self.arrived_at:
+            return None
+        return self.arrived_at + datetime.timedelta(minutes=policy.max_visit_minutes)
+
+    def next_alert_due(self, policy) -> datetime.datetime | None:
+        """When the next alert for this visit falls due, from its own fields and the school's policy (pure)."""
+        if not self.is_away:
+            return None
+        candidates = []
+        steps = policy.escalation_steps
+        if self.escalation_level < len(steps):
+            step = steps[self.escalation_level]
+            candidates.append(self.overdue_at(policy) + datetime.timedelta(minutes=step.delay_minutes))
+        on_site_at = self.on_site_too_long_at(policy)
+        if on_site_at and not self.on_site_alert_raised:
+            candidates.append(on_site_at)
+        return min(candidates) if candidates else None
 
 
 class VisitRole(models.TextChoices):
@@ -548,3 +602,139 @@ class FollowUpAction(models.Model):
 
     def is_overdue(self, today: datetime.date) -> bool:
         return self.completed_at is None and self.due_on < today
+
+
+class CheckInKind(models.TextChoices):
+    CHECKED_OUT = "checked_out", "Checked out of school"
+    ARRIVED = "arrived", "Arrived"
+    LEFT = "left", "Left the property safely"
+    RETURNED = "returned", "Returned to school"
+    NOT_RETURNING = "not_returning", "Not returning to school: finished and safe"
+    EXTENDED = "extended", "Running late: extended"
+    DURESS = "duress", "Duress"
+    OFFICE_CODE_WORD = "office_code_word", "Code word received on a call"
+
+
+class CheckIn(models.Model):
+    """One field check-in, by the pair from a phone or by the office on their behalf (recorded_by says who)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="checkins")
+    kind = models.CharField(max_length=20, choices=CheckInKind.choices)
+    at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf = models.BooleanField(default=False, help_text="Recorded by someone other than the pair.")
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["visit", "at", "id"]
+        constraints = [models.CheckConstraint(name="checkin_kind_valid", condition=Q(kind__in=CheckInKind.values))]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.at:%H:%M}"
+
+
+class AlertKind(models.TextChoices):
+    OVERDUE = "overdue", "Overdue"
+    ON_SITE_TOO_LONG = "on_site_too_long", "On site too long: check on them"
+    DURESS = "duress", "Duress: code word"
+
+
+class AlertOutcome(models.TextChoices):
+    RANG_ALL_FINE = "rang_all_fine", "Rang: all fine, new return time"
+    RANG_NO_ANSWER = "rang_no_answer", "Rang: no answer"
+    POLICE_CALLED = "police_called", "Police called"
+    CHECKED_FINE = "checked_fine", "Checked on them: all fine"
+    RESOLVED_BY_CHECKIN = "resolved_by_checkin", "Resolved by a check-in"
+
+
+class VisitAlert(models.Model):
+    """An alert the office must act on. `key` is unique per visit: a sweep that runs twice cannot raise it twice."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="alerts")
+    key = models.CharField(max_length=40, help_text="e.g. overdue:0:1 (round 0, step 1), on_site, duress:3")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    action = models.CharField(max_length=20, blank=True, help_text="The escalation step's action, if any.")
+    step_order = models.PositiveSmallIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(help_text="When the alert fell due.")
+    raised_at = models.DateTimeField(help_text="When the system stored it.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, choices=AlertOutcome.choices, blank=True)
+    police_reference = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["visit", "raised_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "key"], name="alert_once_per_visit_and_key"),
+            models.CheckConstraint(name="alert_kind_valid", condition=Q(kind__in=AlertKind.values)),
+            models.CheckConstraint(
+                name="alert_outcome_valid", condition=Q(outcome="") | Q(outcome__in=AlertOutcome.values)
+            ),
+            models.CheckConstraint(
+                name="police_called_has_reference",
+                condition=~Q(outcome="police_called") | ~Q(police_reference=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["visit"], name="alert_open", condition=Q(acknowledged_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.visit_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def title(self) -> str:
+        if self.kind == AlertKind.OVERDUE and self.action:
+            from safeguarding.models import EscalationAction
+
+            return f"Overdue: {EscalationAction(self.action).label}"
+        return self.get_kind_display()
+
+    @property
+    def is_police_prompt(self) -> bool:
+        return self.kind == AlertKind.DURESS or self.action == "police_prompt"
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class AlertNotification(models.Model):
+    """One message for one recipient on one channel: an outbox row, unique, so a retry never sends twice."""
+
+    alert = models.ForeignKey(VisitAlert, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    recipient = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["alert", "channel", "recipient"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel", "recipient"], name="notify_once_per_recipient"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="notification_unsent", condition=Q(sent_at__isnull=True))]
+
+    def __str__(self):
+        return f"{self.channel} to {self.recipient}"
+
+
+class SweepHeartbeat(models.Model):
+    """The alert sweep's last run, so the board and /healthz can say plainly when alerting is degraded."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_run_at = models.DateTimeField()
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name} at {self.last_run_at:%H:%M:%S}"

@@ -147,6 +147,7 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
     audit(actor=actor, action="visit.transition", obj=locked, summary=f"{from_status} -> {to_status}",
           from_status=from_status, to_status=to_status)
     visit.status = to_status
+    transaction.on_commit(_board_changed)
     return locked
 
 
@@ -505,3 +506,29 @@ def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
     audit(actor=actor, action=f"visit.email_{document.replace('-', '_')}", obj=visit,
           summary=f"Emailed the {document.replace('-', ' ')} to {len(addresses)} carer(s)", to=addresses)
     return addresses
+
+
+def _board_changed():
+    from .board import board_changed
+
+    board_changed()
+
+
+def _departure_blockers(visit: Visit, *, actor) -> list[str]:
+    """Why this visit may not check out yet; empty when it may. Called inside the check-out transaction.
+
+    The pre-departure checklist (authorised, address checked today, training, risk assessment, safe word,
+    family told, social worker) is recorded in the audit trail as checked; the office also needs the lead's
+    mobile to ring, and the policies ask for a pair.
+    """
+    from safeguarding.checklist import departure_check_record
+
+    blockers = [
+        f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
+        for item in departure_check_record(visit=visit, actor=actor)
+    ]
+    if visit.people.count() < 2:
+        blockers.append("A home visit needs at least two visitors.")
+    if not visit.lead_mobile:
+        blockers.append("Give the lead's mobile so the office can ring it.")
+    return blockers

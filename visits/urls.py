@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import board_views, views
 
 app_name = "visits"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.visit_edit, name="edit"),
     path("<int:pk>/submit/", views.visit_submit, name="submit"),
     path("<int:pk>/parents/", views.parent_notification, name="parent_notification"),
+    path("<int:pk>/field/", board_views.field, name="field"),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("children/<int:pk>/", views.child_detail, name="child"),
 ]

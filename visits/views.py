@@ -221,15 +221,6 @@ def parent_notification(request, pk):
     return redirect(visit)
 
 
-@login_required
-def board(request):
-    return render(request, "placeholder.html", {
-        "title": "Check-in / check-out board",
-        "coming": "The live office board of who is out, where, and when they are due back arrives with the "
-                  "board and overdue-timers capability.",
-    })
-
-
 def _may_see_family_records(user) -> bool:
     # Staff need a family's contact details to plan a visit; the office works from the board instead.
     return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)

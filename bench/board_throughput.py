@@ -1,0 +1,206 @@
+"""Board throughput: 500 visits today at one school among 100,000 visits in PostgreSQL, served by gunicorn.
+Prints requests per second and p95 latency for /board/, its live fragment /board/live/ (what the polling
+screens fetch) and a trivial Django view on the same stack (same middleware, same session), and the ratios.
+
+    BENCH_BOARD_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_issue5_board \\
+        .venv/bin/python bench/board_throughput.py [--seconds 15] [--concurrency 4] [--workers 2]
+
+It loads the bench database once (100,000 visits by bulk insert; later runs reuse them).
+"""
+
+import argparse
+import datetime
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_URL = os.environ.get("BENCH_BOARD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hv_issue5_board")
+os.environ["DATABASE_URL"] = DB_URL
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+import django  # noqa: E402
+
+from bench.common import ensure_database  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from safeguarding.models import School  # noqa: E402
+from safeguarding.roles import Role  # noqa: E402
+from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy  # noqa: E402
+from visits.alerts import alerts_sweep  # noqa: E402
+from visits.board import local_day_bounds  # noqa: E402
+from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus  # noqa: E402
+
+TOTAL, TODAY = 100_000, 500
+
+
+def load():
+    ensure_database(DB_URL)
+    school = School.objects.filter(slug="board-bench").first()
+    if school is None:
+        trust = TrustFactory(name="Board Bench Trust", slug="board-bench-trust")
+        trust_default_policy(trust)
+        school = SchoolFactory(trust=trust, name="Board Bench Primary", slug="board-bench")
+        other = SchoolFactory(trust=trust, name="Board Bench Academy", slug="board-bench-2")
+        make_member("board-office", school, Role.OFFICE)
+        staff = [make_member(f"board-staff{n}", school, Role.STAFF, mobile=f"020 7946 0{n:03d}") for n in range(20)]
+        households = [HouseholdFactory(school=school) for _ in range(200)]
+        other_households = [HouseholdFactory(school=other) for _ in range(50)]
+        rng = random.Random(500)
+        now = timezone.now()
+        day_start, _ = local_day_bounds(now)
+        rows = []
+        for n in range(TOTAL - TODAY):
+            start = now - datetime.timedelta(days=rng.uniform(1, 730))
+            home = rng.choice(households if n % 2 else other_households)
+            rows.append(Visit(school_id=home.school_id, household=home, purpose=Purpose.ATTENDANCE, reason="Bench.",
+                              outcome_wanted="Bench.", scheduled_start=start, expected_duration_minutes=30,
+                              expected_return=start + datetime.timedelta(minutes=50), status=VisitStatus.REVIEWED,
+                              requested_by=staff[0]))
+        # Today: 500 visits from 08:00, one every 72 seconds. Those that started over 45 minutes ago are back,
+        # the last 45 minutes' are out (three of them overdue, with their alerts), the rest are still to go.
+        for n in range(TODAY):
+            start = day_start + datetime.timedelta(hours=8, seconds=72 * n)
+            if start < now - datetime.timedelta(minutes=45):
+                status = VisitStatus.RETURNED
+            elif start < now:
+                status = [VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT][n % 3]
+            else:
+                status = VisitStatus.AUTHORISED
+            away = status in (VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT)
+            expected_return = start + datetime.timedelta(minutes=50)
+            if away and n % 6 == 0 and start < now - datetime.timedelta(minutes=20):
+                expected_return = start + datetime.timedelta(minutes=10)  # overdue
+            rows.append(Visit(school=school, household=rng.choice(households), purpose=Purpose.ATTENDANCE,
+                              reason="Bench.", outcome_wanted="Bench.", scheduled_start=start,
+                              expected_duration_minutes=min(30, int((expected_return - start).total_seconds()
+                                                                    // 60) or 1),
+                              expected_return=expected_return,
+                              status=status, requested_by=staff[0], lead_mobile="020 7946 0999",
+                              vehicle="Blue hatchback EB12 ABC", checked_out_at=start if away else None,
+                              arrived_at=now if status == VisitStatus.ON_SITE else None,
+                              alert_due_at=expected_return + datetime.timedelta(minutes=5) if away else None))
+        with transaction.atomic():
+            Visit.objects.bulk_create(rows, batch_size=5000)
+        today = Visit.objects.filter(school=school, scheduled_start__gte=day_start)
+        people = []
+        for n, visit in enumerate(today):
+            people.append(VisitPerson(visit=visit, role=VisitRole.LEAD, user=staff[n % 20]))
+            people.append(VisitPerson(visit=visit, role=VisitRole.SECOND, user=staff[(n + 1) % 20]))
+        VisitPerson.objects.bulk_create(people)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    alerts_sweep()  # raise what is overdue, so the board carries its alert cards as it would in real life
+    print(f"Visits in the database: {Visit.objects.count():,}; today at the board's school: "
+          f"{Visit.objects.filter(school=school, scheduled_start__gte=local_day_bounds(timezone.now())[0]).count()}")
+    return get_user_model().objects.get(username="board-office")
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def hammer(port, path, cookie, seconds, concurrency, conditional=False, first_etag=None):
+    """GET `path` as fast as `concurrency` clients can; `conditional` sends back the last ETag like a browser."""
+    latencies, errors, statuses, last_etag = [], [], {}, [None]
+    stop = time.monotonic() + seconds
+
+    def run():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        etag = first_etag  # a polling screen already holds the ETag of what it shows
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            headers = {"Cookie": cookie, "Host": "localhost"}
+            if conditional and etag:
+                headers["If-None-Match"] = etag
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                etag = response.getheader("ETag") or etag
+                last_etag[0] = etag
+                if response.status not in (200, 304):
+                    errors.append(response.status)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+            except (OSError, http.client.HTTPException) as error:
+                errors.append(str(error))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            latencies.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 20 else float("nan")
+    return {"rps": len(latencies) / elapsed, "p95": p95, "n": len(latencies), "errors": len(errors),
+            "statuses": statuses, "etag": last_etag[0]}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    user = load()
+    cookie = session_cookie(user)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DJANGO_DEBUG": "false",
+           "DJANGO_LOG_LEVEL": "WARNING", "DATABASE_URL": DB_URL}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"], cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"gunicorn: {args.workers} sync workers; load: {args.concurrency} keep-alive clients for "
+              f"{args.seconds:.0f}s per URL (on the same 2 shared cores)")
+        results = {}
+        runs = [("trivial view", "/bench/trivial/", False), ("/board/ (full page)", "/board/", False),
+                ("/board/live/ rendered", "/board/live/", False),
+                ("/board/live/ polled (ETag)", "/board/live/", True)]
+        for label, path, conditional in runs:
+            warm = hammer(port, path, cookie, 2, args.concurrency, conditional)
+            results[label] = r = hammer(port, path, cookie, args.seconds, args.concurrency, conditional,
+                                        first_etag=warm["etag"] if conditional else None)
+            print(f"  {label:28} {r['rps']:8.1f} req/s   p95 {r['p95'] * 1000:7.1f} ms   "
+                  f"({r['n']} requests, statuses {r['statuses']}, {r['errors']} errors)")
+        trivial = results["trivial view"]["rps"]
+        for label, *_ in runs[1:]:
+            print(f"  {label} / trivial throughput: {results[label]['rps'] / trivial:.1%}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The office board, its live fragment, the printable timetable, acknowledgements, duress and field check-ins."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from safeguarding.roles import Role, has_role, is_senior
+from safeguarding.selectors import school_ids_for
+
+from . import alerts, checkins
+from .board import board_rows, board_version, board_visits
+from .forms_checkin import AcknowledgeForm, ExtendForm
+from .models import CheckInKind, Visit, VisitAlert
+
+# The discreet duress control on the field page posts this kind; the page answers it like any other check-in.
+QUICK_CHECKIN = "quick"
+
+
+def board_user_required(view):
+    """The office, DSLs and the Principal; anyone else gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_superuser or is_senior(user) or has_role(user, Role.OFFICE)):
+            raise PermissionDenied("The board is for the office, the DSLs and the Principal.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _board_context(request, ack_forms=None):
+    now = timezone.now()
+    rows = board_rows(board_visits(request.user, now), now)
+    ack_forms = ack_forms or {}
+    open_alerts = []
+    for row in rows:
+        for alert in row.visit.open_alerts:
+            alert.visit = row.visit  # already loaded: no query per alert
+            open_alerts.append((alert, row, ack_forms.get(alert.pk) or AcknowledgeForm(alert=alert)))
+    # Police prompts and duress first, then the oldest.
+    open_alerts.sort(key=lambda item: (not item[0].is_police_prompt, item[0].raised_at))
+    return {
+        "rows": rows, "open_alerts": open_alerts, "now": now, "sweep": alerts.sweep_status(now),
+        "poll_seconds": settings.BOARD_POLL_SECONDS, "many_schools": len({r.visit.school_id for r in rows}) > 1,
+    }
+
+
+@board_user_required
+def board(request):
+    return render(request, "visits/board.html", _board_context(request))
+
+
+@board_user_required
+def board_live(request):
+    """The fragment htmx swaps in every few seconds: alerts, the sweep's health and the rows.
+
+    Most polls find nothing changed: an ETag of what the fragment depends on lets them end in a 304 after a
+    few aggregate queries, without rendering hundreds of rows (bench/board_throughput.py).
+    """
+    etag = f'"{board_version(request.user, timezone.now())}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = render(request, "visits/_board_live.html", _board_context(request))
+    response["ETag"] = etag
+    # Revalidate on every poll; private because it holds this user's CSRF token.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@board_user_required
+def timetable(request):
+    now = timezone.now()
+    return render(request, "visits/timetable.html", {"rows": board_rows(board_visits(request.user, now), now),
+                                                     "now": now})
+
+
+def _alert_for_board_user(user, pk) -> VisitAlert:
+    return get_object_or_404(VisitAlert.objects.select_related("visit__school", "visit__household"),
+                             pk=pk, visit__school_id__in=school_ids_for(user))
+
+
+@board_user_required
+@require_POST
+def acknowledge(request, pk):
+    alert = _alert_for_board_user(request.user, pk)
+    form = AcknowledgeForm(request.POST, alert=alert)
+    if form.is_valid():
+        try:
+            alerts.alert_acknowledge(
+                alert=alert, actor=request.user, outcome=form.cleaned_data["outcome"],
+                new_return=form.new_return_at(), police_reference=form.cleaned_data["police_reference"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            for field, errs in getattr(error, "message_dict", {None: error.messages}).items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            messages.success(request, f"Recorded: {alert.title}, {form.cleaned_data['outcome'].replace('_', ' ')}.")
+            return redirect("board")
+    # Keep what was typed, show why beside the field.
+    return render(request, "visits/board.html", _board_context(request, {alert.pk: form}), status=400)
+
+
+@board_user_required
+@require_POST
+def office_duress(request, pk):
+    visit = get_object_or_404(Visit, pk=pk, school_id__in=school_ids_for(request.user))
+    if not has_role(request.user, Role.OFFICE) and not request.user.is_superuser and not is_senior(request.user):
+        raise PermissionDenied
+    try:
+        alerts.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.warning(request, "Duress alert raised: call the police now (999) with the details shown.")
+    return redirect("board")
+
+
+# --- field check-ins ----------------------------------------------------------------------------------------
+
+def _field_visit(user, pk) -> Visit:
+    """The pair, or the office of the visit's school (recording on their behalf); anyone else a 404."""
+    visit = get_object_or_404(Visit.objects.select_related("household", "school").prefetch_related("people__user"),
+                              pk=pk, school_id__in=school_ids_for(user))
+    if checkins.is_pair(visit, user) or has_role(user, Role.OFFICE):
+        return visit
+    raise Http404("No such visit.")
+
+
+@login_required
+def field(request, pk):
+    visit = _field_visit(request.user, pk)
+    policy = visit.school.policy()
+    extend_form = ExtendForm(minutes_left=policy.max_extension_minutes - visit.extended_minutes)
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        try:
+            if kind == QUICK_CHECKIN:
+                alerts.visit_raise_duress(visit=visit, actor=request.user, from_office=False)
+                messages.success(request, "Check-in sent.")
+                return redirect("visits:field", pk=visit.pk)
+            if kind == CheckInKind.EXTENDED:
+                extend_form = ExtendForm(request.POST, minutes_left=policy.max_extension_minutes
+                                         - visit.extended_minutes)
+                if extend_form.is_valid():
+                    checkins.visit_extend(visit=visit, actor=request.user,
+                                          minutes=extend_form.cleaned_data["minutes"])
+                    messages.success(request, f"Extended by {extend_form.cleaned_data['minutes']} minutes.")
+                    return redirect("visits:field", pk=visit.pk)
+            elif kind in checkins.ROUTES:
+                checkins.visit_check_in(visit=visit, actor=request.user, kind=kind)
+                messages.success(request, f"Check-in sent: {CheckInKind(kind).label}.")
+                return redirect("visits:field", pk=visit.pk)
+            else:
+                messages.error(request, "Choose a check-in.")
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "minutes" in error.error_dict:
+                extend_form.add_error("minutes", error.error_dict["minutes"])
+            else:
+                messages.error(request, " ".join(error.messages))
+        visit.refresh_from_db()
+    return render(request, "visits/field.html", {
+        "visit": visit, "available": checkins.available_checkins(visit), "extend_form": extend_form,
+        "on_behalf": not checkins.is_pair(visit, request.user), "kinds": CheckInKind,
+        "quick": QUICK_CHECKIN, "pair": [p for p in visit.people.all() if p.user_id],
+    }, status=400 if request.method == "POST" else 200)

@@ -1,0 +1,117 @@
+"""Field check-ins (services): check out, arrive, leave, return, not returning, running late.
+
+The pair record them from a phone; the office records them on their behalf from a call (`CheckIn.recorded_by`
+keeps who). Each one locks the visit, moves its status through `visit_transition`, recomputes the alert timer
+(`Visit.alert_due_at`) and writes its audit row, all in one transaction, so a check-in racing the sweep either
+lands first (the sweep then finds nothing due) or waits for the sweep's lock and answers what it raised.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from safeguarding.audit import audit
+
+from . import services
+from .alerts import resolve_open_alerts, start_new_round
+from .board import board_changed
+from .models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
+
+S = VisitStatus
+# Which statuses each check-in moves the visit through, from where.
+ROUTES: dict[str, dict[str, list[str]]] = {
+    CheckInKind.CHECKED_OUT: {S.AUTHORISED: [S.OUT]},
+    CheckInKind.ARRIVED: {S.OUT: [S.ON_SITE]},
+    CheckInKind.LEFT: {S.ON_SITE: [S.LEFT]},
+    CheckInKind.RETURNED: {S.OUT: [S.RETURNED], S.LEFT: [S.RETURNED], S.ON_SITE: [S.LEFT, S.RETURNED]},
+    CheckInKind.NOT_RETURNING: {S.OUT: [S.RETURNED], S.LEFT: [S.RETURNED], S.ON_SITE: [S.LEFT, S.RETURNED]},
+}
+NOT_RETURNING_NOTE = "Not returning to school: finished and safe"
+
+
+def is_pair(visit: Visit, user) -> bool:
+    return visit.people.filter(user=user, role__in=[VisitRole.LEAD, VisitRole.SECOND]).exists()
+
+
+def available_checkins(visit: Visit) -> list[str]:
+    """The check-ins that make sense now, for the buttons on the field page."""
+    kinds = [kind for kind, routes in ROUTES.items() if visit.status in routes]
+    if visit.is_away:
+        kinds.append(CheckInKind.EXTENDED)
+    return kinds
+
+
+def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> CheckIn:
+    visit.alert_due_at = visit.next_alert_due(visit.school.policy())
+    visit.save(update_fields=["alert_due_at", "updated_at", *fields])
+    transaction.on_commit(board_changed)
+    checkin = CheckIn(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(visit, actor),
+                      minutes=minutes)
+    checkin.full_clean()
+    checkin.save()
+    who = "on behalf of the pair" if checkin.on_behalf else "by the pair"
+    audit(actor=actor, action=f"checkin.{kind}", obj=visit, summary=f"{checkin.get_kind_display()} ({who})",
+          on_behalf=checkin.on_behalf, minutes=minutes)
+    return checkin
+
+
+@transaction.atomic
+def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
+    """Record a status check-in (check out, arrived, left, returned, not returning)."""
+    now = timezone.now()
+    locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    if kind == CheckInKind.CHECKED_OUT:
+        blockers = services._departure_blockers(locked, actor=actor)
+        if blockers:
+            raise ValidationError(blockers)
+    route = ROUTES.get(kind, {}).get(locked.status)
+    if route is None:
+        raise ValidationError(
+            f"You cannot record “{CheckInKind(kind).label}” while the visit is "
+            f"{locked.get_status_display().lower()}."
+        )
+    note = NOT_RETURNING_NOTE if kind == CheckInKind.NOT_RETURNING else CheckInKind(kind).label
+    for status in route:
+        services.visit_transition(visit=locked, to_status=status, actor=actor, note=note, at=now)
+    fields = []
+    if kind == CheckInKind.CHECKED_OUT:
+        locked.checked_out_at = now
+        fields.append("checked_out_at")
+    elif kind == CheckInKind.ARRIVED:
+        locked.arrived_at = now
+        fields.append("arrived_at")
+    if kind in (CheckInKind.LEFT, CheckInKind.RETURNED, CheckInKind.NOT_RETURNING):
+        # They are safe and off site: an open on-site alert is answered; once back, so is everything else.
+        kinds = [AlertKind.ON_SITE_TOO_LONG] if kind == CheckInKind.LEFT else None
+        resolve_open_alerts(visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now, kinds=kinds)
+    checkin = _finish(locked, actor=actor, kind=kind, now=now, fields=fields)
+    visit.status = locked.status
+    return checkin
+
+
+@transaction.atomic
+def visit_extend(*, visit: Visit, actor, minutes: int) -> CheckIn:
+    """'Running late': push the return time back, within the policy's limit on extensions from the field."""
+    now = timezone.now()
+    locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    if not locked.is_away:
+        raise ValidationError("You can only extend a visit while you are out.")
+    policy = locked.school.policy()
+    left = policy.max_extension_minutes - locked.extended_minutes
+    if minutes is None or minutes < 1:
+        raise ValidationError({"minutes": "Extend by at least one minute."})
+    if minutes > left:
+        raise ValidationError({"minutes": (
+            f"You can extend by at most {left} more minutes (the policy allows {policy.max_extension_minutes} in "
+            "all). Ring the office to agree a later time."
+        )})
+    locked.extended_minutes += minutes
+    new_due = max(locked.due_back, now) + datetime.timedelta(minutes=minutes)
+    # They have been in touch: any overdue alerts are answered and the chain starts again from the new time.
+    resolve_open_alerts(visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now,
+                        kinds=[AlertKind.OVERDUE])
+    start_new_round(locked, due_back=new_due)
+    return _finish(locked, actor=actor, kind=CheckInKind.EXTENDED, now=now, minutes=minutes,
+                   fields=["extended_minutes", "due_back_at", "overdue_round", "escalation_level"])
