@@ -6,7 +6,20 @@ from safeguarding.admin import RecordAdmin, SchoolScopedAdmin
 from safeguarding.selectors import school_ids_for
 
 from .access import sync_visit_access
-from .models import Child, Household, ParentCarer, ParentNotification, Visit, VisitPerson, VisitRole, VisitTransition
+from .models import (
+    AlertNotification,
+    CheckIn,
+    Child,
+    Household,
+    ParentCarer,
+    ParentNotification,
+    SweepHeartbeat,
+    Visit,
+    VisitAlert,
+    VisitPerson,
+    VisitRole,
+    VisitTransition,
+)
 
 
 class ParentCarerInline(admin.StackedInline):
@@ -128,3 +141,37 @@ class VisitAdmin(SchoolScopedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         sync_visit_access(form.instance)
+
+
+# --- Staff safety records (issue 5): evidence of who checked in, which alerts were raised and how they were met --
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "kind", "at", "recorded_by", "on_behalf"]
+    list_filter = ["kind", "on_behalf", "visit__school"]
+
+
+@admin.register(VisitAlert)
+class VisitAlertAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "kind", "action", "due_at", "raised_at", "acknowledged_at", "outcome"]
+    list_filter = ["kind", "outcome", "visit__school"]
+
+
+@admin.register(AlertNotification)
+class AlertNotificationAdmin(RecordAdmin):
+    school_path = "alert__visit__school"
+    list_display = ["alert", "channel", "recipient", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = ["channel"]
+
+
+@admin.register(SweepHeartbeat)
+class SweepHeartbeatAdmin(RecordAdmin):
+    """The alert sweep's last run: what /healthz and the board read to say whether alerting is working."""
+
+    list_display = ["name", "last_run_at", "runs"]
+
+    def get_queryset(self, request):
+        return admin.ModelAdmin.get_queryset(self, request)  # not a school's record: one row per sweep

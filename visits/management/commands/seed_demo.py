@@ -33,6 +33,7 @@ from safeguarding.models import (
 from safeguarding.roles import Role
 from safeguarding.services import RiskRowInput, risk_assessment_create, risk_rows_to_start_from, safe_word_set
 from visits.models import (
+    AWAY_STATUSES,
     Child,
     Household,
     NotifyMethod,
@@ -61,6 +62,8 @@ from visits.services import (
 S = VisitStatus
 # Visits that went ahead (or are about to): their checklist was met before anyone left school.
 WENT_AHEAD = {S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED}
+# The visit's own clocks that a check-in stamps (visits.checkins), so the board and the alert timer work.
+CLOCKS = {S.OUT: "checked_out_at", S.ON_SITE: "arrived_at"}
 # Fictional, and only ever shown to the pair, the office and the DSLs.
 SAFE_WORDS = ["Blue umbrella", "Marigold", "Lighthouse", "Paper crane", "Juniper", "Copper kettle"]
 PASSWORD = "demo-password"
@@ -695,6 +698,13 @@ class Seeder:
                 report_review(report=visit.report, actor=actor, comment=note)
             else:
                 visit_transition(visit=visit, to_status=to_status, actor=actor, at=when, note=note)
+                if to_status in AWAY_STATUSES:
+                    # What the check-in service would have stamped at the time, and the alert timer it keeps.
+                    clocks = [CLOCKS[to_status]] if to_status in CLOCKS else []
+                    for clock in clocks:
+                        setattr(visit, clock, when)
+                    visit.alert_due_at = visit.next_alert_due(policy)
+                    visit.save(update_fields=[*clocks, "alert_due_at"])
                 continue
             # The form's services stamp "now"; the demo's history should read as it happened.
             visit.transitions.filter(to_status=to_status).update(at=when)
