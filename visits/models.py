@@ -289,6 +289,12 @@ class Visit(models.Model):
         return self.status in AWAY_STATUSES
 
     @property
+    def before_departure(self) -> bool:
+        """Still being planned: the pre-departure checklist is the thing to work through."""
+        return self.status in {VisitStatus.DRAFT, VisitStatus.REQUESTED, VisitStatus.CHANGES_REQUESTED,
+                               VisitStatus.AUTHORISED}
+
+    @property
     def due_back(self) -> datetime.datetime:
         """The return time the pair are working to now."""
         return self.due_back_at or self.expected_return
