@@ -9,7 +9,6 @@ from .models import (
     ChecklistOverride,
     EscalationStep,
     HomeVisitPolicy,
-    PolicyOverride,
     ProhibitedAddress,
     ProhibitedAddressImport,
     RiskAssessment,
@@ -153,11 +152,7 @@ class AuthorisationDecisionAdmin(RecordAdmin):
     list_filter = ["decision", "visit__school"]
 
 
-@admin.register(PolicyOverride)
-class PolicyOverrideAdmin(RecordAdmin):
-    school_path = "visit__school"
-    list_display = ["visit", "__str__"]
-    list_filter = ["visit__school"]
+
 
 
 class TrainingRecordInline(admin.TabularInline):

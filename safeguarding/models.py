@@ -721,29 +721,7 @@ class AuthorisationDecision(PermanentRecord):
             raise ValidationError({field: "Say what needs to change."})
 
 
-class PolicyOverride(PermanentRecord):
-    """An explicit, recorded exception to one of the policy checks on one visit (who, which check, why).
 
-    The checks (visits.policy) skip a check that has an override on the visit; who may record one for which
-    check is `visits.policy.OVERRIDE_ROLES`.
-    """
-
-    visit = models.ForeignKey("visits.Visit", on_delete=models.PROTECT, related_name="policy_overrides")
-    check_code = models.CharField(max_length=40, help_text="The policy check this overrides, e.g. prohibited_address.")
-    reason = models.TextField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_as = models.CharField(max_length=20, choices=Role.choices)
-    recorded_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["visit", "recorded_at", "id"]
-        constraints = [models.CheckConstraint(name="override_has_reason", condition=~Q(reason=""))]
-
-    def __str__(self):
-        return f"Override of {self.check_code} by {self.recorded_by}"
-
-
-# --- Concerns and incidents: restricted safeguarding records (issue 6) ---------------------------------------
 
 
 class ConcernKind(models.TextChoices):

@@ -60,7 +60,7 @@ STANDARD_HAZARDS = [
 # Who may override each pre-departure checklist item ([] = nobody: it must be met).
 STANDARD_CHECKLIST_OVERRIDES = {
     "authorised": [],
-    "address": [],
+    "address": ["DSL"],
     "training": ["Principal"],
     "risk_assessment": ["DSL", "Principal"],
     "risk_flags": ["Principal"],

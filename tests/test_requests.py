@@ -10,7 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry, HomeVisitPolicy, PolicyOverride
+from safeguarding.models import AuditEntry, HomeVisitPolicy
 from safeguarding.roles import Role
 from visits import services
 from visits.access import can_view_visit
@@ -253,22 +253,23 @@ def test_nobody_else_can_submit_someones_draft(cast, child):
         services.visit_submit(visit=visit, actor=cast.staff2)
 
 
-# --- the prohibited-addresses hook: overrides are recorded generically -------------------------------------------
+# --- the prohibited-addresses override: one mechanism, the checklist's, with the role from the policy -----------
 
-def test_only_a_dsl_can_record_a_prohibited_address_override(cast, child):
+def test_only_a_dsl_can_override_the_address_check(cast, child):
+    from safeguarding.checklist import checklist_override
+    from safeguarding.models import ChecklistOverride
+
     visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
     for who in [cast.staff, cast.principal, cast.office, cast.other_dsl]:
         with pytest.raises(PermissionDenied):
-            services.policy_override_record(visit=visit, actor=who, check_code="prohibited_address", reason="x")
+            checklist_override(visit=visit, item="address", reason="x", actor=who)
     with pytest.raises(ValidationError):
-        services.policy_override_record(visit=visit, actor=cast.dsl, check_code="prohibited_address", reason=" ")
-    row = services.policy_override_record(visit=visit, actor=cast.dsl, check_code="prohibited_address",
-                                          reason="The listed tenant moved out in January; police confirmed.")
-    assert (row.recorded_by, row.recorded_as) == (cast.dsl, Role.DSL)
-    assert AuditEntry.objects.filter(action="visit.policy_override", object_id=str(visit.pk)).exists()
-    with pytest.raises(ValidationError):
-        row.delete()
-    assert PolicyOverride.objects.count() == 1
+        checklist_override(visit=visit, item="address", reason=" ", actor=cast.dsl)
+    row = checklist_override(visit=visit, item="address", actor=cast.dsl,
+                             reason="The listed tenant moved out in January; police confirmed.")
+    assert (row.by, row.role) == (cast.dsl, Role.DSL)
+    assert AuditEntry.objects.filter(action="checklist.override", object_id=str(visit.pk)).exists()
+    assert ChecklistOverride.objects.count() == 1
 
 
 # --- changing a visit ------------------------------------------------------------------------------------------
@@ -430,6 +431,8 @@ def _prohibit(cast, line1, postcode):
 
 
 def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client, cast, child):
+    from safeguarding.checklist import checklist_override, departure_blockers
+
     child.household.address_line1 = "12a High St"
     child.household.postcode = "EB1 1AA"
     child.household.save()
@@ -439,13 +442,14 @@ def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client,
     assert Visit.objects.count() == 0
 
     visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
-    with pytest.raises(PermissionDenied):
-        services.policy_override_record(visit=visit, actor=cast.principal, check_code="prohibited_address",
-                                        reason="Police escort agreed")
-    services.policy_override_record(visit=visit, actor=cast.dsl, check_code="prohibited_address",
-                                    reason="LA confirmed the named adult has moved away")
+    with pytest.raises(ValidationError, match="prohibited-addresses list"):
+        services.visit_submit(visit=visit, actor=cast.staff)
+    checklist_override(visit=visit, item="address", actor=cast.dsl,
+                       reason="LA confirmed the named adult has moved away")
     services.visit_submit(visit=visit, actor=cast.staff)
     assert Visit.objects.get(pk=visit.pk).status == VisitStatus.REQUESTED
+    # The same override stands at check-out: the checklist's address item is no longer blocking.
+    assert "address" not in [item.key for item in departure_blockers(visit)]
 
 
 def test_a_near_match_on_the_list_needs_a_dsls_judgement(client, cast, child):

@@ -23,12 +23,6 @@ BOOKED_STATUSES = (
     VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT,
 )
 
-# Checks that block a request unless someone in one of these roles records a PolicyOverride with a reason.
-OVERRIDE_ROLES: dict[str, set[str]] = {
-    "prohibited_address": {Role.DSL},
-}
-
-
 @dataclass(frozen=True)
 class PolicyException:
     code: str
@@ -110,13 +104,14 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
             field = "scheduled_start" if exception.code == EVENING else "expected_duration_minutes"
             add(field, f"{exception.label}: ask for the Principal's exception and give a reason, or change it.")
 
-    overridden = set(visit.policy_overrides.values_list("check_code", flat=True))
-    if "prohibited_address" not in overridden:
+    # One override for the address, shared with the pre-departure checklist: a DSL's, with the reason kept.
+    if not visit.pk or not visit.checklist_overrides.filter(item="address").exists():
         from safeguarding.services import prohibited_address_matches
 
         blocking = [m for m in prohibited_address_matches(visit.household, school=visit.school, on=day) if m.blocks]
         if any(m.kind == "exact" for m in blocking):
-            add("household", "This address is on the prohibited-addresses list: only a DSL can override it.")
+            add("household", "This address is on the prohibited-addresses list. Save the request as a draft and "
+                             "ask a DSL: only they can override it, with a reason, on the visit's checklist.")
         elif blocking:
             add("household", "This address is close to one on the prohibited-addresses list (same postcode): "
                              "a DSL must judge whether it is the same place before the visit can be requested.")
@@ -151,15 +146,6 @@ def decision_refusal(user, visit: Visit, *, approving: bool, policy: EffectivePo
 
 def decided_as(user) -> str:
     return Role.PRINCIPAL if has_role(user, Role.PRINCIPAL) else Role.DSL
-
-
-def override_refusal(user, visit: Visit, check_code: str) -> str:
-    allowed = OVERRIDE_ROLES.get(check_code)
-    if allowed is None:
-        return f"The {check_code} check cannot be overridden."
-    if visit.school_id not in school_ids_for(user) or not has_role(user, *allowed):
-        return "Only " + " or ".join(sorted(allowed)) + " can override this check."
-    return ""
 
 
 def lead_of(visit: Visit):

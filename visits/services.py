@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from safeguarding.audit import audit
-from safeguarding.models import AuthorisationDecision, Decision, PolicyOverride
+from safeguarding.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
 from .access import sync_visit_access
@@ -301,21 +301,7 @@ def parent_notification_record(
     return row
 
 
-@transaction.atomic
-def policy_override_record(*, visit: Visit, actor, check_code: str, reason: str) -> PolicyOverride:
-    """Record an explicit exception to one policy check on this visit, by a role allowed to make it."""
-    refusal = policy.override_refusal(actor, visit, check_code)
-    if refusal:
-        raise PermissionDenied(refusal)
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the override."})
-    row = PolicyOverride(visit=visit, check_code=check_code, reason=reason.strip(), recorded_by=actor,
-                         recorded_as=policy.decided_as(actor), recorded_at=timezone.now())
-    row.full_clean()
-    row.save()
-    audit(actor=actor, action="visit.policy_override", obj=visit, summary=f"Overrode the {check_code} check",
-          check=check_code)
-    return row
+
 
 
 # --- After the visit: the Home Visit Form, debrief, DSL review and follow-up actions (issue 6) ---------------

@@ -46,7 +46,7 @@ def visit_detail(request, pk):
         request.user, pk,
         Visit.objects.select_related("household", "school", "requested_by")
         .prefetch_related("people__user", "children", "transitions__actor", "decisions__decided_by",
-                          "parent_notifications__recorded_by", "policy_overrides__recorded_by"),
+                          "parent_notifications__recorded_by"),
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
     return render(request, "visits/visit_detail.html", {
