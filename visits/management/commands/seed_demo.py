@@ -18,6 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from safeguarding.models import (
@@ -31,7 +32,14 @@ from safeguarding.models import (
     Trust,
 )
 from safeguarding.roles import Role
-from safeguarding.services import RiskRowInput, risk_assessment_create, risk_rows_to_start_from, safe_word_set
+from safeguarding.services import (
+    RiskRowInput,
+    concern_raise,
+    prohibited_address_add,
+    risk_assessment_create,
+    risk_rows_to_start_from,
+    safe_word_set,
+)
 from visits.models import (
     AWAY_STATUSES,
     Child,
@@ -52,6 +60,7 @@ from visits.models import (
 )
 from visits.services import (
     Visitor,
+    action_complete,
     parent_notification_record,
     report_review,
     report_submit,
@@ -335,7 +344,9 @@ class Command(BaseCommand):
             if Trust.objects.filter(slug=TRUST_SLUG).exists():
                 self.stdout.write(f"Demo data is already present ({TRUST_NAME}); nothing changed.")
             else:
-                summary = Seeder().run()
+                # Demo history is not news: nobody is emailed about the concerns and requests it creates.
+                with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+                    summary = Seeder().run()
                 self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.1f} s: "
                                                      f"{summary}."))
         self._print_logins()
@@ -371,6 +382,8 @@ class Seeder:
             self._families(ctx)
             self._risk_assessments(ctx)
         visits = sum(self._visits(ctx) for ctx in contexts)
+        for ctx in contexts:
+            self._safeguarding_records(ctx)
         children = sum(len(kids) for ctx in contexts for kids in ctx.children.values())
         households = sum(len(ctx.households) for ctx in contexts)
         return (f"{len(schools)} schools, {len(login_rows())} users, {households} households, "
@@ -470,6 +483,21 @@ class Seeder:
         return expires - datetime.timedelta(days=730), expires
 
     # --- Households, carers and children --------------------------------------------------------------------
+
+    def _safeguarding_records(self, ctx: SchoolContext) -> None:
+        """A short prohibited-addresses list (one near match for a DSL to judge) and one open concern."""
+        dsl, near = ctx.staff["dsl"], ctx.households[0]
+        prohibited_address_add(actor=dsl, trust=ctx.school.trust, school=ctx.school, address_line1="2 Quarry Lane",
+                               town="Brookvale", postcode=near.postcode, note="LA list ref. DEMO-" + ctx.spec.slug)
+        prohibited_address_add(actor=dsl, trust=ctx.school.trust, school=ctx.school,
+                               address_line1="27 Ashgrove Terrace", town="Brookvale", postcode="BV9 4XT",
+                               note="LA list ref. DEMO-2-" + ctx.spec.slug)
+        reviewed = Visit.objects.filter(school=ctx.school, status=S.REVIEWED).order_by("-scheduled_start").first()
+        child = reviewed.children.first()
+        concern_raise(child=child, visit=reviewed, raised_by=reviewed.requested_by, kind="concern",
+                      details=f"{child.first_name} said they are often left to get themselves to school and had "
+                              "not eaten breakfast. Shared with the DSL on return.",
+                      action_taken="Told the DSL in person on return to school.")
 
     def _risk_assessments(self, ctx: SchoolContext) -> None:
         """Every household but one has a current assessment (the one left shows the checklist at work)."""
@@ -728,7 +756,15 @@ class Seeder:
                       "internal_notes": "Warm welcome; no concerns noted."}
             present = [{"name": c.addressed_as, "relationship": c.relationship,
                         "parental_responsibility": c.parental_responsibility} for c in carers[:2]]
-        report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=[])
+        actions = [] if no_access else [{
+            "owner": lead, "description": "Send the family the attendance support leaflet and ring in a week.",
+            "due_on": timezone.localdate(when) + datetime.timedelta(days=7), "agreed_with_family": True,
+        }]
+        report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=actions)
+        # Most past actions were done; the ones left open show up as overdue, as they would in a real school.
+        for action in visit.actions.all():
+            if action.due_on < self.today and self.rng.random() < 0.7:
+                action_complete(action=action, actor=lead, outcome="Leaflet sent; rang the family, all well.")
 
     def _prepare(self, visit, lead, announced: bool, created) -> None:
         """What the pre-departure checklist asks for, done as staff would before leaving: family told, safe word."""
