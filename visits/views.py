@@ -534,3 +534,92 @@ def child_chronology(request, pk):
               summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}")
     entries.sort(key=lambda e: e["at"])
     return render(request, "visits/chronology.html", {"child": child, "entries": entries})
+
+
+# --- The filtered visit list and its CSV export (issue 7) ------------------------------------------------------
+
+SEARCH_PAGE_SIZE = 50
+
+# What an export may hold: the list's columns, never free text (reasons, notes, concerns), because a
+# spreadsheet leaves the system's need-to-know checks behind.
+CSV_COLUMNS = [
+    "Visit", "Date", "Start", "School", "Household", "Children", "Year groups", "Purpose", "Status",
+    "Outcome", "Lead", "Other visitors", "Announced", "Form submitted", "Form on time",
+]
+
+
+def _search_queryset(user):
+    return (
+        visible_visits(user)
+        .select_related("household", "school", "report")
+        .prefetch_related("people__user", "children")
+        .order_by("-scheduled_start", "-pk")
+    )
+
+
+def _csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run when the file is opened."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(visit) -> list[str]:
+    report = getattr(visit, "report", None)
+    submitted = report.submitted_at if report and report.submitted_at else None
+    people = list(visit.people.all())
+    start = timezone.localtime(visit.scheduled_start)
+    return [_csv_cell(v) for v in [
+        visit.pk, f"{start:%Y-%m-%d}", f"{start:%H:%M}", visit.school.name, visit.household.name,
+        "; ".join(str(c) for c in visit.children.all()),
+        "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
+        visit.get_purpose_display(), visit.get_status_display(),
+        report.get_outcome_display() if submitted else "",
+        "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
+        "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
+        "yes" if visit.announced else "no",
+        f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
+        ("yes" if submitted <= report.due_at else "no") if submitted else "",
+    ]]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def visit_search(request):
+    """Visits the user may see, filtered; `?format=csv` exports exactly the filtered rows (every page)."""
+    from django.core.paginator import Paginator
+
+    from .filters import VisitFilter
+
+    visit_filter = VisitFilter(request.GET or None, queryset=_search_queryset(request.user), user=request.user)
+    visits = visit_filter.qs
+    if request.GET.get("format") == "csv" and visit_filter.is_valid():
+        import csv
+
+        from django.http import StreamingHttpResponse
+
+        writer = csv.writer(_Echo())
+        applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
+        audit(actor=request.user, action="visit.export", obj=request.user, school=None,
+              summary=f"Exported the visit list as CSV ({visits.count()} visits)",
+              filters={k: str(v) for k, v in applied.items()})
+
+        def rows():
+            yield writer.writerow(CSV_COLUMNS)
+            for visit in visits.iterator(chunk_size=500):
+                yield writer.writerow(_csv_row(visit))
+
+        stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
+        return response
+    page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(request, "visits/visit_search.html", {
+        "filter": visit_filter, "page": page, "query": query.urlencode(),
+    })
