@@ -22,4 +22,6 @@ urlpatterns = [
     path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
     path("board/", visit_views.board, name="board"),
+    path("figures/", visit_views.figures_page, name="figures"),
+    path("figures/print/", visit_views.figures_print, name="figures_print"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

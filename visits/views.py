@@ -623,3 +623,83 @@ def visit_search(request):
     return render(request, "visits/visit_search.html", {
         "filter": visit_filter, "page": page, "query": query.urlencode(),
     })
+
+
+# --- Governors' and trust figures (issue 7) -------------------------------------------------------------------
+
+
+def _figure_schools(user):
+    """Trust admins see every school of their trusts; DSLs and the Principal their own schools; nobody else."""
+    from safeguarding.models import School
+    from safeguarding.selectors import school_ids_for
+
+    if user.is_superuser:
+        return list(School.objects.order_by("name"))
+    if has_role(user, Role.TRUST_ADMIN):
+        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
+        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
+    if is_senior(user):
+        return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))
+    raise PermissionDenied("The figures are for the DSLs, the Principal and the trust.")
+
+
+def _figures_context(request):
+    from . import charts, figures
+
+    schools = _figure_schools(request.user)
+    today = timezone.localdate()
+    terms = figures.recent_terms(today)
+    slug = request.GET.get("term")
+    term = figures.Term.from_slug(slug) if slug else terms[0]
+    term_error = "" if term else "Choose a term from the list."
+    term = term or terms[0]
+    if term not in terms:
+        terms.append(term)
+    results = figures.term_figures(schools, term)
+    share_rows = [
+        ("Home Visit Forms written within the policy's time", "reports_on_time"),
+        ("Visits authorised before they began", "authorised_before"),
+        ("Actions completed by their due date", "actions_on_time"),
+    ]
+    shares = [
+        {
+            "title": title,
+            "cells": [(fig.school.name, getattr(fig, key)) for fig in results],
+            "chart": charts.bar_chart([(fig.school.name, getattr(fig, key).percent) for fig in results],
+                                      title=f"{title}, {term.label}", unit="%", max_value=100),
+        }
+        for title, key in share_rows
+    ]
+    return {
+        "term": term, "terms": terms, "term_error": term_error, "figures": results,
+        "purpose_rows": figures.purpose_table(results, "by_purpose"),
+        "outcome_rows": figures.purpose_table(results, "by_outcome"),
+        "per_school": [
+            {
+                "fig": fig,
+                "purpose_chart": charts.bar_chart(
+                    list(fig.by_purpose.items()), title=f"Visits by purpose at {fig.school.name}, {term.label}"),
+                "outcome_chart": charts.bar_chart(
+                    list(fig.by_outcome.items()), title=f"Visits by outcome at {fig.school.name}, {term.label}"),
+            }
+            for fig in results
+        ],
+        "shares": shares,
+        "decision_chart": charts.bar_chart(
+            [(fig.school.name, fig.median_decision_hours) for fig in results],
+            title=f"Median hours from request to decision, {term.label}", unit=" h"),
+        "declined_chart": charts.bar_chart(
+            [(fig.school.name, fig.families_declined) for fig in results],
+            title=f"Families who declined a visit, {term.label}"),
+        "generated": timezone.localtime(),
+    }
+
+
+@login_required
+def figures_page(request):
+    return render(request, "visits/figures.html", _figures_context(request))
+
+
+@login_required
+def figures_print(request):
+    return render(request, "visits/figures_print.html", _figures_context(request))
