@@ -10,27 +10,27 @@ from django.utils.safestring import SafeString
 
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 210
-BAR_AREA = 260
-VALUE_WIDTH = 70
+LABEL_WIDTH = 170
+BAR_AREA = 200
+VALUE_WIDTH = 60
 
 
 def _bar_parts(i: int, label: str, value: float | None, top: float, unit: str) -> list[SafeString]:
     y = GAP + i * (BAR_HEIGHT + GAP)
     text_y = f"{y + BAR_HEIGHT / 2 + 4.5:.1f}"
-    short = label if len(label) <= 30 else label[:29] + "…"
+    short = label if len(label) <= 24 else label[:23] + "…"
     parts = [format_html(
-        '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#212529"><title>{}</title>{}</text>',
+        '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#212529"><title>{}</title>{}</text>',
         LABEL_WIDTH - 6, text_y, label, short,
     )]
     if value is None:
-        parts.append(format_html('<text x="{}" y="{}" font-size="12" fill="#6c757d">no figure</text>',
+        parts.append(format_html('<text x="{}" y="{}" font-size="13" fill="#6c757d">no figure</text>',
                                  LABEL_WIDTH + 4, text_y))
         return parts
     bar = max(BAR_AREA * value / top, 1 if value else 0)
     parts.append(format_html('<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="#0d6efd"></rect>',
                              LABEL_WIDTH, y, f"{bar:.1f}", BAR_HEIGHT))
-    parts.append(format_html('<text x="{}" y="{}" font-size="12" fill="#212529">{}</text>',
+    parts.append(format_html('<text x="{}" y="{}" font-size="13" fill="#212529">{}</text>',
                              f"{LABEL_WIDTH + bar + 5:.1f}", text_y, f"{value:g}{unit}"))
     return parts
 

@@ -216,7 +216,16 @@ class Visit(models.Model):
     class Meta:
         ordering = ["-scheduled_start"]
         permissions = [("view_visit_details", "Can see the visit's full details")]
-        indexes = [models.Index(fields=["school", "scheduled_start"])]
+        indexes = [
+            models.Index(fields=["school", "scheduled_start"]),
+            # The dashboard's panels read visits still in progress; finished ones are the vast majority.
+            models.Index(
+                fields=["school", "status"], name="visits_in_progress",
+                condition=Q(status__in=[
+                    "requested", "changes_requested", "authorised", "out", "on_site", "left", "returned", "reported",
+                ]),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(name="visit_status_valid", condition=Q(status__in=VisitStatus.values)),
             models.CheckConstraint(name="visit_purpose_valid", condition=Q(purpose__in=Purpose.values)),
