@@ -23,7 +23,7 @@ class VisitFilter(django_filters.FilterSet):
     )
     purpose = django_filters.ChoiceFilter(choices=Purpose.choices, empty_label="Any purpose")
     outcome = django_filters.ChoiceFilter(
-        field_name="report__outcome", choices=VisitOutcome.choices, empty_label="Any outcome",
+        field_name="report__outcome", choices=VisitOutcome.choices, empty_label="Any outcome", label="Outcome",
         method="filter_outcome",
     )
     status = django_filters.ChoiceFilter(choices=VisitStatus.choices, empty_label="Any status")
@@ -32,10 +32,11 @@ class VisitFilter(django_filters.FilterSet):
         empty_label="Anyone", distinct=True,
     )
     child = django_filters.ModelChoiceFilter(
-        field_name="children", queryset=Child.objects.none(), empty_label="Any child", distinct=True,
+        field_name="children", queryset=Child.objects.none(), empty_label="Any child", distinct=True, label="Child",
     )
     year_group = django_filters.ChoiceFilter(
         field_name="children__year_group", choices=YearGroup.choices, empty_label="Any year", distinct=True,
+        label="Year group",
     )
 
     def __init__(self, *args, user, **kwargs):
