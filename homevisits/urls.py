@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from safeguarding import views as safeguarding_views
+from visits import views as visit_views
 
 from . import views
 
@@ -21,4 +22,6 @@ urlpatterns = [
     path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
     path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
     path("board/", include("visits.board_urls")),
+    path("figures/", visit_views.figures_page, name="figures"),
+    path("figures/print/", visit_views.figures_print, name="figures_print"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

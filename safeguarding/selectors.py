@@ -60,3 +60,46 @@ def visible_incidents(user):
     if has_role(user, Role.DSL):
         return qs.exclude(kind=IncidentKind.ACCUSATION)
     return qs.none()
+
+
+# --- Dashboard panels (issue 7) --------------------------------------------------------------------------------
+
+
+def training_warning_days(schools) -> int:
+    """The longest warning period among these schools' policies (each school's own number, never a constant)."""
+    from .models import STANDARD_TRAINING_WARNING_DAYS
+
+    return max((school.policy().training_warning_days for school in schools), default=STANDARD_TRAINING_WARNING_DAYS)
+
+
+def training_expiring(user, today, *, warning_days: int) -> QuerySet[StaffProfile]:
+    """Active staff at the user's schools with no training, expired training, or training expiring within
+    `warning_days` days: soonest first, never-trained at the top."""
+    import datetime
+
+    from django.db.models import F, Q
+
+    horizon = today + datetime.timedelta(days=warning_days)
+    return (
+        StaffProfile.objects.filter(schools__in=school_ids_for(user), user__is_active=True)
+        .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
+        .select_related("user").distinct()
+        .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name", "pk")
+    )
+
+
+def risk_assessments_due(user, today):
+    """Each household's latest risk assessment at the user's schools that is past its review date or marked
+    stale by an incident: the ones to redo before the next visit. Earliest review date first."""
+    from django.db.models import OuterRef, Q, Subquery
+
+    from .models import RiskAssessment
+
+    latest = RiskAssessment.objects.filter(household=OuterRef("household")).order_by("-created_at", "-id")
+    return (
+        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(user))
+        .filter(pk=Subquery(latest.values("pk")[:1]))
+        .filter(Q(review_on__lt=today) | Q(stale_since__isnull=False))
+        .select_related("household")
+        .order_by("review_on", "pk")
+    )

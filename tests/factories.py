@@ -207,3 +207,45 @@ def prepare_for_departure(visit, lead):
                                    response="agreed")
     safe_word_set(visit=visit, word="Blue umbrella", actor=lead)
     return visit
+
+
+# --- Issue 7: many visits at once, for query-count tests and the dashboard benchmark -------------------------
+
+
+def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purpose.ATTENDANCE, step_minutes=0,
+                report_outcome="", report_due_hours=24):
+    """`n` visits in `status` led by `lead`, inserted in bulk (no services, no audit, no guardian grants): a
+    quick way to make a data set large; use make_visit/walk_visit where the life of a visit matters."""
+    from visits.models import Visit, VisitPerson, VisitReport, VisitStatus, VisitTransition
+
+    school = school or lead.profile.schools.first()
+    child = child or ChildFactory(household__school=school)
+    visits = Visit.objects.bulk_create([
+        Visit(school=school, household=child.household, purpose=purpose, reason="Bulk test visit.",
+              outcome_wanted="See the child.", scheduled_start=start + datetime.timedelta(minutes=i * step_minutes),
+              expected_duration_minutes=30,
+              expected_return=start + datetime.timedelta(minutes=i * step_minutes + 50),
+              status=status, submitted_at=start - datetime.timedelta(days=1), requested_by=lead)
+        for i in range(n)
+    ], batch_size=1000)
+    if not visits or visits[0].pk is None:  # backends that cannot return ids from a bulk insert
+        visits = list(Visit.objects.filter(school=school, requested_by=lead).order_by("-pk")[:n])
+    VisitPerson.objects.bulk_create([VisitPerson(visit=v, role="lead", user=lead) for v in visits], batch_size=1000)
+    Visit.children.through.objects.bulk_create(
+        [Visit.children.through(visit_id=v.pk, child_id=child.pk) for v in visits], batch_size=1000
+    )
+    if status in (VisitStatus.RETURNED, VisitStatus.REPORTED, VisitStatus.REVIEWED):
+        VisitTransition.objects.bulk_create([
+            VisitTransition(visit=v, from_status=VisitStatus.LEFT, to_status=VisitStatus.RETURNED,
+                            actor=lead, at=v.expected_return) for v in visits
+        ], batch_size=1000)
+        VisitReport.objects.bulk_create([
+            VisitReport(visit=v, due_at=v.expected_return + datetime.timedelta(hours=report_due_hours),
+                        outcome=report_outcome or ("seen" if status != VisitStatus.RETURNED else ""),
+                        submitted_at=(v.expected_return + datetime.timedelta(hours=1))
+                        if status != VisitStatus.RETURNED else None,
+                        submitted_by=lead if status != VisitStatus.RETURNED else None,
+                        parent_summary="Talked about mornings." if status != VisitStatus.RETURNED else "")
+            for v in visits
+        ], batch_size=1000)
+    return visits

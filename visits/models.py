@@ -240,6 +240,13 @@ class Visit(models.Model):
             # The board's "still out" half (beside today's visits by school and start).
             models.Index(fields=["school"], name="visit_away_by_school",
                          condition=Q(status__in=["out", "on_site", "left"])),
+            # The dashboard's panels read visits still in progress; finished ones are the vast majority.
+            models.Index(
+                fields=["school", "status"], name="visits_in_progress",
+                condition=Q(status__in=[
+                    "requested", "changes_requested", "authorised", "out", "on_site", "left", "returned", "reported",
+                ]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(name="visit_status_valid", condition=Q(status__in=VisitStatus.values)),

@@ -8,7 +8,7 @@ from django.db.models import Max, Q, QuerySet
 from safeguarding.roles import is_senior
 
 from .access import visible_visits
-from .models import FollowUpAction, Visit, VisitRole, VisitStatus
+from .models import FollowUpAction, Visit, VisitAlert, VisitRole, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,45 @@ def overdue_actions(user, today: datetime.date) -> QuerySet[FollowUpAction]:
     """The user's own overdue actions, or every overdue action at their schools for a DSL/Principal."""
     qs = FollowUpAction.objects.for_user(user).overdue(today).select_related("owner", "visit__household")
     return qs if is_senior(user) else qs.filter(owner=user)
+
+
+# --- The DSL and Principal dashboard (issue 7) -------------------------------------------------------------------
+
+
+def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The UTC instants where this Europe/London day starts and ends (23 or 25 hours across a clock change)."""
+    from django.utils import timezone
+
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+    return start, end
+
+
+def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
+    """Visits starting today (school time) that were authorised or are under way, earliest first."""
+    start, end = local_day_bounds(today)
+    return (
+        visible_visits(user).filter(scheduled_start__gte=start, scheduled_start__lt=end)
+        .exclude(status__in=[VisitStatus.DRAFT, VisitStatus.DECLINED, VisitStatus.CANCELLED,
+                             VisitStatus.FAMILY_DECLINED, VisitStatus.CHANGES_REQUESTED, VisitStatus.REQUESTED])
+        .select_related("household").prefetch_related("people__user")
+        .order_by("scheduled_start", "pk")
+    )
+
+
+def out_now(user) -> QuerySet[Visit]:
+    """Who is away from school now (AWAY_STATUSES), due back soonest first."""
+    return (
+        visible_visits(user).away().select_related("household").prefetch_related("people__user")
+        .order_by("expected_return", "pk")
+    )
+
+
+def open_alerts_for(user) -> list:
+    """Live alerts (not yet acknowledged) at the user's schools, newest first, for the dashboard."""
+    from safeguarding.selectors import school_ids_for
+
+    return list(
+        VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)
+        .select_related("visit__household").order_by("-raised_at")[:50]
+    )

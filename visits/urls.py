@@ -6,6 +6,7 @@ app_name = "visits"
 urlpatterns = [
     path("", views.visit_list, name="list"),
     path("new/", views.visit_new, name="new"),
+    path("search/", views.visit_search, name="search"),
     path("children/search/", views.child_search, name="child_search"),
     path("<int:pk>/", views.visit_detail, name="detail"),
     path("<int:pk>/edit/", views.visit_edit, name="edit"),

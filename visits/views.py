@@ -525,3 +525,172 @@ def child_chronology(request, pk):
               summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}")
     entries.sort(key=lambda e: e["at"])
     return render(request, "visits/chronology.html", {"child": child, "entries": entries})
+
+
+# --- The filtered visit list and its CSV export (issue 7) ------------------------------------------------------
+
+SEARCH_PAGE_SIZE = 50
+
+# What an export may hold: the list's columns, never free text (reasons, notes, concerns), because a
+# spreadsheet leaves the system's need-to-know checks behind.
+CSV_COLUMNS = [
+    "Visit", "Date", "Start", "School", "Household", "Children", "Year groups", "Purpose", "Status",
+    "Outcome", "Lead", "Other visitors", "Announced", "Form submitted", "Form on time",
+]
+
+
+def _search_queryset(user):
+    return (
+        visible_visits(user)
+        .select_related("household", "school", "report")
+        .prefetch_related("people__user", "children")
+        .order_by("-scheduled_start", "-pk")
+    )
+
+
+def _csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run when the file is opened."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(visit) -> list[str]:
+    report = getattr(visit, "report", None)
+    submitted = report.submitted_at if report and report.submitted_at else None
+    people = list(visit.people.all())
+    start = timezone.localtime(visit.scheduled_start)
+    return [_csv_cell(v) for v in [
+        visit.pk, f"{start:%Y-%m-%d}", f"{start:%H:%M}", visit.school.name, visit.household.name,
+        "; ".join(str(c) for c in visit.children.all()),
+        "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
+        visit.get_purpose_display(), visit.get_status_display(),
+        report.get_outcome_display() if submitted else "",
+        "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
+        "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
+        "yes" if visit.announced else "no",
+        f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
+        ("yes" if submitted <= report.due_at else "no") if submitted else "",
+    ]]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def visit_search(request):
+    """Visits the user may see, filtered; `?format=csv` exports exactly the filtered rows (every page)."""
+    from django.core.paginator import Paginator
+
+    from .filters import VisitFilter
+
+    visit_filter = VisitFilter(request.GET or None, queryset=_search_queryset(request.user), user=request.user)
+    visits = visit_filter.qs
+    if request.GET.get("format") == "csv" and visit_filter.is_valid():
+        import csv
+
+        from django.http import StreamingHttpResponse
+
+        writer = csv.writer(_Echo())
+        applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
+        audit(actor=request.user, action="visit.export", obj=request.user, school=None,
+              summary=f"Exported the visit list as CSV ({visits.count()} visits)",
+              filters={k: str(v) for k, v in applied.items()})
+
+        def rows():
+            yield writer.writerow(CSV_COLUMNS)
+            for visit in visits.iterator(chunk_size=500):
+                yield writer.writerow(_csv_row(visit))
+
+        stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
+        return response
+    page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(request, "visits/visit_search.html", {
+        "filter": visit_filter, "page": page, "query": query.urlencode(),
+    })
+
+
+# --- Governors' and trust figures (issue 7) -------------------------------------------------------------------
+
+
+def _figure_schools(user):
+    """Trust admins see every school of their trusts; DSLs and the Principal their own schools; nobody else."""
+    from safeguarding.models import School
+    from safeguarding.selectors import school_ids_for
+
+    if user.is_superuser:
+        return list(School.objects.order_by("name"))
+    if has_role(user, Role.TRUST_ADMIN):
+        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
+        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
+    if is_senior(user):
+        return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))
+    raise PermissionDenied("The figures are for the DSLs, the Principal and the trust.")
+
+
+def _figures_context(request):
+    from . import charts, figures
+
+    schools = _figure_schools(request.user)
+    today = timezone.localdate()
+    terms = figures.recent_terms(today)
+    slug = request.GET.get("term")
+    term = figures.Term.from_slug(slug) if slug else terms[0]
+    term_error = "" if term else "Choose a term from the list."
+    term = term or terms[0]
+    if term not in terms:
+        terms.append(term)
+    results = figures.term_figures(schools, term)
+    share_rows = [
+        ("Home Visit Forms written within the policy's time", "reports_on_time"),
+        ("Visits authorised before they began", "authorised_before"),
+        ("Actions completed by their due date", "actions_on_time"),
+    ]
+    shares = [
+        {
+            "title": title,
+            "cells": [(fig.school.name, getattr(fig, key)) for fig in results],
+            "chart": charts.bar_chart([(fig.school.name, getattr(fig, key).percent) for fig in results],
+                                      title=f"{title}, {term.label}", unit="%", max_value=100),
+        }
+        for title, key in share_rows
+    ]
+    return {
+        "term": term, "terms": terms, "term_error": term_error, "figures": results,
+        "purpose_rows": figures.purpose_table(results, "by_purpose"),
+        "outcome_rows": figures.purpose_table(results, "by_outcome"),
+        "per_school": [
+            {
+                "fig": fig,
+                "purpose_chart": charts.bar_chart(
+                    list(fig.by_purpose.items()), title=f"Visits by purpose at {fig.school.name}, {term.label}"),
+                "outcome_chart": charts.bar_chart(
+                    list(fig.by_outcome.items()), title=f"Visits by outcome at {fig.school.name}, {term.label}"),
+            }
+            for fig in results
+        ],
+        "shares": shares,
+        "decision_chart": charts.bar_chart(
+            [(fig.school.name, fig.median_decision_hours) for fig in results],
+            title=f"Median hours from request to decision, {term.label}", unit=" h"),
+        "declined_chart": charts.bar_chart(
+            [(fig.school.name, fig.families_declined) for fig in results],
+            title=f"Families who declined a visit, {term.label}"),
+        "generated": timezone.localtime(),
+    }
+
+
+@login_required
+def figures_page(request):
+    return render(request, "visits/figures.html", _figures_context(request))
+
+
+@login_required
+def figures_print(request):
+    return render(request, "visits/figures_print.html", _figures_context(request))
