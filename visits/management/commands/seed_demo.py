@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from safeguarding.models import (
     AuditEntry,
+    AuthorisationDecision,
     Authorisers,
+    Decision,
     EscalationAction,
     EscalationStep,
     HomeVisitPolicy,
@@ -58,6 +60,7 @@ from visits.models import (
     VisitUserObjectPermission,
     YearGroup,
 )
+from visits.policy import decision_refusal
 from visits.services import (
     Visitor,
     action_complete,
@@ -65,10 +68,15 @@ from visits.services import (
     report_review,
     report_submit,
     visit_create,
+    visit_decide,
+    visit_submit,
     visit_transition,
 )
 
 S = VisitStatus
+IN_PROGRESS = {S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT}
+DECISIONS = {S.AUTHORISED: Decision.APPROVED, S.DECLINED: Decision.DECLINED,
+             S.CHANGES_REQUESTED: Decision.CHANGES_REQUESTED}
 # Visits that went ahead (or are about to): their checklist was met before anyone left school.
 WENT_AHEAD = {S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED}
 # The visit's own clocks that a check-in stamps (visits.checkins), so the board and the alert timer work.
@@ -303,6 +311,7 @@ class SchoolContext:
     staff: dict[str, object] = field(default_factory=dict)  # cast key -> user
     households: list[Household] = field(default_factory=list)
     children: dict[int, list[Child]] = field(default_factory=dict)  # household pk -> its children
+    bookings: dict[int, list[tuple]] = field(default_factory=dict)  # user pk -> the times they are out
 
     @property
     def visiting_staff(self) -> list:
@@ -340,13 +349,13 @@ class Command(BaseCommand):
         if getattr(settings, "PRODUCTION", False):
             raise CommandError("seed_demo loads fictional demo data and must never run in production.")
         started = time.monotonic()
-        with transaction.atomic():
+        # Demo history is not news: nobody is emailed about the requests, decisions and concerns it creates
+        # (the services send their emails when the transaction commits, so the override wraps it).
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
             if Trust.objects.filter(slug=TRUST_SLUG).exists():
                 self.stdout.write(f"Demo data is already present ({TRUST_NAME}); nothing changed.")
             else:
-                # Demo history is not news: nobody is emailed about the concerns and requests it creates.
-                with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-                    summary = Seeder().run()
+                summary = Seeder().run()
                 self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.1f} s: "
                                                      f"{summary}."))
         self._print_logins()
@@ -685,7 +694,7 @@ class Seeder:
         names = " and ".join(c.first_name for c in children)
         announced = purpose not in UNANNOUNCED_REASONS or (purpose == Purpose.ATTENDANCE and rng.random() < 0.5)
 
-        lead, second = rng.sample(ctx.visiting_staff, 2)
+        lead, second = self._free_pair(ctx, start, holds_time=final in IN_PROGRESS)
         people = [Visitor(role=VisitRole.LEAD, user=lead), Visitor(role=VisitRole.SECOND, user=second)]
         external = self._external(purpose, children)
         if external:
@@ -720,7 +729,13 @@ class Seeder:
             ctx, final, created, start, duration, travel, requester, lead, authoriser,
             no_access=no_access, via_changes=via_changes, withdrawn=withdrawn,
         ):
-            if to_status == S.REPORTED:
+            if to_status == S.REQUESTED:
+                # Through the request service, so the policy checks run and the approvals queue has its order.
+                visit_submit(visit=visit, actor=visit.requested_by)
+                Visit.objects.filter(pk=visit.pk).update(submitted_at=when)
+            elif to_status in DECISIONS:
+                self._decide(ctx, visit, to_status, actor, note, when)
+            elif to_status == S.REPORTED:
                 self._write_report(visit, lead, when, no_access=no_access)
             elif to_status == S.REVIEWED:
                 report_review(report=visit.report, actor=actor, comment=note)
@@ -734,11 +749,35 @@ class Seeder:
                     visit.alert_due_at = visit.next_alert_due(policy)
                     visit.save(update_fields=[*clocks, "alert_due_at"])
                 continue
-            # The form's services stamp "now"; the demo's history should read as it happened.
-            visit.transitions.filter(to_status=to_status).update(at=when)
+            # The services stamp "now"; the demo's history should read as it happened.
+            VisitTransition.objects.filter(pk=visit.transitions.filter(to_status=to_status).latest("id").pk).update(
+                at=when)
+            if to_status not in (S.REPORTED, S.REVIEWED):
+                continue
             stamp = "submitted_at" if to_status == S.REPORTED else "reviewed_at"
             VisitReport.objects.filter(visit=visit).update(**{stamp: when})
         return visit
+
+    def _free_pair(self, ctx, start, *, holds_time: bool):
+        """Two visiting staff not booked on another visit still in progress then: nobody is in two homes at once
+        (the request checks refuse it, as they would for a real request)."""
+        window = (start, start + 60 * MINUTE)  # the longest visit and the journey back
+        free = [u for u in ctx.visiting_staff
+                if not any(b[0] < window[1] and window[0] < b[1] for b in ctx.bookings.get(u.pk, []))]
+        lead, second = self.rng.sample(free, 2)
+        for user in (lead, second) if holds_time else ():
+            ctx.bookings.setdefault(user.pk, []).append(window)
+        return lead, second
+
+    def _decide(self, ctx, visit, to_status, authoriser, note, when) -> None:
+        """A DSL's or the Principal's decision, through the service that keeps it as a permanent record."""
+        decision = DECISIONS[to_status]
+        if decision_refusal(authoriser, visit, approving=decision == Decision.APPROVED):
+            authoriser = ctx.staff["principal"]  # the DSL is on this visit: the Principal decides instead
+        approving = decision == Decision.APPROVED
+        record = visit_decide(visit=visit, actor=authoriser, decision=decision, reason="" if approving else note,
+                              conditions=note if approving else "")
+        AuthorisationDecision.objects.filter(pk=record.pk).update(decided_at=when)
 
     def _write_report(self, visit, lead, when, *, no_access: bool) -> None:
         """The lead's Home Visit Form, through the same service the form page uses."""
