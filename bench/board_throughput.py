@@ -43,8 +43,8 @@ from safeguarding.models import School  # noqa: E402
 from safeguarding.roles import Role  # noqa: E402
 from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy  # noqa: E402
 from visits.alerts import alerts_sweep  # noqa: E402
-from visits.board import local_day_bounds  # noqa: E402
 from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus  # noqa: E402
+from visits.selectors import local_day_bounds  # noqa: E402
 
 TOTAL, TODAY = 100_000, 500
 
@@ -63,7 +63,7 @@ def load():
         other_households = [HouseholdFactory(school=other) for _ in range(50)]
         rng = random.Random(500)
         now = timezone.now()
-        day_start, _ = local_day_bounds(now)
+        day_start, _ = local_day_bounds(timezone.localdate(now))
         rows = []
         for n in range(TOTAL - TODAY):
             start = now - datetime.timedelta(days=rng.uniform(1, 730))
@@ -106,8 +106,9 @@ def load():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     alerts_sweep()  # raise what is overdue, so the board carries its alert cards as it would in real life
-    print(f"Visits in the database: {Visit.objects.count():,}; today at the board's school: "
-          f"{Visit.objects.filter(school=school, scheduled_start__gte=local_day_bounds(timezone.now())[0]).count()}")
+    today_start, _ = local_day_bounds(timezone.localdate())
+    today = Visit.objects.filter(school=school, scheduled_start__gte=today_start).count()
+    print(f"Visits in the database: {Visit.objects.count():,}; today at the board's school: {today}")
     return get_user_model().objects.get(username="board-office")
 
 

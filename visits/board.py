@@ -14,24 +14,16 @@ from safeguarding.models import School
 from safeguarding.selectors import school_ids_for
 
 from .models import AWAY_STATUSES, Visit, VisitAlert, VisitPerson, VisitRole, VisitStatus
+from .selectors import local_day_bounds
 
 # Today's visits the office should see besides those out now: ready to go, or already back.
 TODAY_STATUSES = (VisitStatus.AUTHORISED, *AWAY_STATUSES, VisitStatus.RETURNED, VisitStatus.REPORTED,
                   VisitStatus.REVIEWED)
 
 
-def local_day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
-    """Midnight to midnight in the school's zone (Europe/London), across the clock changes."""
-    day = timezone.localdate(now)
-    zone = timezone.get_current_timezone()
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
-    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
-    return start, end
-
-
 def board_visits(user, now: datetime.datetime):
     """Today's visits at the user's schools and any still out from earlier, with the pair and open alerts."""
-    start, end = local_day_bounds(now)
+    start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
     people = (VisitPerson.objects.filter(role__in=[VisitRole.LEAD, VisitRole.SECOND]).select_related("user")
@@ -150,7 +142,7 @@ def board_version_uncached(user, now: datetime.datetime) -> str:
     from .alerts import sweep_status
 
     ids = school_ids_for(user)
-    start, end = local_day_bounds(now)
+    start, end = local_day_bounds(timezone.localdate(now))
     due_back = Coalesce("due_back_at", "expected_return", output_field=DateTimeField())
     overdue = Q()
     for school in School.objects.filter(pk__in=ids).select_related("trust"):
