@@ -23,6 +23,7 @@ from safeguarding.audit import audit
 from safeguarding.models import EscalationAction
 from safeguarding.roles import Role
 
+from .board import board_changed
 from .models import (
     AWAY_STATUSES,
     AlertKind,
@@ -88,7 +89,7 @@ def _store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str 
                                               due_at=due_at, raised_at=timezone.now())
     except IntegrityError:
         return None
-    transaction.on_commit(_board_changed)
+    transaction.on_commit(board_changed)
     audit(actor=None, action="alert.raise", obj=alert, school=visit.school, summary=f"{alert.title} for visit "
           f"{visit.pk}", visit_id=visit.pk, key=key)
     _queue_notifications(alert, now)
@@ -152,12 +153,6 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
             break
     _beat_heart()
     return raised
-
-
-def _board_changed() -> None:
-    from .board import board_changed
-
-    board_changed()
 
 
 def _beat_heart() -> None:
@@ -295,7 +290,7 @@ def alert_acknowledge(
         start_new_round(visit, due_back=new_return)
         visit.alert_due_at = visit.next_alert_due(visit.school.policy())
         visit.save(update_fields=["due_back_at", "overdue_round", "escalation_level", "alert_due_at", "updated_at"])
-    transaction.on_commit(_board_changed)
+    transaction.on_commit(board_changed)
     audit(actor=actor, action="alert.acknowledge", obj=alert, school=visit.school,
           summary=f"{alert.title}: {alert.get_outcome_display()}", outcome=outcome,
           police_reference=police_reference, new_return=new_return.isoformat() if new_return else None)
@@ -321,10 +316,3 @@ def visit_raise_duress(*, visit: Visit, actor, from_office: bool) -> VisitAlert:
                          action=EscalationAction.POLICE_PROMPT)
     audit(actor=actor, action="visit.duress", obj=visit, summary="Duress alert raised", from_office=from_office)
     return alert
-
-
-def open_alerts_for(visit_ids) -> dict[int, list[VisitAlert]]:
-    by_visit: dict[int, list[VisitAlert]] = {}
-    for alert in VisitAlert.objects.filter(visit_id__in=visit_ids, acknowledged_at__isnull=True).order_by("raised_at"):
-        by_visit.setdefault(alert.visit_id, []).append(alert)
-    return by_visit

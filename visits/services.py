@@ -12,6 +12,7 @@ from safeguarding.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
 from .access import sync_visit_access
+from .board import board_changed
 from .models import (
     Child,
     FollowUpAction,
@@ -147,7 +148,7 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
     audit(actor=actor, action="visit.transition", obj=locked, summary=f"{from_status} -> {to_status}",
           from_status=from_status, to_status=to_status)
     visit.status = to_status
-    transaction.on_commit(_board_changed)
+    transaction.on_commit(board_changed)
     return locked
 
 
@@ -494,10 +495,6 @@ def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
     return addresses
 
 
-def _board_changed():
-    from .board import board_changed
-
-    board_changed()
 
 
 def _departure_blockers(visit: Visit, *, actor) -> list[str]:
