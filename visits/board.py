@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db.models import CharField, Count, DateTimeField, Max, Prefetch, Q
@@ -69,9 +70,9 @@ class BoardRow:
     people: list[Person]
     lead_mobile: Phone | None
 
-    @property
+    @cached_property
     def state(self) -> str:
-        """Words for the row's state: never colour alone."""
+        """Words for the row's state: never colour alone. Read several times a row by the template."""
         if any(a.kind == "duress" for a in self.visit.open_alerts):
             return "DURESS"
         if self.overdue:
