@@ -108,7 +108,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "safeguarding.auth.CachedModelBackend",  # ModelBackend, with the signed-in user kept in the cache
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No anonymous guardian user: every page but log-in and /healthz needs a signed-in member of staff.
@@ -146,6 +146,19 @@ vars().update(EMAIL_CONFIG)
 # Links in emails point here (emails carry a link, never the visit's details).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Home visits <homevisits@example.org>")
+
+# The cache holds sessions, signed-in users (safeguarding.auth) and the office board's state, so in
+# production every process must share it: Redis (CACHE_URL, its own database number, since tests clear it).
+# In development one process serves pages and a process-local cache is enough.
+CACHE_URL = env("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL}}
+elif PRODUCTION:
+    raise ImproperlyConfigured("Set CACHE_URL to a Redis database (redis://host:6379/1) in production.")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions are read from the cache and written through to the database (they survive a cache flush).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Celery: Redis when REDIS_URL (or CELERY_BROKER_URL) is set, else a broker that needs no server.
 REDIS_URL = env("REDIS_URL", default="")

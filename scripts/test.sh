@@ -7,7 +7,7 @@
 #                127.0.0.1:6379, or this script fails. It never starts, skips or falls back.
 #   otherwise    those default servers are used when they answer; for each one that doesn't, a
 #                throwaway server is started on a spare port and removed on exit.
-# Exported to the tests: DATABASE_URL, REDIS_URL, TEST_REQUIRE_SERVICES=1 (CI is passed unchanged).
+# Exported to the tests: DATABASE_URL, REDIS_URL, CACHE_URL, TEST_REQUIRE_SERVICES=1 (CI is passed unchanged).
 #
 # Knobs for working on this script (not needed for normal use):
 #   HOMEVISITS_FORCE_THROWAWAY=1   start throwaway servers even if the default ones answer
@@ -215,6 +215,7 @@ fi
 # pytest-django creates (and drops) test_homevisits on this server itself.
 export DATABASE_URL="$pg_base/homevisits"
 export REDIS_URL="$redis_base/15"
+export CACHE_URL="$redis_base/14"  # its own database: tests clear the cache between them
 export TEST_REQUIRE_SERVICES=1
 
 if [[ -n ${HOMEVISITS_TEST_CMD:-} ]]; then

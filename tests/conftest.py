@@ -20,6 +20,19 @@ def pytest_configure(config):
             pytest.exit(f"PostgreSQL is required here (DATABASE_URL), but the database engine is {engine}.", 3)
         if not django_settings.REDIS_URL:
             pytest.exit("Redis is required here (REDIS_URL), but it is not set.", 3)
+        if not django_settings.CACHE_URL:
+            pytest.exit("The Redis cache is required here (CACHE_URL), but it is not set.", 3)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: no signed-in user, session or board render left by another."""
+    from django.core.cache import cache
+
+    from visits.board_pages import forget_everything
+
+    cache.clear()
+    forget_everything()
 
 
 @pytest.fixture(autouse=True)

@@ -249,3 +249,10 @@ def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purp
             for v in visits
         ], batch_size=1000)
     return visits
+
+
+def sign_in(client, user):
+    """Log in and make one request: the session and the signed-in user are then in the cache, as on every later
+    request, so query counts taken next compare like with like."""
+    client.force_login(user)
+    client.get("/")

@@ -8,7 +8,7 @@ from safeguarding.models import AuditEntry
 from visits.access import can_view_visit, visible_visits
 from visits.models import Child, Household, Visit
 
-from .factories import ChildFactory, make_visit
+from .factories import ChildFactory, make_visit, sign_in
 
 # Who may open a visit's page, by their relation to it (DESIGN.md: need to know).
 VISIT_PAGE = {
@@ -101,7 +101,7 @@ def _queries_for(client, url):
 
 
 def test_visit_list_query_count_does_not_grow_with_visits(client, cast):
-    client.force_login(cast.staff)
+    sign_in(client, cast.staff)
     for _ in range(5):
         make_visit(lead=cast.staff, second=cast.staff2)
     few, _ = _queries_for(client, "/visits/")

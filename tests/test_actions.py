@@ -12,7 +12,7 @@ from safeguarding.services import concern_raise
 from visits.models import FollowUpAction
 from visits.services import action_create
 
-from .factories import ChildFactory, make_reported_visit
+from .factories import ChildFactory, make_reported_visit, sign_in
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 FRIDAY = datetime.datetime(2026, 10, 16, 9, 0, tzinfo=LONDON)
@@ -124,7 +124,7 @@ def test_a_concern_action_does_not_reveal_the_concern_to_its_owner(client, cast)
 @pytest.mark.parametrize("url", ["/visits/actions/mine/", "/visits/actions/"])
 def test_action_lists_query_count_does_not_grow(client, cast, url):
     visit = make_reported_visit(lead=cast.staff)
-    client.force_login(cast.dsl)
+    sign_in(client, cast.dsl)
     _action(cast, cast.dsl, "First", datetime.date(2026, 10, 19), visit=visit)
     with CaptureQueriesContext(connection) as one:
         client.get(url)
@@ -158,7 +158,7 @@ def test_chronology_query_count_does_not_grow(client, cast):
     make_reported_visit(lead=cast.staff, visit_fields={"child": child}, actions=[
         {"owner": cast.staff, "description": "One", "due_on": datetime.date(2026, 10, 20)}])
     concern_raise(child=child, raised_by=cast.staff, details="x")
-    client.force_login(cast.dsl)
+    sign_in(client, cast.dsl)
     with CaptureQueriesContext(connection) as one:
         client.get(f"/visits/children/{child.pk}/chronology/")
     for _ in range(4):

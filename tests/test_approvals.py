@@ -18,7 +18,7 @@ from safeguarding.roles import Role
 from visits import services
 from visits.models import Visit, VisitStatus
 
-from .factories import ChildFactory, make_member, make_visit
+from .factories import ChildFactory, make_member, make_visit, sign_in
 
 DAY = datetime.date(2027, 3, 10)
 NOW = datetime.datetime(2027, 3, 1, 9, 0, tzinfo=datetime.UTC)
@@ -321,7 +321,7 @@ def _count(client, url):
 
 @pytest.mark.parametrize(("url", "who"), [("/approvals/", "dsl"), ("/visits/", "dsl"), ("/visits/", "staff")])
 def test_list_queries_do_not_grow_with_visits(client, cast, url, who):
-    client.force_login(getattr(cast, who))
+    sign_in(client, getattr(cast, who))
     _make_requests(cast, 5)
     few, _ = _count(client, url)
     _make_requests(cast, 195)

@@ -9,7 +9,7 @@ from safeguarding.models import AuditEntry, Concern, Incident
 from safeguarding.services import concern_raise, incident_record
 from visits.models import VisitStatus
 
-from .factories import ChildFactory, make_visit, walk_visit
+from .factories import ChildFactory, make_visit, sign_in, walk_visit
 
 DETAILS = "Said her uncle hurts her when mum is out"
 
@@ -120,7 +120,7 @@ def test_dsl_adds_an_action_and_closes_with_an_outcome(client, cast, visit):
 
 def test_concern_list_query_count_does_not_grow(client, cast, visit, django_assert_max_num_queries):
     child = visit.children.get()
-    client.force_login(cast.dsl)
+    sign_in(client, cast.dsl)
     concern_raise(child=child, raised_by=cast.staff, details=DETAILS, visit=visit)
     with CaptureQueriesContext(connection) as one:
         client.get("/safeguarding/concerns/")

@@ -19,7 +19,7 @@ from safeguarding.services import (
     prohibited_import_confirm,
 )
 
-from .factories import HouseholdFactory
+from .factories import HouseholdFactory, sign_in
 
 # (one-line address as staff type it, the list entry as (line 1, line 2, town, postcode))
 MUST_MATCH = [
@@ -398,7 +398,7 @@ def test_expire_through_the_page_needs_a_reason(client, cast):
 
 
 def test_list_page_query_count_does_not_grow(client, cast):
-    client.force_login(cast.dsl)
+    sign_in(client, cast.dsl)
     _add(cast, line1="1 Ash Road")
     with CaptureQueriesContext(connection) as few:
         client.get("/safeguarding/prohibited/")

@@ -18,7 +18,7 @@ from safeguarding.services import (
     risk_rows_to_start_from,
 )
 
-from .factories import HouseholdFactory
+from .factories import HouseholdFactory, sign_in
 
 NOON = datetime.datetime(2026, 11, 2, 12, 0, tzinfo=datetime.UTC)
 
@@ -232,7 +232,7 @@ def test_viewing_an_assessment_is_audited(client, cast, household):
 
 
 def test_household_risk_list_query_count_does_not_grow(client, cast, household):
-    client.force_login(cast.staff)
+    sign_in(client, cast.staff)
     make_assessment(cast, household)
     with CaptureQueriesContext(connection) as one:
         client.get(f"/safeguarding/households/{household.pk}/risk/")

@@ -15,7 +15,8 @@ GOOD_KEY = "k" * 20 + "-production-secret-from-the-environment-" + "z" * 20
 def manage(*args, **env):
     # DJANGO_ALLOW_ASYNC_UNSAFE (set for browser tests in this process) would itself fail the deploy check.
     full_env = {**os.environ, "DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "visits.example.org",
-                "DJANGO_ALLOW_ASYNC_UNSAFE": None, "SAFE_WORD_KEY": SAFE_WORD_KEY, **env}
+                "DJANGO_ALLOW_ASYNC_UNSAFE": None, "SAFE_WORD_KEY": SAFE_WORD_KEY,
+                "CACHE_URL": "redis://127.0.0.1:6379/14", **env}
     for name, value in list(full_env.items()):
         if value is None:
             del full_env[name]
@@ -37,6 +38,8 @@ def test_check_deploy_is_clean_when_configured():
         ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS"),
+        # Each process caching sessions and signed-in users for itself would let a logged-out session live on.
+        ({"DJANGO_SECRET_KEY": GOOD_KEY, "CACHE_URL": None}, "CACHE_URL"),
     ],
 )
 def test_production_refuses_to_start_unsafely(env, message):

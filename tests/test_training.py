@@ -11,7 +11,7 @@ from safeguarding.models import AuditEntry, HomeVisitPolicy, TrainingRecord
 from safeguarding.roles import Role
 from safeguarding.services import training_record_add
 
-from .factories import make_member
+from .factories import make_member, sign_in
 
 TODAY = datetime.date(2026, 11, 2)
 
@@ -123,7 +123,7 @@ def test_page_refuses_staff_of_another_school_and_bad_dates(client, cast, today)
 
 
 def test_training_page_query_count_does_not_grow(client, cast, today):
-    client.force_login(cast.dsl)
+    sign_in(client, cast.dsl)
     make_member("due0", cast.school, Role.STAFF, training_completed_on=None, training_expires_on=None)
     with CaptureQueriesContext(connection) as few:
         client.get("/safeguarding/training/")

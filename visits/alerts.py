@@ -89,7 +89,7 @@ def _store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str 
                                               due_at=due_at, raised_at=timezone.now())
     except IntegrityError:
         return None
-    transaction.on_commit(board_changed)
+    board_changed()
     audit(actor=None, action="alert.raise", obj=alert, school=visit.school, summary=f"{alert.title} for visit "
           f"{visit.pk}", visit_id=visit.pk, key=key)
     _queue_notifications(alert, now)
@@ -157,8 +157,13 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
 
 def _beat_heart() -> None:
     now = timezone.now()
-    if not SweepHeartbeat.objects.filter(name=HEARTBEAT_NAME).update(last_run_at=now, runs=F("runs") + 1):
+    beats = SweepHeartbeat.objects.filter(name=HEARTBEAT_NAME)
+    if beats.filter(last_run_at__gte=now - sweep_stale_after()).update(last_run_at=now, runs=F("runs") + 1):
+        return
+    # Back after a gap (or the first run): the boards still say "degraded" until they hear it has recovered.
+    if not beats.update(last_run_at=now, runs=F("runs") + 1):
         SweepHeartbeat.objects.get_or_create(name=HEARTBEAT_NAME, defaults={"last_run_at": now, "runs": 1})
+    board_changed()
 
 
 def sweep_stale_after() -> datetime.timedelta:
@@ -290,7 +295,7 @@ def alert_acknowledge(
         start_new_round(visit, due_back=new_return)
         visit.alert_due_at = visit.next_alert_due(visit.school.policy())
         visit.save(update_fields=["due_back_at", "overdue_round", "escalation_level", "alert_due_at", "updated_at"])
-    transaction.on_commit(board_changed)
+    board_changed()
     audit(actor=actor, action="alert.acknowledge", obj=alert, school=visit.school,
           summary=f"{alert.title}: {alert.get_outcome_display()}", outcome=outcome,
           police_reference=police_reference, new_return=new_return.isoformat() if new_return else None)

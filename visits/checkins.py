@@ -46,7 +46,7 @@ def available_checkins(visit: Visit) -> list[str]:
 def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> CheckIn:
     visit.alert_due_at = visit.next_alert_due(visit.school.policy())
     visit.save(update_fields=["alert_due_at", "updated_at", *fields])
-    transaction.on_commit(board_changed)
+    board_changed()
     checkin = CheckIn(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(visit, actor),
                       minutes=minutes)
     checkin.full_clean()

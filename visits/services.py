@@ -148,7 +148,7 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
     audit(actor=actor, action="visit.transition", obj=locked, summary=f"{from_status} -> {to_status}",
           from_status=from_status, to_status=to_status)
     visit.status = to_status
-    transaction.on_commit(board_changed)
+    board_changed()
     return locked
 
 
