@@ -118,9 +118,11 @@ def load():
 
 
 def session_cookie(user) -> str:
+    """The cookies a signed-in browser sends: its session and the CSRF cookie the board page gave it."""
     client = Client()
     client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
+    client.get("/board/")
+    return "; ".join(f"{name}={client.cookies[name].value}" for name in ("sessionid", "csrftoken"))
 
 
 def hammer(port, path, cookie, seconds, concurrency, conditional=False, first_etag=None):

@@ -29,10 +29,12 @@ def _fresh_cache():
     """Each test starts with an empty cache: no signed-in user, session or board render left by another."""
     from django.core.cache import cache
 
+    from safeguarding.auth import forget_recent_users
     from visits.board_pages import forget_everything
 
     cache.clear()
     forget_everything()
+    forget_recent_users()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,10 @@
 """The signed-in user, their roles and schools come from the cache (safeguarding.auth); every change to them
 must take effect on the very next request, as it did when each request read the database."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -92,3 +95,19 @@ def test_logging_out_ends_the_cached_session(client, cast):
     assert client.get("/board/").status_code == 200
     client.post(reverse("logout"))
     assert client.get("/board/").status_code == 302
+
+
+def test_another_process_sees_a_change_once_the_second_turns(client, cast):
+    """Each process remembers the user it read until the clock's second turns; a change made by another process
+    (simulated: this process's memory is put back as it was before the change) shows within that second."""
+    from safeguarding import auth
+
+    client.force_login(cast.office)
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 10, 0, 0, 100_000, tzinfo=datetime.UTC), tick=False):
+        assert client.get("/board/").status_code == 200
+        remembered = dict(auth._recent_users)
+        cast.office.groups.remove(Group.objects.get(name=Role.OFFICE))
+        auth._recent_users.update(remembered)
+        assert client.get("/board/").status_code == 200
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 10, 0, 1, tzinfo=datetime.UTC), tick=False):
+        assert client.get("/board/").status_code == 403

@@ -54,15 +54,15 @@ def _board_context(request, ack_forms=None):
     }
 
 
-def _board_page(request, fragment, status=200):
-    html = board_pages.page(request, fragment, {"poll_seconds": settings.BOARD_POLL_SECONDS})
+def _board_page(request, version, fragment, status=200):
+    html = board_pages.page(request, version, fragment, {"poll_seconds": settings.BOARD_POLL_SECONDS})
     return HttpResponse(html.for_request(request), status=status)
 
 
 @board_user_required
 def board(request):
     version = board_version(request.user, timezone.now())
-    return _board_page(request, board_pages.live_fragment(version, lambda: _board_context(request)))
+    return _board_page(request, version, board_pages.live_fragment(version, lambda: _board_context(request)))
 
 
 @board_user_required
@@ -116,7 +116,8 @@ def acknowledge(request, pk):
             messages.success(request, f"Recorded: {alert.title}, {form.cleaned_data['outcome'].replace('_', ' ')}.")
             return redirect("board")
     # Keep what was typed, show why beside the field.
-    return _board_page(request, board_pages.render_fragment(_board_context(request, {alert.pk: form})), status=400)
+    fragment = board_pages.render_fragment(_board_context(request, {alert.pk: form}))
+    return _board_page(request, None, fragment, status=400)
 
 
 @board_user_required
