@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from visits import alerts
 from visits.board_pages import forget_everything
 from visits.checkins import visit_check_in
-from visits.models import AlertOutcome, CheckInKind, VisitAlert
+from visits.models import AlertOutcome, CheckInKind, Visit, VisitAlert
 
 from .factories import ChildFactory, make_authorised_visit
 
@@ -152,6 +152,17 @@ def test_the_office_code_word_button(client, cast, visit, who, status):
         response = client.post(f"/board/visits/{visit.pk}/code-word/")
     assert response.status_code == status
     assert VisitAlert.objects.filter(kind="duress").exists() == (status == 302)
+
+
+def test_the_leads_number_for_today_has_its_own_line_only_when_it_is_not_their_usual_one(client, cast, visit):
+    client.force_login(cast.office)
+    with at(10, 5):
+        assert "Lead's mobile today: " in client.get("/board/").content.decode()  # 020 7946 0456, not 0123
+    Visit.objects.filter(pk=visit.pk).update(lead_mobile=str(cast.staff.profile.mobile))
+    forget_everything()
+    with at(10, 5):
+        html = client.get("/board/").content.decode()
+    assert "Lead's mobile today" not in html and str(cast.staff.profile.mobile) in html
 
 
 def test_the_board_says_plainly_when_alerting_is_degraded(client, cast, visit):

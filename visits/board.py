@@ -71,6 +71,13 @@ class BoardRow:
     people: list[Person]
     lead_mobile: Phone | None
 
+    @property
+    def lead_mobile_is_unusual(self) -> bool:
+        """Today's number for the lead is worth a line of its own only when it is not the one shown by their
+        name (their profile's)."""
+        usual = next((p.mobile for p in self.people if p.role == VisitRole.LEAD), None)
+        return bool(self.lead_mobile) and (usual is None or usual.tel != self.lead_mobile.tel)
+
     @cached_property
     def state(self) -> str:
         """Words for the row's state: never colour alone. Read several times a row by the template."""
