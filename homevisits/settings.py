@@ -151,8 +151,18 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Home visits <homevisits@
 # production every process must share it: Redis (CACHE_URL, its own database number, since tests clear it).
 # In development one process serves pages and a process-local cache is enough.
 CACHE_URL = env("CACHE_URL", default="")
+
+
+def redis_cache(url: str) -> dict:
+    # A cache that is down must not take the board down with it: reads miss (sessions and users come from the
+    # database, the board's version is worked out afresh), failures are logged, /healthz reports them.
+    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}}
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": redis_cache(CACHE_URL)}
 elif PRODUCTION:
     raise ImproperlyConfigured("Set CACHE_URL to a Redis database (redis://host:6379/1) in production.")
 else:

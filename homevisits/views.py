@@ -1,4 +1,7 @@
+import secrets
+
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
@@ -43,6 +46,13 @@ def _broker_status() -> str:
         return f"error: {error.__class__.__name__}"
 
 
+def _cache_status() -> str:
+    """The cache ignores its own errors (settings), so ask it to keep something and give it back."""
+    token = secrets.token_hex(8)
+    cache.set("healthz", token, 10)
+    return "ok" if cache.get("healthz") == token else "error: the cache did not keep a value"
+
+
 def _alert_sweep_status() -> str:
     """'ok' while the overdue-alert sweep has run within two intervals; otherwise why not."""
     from visits.alerts import sweep_status
@@ -58,6 +68,7 @@ def _alert_sweep_status() -> str:
 @require_GET
 def healthz(request):
     # A stale sweep makes the whole service degraded (503): alerting is what keeps staff safe.
-    checks = {"database": _database_status(), "broker": _broker_status(), "alert_sweep": _alert_sweep_status()}
+    checks = {"database": _database_status(), "cache": _cache_status(), "broker": _broker_status(),
+              "alert_sweep": _alert_sweep_status()}
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

@@ -10,7 +10,7 @@ def test_healthz_reports_database_broker_and_alert_sweep(client, db):
     alerts_sweep()
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "alert_sweep": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok", "alert_sweep": "ok"}
 
 
 def test_healthz_says_when_the_alert_sweep_has_stopped(client, db):
@@ -41,3 +41,16 @@ def test_healthz_says_when_the_broker_is_unreachable(client, db, settings, monke
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_healthz_is_read_only(client, db, method):
     assert getattr(client, method)("/healthz").status_code == 405
+
+
+def test_with_the_cache_down_the_board_still_works_and_healthz_says_so(client, cast, settings):
+    """Sessions, signed-in users and the board's version live in the cache; losing it must cost speed only."""
+    alerts_sweep()
+    from homevisits.settings import redis_cache
+
+    settings.CACHES = {"default": redis_cache("redis://127.0.0.1:1/0")}  # production's cache, nothing listening
+    client.force_login(cast.office)
+    response = client.get("/board/")
+    assert response.status_code == 200 and "Check-in / check-out board" in response.content.decode()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["cache"].startswith("error")
