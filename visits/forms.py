@@ -241,6 +241,12 @@ class DecisionForm(forms.Form):
         return data
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Why is the visit called off?", max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Kept on the visit's history, which the DSL sees.")
+
+
 class ParentNotificationForm(forms.Form):
     method = forms.ChoiceField(choices=NotifyMethod.choices, label="How the family was told")
     notified_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))

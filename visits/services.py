@@ -188,6 +188,36 @@ def visit_submit(*, visit: Visit, actor) -> Visit:
     return locked
 
 
+CANCELLABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
+
+
+def may_cancel(visit: Visit, user) -> bool:
+    """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
+    from safeguarding.roles import is_senior
+
+    if visit.status not in CANCELLABLE:
+        return False
+    return (user.pk == visit.requested_by_id or is_senior(user)
+            or any(p.user_id == user.pk for p in visit.people.all()))
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
+    """Call a visit off. The reason is kept on the visit's history; the board and approvals drop it at once."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the visit is called off: its history keeps the reason."})
+    locked = _lock(visit)
+    if locked.status not in CANCELLABLE:
+        raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
+                              "once staff have set off, record their check-ins instead.")
+    if not may_cancel(locked, actor):
+        raise PermissionDenied("Only the requester, the visitors, a DSL or the Principal can cancel a visit.")
+    visit_transition(visit=locked, to_status=S.CANCELLED, actor=actor, note=f"Cancelled: {reason}")
+    visit.status = locked.status
+    return locked
+
+
 def _people_key(people) -> list[tuple]:
     return sorted(
         (p.role, getattr(p, "user_id", None) or (p.user.pk if p.user else None), p.external_name,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.visit_detail, name="detail"),
     path("<int:pk>/edit/", views.visit_edit, name="edit"),
     path("<int:pk>/submit/", views.visit_submit, name="submit"),
+    path("<int:pk>/cancel/", views.visit_cancel, name="cancel"),
     path("<int:pk>/parents/", views.parent_notification, name="parent_notification"),
     path("<int:pk>/field/", board_views.field, name="field"),
     path("households/<int:pk>/", views.household_detail, name="household"),

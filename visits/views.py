@@ -19,6 +19,7 @@ from .access import get_visit_for, visible_visits
 from .forms import (
     ActionCompleteForm,
     ActionFormSet,
+    CancelForm,
     DebriefForm,
     ParentNotificationForm,
     PresentFormSet,
@@ -41,7 +42,8 @@ def visit_list(request):
 
 
 @login_required
-def visit_detail(request, pk):
+def visit_detail(request, pk, cancel_form=None):
+    """The visit's page; `cancel_form` is a refused cancellation, shown again with its errors."""
     visit = get_visit_for(
         request.user, pk,
         Visit.objects.select_related("household", "school", "requested_by")
@@ -49,14 +51,37 @@ def visit_detail(request, pk):
                           "parent_notifications__recorded_by"),
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
+    may_cancel = services.may_cancel(visit, request.user)
     return render(request, "visits/visit_detail.html", {
         "visit": visit,
+        "cancel_form": (cancel_form or CancelForm()) if may_cancel else None,
         "can_edit": visit.requested_by_id == request.user.pk and visit.status in services.EDITABLE,
         "can_submit": visit.requested_by_id == request.user.pk and visit.status in services.SUBMITTABLE,
         "parent_form": ParentNotificationForm(initial={"notified_on": timezone.localdate()})
         if visit.announced and visit.status in services.EDITABLE else None,
         "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
-    })
+    }, status=400 if cancel_form else 200)
+
+
+@login_required
+@require_POST
+def visit_cancel(request, pk):
+    visit = get_visit_for(request.user, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.visit_cancel(visit=visit, actor=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                _service_errors(form, error)
+            else:
+                messages.error(request, " ".join(error.messages))
+                return redirect(visit)
+        else:
+            messages.success(request, "Visit cancelled. It is off the board and the approvals list.")
+            return redirect(visit)
+    # What was typed stays, with the reason it was refused beside it.
+    return visit_detail(request, pk, cancel_form=form)
 
 
 def _may_request(user) -> bool:
