@@ -6,29 +6,11 @@ import datetime
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from safeguarding.roles import Role
 
 from .factories import HouseholdFactory
-
-QUERIES = {"SELECT", "INSERT", "UPDATE", "DELETE"}
-
-
-def database_queries(client, url):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    return response, [q["sql"] for q in queries if q["sql"].split()[0] in QUERIES]
-
-
-def test_a_signed_in_request_reads_the_user_from_the_cache(client, cast):
-    client.force_login(cast.office)
-    client.get("/board/")
-    response, queries = database_queries(client, "/board/")
-    assert response.status_code == 200
-    assert not [q for q in queries if "auth_user" in q or "django_session" in q or "staffprofile" in q], queries
 
 
 def test_taking_away_a_role_takes_effect_at_once(client, cast):
