@@ -70,7 +70,8 @@ def cast():
         trust_default_policy(trust)
         school = SchoolFactory(trust=trust, name="Bench Primary", slug="bench-school")
         make_member("bench-office", school, Role.OFFICE).__class__.objects.filter(username="bench-office").update(
-            email="office@example.org")
+            email="office@example.org"
+        )
         make_member("bench-lead", school, Role.STAFF)
         make_member("bench-second", school, Role.STAFF)
         make_member("bench-dsl", school, Role.DSL)
@@ -82,30 +83,47 @@ def cast():
 
 def reset():
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE visits_alertnotification, visits_visitalert, visits_checkin, "
-                       "visits_visittransition, visits_visitperson, visits_visit_children, "
-                       "visits_visituserobjectpermission, visits_visit, safeguarding_auditentry CASCADE")
+        cursor.execute(
+            "TRUNCATE visits_alertnotification, visits_visitalert, visits_checkin, "
+            "visits_visittransition, visits_visitperson, visits_visit_children, "
+            "visits_visituserobjectpermission, visits_visit, safeguarding_auditentry CASCADE"
+        )
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 class Celery:
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.env = {**os.environ, "DJANGO_ENV": "development", "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL,
-                    "CELERY_BROKER_URL": REDIS_URL, "EMAIL_URL": f"filemail:///{tmp / 'mail'}",
-                    "DJANGO_LOG_LEVEL": "WARNING"}
+        self.env = {
+            **os.environ,
+            "DJANGO_ENV": "development",
+            "DATABASE_URL": DB_URL,
+            "REDIS_URL": REDIS_URL,
+            "CELERY_BROKER_URL": REDIS_URL,
+            "EMAIL_URL": f"filemail:///{tmp / 'mail'}",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
         (tmp / "mail").mkdir(exist_ok=True)
         self.processes = {}
 
     def start(self, name, *args):
         log = open(self.tmp / f"{name}.log", "a")  # noqa: SIM115 - closed with the process
-        self.processes[name] = (subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "homevisits", *args], cwd=ROOT, env=self.env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True), log)
+        self.processes[name] = (
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "homevisits", *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            ),
+            log,
+        )
 
     def worker(self, name):
-        self.start(name, "worker", "-c", "1", "-n", f"{name}@%h", "-l", "warning", "--without-gossip",
-                   "--without-mingle")
+        self.start(
+            name, "worker", "-c", "1", "-n", f"{name}@%h", "-l", "warning", "--without-gossip", "--without-mingle"
+        )
 
     def beat(self):
         self.start("beat", "beat", "-s", str(self.tmp / "beat-schedule"), "-l", "warning")
@@ -137,9 +155,13 @@ def make_due_visits(school, users, count, window_start):
     for _ in range(count):
         due = window_start + datetime.timedelta(seconds=rng.uniform(0, 60))
         # make_visit: due back 50 minutes after the start; the policy's grace is 5 more.
-        visit = make_authorised_visit(lead=users["bench-lead"], second=users["bench-second"],
-                                      authoriser=users["bench-dsl"], start=due - datetime.timedelta(minutes=55),
-                                      child=ChildFactory(household__school=school))
+        visit = make_authorised_visit(
+            lead=users["bench-lead"],
+            second=users["bench-second"],
+            authoriser=users["bench-dsl"],
+            start=due - datetime.timedelta(minutes=55),
+            child=ChildFactory(household__school=school),
+        )
         visit_check_in(visit=visit, actor=users["bench-lead"], kind=CheckInKind.CHECKED_OUT)
 
 
@@ -158,7 +180,8 @@ def report(name, count, mail_dir: Path):
     duplicated = sum(len(a) - 1 for a in by_visit.values() if len(a) > 1)
     stored = [(a.raised_at - a.due_at).total_seconds() for a in alerts]
     sent_rows = AlertNotification.objects.filter(alert__key="overdue:0:0", sent_at__isnull=False).select_related(
-        "alert")
+        "alert"
+    )
     sent = [(n.sent_at - n.alert.due_at).total_seconds() for n in sent_rows]
     mails = "".join(p.read_text() for p in mail_dir.iterdir())
     per_visit_mails = [mails.count(f"Address: {v.household.address}.") for v in visits]
@@ -166,14 +189,22 @@ def report(name, count, mail_dir: Path):
     mail_dups = sum(n - 1 for n in per_visit_mails if n > 1)
     print(f"\n== {name}: {count} visits due within one minute")
     if stored:
-        print(f"  due -> alert stored : p50 {statistics.median(stored):.3f}s  p99 {pct(stored, 99):.3f}s  "
-              f"max {max(stored):.3f}s  (n={len(stored)})")
+        print(
+            f"  due -> alert stored : p50 {statistics.median(stored):.3f}s  p99 {pct(stored, 99):.3f}s  "
+            f"max {max(stored):.3f}s  (n={len(stored)})"
+        )
     if sent:
-        print(f"  due -> email sent   : p50 {statistics.median(sent):.3f}s  p99 {pct(sent, 99):.3f}s  "
-              f"max {max(sent):.3f}s  (n={len(sent)})")
+        print(
+            f"  due -> email sent   : p50 {statistics.median(sent):.3f}s  p99 {pct(sent, 99):.3f}s  "
+            f"max {max(sent):.3f}s  (n={len(sent)})"
+        )
     print(f"  alerts missed {missed}, duplicated {duplicated}; emails missed {mail_missed}, duplicated {mail_dups}")
-    return {"p50": statistics.median(stored) if stored else None, "p99": pct(stored, 99) if stored else None,
-            "missed": missed, "duplicated": duplicated}
+    return {
+        "p50": statistics.median(stored) if stored else None,
+        "p99": pct(stored, 99) if stored else None,
+        "missed": missed,
+        "duplicated": duplicated,
+    }
 
 
 def run(name, count, workers=1, kill=None):
@@ -204,9 +235,11 @@ def run(name, count, workers=1, kill=None):
             print("  killed w0 (SIGKILL) at +30 s; w1 carries on alone")
         deadline = time.monotonic() + 30 + 60
         while time.monotonic() < deadline:
-            if (VisitAlert.objects.count() >= count
-                    and not AlertNotification.objects.filter(sent_at__isnull=True).exists()
-                    and timezone.now() > window_start + datetime.timedelta(seconds=65)):
+            if (
+                VisitAlert.objects.count() >= count
+                and not AlertNotification.objects.filter(sent_at__isnull=True).exists()
+                and timezone.now() > window_start + datetime.timedelta(seconds=65)
+            ):
                 break
             time.sleep(0.5)
         time.sleep(3)  # more sweeps: they must add nothing
@@ -221,8 +254,10 @@ def main():
     parser.add_argument("--visits", type=int, default=100)
     parser.add_argument("--scenario", choices=["all", "one", "kill", "two"], default="all")
     args = parser.parse_args()
-    print(f"Alert sweep every {django.conf.settings.ALERT_SWEEP_INTERVAL_SECONDS}s; broker {REDIS_URL}; "
-          f"database {DB_URL.rsplit('/', 1)[1]}")
+    print(
+        f"Alert sweep every {django.conf.settings.ALERT_SWEEP_INTERVAL_SECONDS}s; broker {REDIS_URL}; "
+        f"database {DB_URL.rsplit('/', 1)[1]}"
+    )
     if args.scenario in ("all", "one"):
         run("one worker + beat", args.visits)
     if args.scenario in ("all", "kill"):

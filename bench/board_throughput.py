@@ -73,10 +73,20 @@ def load():
         for n in range(TOTAL - TODAY):
             start = now - datetime.timedelta(days=rng.uniform(1, 730))
             home = rng.choice(households if n % 2 else other_households)
-            rows.append(Visit(school_id=home.school_id, household=home, purpose=Purpose.ATTENDANCE, reason="Bench.",
-                              outcome_wanted="Bench.", scheduled_start=start, expected_duration_minutes=30,
-                              expected_return=start + datetime.timedelta(minutes=50), status=VisitStatus.REVIEWED,
-                              requested_by=staff[0]))
+            rows.append(
+                Visit(
+                    school_id=home.school_id,
+                    household=home,
+                    purpose=Purpose.ATTENDANCE,
+                    reason="Bench.",
+                    outcome_wanted="Bench.",
+                    scheduled_start=start,
+                    expected_duration_minutes=30,
+                    expected_return=start + datetime.timedelta(minutes=50),
+                    status=VisitStatus.REVIEWED,
+                    requested_by=staff[0],
+                )
+            )
         # Today: 500 visits from 08:00, one every 72 seconds. Those that started over 45 minutes ago are back,
         # the last 45 minutes' are out (three of them overdue, with their alerts), the rest are still to go.
         for n in range(TODAY):
@@ -91,15 +101,25 @@ def load():
             expected_return = start + datetime.timedelta(minutes=50)
             if away and n % 6 == 0 and start < now - datetime.timedelta(minutes=20):
                 expected_return = start + datetime.timedelta(minutes=10)  # overdue
-            rows.append(Visit(school=school, household=rng.choice(households), purpose=Purpose.ATTENDANCE,
-                              reason="Bench.", outcome_wanted="Bench.", scheduled_start=start,
-                              expected_duration_minutes=min(30, int((expected_return - start).total_seconds()
-                                                                    // 60) or 1),
-                              expected_return=expected_return,
-                              status=status, requested_by=staff[0], lead_mobile="020 7946 0999",
-                              vehicle="Blue hatchback EB12 ABC", checked_out_at=start if away else None,
-                              arrived_at=now if status == VisitStatus.ON_SITE else None,
-                              alert_due_at=expected_return + datetime.timedelta(minutes=5) if away else None))
+            rows.append(
+                Visit(
+                    school=school,
+                    household=rng.choice(households),
+                    purpose=Purpose.ATTENDANCE,
+                    reason="Bench.",
+                    outcome_wanted="Bench.",
+                    scheduled_start=start,
+                    expected_duration_minutes=min(30, int((expected_return - start).total_seconds() // 60) or 1),
+                    expected_return=expected_return,
+                    status=status,
+                    requested_by=staff[0],
+                    lead_mobile="020 7946 0999",
+                    vehicle="Blue hatchback EB12 ABC",
+                    checked_out_at=start if away else None,
+                    arrived_at=now if status == VisitStatus.ON_SITE else None,
+                    alert_due_at=expected_return + datetime.timedelta(minutes=5) if away else None,
+                )
+            )
         with transaction.atomic():
             Visit.objects.bulk_create(rows, batch_size=5000)
         today = Visit.objects.filter(school=school, scheduled_start__gte=day_start)
@@ -162,8 +182,14 @@ def hammer(port, path, cookie, seconds, concurrency, conditional=False, first_et
         t.join()
     elapsed = time.monotonic() - began
     p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 20 else float("nan")
-    return {"rps": len(latencies) / elapsed, "p95": p95, "n": len(latencies), "errors": len(errors),
-            "statuses": statuses, "etag": last_etag[0]}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p95": p95,
+        "n": len(latencies),
+        "errors": len(errors),
+        "statuses": statuses,
+        "etag": last_etag[0],
+    }
 
 
 def main():
@@ -180,11 +206,29 @@ def main():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DJANGO_DEBUG": "false",
-           "DJANGO_LOG_LEVEL": "WARNING", "DATABASE_URL": DB_URL}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": DB_URL,
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -192,22 +236,36 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"gunicorn: {args.workers} sync workers; load: {concurrency} keep-alive clients for "
-              f"{args.seconds:.0f}s per URL per round, {args.rounds} rounds (on the same {os.cpu_count()} shared "
-              f"cores); cache {os.environ['CACHE_URL']}")
-        runs = [("trivial view", "/bench/trivial/", False), ("/board/ (full page)", "/board/", False),
-                ("/board/live/ rendered", "/board/live/", False),
-                ("/board/live/ polled (ETag)", "/board/live/", True)]
+        print(
+            f"gunicorn: {args.workers} sync workers; load: {concurrency} keep-alive clients for "
+            f"{args.seconds:.0f}s per URL per round, {args.rounds} rounds (on the same {os.cpu_count()} shared "
+            f"cores); cache {os.environ['CACHE_URL']}"
+        )
+        runs = [
+            ("trivial view", "/bench/trivial/", False),
+            ("/board/ (full page)", "/board/", False),
+            ("/board/live/ rendered", "/board/live/", False),
+            ("/board/live/ polled (ETag)", "/board/live/", True),
+        ]
         ratios = {label: [] for label, *_ in runs[1:]}
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}")
             results = {}
             for label, path, conditional in runs:
                 warm = hammer(port, path, cookie, 2, concurrency, conditional)
-                results[label] = r = hammer(port, path, cookie, args.seconds, concurrency, conditional,
-                                            first_etag=warm["etag"] if conditional else None)
-                print(f"  {label:28} {r['rps']:8.1f} req/s   p95 {r['p95'] * 1000:7.1f} ms   "
-                      f"({r['n']} requests, statuses {r['statuses']}, {r['errors']} errors)")
+                results[label] = r = hammer(
+                    port,
+                    path,
+                    cookie,
+                    args.seconds,
+                    concurrency,
+                    conditional,
+                    first_etag=warm["etag"] if conditional else None,
+                )
+                print(
+                    f"  {label:28} {r['rps']:8.1f} req/s   p95 {r['p95'] * 1000:7.1f} ms   "
+                    f"({r['n']} requests, statuses {r['statuses']}, {r['errors']} errors)"
+                )
             for label in ratios:
                 ratios[label].append(results[label]["rps"] / results["trivial view"]["rps"])
         print("throughput / trivial view's, median of the rounds (each round's in brackets):")

@@ -15,5 +15,9 @@ def ensure_database(db_url: str) -> None:
     with psycopg.connect(db_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "homevisits.settings"})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "homevisits.settings"},
+    )

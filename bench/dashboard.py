@@ -49,8 +49,11 @@ def _build(total: int):
         trust_default_policy(trust)
         schools = [SchoolFactory(trust=trust, name=f"Bench School {i}", slug=f"bench-{i}") for i in range(2)]
         dsl = make_member("bench-dsl", schools[0], Role.DSL)
-        staff = [make_member(f"bench-staff-{s}-{i}", school, Role.STAFF)
-                 for s, school in enumerate(schools) for i in range(10)]
+        staff = [
+            make_member(f"bench-staff-{s}-{i}", school, Role.STAFF)
+            for s, school in enumerate(schools)
+            for i in range(10)
+        ]
     now = timezone.now()
     waiting = [  # (status, count per school, start relative to now)
         (VisitStatus.REQUESTED, 30, datetime.timedelta(days=3)),
@@ -71,9 +74,15 @@ def _build(total: int):
     while made < total:
         n = min(chunk, total - made)
         s = i % 2
-        bulk_visits(lead=staff[s * 10 + i % 10], n=n, status=VisitStatus.REVIEWED, school=schools[s],
-                    start=history_start + datetime.timedelta(days=i * 7), step_minutes=17,
-                    purpose=purposes[i % len(purposes)])
+        bulk_visits(
+            lead=staff[s * 10 + i % 10],
+            n=n,
+            status=VisitStatus.REVIEWED,
+            school=schools[s],
+            start=history_start + datetime.timedelta(days=i * 7),
+            step_minutes=17,
+            purpose=purposes[i % len(purposes)],
+        )
         made += n
         i += 1
     return dsl

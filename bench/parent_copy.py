@@ -71,11 +71,15 @@ def main():
     pages = len(PdfReader(io.BytesIO(data)).pages)
     print(f"parent copy: {args.renders} renders, {pages} page(s), {len(first) / 1024:.0f} KiB")
     print(f"first render (fonts cold): {first_ms:.0f} ms")
-    print(f"median render time: {statistics.median(plain):.0f} ms "
-          f"(min {min(plain):.0f}, max {max(plain):.0f}; target < 300 ms)")
+    print(
+        f"median render time: {statistics.median(plain):.0f} ms "
+        f"(min {min(plain):.0f}, max {max(plain):.0f}; target < 300 ms)"
+    )
     print(f"median under tracemalloc: {statistics.median(times):.0f} ms")
-    print(f"peak Python memory per render (tracemalloc): median {statistics.median(peaks):.1f} MiB, "
-          f"max {max(peaks):.1f} MiB")
+    print(
+        f"peak Python memory per render (tracemalloc): median {statistics.median(peaks):.1f} MiB, "
+        f"max {max(peaks):.1f} MiB"
+    )
     try:
         import resource
 
@@ -94,44 +98,92 @@ def _reported_visit(paragraphs, make_password):
 
     trust = Trust.objects.create(name="Bench Trust", slug="bench")
     HomeVisitPolicy.objects.create(
-        trust=trust, max_visit_minutes=30, wait_if_late_minutes=10, overdue_grace_minutes=5, max_extension_minutes=30,
-        earliest_start=datetime.time(8, 30), latest_start=datetime.time(16, 30), unannounced_needs_principal=True,
-        authorisers=Authorisers.DSL_OR_PRINCIPAL, report_due_hours=24, review_date=datetime.date(2027, 7, 1),
+        trust=trust,
+        max_visit_minutes=30,
+        wait_if_late_minutes=10,
+        overdue_grace_minutes=5,
+        max_extension_minutes=30,
+        earliest_start=datetime.time(8, 30),
+        latest_start=datetime.time(16, 30),
+        unannounced_needs_principal=True,
+        authorisers=Authorisers.DSL_OR_PRINCIPAL,
+        report_due_hours=24,
+        review_date=datetime.date(2027, 7, 1),
     )
-    school = School.objects.create(trust=trust, name="St Brígid's Bench Primary", slug="bench",
-                                   address_line1="1 Elm Row", town="Eastbridge", postcode="EB1 2AB",
-                                   phone="020 7946 0001")
+    school = School.objects.create(
+        trust=trust,
+        name="St Brígid's Bench Primary",
+        slug="bench",
+        address_line1="1 Elm Row",
+        town="Eastbridge",
+        postcode="EB1 2AB",
+        phone="020 7946 0001",
+    )
     users = []
     for name, first, last in [("lead", "Zoë", "O'Connell"), ("second", "Tomasz", "Quillfield")]:
-        user = get_user_model().objects.create(username=name, first_name=first, last_name=last,
-                                               password=make_password("bench"))
+        user = get_user_model().objects.create(
+            username=name, first_name=first, last_name=last, password=make_password("bench")
+        )
         profile = StaffProfile.objects.create(user=user, job_title="Family Support Worker")
         profile.schools.set([school])
         users.append(user)
-    household = Household.objects.create(school=school, name="Ní Bhriain family", address_line1="5 Willow Lane",
-                                         town="Eastbridge", postcode="EB2 3CD")
-    ParentCarer.objects.create(household=household, title="Mrs", first_name="Siobhán", last_name="D'Arcy",
-                               relationship="mother")
-    child = Child.objects.create(school=school, household=household, first_name="Seán", last_name="Ní Bhriain",
-                                 date_of_birth=datetime.date(2017, 3, 14), year_group="3")
+    household = Household.objects.create(
+        school=school, name="Ní Bhriain family", address_line1="5 Willow Lane", town="Eastbridge", postcode="EB2 3CD"
+    )
+    ParentCarer.objects.create(
+        household=household, title="Mrs", first_name="Siobhán", last_name="D'Arcy", relationship="mother"
+    )
+    child = Child.objects.create(
+        school=school,
+        household=household,
+        first_name="Seán",
+        last_name="Ní Bhriain",
+        date_of_birth=datetime.date(2017, 3, 14),
+        year_group="3",
+    )
     start = timezone.now() - datetime.timedelta(hours=3)
     visit = visit_create(
-        requested_by=users[0], school=school, household=household, children=[child],
+        requested_by=users[0],
+        school=school,
+        household=household,
+        children=[child],
         people=[Visitor(role=VisitRole.LEAD, user=users[0]), Visitor(role=VisitRole.SECOND, user=users[1])],
-        purpose=Purpose.ATTENDANCE, reason="Bench", outcome_wanted="Bench", scheduled_start=start,
-        expected_duration_minutes=30, expected_return=start + datetime.timedelta(minutes=60),
+        purpose=Purpose.ATTENDANCE,
+        reason="Bench",
+        outcome_wanted="Bench",
+        scheduled_start=start,
+        expected_duration_minutes=30,
+        expected_return=start + datetime.timedelta(minutes=60),
     )
-    for status in [VisitStatus.REQUESTED, VisitStatus.AUTHORISED, VisitStatus.OUT, VisitStatus.ON_SITE,
-                   VisitStatus.LEFT, VisitStatus.RETURNED]:
+    for status in [
+        VisitStatus.REQUESTED,
+        VisitStatus.AUTHORISED,
+        VisitStatus.OUT,
+        VisitStatus.ON_SITE,
+        VisitStatus.LEFT,
+        VisitStatus.RETURNED,
+    ]:
         visit_transition(visit=visit, to_status=status, actor=users[0])
     paragraph = "We talked about the morning routine, homework and the bus to school, and agreed a plan. " * 6
     report_submit(
-        visit=visit, actor=users[0],
-        fields={"outcome": "seen", "child_seen": True, "staff_went_in": False,
-                "parent_summary": "\n\n".join([paragraph] * paragraphs), "next_visit_on": timezone.localdate()},
+        visit=visit,
+        actor=users[0],
+        fields={
+            "outcome": "seen",
+            "child_seen": True,
+            "staff_went_in": False,
+            "parent_summary": "\n\n".join([paragraph] * paragraphs),
+            "next_visit_on": timezone.localdate(),
+        },
         present=[{"name": "Siobhán D'Arcy", "relationship": "mother", "parental_responsibility": True}],
-        actions=[{"owner": users[0], "description": "Send the routine chart home", "agreed_with_family": True,
-                  "due_on": timezone.localdate()}],
+        actions=[
+            {
+                "owner": users[0],
+                "description": "Send the routine chart home",
+                "agreed_with_family": True,
+                "due_on": timezone.localdate(),
+            }
+        ],
     )
     return visit
 

@@ -156,8 +156,11 @@ CACHE_URL = env("CACHE_URL", default="")
 def redis_cache(url: str) -> dict:
     # A cache that is down must not take the board down with it: reads miss (sessions and users come from the
     # database, the board's version is worked out afresh), failures are logged, /healthz reports them.
-    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url,
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}}
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
 
 
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True

@@ -68,7 +68,11 @@ def _alert_sweep_status() -> str:
 @require_GET
 def healthz(request):
     # A stale sweep makes the whole service degraded (503): alerting is what keeps staff safe.
-    checks = {"database": _database_status(), "cache": _cache_status(), "broker": _broker_status(),
-              "alert_sweep": _alert_sweep_status()}
+    checks = {
+        "database": _database_status(),
+        "cache": _cache_status(),
+        "broker": _broker_status(),
+        "alert_sweep": _alert_sweep_status(),
+    }
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

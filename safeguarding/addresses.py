@@ -13,36 +13,58 @@ from django.core.exceptions import ValidationError
 # Both spellings map to one canonical word, so "High St" and "High Street" agree. "St" can also mean "Saint"
 # ("St Johns Road"), so street, saint and st all become "st": the position of the word keeps them apart.
 ABBREVIATIONS = {
-    "street": "st", "saint": "st", "str": "st",
+    "street": "st",
+    "saint": "st",
+    "str": "st",
     "road": "rd",
-    "avenue": "ave", "av": "ave", "avn": "ave",
+    "avenue": "ave",
+    "av": "ave",
+    "avn": "ave",
     "lane": "ln",
-    "drive": "dr", "drv": "dr",
+    "drive": "dr",
+    "drv": "dr",
     "close": "cl",
-    "court": "ct", "crt": "ct",
-    "crescent": "cres", "cresc": "cres", "cr": "cres",
-    "gardens": "gdns", "gdn": "gdns", "garden": "gdns",
+    "court": "ct",
+    "crt": "ct",
+    "crescent": "cres",
+    "cresc": "cres",
+    "cr": "cres",
+    "gardens": "gdns",
+    "gdn": "gdns",
+    "garden": "gdns",
     "place": "pl",
     "square": "sq",
-    "terrace": "ter", "terr": "ter", "tce": "ter",
+    "terrace": "ter",
+    "terr": "ter",
+    "tce": "ter",
     "park": "pk",
     "green": "grn",
-    "grove": "gr", "gro": "gr", "gv": "gr",
-    "house": "ho", "hse": "ho",
-    "flat": "flat", "flt": "flat", "apartment": "flat", "apt": "flat", "unit": "flat",
-    "north": "n", "south": "s", "east": "e", "west": "w",
+    "grove": "gr",
+    "gro": "gr",
+    "gv": "gr",
+    "house": "ho",
+    "hse": "ho",
+    "flat": "flat",
+    "flt": "flat",
+    "apartment": "flat",
+    "apt": "flat",
+    "unit": "flat",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
     "mount": "mt",
     "way": "way",
     "parade": "pde",
     "hill": "hl",
-    "cottages": "cotts", "cottage": "cott",
-    "and": "and", "&": "and",
+    "cottages": "cotts",
+    "cottage": "cott",
+    "and": "and",
+    "&": "and",
     "the": "",  # "The Old Rectory" and "Old Rectory" are one house
 }
 
-POSTCODE_IN_TEXT = re.compile(
-    r"\b(GIR\s*0AA|[A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\s*$", re.IGNORECASE
-)
+POSTCODE_IN_TEXT = re.compile(r"\b(GIR\s*0AA|[A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\s*$", re.IGNORECASE)
 _NON_WORD = re.compile(r"[^0-9a-z&-]+")
 # "12 a" and "12a" are the same house: join a lone letter to the number before it.
 _SPLIT_HOUSE_LETTER = re.compile(r"\b(\d+)\s+([a-z])\b")
@@ -68,7 +90,7 @@ def premises_tokens(text: str, *, town: str = "") -> tuple[str, ...]:
     """
     words = _words(text)
     town_words = _words(town)
-    if town_words and len(words) > len(town_words) and words[-len(town_words):] == town_words:
+    if town_words and len(words) > len(town_words) and words[-len(town_words) :] == town_words:
         words = words[: -len(town_words)]
     return tuple(sorted(w for w in words if w))
 

@@ -46,9 +46,14 @@ class SchoolScopedAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         verb = "changed" if change else "added"
-        audit(actor=request.user, action=f"admin.{verb}", obj=obj,
-              school=obj if isinstance(obj, School) else None,
-              summary=f"{obj._meta.verbose_name} {verb} in admin: {obj}", fields=list(form.changed_data))
+        audit(
+            actor=request.user,
+            action=f"admin.{verb}",
+            obj=obj,
+            school=obj if isinstance(obj, School) else None,
+            summary=f"{obj._meta.verbose_name} {verb} in admin: {obj}",
+            fields=list(form.changed_data),
+        )
 
     def delete_model(self, request, obj):
         audit(actor=request.user, action="admin.deleted", obj=obj, summary=f"{obj._meta.verbose_name} deleted: {obj}")
@@ -94,15 +99,34 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
     inlines = [EscalationStepInline]
     fieldsets = [
         (None, {"fields": ["trust", "school"]}),
-        ("Visits", {"fields": ["max_visit_minutes", "wait_if_late_minutes", "earliest_start", "latest_start",
-                               "unannounced_needs_principal", "authorisers"]}),
+        (
+            "Visits",
+            {
+                "fields": [
+                    "max_visit_minutes",
+                    "wait_if_late_minutes",
+                    "earliest_start",
+                    "latest_start",
+                    "unannounced_needs_principal",
+                    "authorisers",
+                ]
+            },
+        ),
         ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
         ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
-        ("Risk, training and the pre-departure checklist", {
-            "classes": ["collapse"],
-            "fields": ["risk_matrix", "standard_hazards", "risk_review_days", "training_warning_days",
-                       "checklist_override_roles"],
-        }),
+        (
+            "Risk, training and the pre-departure checklist",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "risk_matrix",
+                    "standard_hazards",
+                    "risk_review_days",
+                    "training_warning_days",
+                    "checklist_override_roles",
+                ],
+            },
+        ),
     ]
 
     def get_queryset(self, request):
@@ -150,9 +174,6 @@ class AuthorisationDecisionAdmin(RecordAdmin):
     school_path = "visit__school"
     list_display = ["visit", "decision", "decided_by", "decided_as", "decided_at"]
     list_filter = ["decision", "visit__school"]
-
-
-
 
 
 class TrainingRecordInline(admin.TabularInline):

@@ -115,8 +115,11 @@ def _on_schools_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if not reverse:
         forget_users([instance.user_id])
     else:
-        profiles = StaffProfile.objects.filter(schools=instance) if action == "pre_clear" else (
-            StaffProfile.objects.filter(pk__in=pk_set))
+        profiles = (
+            StaffProfile.objects.filter(schools=instance)
+            if action == "pre_clear"
+            else (StaffProfile.objects.filter(pk__in=pk_set))
+        )
         forget_users(list(profiles.values_list("user_id", flat=True)))
 
 

@@ -66,10 +66,16 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
     items: list[ChecklistItem] = []
 
     def add(key: str, met: bool, detail: str = ""):
-        items.append(ChecklistItem(
-            key=key, label=LABELS[key], met=met, detail=detail, override=None if met else overrides.get(key),
-            override_roles=list(policy.checklist_override_roles.get(key, [])),
-        ))
+        items.append(
+            ChecklistItem(
+                key=key,
+                label=LABELS[key],
+                met=met,
+                detail=detail,
+                override=None if met else overrides.get(key),
+                override_roles=list(policy.checklist_override_roles.get(key, [])),
+            )
+        )
 
     authorised = visit.status in {VisitStatus.AUTHORISED, VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT}
     add("authorised", authorised, "" if authorised else f"The visit is {visit.get_status_display().lower()}.")
@@ -78,14 +84,23 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
     blocking = [m for m in matches if m.blocks]
     if not blocking:
         cleared = len(matches)
-        add("address", True, f"Checked {today:%d %b %Y}: no match" + (
-            f" ({cleared} near match judged a different place by a DSL)" if cleared else ""))
+        add(
+            "address",
+            True,
+            f"Checked {today:%d %b %Y}: no match"
+            + (f" ({cleared} near match judged a different place by a DSL)" if cleared else ""),
+        )
     else:
         exact = [m for m in blocking if m.kind == "exact"]
-        add("address", False, (
-            f"On the list: {exact[0].entry.address}" if exact
-            else f"Near match for a DSL to judge: {blocking[0].entry.address}"
-        ))
+        add(
+            "address",
+            False,
+            (
+                f"On the list: {exact[0].entry.address}"
+                if exact
+                else f"Near match for a DSL to judge: {blocking[0].entry.address}"
+            ),
+        )
 
     untrained = [p.name for p in people if p.user_id and not _training_valid(p.user, day)]
     add("training", not untrained, f"Not valid on {day:%d %b %Y}: {', '.join(untrained)}" if untrained else "")
@@ -94,8 +109,11 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
         add("risk_assessment", False, "No risk assessment for this household yet.")
     else:
         reason = assessment.stale_reason_on(day)
-        add("risk_assessment", not reason, reason or f"Done {assessment.assessed_on:%d %b %Y}, "
-                                                     f"review by {assessment.review_on:%d %b %Y}.")
+        add(
+            "risk_assessment",
+            not reason,
+            reason or f"Done {assessment.assessed_on:%d %b %Y}, review by {assessment.review_on:%d %b %Y}.",
+        )
 
     flags = _flag_problems(assessment)
     add("risk_flags", not flags, " ".join(flags))
@@ -108,20 +126,36 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
         if told is None:
             add("parents", False, "Record how the family was told.")
         else:
-            add("parents", told.response != "declined", f"Told by {told.get_method_display().lower()} on "
-                f"{timezone.localtime(told.notified_at):%d %b %Y}: {told.get_response_display().lower()}.")
+            add(
+                "parents",
+                told.response != "declined",
+                f"Told by {told.get_method_display().lower()} on "
+                f"{timezone.localtime(told.notified_at):%d %b %Y}: {told.get_response_display().lower()}.",
+            )
     else:
         informed = bool(prep and prep.headteacher_informed_at) and bool(visit.unannounced_reason.strip())
-        add("parents", informed, "Unannounced: " + (
-            "reason recorded and the Headteacher informed." if informed
-            else "inform the Headteacher of the purpose, address and time due back."))
+        add(
+            "parents",
+            informed,
+            "Unannounced: "
+            + (
+                "reason recorded and the Headteacher informed."
+                if informed
+                else "inform the Headteacher of the purpose, address and time due back."
+            ),
+        )
 
     with_sw = [c for c in visit.children.all() if c.has_social_worker]
     if not with_sw:
         add("social_worker", True, "No child on this visit has a social worker.")
     elif prep and (prep.social_worker_informed_at or prep.social_worker_told_after):
-        add("social_worker", True, "Informed." if prep.social_worker_informed_at
-            else f"Will be told straight after: {prep.social_worker_note}")
+        add(
+            "social_worker",
+            True,
+            "Informed."
+            if prep.social_worker_informed_at
+            else f"Will be told straight after: {prep.social_worker_note}",
+        )
     else:
         add("social_worker", False, f"{', '.join(c.social_worker_name for c in with_sw)} not yet informed.")
     return items
@@ -139,8 +173,9 @@ def _flag_problems(assessment: RiskAssessment | None) -> list[str]:
     if assessment.invite_to_school_instead:
         problems.append("The assessment says to invite the family into school instead.")
     if assessment.dangerous_animals and not assessment.animals_kept_apart_agreed:
-        problems.append("Dangerous animals: the family must agree to keep them in another room, "
-                        "or the visit is cancelled.")
+        problems.append(
+            "Dangerous animals: the family must agree to keep them in another room, or the visit is cancelled."
+        )
     if assessment.needs_sign_off and not assessment.signed_off_at:
         problems.append("Needs a DSL's sign-off (known aggressive adult or a high risk).")
     return problems
@@ -155,10 +190,14 @@ def departure_check_record(*, visit, actor, today: datetime.date | None = None) 
     """For the check-out service, inside its transaction: the blockers, with an audit row of every item's state
     (the evidence that the address was checked against the list today and the rest was in place)."""
     items = departure_checklist(visit, today=today)
-    audit(actor=actor, action="checklist.check", obj=visit,
-          summary=f"Pre-departure checklist: {sum(i.blocking for i in items)} item(s) blocking",
-          items={i.key: i.state for i in items},
-          notes={i.key: i.detail for i in items if i.key != "safe_word"})
+    audit(
+        actor=actor,
+        action="checklist.check",
+        obj=visit,
+        summary=f"Pre-departure checklist: {sum(i.blocking for i in items)} item(s) blocking",
+        items={i.key: i.state for i in items},
+        notes={i.key: i.detail for i in items if i.key != "safe_word"},
+    )
     return [item for item in items if item.blocking]
 
 
@@ -177,11 +216,18 @@ def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOver
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for the override."})
     override, _ = ChecklistOverride.objects.update_or_create(
-        visit=visit, item=item, defaults={"reason": reason.strip(), "role": role, "by": actor, "at": timezone.now()},
+        visit=visit,
+        item=item,
+        defaults={"reason": reason.strip(), "role": role, "by": actor, "at": timezone.now()},
     )
     override.full_clean()
-    audit(actor=actor, action="checklist.override", obj=visit,
-          summary=f"Overrode '{LABELS[item]}' as {role}: {reason}"[:300], item=item)
+    audit(
+        actor=actor,
+        action="checklist.override",
+        obj=visit,
+        summary=f"Overrode '{LABELS[item]}' as {role}: {reason}"[:300],
+        item=item,
+    )
     return override
 
 

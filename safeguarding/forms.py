@@ -34,7 +34,9 @@ class SchoolScopeField(forms.ModelChoiceField):
 
 class ProhibitedAddressForm(forms.Form):
     school = SchoolScopeField(
-        queryset=School.objects.none(), required=False, empty_label="Every school in the trust",
+        queryset=School.objects.none(),
+        required=False,
+        empty_label="Every school in the trust",
         help_text="Which schools the local authority's entry applies to.",
     )
     address_line1 = forms.CharField(label="Address line 1", max_length=200)
@@ -75,7 +77,9 @@ class ImportForm(forms.Form):
 class JudgementForm(forms.Form):
     entry = forms.IntegerField(widget=forms.HiddenInput)
     same_place = forms.TypedChoiceField(
-        label="Is this the listed address?", widget=forms.RadioSelect, coerce=lambda v: v == "yes",
+        label="Is this the listed address?",
+        widget=forms.RadioSelect,
+        coerce=lambda v: v == "yes",
         choices=[("no", "No: a different place"), ("yes", "Yes: the same place")],
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="How you decided.")
@@ -157,7 +161,9 @@ class TrainingRecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = (
             StaffProfile.objects.filter(schools__in=school_ids_for(user), user__is_active=True)
-            .select_related("user").distinct().order_by("user__first_name", "user__last_name")
+            .select_related("user")
+            .distinct()
+            .order_by("user__first_name", "user__last_name")
         )
         self.helper = _helper("Record training")
 
@@ -172,8 +178,9 @@ class TrainingRecordForm(forms.Form):
 
 
 class SafeWordForm(forms.Form):
-    word = forms.CharField(label="Safe word or phrase", min_length=3, max_length=60,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    word = forms.CharField(
+        label="Safe word or phrase", min_length=3, max_length=60, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
 
 
 class OverrideForm(forms.Form):
@@ -183,8 +190,13 @@ class OverrideForm(forms.Form):
 
 class SocialWorkerForm(forms.Form):
     told_after = forms.BooleanField(required=False, label="They will be told straight after the visit")
-    note = forms.CharField(required=False, max_length=300, label="Note",
-                           help_text="Needed if they are told after: who tells them, and when.")
+    note = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Note",
+        help_text="Needed if they are told after: who tells them, and when.",
+    )
+
 
 def _datetime_local():
     return forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -197,10 +209,12 @@ class ChildChoice(forms.ModelChoiceField):
 
 class ConcernForm(forms.Form):
     child = ChildChoice(queryset=None, error_messages={"invalid_choice": "Choose a child on your school's roll."})
-    kind = forms.ChoiceField(choices=ConcernKind.choices, widget=forms.RadioSelect, initial=ConcernKind.CONCERN,
-                             label="What is it?")
+    kind = forms.ChoiceField(
+        choices=ConcernKind.choices, widget=forms.RadioSelect, initial=ConcernKind.CONCERN, label="What is it?"
+    )
     details = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), label="What you saw or heard",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="What you saw or heard",
         help_text="Facts, in the words used where you can. Say when and where.",
         error_messages={"required": "Describe the concern."},
     )
@@ -217,11 +231,14 @@ class IncidentForm(forms.Form):
     kind = forms.ChoiceField(choices=IncidentKind.choices, widget=forms.RadioSelect, label="What happened?")
     occurred_at = forms.DateTimeField(label="When", widget=_datetime_local())
     details = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), help_text="Everything you remember, as soon as you can.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Everything you remember, as soon as you can.",
         error_messages={"required": "Describe what happened."},
     )
     staff_accused = forms.ModelChoiceField(
-        queryset=None, required=False, label="For an accusation: against whom",
+        queryset=None,
+        required=False,
+        label="For an accusation: against whom",
         help_text="This goes to the Principal alone.",
     )
 
@@ -240,6 +257,7 @@ class IncidentForm(forms.Form):
 
 class ConcernCloseForm(forms.Form):
     outcome = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), label="Outcome",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Outcome",
         error_messages={"required": "Record the outcome before closing the concern."},
     )

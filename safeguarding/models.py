@@ -100,7 +100,11 @@ class HomeVisitPolicy(models.Model):
 
     trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="policies")
     school = models.OneToOneField(
-        School, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_override",
+        School,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="policy_override",
         help_text="Leave empty for the trust-wide default.",
     )
     max_visit_minutes = models.PositiveSmallIntegerField(
@@ -130,7 +134,9 @@ class HomeVisitPolicy(models.Model):
     # Risk assessment, training and checklist values. Empty on the trust default means the standard of
     # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
     risk_matrix = models.JSONField(
-        null=True, blank=True, validators=[validate_risk_matrix],
+        null=True,
+        blank=True,
+        validators=[validate_risk_matrix],
         help_text="Severities, likelihoods and the level for each pair. Empty: the standard matrix.",
     )
     standard_hazards = models.JSONField(
@@ -143,7 +149,9 @@ class HomeVisitPolicy(models.Model):
         null=True, blank=True, help_text="Warn DSLs this many days before someone's training expires."
     )
     checklist_override_roles = models.JSONField(
-        null=True, blank=True, validators=[validate_checklist_overrides],
+        null=True,
+        blank=True,
+        validators=[validate_checklist_overrides],
         help_text="Which roles may override each pre-departure checklist item. Empty: the standard.",
     )
 
@@ -258,17 +266,25 @@ class EffectivePolicy:
     @staticmethod
     def value_fields() -> list[str]:
         return [
-            "max_visit_minutes", "wait_if_late_minutes", "overdue_grace_minutes", "max_extension_minutes",
-            "earliest_start", "latest_start", "unannounced_needs_principal", "authorisers",
-            "report_due_hours", "review_date",
+            "max_visit_minutes",
+            "wait_if_late_minutes",
+            "overdue_grace_minutes",
+            "max_extension_minutes",
+            "earliest_start",
+            "latest_start",
+            "unannounced_needs_principal",
+            "authorisers",
+            "report_due_hours",
+            "review_date",
         ]
 
     @classmethod
     def for_school(cls, school: School) -> "EffectivePolicy":
         rows = {
             p.school_id: p
-            for p in HomeVisitPolicy.objects.filter(Q(trust_id=school.trust_id, school__isnull=True) | Q(school=school))
-            .prefetch_related("escalation_steps")
+            for p in HomeVisitPolicy.objects.filter(
+                Q(trust_id=school.trust_id, school__isnull=True) | Q(school=school)
+            ).prefetch_related("escalation_steps")
         }
         default = rows.get(None)
         if default is None:
@@ -298,9 +314,7 @@ class StaffProfile(models.Model):
     schools = models.ManyToManyField(School, related_name="staff")
     job_title = models.CharField(max_length=100, blank=True)
     mobile = PhoneNumberField(blank=True)
-    training_completed_on = models.DateField(
-        "safer-working-practice training completed", null=True, blank=True
-    )
+    training_completed_on = models.DateField("safer-working-practice training completed", null=True, blank=True)
     training_expires_on = models.DateField("safer-working-practice training expires", null=True, blank=True)
     vehicle_description = models.CharField(max_length=100, blank=True, help_text="Make, model and colour.")
     vehicle_registration = models.CharField(max_length=10, blank=True)
@@ -378,12 +392,11 @@ class RiskAssessment(models.Model):
     household = models.ForeignKey("visits.Household", on_delete=models.PROTECT, related_name="risk_assessments")
     assessed_on = models.DateField()
     review_on = models.DateField("review by", help_text="After this date the assessment must be redone.")
-    vulnerable_persons = models.TextField(
-        "vulnerable persons particularly at risk", blank=True
-    )
+    vulnerable_persons = models.TextField("vulnerable persons particularly at risk", blank=True)
     safeguarding_team_aware = models.BooleanField(default=False)
     dangerous_animals = models.BooleanField(
-        "potentially dangerous animals at the address", default=False,
+        "potentially dangerous animals at the address",
+        default=False,
         help_text="They must be kept in another room during the visit, or the visit is cancelled.",
     )
     animals_note = models.CharField(max_length=200, blank=True, help_text="Which animals, and where they will be.")
@@ -501,7 +514,11 @@ class ProhibitedAddress(models.Model):
 
     trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="prohibited_addresses")
     school = models.ForeignKey(
-        School, on_delete=models.CASCADE, null=True, blank=True, related_name="prohibited_addresses",
+        School,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="prohibited_addresses",
         help_text="Leave empty for every school in the trust.",
     )
     address_line1 = models.CharField("address line 1", max_length=200)
@@ -721,9 +738,6 @@ class AuthorisationDecision(PermanentRecord):
             raise ValidationError({field: "Say what needs to change."})
 
 
-
-
-
 class ConcernKind(models.TextChoices):
     CONCERN = "concern", "Child-protection concern"
     DISCLOSURE = "disclosure", "Disclosure by a child or adult"
@@ -737,9 +751,7 @@ class Concern(models.Model):
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
     child = models.ForeignKey("visits.Child", on_delete=models.PROTECT, related_name="concerns")
-    visit = models.ForeignKey(
-        "visits.Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="concerns"
-    )
+    visit = models.ForeignKey("visits.Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="concerns")
     kind = models.CharField(max_length=20, choices=ConcernKind.choices, default=ConcernKind.CONCERN)
     details = models.TextField(help_text="What you saw or heard, in the words used where you can.")
     action_taken = models.TextField(blank=True, help_text="Anything you have already done.")
@@ -755,9 +767,7 @@ class Concern(models.Model):
         ordering = ["-raised_at", "-id"]
         indexes = [models.Index(fields=["school", "raised_at"])]
         constraints = [
-            models.CheckConstraint(
-                name="concern_kind_valid", condition=Q(kind__in=ConcernKind.values)
-            ),
+            models.CheckConstraint(name="concern_kind_valid", condition=Q(kind__in=ConcernKind.values)),
             models.CheckConstraint(
                 name="closed_concern_has_outcome", condition=Q(closed_at__isnull=True) | ~Q(outcome="")
             ),
@@ -798,7 +808,11 @@ class Incident(models.Model):
     occurred_at = models.DateTimeField()
     details = models.TextField()
     staff_accused = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="For an accusation: the member of staff it is against.",
     )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -20,14 +20,27 @@ from .services import _may_keep_list, active_keys
 COLUMNS = ["address_line1", "address_line2", "town", "postcode", "note", "expires_on"]
 REQUIRED = ["address_line1", "postcode"]
 ALIASES = {
-    "address": "address_line1", "address1": "address_line1", "address_1": "address_line1",
-    "line1": "address_line1", "line_1": "address_line1", "address_line_1": "address_line1",
-    "address2": "address_line2", "address_2": "address_line2", "line2": "address_line2",
-    "line_2": "address_line2", "address_line_2": "address_line2",
-    "post_code": "postcode", "postal_code": "postcode",
+    "address": "address_line1",
+    "address1": "address_line1",
+    "address_1": "address_line1",
+    "line1": "address_line1",
+    "line_1": "address_line1",
+    "address_line_1": "address_line1",
+    "address2": "address_line2",
+    "address_2": "address_line2",
+    "line2": "address_line2",
+    "line_2": "address_line2",
+    "address_line_2": "address_line2",
+    "post_code": "postcode",
+    "postal_code": "postcode",
     "city": "town",
-    "reference": "note", "reason": "note", "notes": "note",
-    "expires": "expires_on", "expiry": "expires_on", "expiry_date": "expires_on", "expires_on_date": "expires_on",
+    "reference": "note",
+    "reason": "note",
+    "notes": "note",
+    "expires": "expires_on",
+    "expiry": "expires_on",
+    "expiry_date": "expires_on",
+    "expires_on_date": "expires_on",
 }
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y"]
 
@@ -165,11 +178,20 @@ def prohibited_import_prepare(*, upload, trust, school, actor) -> ProhibitedAddr
     text = _read_text(upload)
     accepted, report = parse_rows(text, trust_id=trust.pk, school=school)
     batch = ProhibitedAddressImport(
-        trust=trust, school=school, filename=(getattr(upload, "name", "") or "upload.csv")[:200], uploaded_by=actor,
-        accepted=accepted, report=report,
+        trust=trust,
+        school=school,
+        filename=(getattr(upload, "name", "") or "upload.csv")[:200],
+        uploaded_by=actor,
+        accepted=accepted,
+        report=report,
     )
     batch.full_clean()
     batch.save()
-    audit(actor=actor, action="prohibited.import_prepare", obj=batch, school=school,
-          summary=f"Uploaded {batch.filename}: {len(accepted)} rows taken, {batch.rejected_count} rejected"[:300])
+    audit(
+        actor=actor,
+        action="prohibited.import_prepare",
+        obj=batch,
+        school=school,
+        summary=f"Uploaded {batch.filename}: {len(accepted)} rows taken, {batch.rejected_count} rejected"[:300],
+    )
     return batch

@@ -23,37 +23,42 @@ STANDARD_HAZARDS = [
     {
         "hazard": "Aggressive or violent parent, student or family member",
         "people": "Member of staff may be harmed",
-        "severity": "major", "likelihood": "remote",
+        "severity": "major",
+        "likelihood": "remote",
         "controls": "Refer to the home visit policy. Inform the safeguarding team before the visit. Visit in a pair. "
-                    "Inform reception and sign out so others know. Take a mobile phone.",
+        "Inform reception and sign out so others know. Take a mobile phone.",
     },
     {
         "hazard": "Driving",
         "people": "Member of staff may be harmed",
-        "severity": "major", "likelihood": "remote",
+        "severity": "major",
+        "likelihood": "remote",
         "controls": "Vehicle maintained and insured for business use. Breakdown cover. Carry a torch and phone. "
-                    "Tell the team where you are going and phone in if plans change. No valuables left in the car.",
+        "Tell the team where you are going and phone in if plans change. No valuables left in the car.",
     },
     {
         "hazard": "Moving through public areas, e.g. to and from car parks",
         "people": "Member of staff may be harmed",
-        "severity": "major", "likelihood": "remote",
+        "severity": "major",
+        "likelihood": "remote",
         "controls": "Back down from confrontation. Call for help. Keep valuables out of sight. "
-                    "Surrender valuables if personal safety is at risk. Post-incident support.",
+        "Surrender valuables if personal safety is at risk. Post-incident support.",
     },
     {
         "hazard": "Illness, injury or accident",
         "people": "Member of staff may be harmed or injured",
-        "severity": "major", "likelihood": "remote",
+        "severity": "major",
+        "likelihood": "remote",
         "controls": "Alert emergency services if appropriate. Alert team members. Carry a phone. "
-                    "Take prescribed medication. Complete the injury-at-work protocol on return.",
+        "Take prescribed medication. Complete the injury-at-work protocol on return.",
     },
     {
         "hazard": "Attack by a dog or other animal",
         "people": "Member of staff may be harmed or injured",
-        "severity": "major", "likelihood": "remote",
+        "severity": "major",
+        "likelihood": "remote",
         "controls": "Avoid contact with animals. Ask for animals to be kept in another room. "
-                    "Avoid sudden movements near animals.",
+        "Avoid sudden movements near animals.",
     },
 ]
 
@@ -81,9 +86,7 @@ def validate_risk_matrix(value) -> None:
         severities = [key for key, _label in value["severities"]]
         likelihoods = [key for key, _label in value["likelihoods"]]
         levels = value["levels"]
-        missing = [
-            f"{s}/{lk}" for s in severities for lk in likelihoods if levels.get(s, {}).get(lk) not in LEVELS
-        ]
+        missing = [f"{s}/{lk}" for s in severities for lk in likelihoods if levels.get(s, {}).get(lk) not in LEVELS]
     except (KeyError, TypeError, ValueError) as error:
         raise ValidationError(
             "The risk matrix needs 'severities' and 'likelihoods' (lists of [key, label]) and 'levels'."

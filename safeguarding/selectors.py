@@ -14,8 +14,9 @@ def school_ids_for(user) -> list[int]:
         if user.is_superuser:
             cached = list(School.objects.values_list("pk", flat=True))
         else:
-            cached = list(StaffProfile.schools.through.objects.filter(
-                staffprofile__user=user).values_list("school_id", flat=True))
+            cached = list(
+                StaffProfile.schools.through.objects.filter(staffprofile__user=user).values_list("school_id", flat=True)
+            )
         user._school_ids = cached
     return cached
 
@@ -31,9 +32,11 @@ def staff_at(school: School) -> QuerySet[StaffProfile]:
 def staff_trained_on(day, *, school_ids) -> QuerySet[StaffProfile]:
     """Staff at these schools whose safer-working-practice training is valid on `day` (who may be chosen for a
     visit on that day); the same rule as StaffProfile.training_valid_on, as one query."""
-    return StaffProfile.objects.filter(
-        schools__in=school_ids, user__is_active=True, training_expires_on__gte=day
-    ).select_related("user").distinct()
+    return (
+        StaffProfile.objects.filter(schools__in=school_ids, user__is_active=True, training_expires_on__gte=day)
+        .select_related("user")
+        .distinct()
+    )
 
 
 # --- Who may read concerns and incidents (issue 6) ------------------------------------------------------------
@@ -83,7 +86,8 @@ def training_expiring(user, today, *, warning_days: int) -> QuerySet[StaffProfil
     return (
         StaffProfile.objects.filter(schools__in=school_ids_for(user), user__is_active=True)
         .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
-        .select_related("user").distinct()
+        .select_related("user")
+        .distinct()
         .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name", "pk")
     )
 

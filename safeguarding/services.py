@@ -54,8 +54,10 @@ def _require_school(actor, school: School) -> None:
 def current_risk_assessment(household) -> RiskAssessment | None:
     """The household's latest assessment (current or stale: the caller asks `is_current_on`)."""
     return (
-        RiskAssessment.objects.filter(household=household).select_related("signed_off_by")
-        .prefetch_related("rows").first()
+        RiskAssessment.objects.filter(household=household)
+        .select_related("signed_off_by")
+        .prefetch_related("rows")
+        .first()
     )
 
 
@@ -96,12 +98,17 @@ def risk_assessment_create(
     policy = household.school.policy()
     assessed_on = assessed_on or _today()
     assessment = RiskAssessment(
-        household=household, assessed_on=assessed_on,
+        household=household,
+        assessed_on=assessed_on,
         review_on=review_on or assessed_on + datetime.timedelta(days=policy.risk_review_days),
-        vulnerable_persons=vulnerable_persons, safeguarding_team_aware=safeguarding_team_aware,
-        dangerous_animals=dangerous_animals, animals_note=animals_note,
+        vulnerable_persons=vulnerable_persons,
+        safeguarding_team_aware=safeguarding_team_aware,
+        dangerous_animals=dangerous_animals,
+        animals_note=animals_note,
         animals_kept_apart_agreed=dangerous_animals and animals_kept_apart_agreed,
-        aggressive_adult=aggressive_adult, invite_to_school_instead=invite_to_school_instead, created_by=actor,
+        aggressive_adult=aggressive_adult,
+        invite_to_school_instead=invite_to_school_instead,
+        created_by=actor,
     )
     assessment.full_clean()
     if assessment.review_on > assessed_on + datetime.timedelta(days=policy.risk_review_days):
@@ -111,14 +118,25 @@ def risk_assessment_create(
     assessment.save()
     for order, row in enumerate(rows):
         risk_row = RiskRow(
-            assessment=assessment, order=order, hazard=row.hazard, people=row.people, severity=row.severity,
-            likelihood=row.likelihood, level=risk_level(policy.risk_matrix, row.severity, row.likelihood),
+            assessment=assessment,
+            order=order,
+            hazard=row.hazard,
+            people=row.people,
+            severity=row.severity,
+            likelihood=row.likelihood,
+            level=risk_level(policy.risk_matrix, row.severity, row.likelihood),
             controls=row.controls,
         )
         risk_row.full_clean()
         risk_row.save()
-    audit(actor=actor, action="risk.create", obj=assessment, school=household.school,
-          summary=f"Risk assessment for {household.name}", rows=len(rows))
+    audit(
+        actor=actor,
+        action="risk.create",
+        obj=assessment,
+        school=household.school,
+        summary=f"Risk assessment for {household.name}",
+        rows=len(rows),
+    )
     return assessment
 
 
@@ -133,8 +151,13 @@ def risk_assessment_sign_off(*, assessment: RiskAssessment, actor) -> RiskAssess
         raise ValidationError("This assessment is already signed off.")
     locked.signed_off_by, locked.signed_off_at = actor, timezone.now()
     locked.save(update_fields=["signed_off_by", "signed_off_at"])
-    audit(actor=actor, action="risk.sign_off", obj=locked, school=locked.household.school,
-          summary=f"Signed off the risk assessment for {locked.household.name}")
+    audit(
+        actor=actor,
+        action="risk.sign_off",
+        obj=locked,
+        school=locked.household.school,
+        summary=f"Signed off the risk assessment for {locked.household.name}",
+    )
     return locked
 
 
@@ -153,8 +176,13 @@ def risk_assessment_mark_for_review(*, household, reason: str, actor) -> RiskAss
         assessment.stale_since = timezone.now()
         assessment.stale_reason = reason.strip()[:300]
         assessment.save(update_fields=["stale_since", "stale_reason"])
-        audit(actor=actor, action="risk.mark_for_review", obj=assessment, school=household.school,
-              summary=f"Risk assessment for {household.name} marked for review: {reason}"[:300])
+        audit(
+            actor=actor,
+            action="risk.mark_for_review",
+            obj=assessment,
+            school=household.school,
+            summary=f"Risk assessment for {household.name} marked for review: {reason}"[:300],
+        )
     return assessment
 
 
@@ -220,8 +248,10 @@ def prohibited_address_matches(
     candidates = active_prohibited(school=school, on=on).filter(lookup).select_related("school")
     matches = []
     for entry in candidates:
-        kind = compare(parsed, parse_parts(line1=entry.address_line1, line2=entry.address_line2, town=entry.town,
-                                           postcode=entry.postcode))
+        kind = compare(
+            parsed,
+            parse_parts(line1=entry.address_line1, line2=entry.address_line2, town=entry.town, postcode=entry.postcode),
+        )
         if kind:
             matches.append((kind, entry))
     judgements = {}
@@ -231,8 +261,9 @@ def prohibited_address_matches(
             household=household, household_address=key, entry__in=[e for _, e in matches]
         ).order_by("decided_at", "id"):
             judgements[judgement.entry_id] = judgement  # latest wins
-    result = [AddressMatch(kind, entry, judgements.get(entry.pk) if kind == "near" else None)
-              for kind, entry in matches]
+    result = [
+        AddressMatch(kind, entry, judgements.get(entry.pk) if kind == "near" else None) for kind, entry in matches
+    ]
     return sorted(result, key=lambda m: (m.kind != "exact", m.entry.postcode, m.entry.address_line1))
 
 
@@ -257,9 +288,11 @@ def _active_same_scope(*, trust_id, school):
 
 
 def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
-    return _active_same_scope(trust_id=trust_id, school=school).filter(
-        postcode=parsed.postcode, premises_key=parsed.key
-    ).first()
+    return (
+        _active_same_scope(trust_id=trust_id, school=school)
+        .filter(postcode=parsed.postcode, premises_key=parsed.key)
+        .first()
+    )
 
 
 def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
@@ -269,13 +302,29 @@ def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
 
 @transaction.atomic
 def prohibited_address_add(
-    *, actor, trust, school: School | None, address_line1: str, postcode: str, address_line2: str = "",
-    town: str = "", note: str = "", expires_on: datetime.date | None = None, imported_from=None,
+    *,
+    actor,
+    trust,
+    school: School | None,
+    address_line1: str,
+    postcode: str,
+    address_line2: str = "",
+    town: str = "",
+    note: str = "",
+    expires_on: datetime.date | None = None,
+    imported_from=None,
 ) -> ProhibitedAddress:
     _may_keep_list(actor, trust.pk, school)
     entry = ProhibitedAddress(
-        trust=trust, school=school, address_line1=address_line1.strip(), address_line2=address_line2.strip(),
-        town=town.strip(), postcode=postcode.strip(), note=note.strip(), expires_on=expires_on, added_by=actor,
+        trust=trust,
+        school=school,
+        address_line1=address_line1.strip(),
+        address_line2=address_line2.strip(),
+        town=town.strip(),
+        postcode=postcode.strip(),
+        note=note.strip(),
+        expires_on=expires_on,
+        added_by=actor,
         imported_from=imported_from,
     )
     entry.full_clean(exclude=["premises_key"])
@@ -285,8 +334,13 @@ def prohibited_address_add(
     if _duplicate_of(trust_id=trust.pk, school=school, parsed=parsed):
         raise ValidationError("This address is already on the list.")
     entry.save()
-    audit(actor=actor, action="prohibited.add", obj=entry, school=school,
-          summary=f"Added to the prohibited-addresses list: {entry.postcode}")
+    audit(
+        actor=actor,
+        action="prohibited.add",
+        obj=entry,
+        school=school,
+        summary=f"Added to the prohibited-addresses list: {entry.postcode}",
+    )
     return entry
 
 
@@ -300,8 +354,14 @@ def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str) -
         raise ValidationError("This entry has already been taken off the list.")
     locked.expired_at, locked.expired_by, locked.expired_reason = timezone.now(), actor, reason.strip()[:300]
     locked.save(update_fields=["expired_at", "expired_by", "expired_reason"])
-    audit(actor=actor, action="prohibited.expire", obj=locked, school=locked.school,
-          summary=f"Taken off the prohibited-addresses list: {locked.postcode}", reason=reason)
+    audit(
+        actor=actor,
+        action="prohibited.expire",
+        obj=locked,
+        school=locked.school,
+        summary=f"Taken off the prohibited-addresses list: {locked.postcode}",
+        reason=reason,
+    )
     return locked
 
 
@@ -312,8 +372,11 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
     Rows were checked when the file was read; they are checked again here (the list may have changed since)
     without a query per row, and saved in bulk, so a list of thousands imports in seconds.
     """
-    locked = (ProhibitedAddressImport.objects.select_for_update(of=("self",)).select_related("trust", "school")
-              .get(pk=batch.pk))
+    locked = (
+        ProhibitedAddressImport.objects.select_for_update(of=("self",))
+        .select_related("trust", "school")
+        .get(pk=batch.pk)
+    )
     _may_keep_list(actor, locked.trust_id, locked.school)
     if locked.status != ProhibitedAddressImport.Status.PENDING:
         raise ValidationError("This import has already been decided.")
@@ -323,10 +386,16 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
     entries = []
     for row in locked.accepted:
         entry = ProhibitedAddress(
-            trust=locked.trust, school=locked.school, address_line1=row["address_line1"],
-            address_line2=row["address_line2"], town=row["town"], postcode=row["postcode"], note=row["note"],
+            trust=locked.trust,
+            school=locked.school,
+            address_line1=row["address_line1"],
+            address_line2=row["address_line2"],
+            town=row["town"],
+            postcode=row["postcode"],
+            note=row["note"],
             expires_on=datetime.date.fromisoformat(row["expires_on"]) if row["expires_on"] else None,
-            added_by=actor, imported_from=locked,
+            added_by=actor,
+            imported_from=locked,
         )
         entry.premises_key = parse_parts(line1=entry.address_line1, line2=entry.address_line2).key
         problem = ""
@@ -345,8 +414,13 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
     created = ProhibitedAddress.objects.bulk_create(entries, batch_size=500)
     locked.status, locked.decided_at = ProhibitedAddressImport.Status.CONFIRMED, timezone.now()
     locked.save(update_fields=["status", "decided_at"])
-    audit(actor=actor, action="prohibited.import", obj=locked, school=locked.school,
-          summary=f"Imported {len(created)} prohibited addresses from {locked.filename}"[:300])
+    audit(
+        actor=actor,
+        action="prohibited.import",
+        obj=locked,
+        school=locked.school,
+        summary=f"Imported {len(created)} prohibited addresses from {locked.filename}"[:300],
+    )
     return created
 
 
@@ -358,8 +432,13 @@ def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor) -> None:
         raise ValidationError("This import has already been decided.")
     locked.status, locked.decided_at = ProhibitedAddressImport.Status.DISCARDED, timezone.now()
     locked.save(update_fields=["status", "decided_at"])
-    audit(actor=actor, action="prohibited.import_discard", obj=locked, school=locked.school,
-          summary=f"Discarded the import of {locked.filename}"[:300])
+    audit(
+        actor=actor,
+        action="prohibited.import_discard",
+        obj=locked,
+        school=locked.school,
+        summary=f"Discarded the import of {locked.filename}"[:300],
+    )
 
 
 @transaction.atomic
@@ -371,14 +450,24 @@ def address_judgement_record(*, household, entry: ProhibitedAddress, same_place:
     if not note.strip():
         raise ValidationError({"note": "Say how you decided."})
     judgement = AddressJudgement(
-        household=household, entry=entry, household_address=household_address_key(household), same_place=same_place,
-        note=note.strip(), decided_by=actor, decided_at=timezone.now(),
+        household=household,
+        entry=entry,
+        household_address=household_address_key(household),
+        same_place=same_place,
+        note=note.strip(),
+        decided_by=actor,
+        decided_at=timezone.now(),
     )
     judgement.full_clean()
     judgement.save()
     verdict = "the same place" if same_place else "a different place"
-    audit(actor=actor, action="prohibited.judge", obj=judgement, school=household.school,
-          summary=f"Judged {household.name}'s address {verdict} as a listed address")
+    audit(
+        actor=actor,
+        action="prohibited.judge",
+        obj=judgement,
+        school=household.school,
+        summary=f"Judged {household.name}'s address {verdict} as a listed address",
+    )
     return judgement
 
 
@@ -387,19 +476,30 @@ def address_judgement_record(*, household, entry: ProhibitedAddress, same_place:
 
 @transaction.atomic
 def training_record_add(
-    *, profile: StaffProfile, completed_on: datetime.date, expires_on: datetime.date, actor,
-    course: str = "", provider: str = "",
+    *,
+    profile: StaffProfile,
+    completed_on: datetime.date,
+    expires_on: datetime.date,
+    actor,
+    course: str = "",
+    provider: str = "",
 ) -> TrainingRecord:
     """Record training and keep the profile's dates (what `training_valid_on` reads) on the latest expiry."""
-    record = TrainingRecord(profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor,
-                            provider=provider.strip())
+    record = TrainingRecord(
+        profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor, provider=provider.strip()
+    )
     if course.strip():
         record.course = course.strip()
     record.full_clean()
     record.save()
     training_sync_profile(profile=profile)
-    audit(actor=actor, action="training.add", obj=record, school=profile.schools.first(),
-          summary=f"Training recorded for {profile}: expires {expires_on:%d %b %Y}")
+    audit(
+        actor=actor,
+        action="training.add",
+        obj=record,
+        school=profile.schools.first(),
+        summary=f"Training recorded for {profile}: expires {expires_on:%d %b %Y}",
+    )
     return record
 
 
@@ -443,12 +543,17 @@ def safe_word_set(*, visit, word: str, actor) -> SafeWord:
     if assessment is None:
         raise ValidationError("Complete the household's risk assessment first: the safe word is recorded on it.")
     safe_word, _ = SafeWord.objects.select_for_update().update_or_create(
-        visit=visit, defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor,
-                               "agreed_at": timezone.now()},
+        visit=visit,
+        defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor, "agreed_at": timezone.now()},
     )
     # The audit row says that a word was agreed, never what it is.
-    audit(actor=actor, action="safe_word.set", obj=safe_word, school=visit.school,
-          summary=f"Safe word agreed for visit #{visit.pk}")
+    audit(
+        actor=actor,
+        action="safe_word.set",
+        obj=safe_word,
+        school=visit.school,
+        summary=f"Safe word agreed for visit #{visit.pk}",
+    )
     return safe_word
 
 
@@ -459,8 +564,13 @@ def safe_word_reveal(*, visit, user) -> str | None:
     safe_word = SafeWord.objects.filter(visit=visit).first()
     if safe_word is None:
         return None
-    audit(actor=user, action="safe_word.view", obj=safe_word, school=visit.school,
-          summary=f"Safe word shown for visit #{visit.pk}")
+    audit(
+        actor=user,
+        action="safe_word.view",
+        obj=safe_word,
+        school=visit.school,
+        summary=f"Safe word shown for visit #{visit.pk}",
+    )
     return safe_word.word
 
 
@@ -477,9 +587,12 @@ def _require_on_visit_or_senior(actor, visit) -> None:
 def _principals(school: School):
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.filter(
-        groups__name=Role.PRINCIPAL, profile__schools=school, is_active=True
-    ).exclude(email="").distinct()
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.PRINCIPAL, profile__schools=school, is_active=True)
+        .exclude(email="")
+        .distinct()
+    )
 
 
 @transaction.atomic
@@ -500,14 +613,21 @@ def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
         f"Lead's mobile: {visit.lead_mobile or 'not given'}\n"
     )
     if recipients:
-        transaction.on_commit(lambda: send_mail(
-            f"Unannounced home visit: due back {due_back:%H:%M}", body, None, recipients, fail_silently=False
-        ))
+        transaction.on_commit(
+            lambda: send_mail(
+                f"Unannounced home visit: due back {due_back:%H:%M}", body, None, recipients, fail_silently=False
+            )
+        )
     prep = _preparation(visit)
     prep.headteacher_informed_at, prep.headteacher_informed_by = timezone.now(), actor
     prep.save()
-    audit(actor=actor, action="visit.headteacher_informed", obj=visit,
-          summary=f"Headteacher informed of unannounced visit #{visit.pk}", emailed=len(recipients))
+    audit(
+        actor=actor,
+        action="visit.headteacher_informed",
+        obj=visit,
+        summary=f"Headteacher informed of unannounced visit #{visit.pk}",
+        emailed=len(recipients),
+    )
     logger.info("Headteacher informed of unannounced visit %s (%d recipients)", visit.pk, len(recipients))
     return prep
 
@@ -524,8 +644,12 @@ def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: 
         prep.social_worker_told_after, prep.social_worker_informed_at = False, timezone.now()
     prep.social_worker_informed_by, prep.social_worker_note = actor, note.strip()[:300]
     prep.save()
-    audit(actor=actor, action="visit.social_worker", obj=visit,
-          summary="Social worker will be told straight after" if told_after else "Social worker informed")
+    audit(
+        actor=actor,
+        action="visit.social_worker",
+        obj=visit,
+        summary="Social worker will be told straight after" if told_after else "Social worker informed",
+    )
     return prep
 
 
@@ -536,8 +660,7 @@ def visit_cancel_for_animals(*, visit, actor, note: str = ""):
 
     _require_on_visit_or_senior(actor, visit)
     reason = "Cancelled: the family would not keep the animals in another room."
-    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor,
-                            note=f"{reason} {note}".strip())
+    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor, note=f"{reason} {note}".strip())
 
 
 def user_may_override(user, roles_allowed: list[str]) -> str | None:
@@ -547,11 +670,13 @@ def user_may_override(user, roles_allowed: list[str]) -> str | None:
     mine = user_roles(user)
     return next((role for role in roles_allowed if role in mine), None)
 
+
 def _people_with_role(school: School, *roles: str) -> list:
     return list(
-        get_user_model().objects.filter(
-            groups__name__in=roles, profile__schools=school, is_active=True
-        ).exclude(email="").distinct()
+        get_user_model()
+        .objects.filter(groups__name__in=roles, profile__schools=school, is_active=True)
+        .exclude(email="")
+        .distinct()
     )
 
 
@@ -573,8 +698,14 @@ def concern_raise(
 ) -> Concern:
     """Record a child-protection concern or disclosure and tell the school's DSLs at once."""
     concern = Concern(
-        school=child.school, child=child, visit=visit, kind=kind, details=details, action_taken=action_taken,
-        raised_by=raised_by, raised_at=timezone.now(),
+        school=child.school,
+        child=child,
+        visit=visit,
+        kind=kind,
+        details=details,
+        action_taken=action_taken,
+        raised_by=raised_by,
+        raised_at=timezone.now(),
     )
     concern.full_clean()
     if visit is not None and not visit.children.filter(pk=child.pk).exists():
@@ -619,9 +750,14 @@ def incident_record(
     if occurred_at > timezone.now():
         raise ValidationError({"occurred_at": "The incident cannot be in the future."})
     incident = Incident(
-        school=visit.school, visit=visit, kind=kind, occurred_at=occurred_at, details=details,
+        school=visit.school,
+        visit=visit,
+        kind=kind,
+        occurred_at=occurred_at,
+        details=details,
         staff_accused=staff_accused if kind == IncidentKind.ACCUSATION else None,
-        recorded_by=recorded_by, recorded_at=timezone.now(),
+        recorded_by=recorded_by,
+        recorded_at=timezone.now(),
     )
     incident.full_clean()
     incident.save()
@@ -639,6 +775,4 @@ def incident_record(
 
 def mark_household_risk_assessment_for_review(*, incident: Incident, actor) -> None:
     """Any incident marks the household's risk assessment for review (policy 002, Appendix 1)."""
-    risk_assessment_mark_for_review(
-        household=incident.visit.household, reason=f"Incident: {incident}", actor=actor
-    )
+    risk_assessment_mark_for_review(household=incident.visit.household, reason=f"Incident: {incident}", actor=actor)

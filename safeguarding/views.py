@@ -78,12 +78,14 @@ def approvals(request):
     rows = []
     for visit in pending:
         school_policy = policies[visit.school_id]
-        rows.append({
-            "visit": visit,
-            "age_text": policy.age_words(policy.age(visit, now)),
-            "exceptions": policy.principal_exceptions(visit, school_policy),
-            "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
-        })
+        rows.append(
+            {
+                "visit": visit,
+                "age_text": policy.age_words(policy.age(visit, now)),
+                "exceptions": policy.principal_exceptions(visit, school_policy),
+                "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
+            }
+        )
     return render(request, "safeguarding/approvals.html", {"rows": rows})
 
 
@@ -95,9 +97,11 @@ def approval_decide(request, pk):
     from visits.models import Visit
 
     visit = get_visit_for(
-        request.user, pk,
-        Visit.objects.select_related("household", "school", "requested_by")
-        .prefetch_related("people__user__profile", "children", "decisions__decided_by", "transitions__actor"),
+        request.user,
+        pk,
+        Visit.objects.select_related("household", "school", "requested_by").prefetch_related(
+            "people__user__profile", "children", "decisions__decided_by", "transitions__actor"
+        ),
     )
     school_policy = visit.school.policy()
     form = DecisionForm(request.POST or None)
@@ -105,25 +109,35 @@ def approval_decide(request, pk):
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                services.visit_decide(visit=visit, actor=request.user, decision=data["decision"],
-                                      reason=data["reason"], conditions=data["conditions"])
+                services.visit_decide(
+                    visit=visit,
+                    actor=request.user,
+                    decision=data["decision"],
+                    reason=data["reason"],
+                    conditions=data["conditions"],
+                )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
             messages.success(request, "Decision recorded. The requester has been told.")
             return redirect("approvals")
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Opened the decision page for {visit}")
-    return render(request, "safeguarding/approval_decide.html", {
-        "visit": visit,
-        "form": form,
-        "policy": school_policy,
-        "exceptions": policy.principal_exceptions(visit, school_policy),
-        "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
-        "approve_refusal": policy.decision_refusal(request.user, visit, approving=True, policy=school_policy),
-        "problems": policy.submission_errors(visit, requested_by=visit.requested_by, policy=school_policy)
-        if visit.status == "requested" else {},
-        "age_text": policy.age_words(policy.age(visit)),
-    })
+    return render(
+        request,
+        "safeguarding/approval_decide.html",
+        {
+            "visit": visit,
+            "form": form,
+            "policy": school_policy,
+            "exceptions": policy.principal_exceptions(visit, school_policy),
+            "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
+            "approve_refusal": policy.decision_refusal(request.user, visit, approving=True, policy=school_policy),
+            "problems": policy.submission_errors(visit, requested_by=visit.requested_by, policy=school_policy)
+            if visit.status == "requested"
+            else {},
+            "age_text": policy.age_words(policy.age(visit)),
+        },
+    )
 
 
 PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the full list
@@ -155,25 +169,31 @@ def dashboard(request):
         visit.age_text = policy.age_words(policy.age(visit, now))
     due = visit_selectors.reports_due(user, now)
     late = [row for row in due if row.late]
-    return render(request, "safeguarding/dashboard.html", {
-        "today": today,
-        "now": now,
-        "pending": pending,
-        "today_visits": _panel(visit_selectors.todays_visits(user, today), rows=20),
-        "out_now": _panel(visit_selectors.out_now(user), rows=20),
-        "alerts": visit_selectors.open_alerts_for(user),
-        "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
-        "reports_due_count": len(due),
-        "awaiting_review": _panel(visit_selectors.reports_awaiting_review(user)),
-        "actions_overdue": _panel(visit_selectors.overdue_actions(user, today)),
-        "concerns": _panel(
-            visible_concerns(user).filter(closed_at__isnull=True).select_related("child", "school")
-            .order_by("raised_at", "pk")
-        ),
-        "risk_due": _panel(risk_assessments_due(user, today)),
-        "training": _panel(training_expiring(user, today, warning_days=warning_days)),
-        "warning_days": warning_days,
-    })
+    return render(
+        request,
+        "safeguarding/dashboard.html",
+        {
+            "today": today,
+            "now": now,
+            "pending": pending,
+            "today_visits": _panel(visit_selectors.todays_visits(user, today), rows=20),
+            "out_now": _panel(visit_selectors.out_now(user), rows=20),
+            "alerts": visit_selectors.open_alerts_for(user),
+            "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
+            "reports_due_count": len(due),
+            "awaiting_review": _panel(visit_selectors.reports_awaiting_review(user)),
+            "actions_overdue": _panel(visit_selectors.overdue_actions(user, today)),
+            "concerns": _panel(
+                visible_concerns(user)
+                .filter(closed_at__isnull=True)
+                .select_related("child", "school")
+                .order_by("raised_at", "pk")
+            ),
+            "risk_due": _panel(risk_assessments_due(user, today)),
+            "training": _panel(training_expiring(user, today, warning_days=warning_days)),
+            "warning_days": warning_days,
+        },
+    )
 
 
 # --- Prohibited addresses, training, risk assessments, the safe word and the checklist ----------------------
@@ -214,12 +234,22 @@ def prohibited_list(request):
     entries = _visible_prohibited(request.user).select_related("school", "added_by", "expired_by")
     active = entries.filter(expired_at__isnull=True).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
     ended = entries.exclude(pk__in=active.values("pk")).order_by("-expired_at", "-expires_on")[:50]
-    pending = ProhibitedAddressImport.objects.filter(
-        trust_id__in=_trust_ids(request.user), status=ProhibitedAddressImport.Status.PENDING
-    ).filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user))).select_related("uploaded_by")
-    return render(request, "safeguarding/prohibited_list.html", {
-        "active": active, "ended": ended, "pending": pending,
-    })
+    pending = (
+        ProhibitedAddressImport.objects.filter(
+            trust_id__in=_trust_ids(request.user), status=ProhibitedAddressImport.Status.PENDING
+        )
+        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user)))
+        .select_related("uploaded_by")
+    )
+    return render(
+        request,
+        "safeguarding/prohibited_list.html",
+        {
+            "active": active,
+            "ended": ended,
+            "pending": pending,
+        },
+    )
 
 
 @senior_required
@@ -230,20 +260,31 @@ def prohibited_add(request):
         trust, school = _scope(request.user, data["school"])
         try:
             entry = services.prohibited_address_add(
-                actor=request.user, trust=trust, school=school, address_line1=data["address_line1"],
-                address_line2=data["address_line2"], town=data["town"], postcode=data["postcode"],
-                note=data["note"], expires_on=data["expires_on"],
+                actor=request.user,
+                trust=trust,
+                school=school,
+                address_line1=data["address_line1"],
+                address_line2=data["address_line2"],
+                town=data["town"],
+                postcode=data["postcode"],
+                note=data["note"],
+                expires_on=data["expires_on"],
             )
         except ValidationError as error:
             _form_errors_from(form, error)
         else:
             messages.success(request, f"{entry.address} is on the list.")
             return redirect("safeguarding:prohibited_list")
-    return render(request, "safeguarding/form_page.html", {
-        "title": "Add a prohibited address", "form": form,
-        "intro": "An address the local authority says staff must not visit.",
-        "back": reverse("safeguarding:prohibited_list"),
-    })
+    return render(
+        request,
+        "safeguarding/form_page.html",
+        {
+            "title": "Add a prohibited address",
+            "form": form,
+            "intro": "An address the local authority says staff must not visit.",
+            "back": reverse("safeguarding:prohibited_list"),
+        },
+    )
 
 
 @senior_required
@@ -258,10 +299,16 @@ def prohibited_expire(request, pk):
         else:
             messages.success(request, f"{entry.address} is off the list.")
             return redirect("safeguarding:prohibited_list")
-    return render(request, "safeguarding/form_page.html", {
-        "title": "Take an address off the list", "form": form, "intro": entry.address,
-        "back": reverse("safeguarding:prohibited_list"),
-    })
+    return render(
+        request,
+        "safeguarding/form_page.html",
+        {
+            "title": "Take an address off the list",
+            "form": form,
+            "intro": entry.address,
+            "back": reverse("safeguarding:prohibited_list"),
+        },
+    )
 
 
 @senior_required
@@ -270,17 +317,24 @@ def prohibited_import(request):
     if request.method == "POST" and form.is_valid():
         trust, school = _scope(request.user, form.cleaned_data["school"])
         try:
-            batch = prohibited_import_prepare(upload=form.cleaned_data["file"], trust=trust, school=school,
-                                              actor=request.user)
+            batch = prohibited_import_prepare(
+                upload=form.cleaned_data["file"], trust=trust, school=school, actor=request.user
+            )
         except ValidationError as error:
             form.add_error("file", error.messages)
         else:
             return redirect("safeguarding:prohibited_import_report", pk=batch.pk)
-    return render(request, "safeguarding/form_page.html", {
-        "title": "Import the local authority's list", "form": form, "multipart": True,
-        "intro": "You will see what would be taken and what would be rejected before anything is imported.",
-        "back": reverse("safeguarding:prohibited_list"),
-    })
+    return render(
+        request,
+        "safeguarding/form_page.html",
+        {
+            "title": "Import the local authority's list",
+            "form": form,
+            "multipart": True,
+            "intro": "You will see what would be taken and what would be rejected before anything is imported.",
+            "back": reverse("safeguarding:prohibited_list"),
+        },
+    )
 
 
 @senior_required
@@ -325,20 +379,36 @@ def household_address_check(request, pk):
         if not (request.user.is_superuser or is_senior(request.user)):
             raise PermissionDenied("Only a DSL or the Principal judges a near match.")
         if form.is_valid():
-            entry = get_object_or_404(services.active_prohibited(school=household.school),
-                                      pk=form.cleaned_data["entry"])
-            services.address_judgement_record(household=household, entry=entry, actor=request.user,
-                                              same_place=form.cleaned_data["same_place"],
-                                              note=form.cleaned_data["note"])
+            entry = get_object_or_404(
+                services.active_prohibited(school=household.school), pk=form.cleaned_data["entry"]
+            )
+            services.address_judgement_record(
+                household=household,
+                entry=entry,
+                actor=request.user,
+                same_place=form.cleaned_data["same_place"],
+                note=form.cleaned_data["note"],
+            )
             messages.success(request, "Judgement recorded.")
             return redirect("safeguarding:address_check", pk=household.pk)
     matches = services.prohibited_address_matches(household)
-    audit(actor=request.user, action="prohibited.check", obj=household, school=household.school,
-          summary=f"Checked {household.name}'s address against the list: {len(matches)} match(es)")
-    return render(request, "safeguarding/address_check.html", {
-        "household": household, "matches": matches, "form": form,
-        "can_judge": request.user.is_superuser or is_senior(request.user),
-    })
+    audit(
+        actor=request.user,
+        action="prohibited.check",
+        obj=household,
+        school=household.school,
+        summary=f"Checked {household.name}'s address against the list: {len(matches)} match(es)",
+    )
+    return render(
+        request,
+        "safeguarding/address_check.html",
+        {
+            "household": household,
+            "matches": matches,
+            "form": form,
+            "can_judge": request.user.is_superuser or is_senior(request.user),
+        },
+    )
 
 
 @senior_required
@@ -350,50 +420,77 @@ def training_due(request):
     profiles = (
         StaffProfile.objects.filter(schools__in=schools, user__is_active=True)
         .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
-        .select_related("user").prefetch_related("schools").distinct()
+        .select_related("user")
+        .prefetch_related("schools")
+        .distinct()
         .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name")
     )
     rows = [
-        {"profile": p, "expired": not p.training_valid_on(today),
-         "days_left": (p.training_expires_on - today).days if p.training_expires_on else None}
+        {
+            "profile": p,
+            "expired": not p.training_valid_on(today),
+            "days_left": (p.training_expires_on - today).days if p.training_expires_on else None,
+        }
         for p in profiles
     ]
-    return render(request, "safeguarding/training_due.html", {
-        "rows": rows, "warning_days": warning_days, "today": today,
-    })
+    return render(
+        request,
+        "safeguarding/training_due.html",
+        {
+            "rows": rows,
+            "warning_days": warning_days,
+            "today": today,
+        },
+    )
 
 
 @senior_required
 def training_add(request):
-    form = TrainingRecordForm(request.POST or None, user=request.user,
-                              initial={"profile": request.GET.get("profile")})
+    form = TrainingRecordForm(request.POST or None, user=request.user, initial={"profile": request.GET.get("profile")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.training_record_add(profile=data["profile"], completed_on=data["completed_on"],
-                                         expires_on=data["expires_on"], course=data["course"],
-                                         provider=data["provider"], actor=request.user)
+            services.training_record_add(
+                profile=data["profile"],
+                completed_on=data["completed_on"],
+                expires_on=data["expires_on"],
+                course=data["course"],
+                provider=data["provider"],
+                actor=request.user,
+            )
         except ValidationError as error:
             _form_errors_from(form, error)
         else:
             messages.success(request, f"Training recorded for {data['profile']}.")
             return redirect("safeguarding:training_due")
-    return render(request, "safeguarding/form_page.html", {
-        "title": "Record safer-working-practice training", "form": form,
-        "back": reverse("safeguarding:training_due"),
-    })
+    return render(
+        request,
+        "safeguarding/form_page.html",
+        {
+            "title": "Record safer-working-practice training",
+            "form": form,
+            "back": reverse("safeguarding:training_due"),
+        },
+    )
 
 
 @login_required
 def household_risk(request, pk):
     household = _family_household(request.user, pk)
     assessments = (
-        RiskAssessment.objects.filter(household=household).select_related("created_by", "signed_off_by")
+        RiskAssessment.objects.filter(household=household)
+        .select_related("created_by", "signed_off_by")
         .prefetch_related("rows")[:20]
     )
-    return render(request, "safeguarding/household_risk.html", {
-        "household": household, "assessments": assessments, "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "safeguarding/household_risk.html",
+        {
+            "household": household,
+            "assessments": assessments,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @login_required
@@ -404,35 +501,64 @@ def risk_new(request, pk):
     today = timezone.localdate()
     previous = services.current_risk_assessment(household)
     start_rows = (
-        [{"hazard": r.hazard, "people": r.people, "severity": r.severity, "likelihood": r.likelihood,
-          "controls": r.controls} for r in previous.rows.all()]
-        if previous else services.risk_rows_to_start_from(household.school)
+        [
+            {
+                "hazard": r.hazard,
+                "people": r.people,
+                "severity": r.severity,
+                "likelihood": r.likelihood,
+                "controls": r.controls,
+            }
+            for r in previous.rows.all()
+        ]
+        if previous
+        else services.risk_rows_to_start_from(household.school)
     )
     initial = {"review_on": today + datetime.timedelta(days=policy.risk_review_days)}
     if previous:
-        initial.update({name: getattr(previous, name) for name in [
-            "vulnerable_persons", "safeguarding_team_aware", "dangerous_animals", "animals_note",
-            "animals_kept_apart_agreed", "aggressive_adult", "invite_to_school_instead"]})
+        initial.update(
+            {
+                name: getattr(previous, name)
+                for name in [
+                    "vulnerable_persons",
+                    "safeguarding_team_aware",
+                    "dangerous_animals",
+                    "animals_note",
+                    "animals_kept_apart_agreed",
+                    "aggressive_adult",
+                    "invite_to_school_instead",
+                ]
+            }
+        )
     form = RiskAssessmentForm(request.POST or None, initial=initial, max_review_days=policy.risk_review_days)
-    formset = RiskRowFormSet(request.POST or None, initial=start_rows, form_kwargs={"matrix": matrix},
-                             prefix="rows")
+    formset = RiskRowFormSet(request.POST or None, initial=start_rows, form_kwargs={"matrix": matrix}, prefix="rows")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         rows = [
-            services.RiskRowInput(**{k: f.cleaned_data[k] for k in
-                                     ["hazard", "people", "severity", "likelihood", "controls"]})
-            for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            services.RiskRowInput(
+                **{k: f.cleaned_data[k] for k in ["hazard", "people", "severity", "likelihood", "controls"]}
+            )
+            for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
         try:
-            assessment = services.risk_assessment_create(household=household, actor=request.user, rows=rows,
-                                                         **form.cleaned_data)
+            assessment = services.risk_assessment_create(
+                household=household, actor=request.user, rows=rows, **form.cleaned_data
+            )
         except ValidationError as error:
             _form_errors_from(form, error)
         else:
             messages.success(request, "Risk assessment saved.")
             return redirect(assessment)
-    return render(request, "safeguarding/risk_form.html", {
-        "household": household, "form": form, "formset": formset, "matrix": matrix,
-    })
+    return render(
+        request,
+        "safeguarding/risk_form.html",
+        {
+            "household": household,
+            "form": form,
+            "formset": formset,
+            "matrix": matrix,
+        },
+    )
 
 
 @login_required
@@ -441,15 +567,26 @@ def risk_detail(request, pk):
         raise Http404("No such assessment.")
     assessment = get_object_or_404(
         RiskAssessment.objects.filter(household__school_id__in=school_ids_for(request.user))
-        .select_related("household__school", "created_by", "signed_off_by").prefetch_related("rows"),
+        .select_related("household__school", "created_by", "signed_off_by")
+        .prefetch_related("rows"),
         pk=pk,
     )
-    audit(actor=request.user, action="risk.view", obj=assessment, school=assessment.household.school,
-          summary=f"Viewed {assessment}")
-    return render(request, "safeguarding/risk_detail.html", {
-        "assessment": assessment, "today": timezone.localdate(),
-        "can_sign_off": request.user.is_superuser or is_senior(request.user),
-    })
+    audit(
+        actor=request.user,
+        action="risk.view",
+        obj=assessment,
+        school=assessment.household.school,
+        summary=f"Viewed {assessment}",
+    )
+    return render(
+        request,
+        "safeguarding/risk_detail.html",
+        {
+            "assessment": assessment,
+            "today": timezone.localdate(),
+            "can_sign_off": request.user.is_superuser or is_senior(request.user),
+        },
+    )
 
 
 @senior_required
@@ -514,15 +651,17 @@ def checklist_action(request, pk, action):
     if action not in CHECKLIST_ACTIONS:
         raise Http404("No such action.")
     # The pair, the requester and the school's DSLs and Principal: the same people who see the visit page.
-    visit = get_visit_for(request.user, pk, Visit.objects.select_related("school", "household")
-                          .prefetch_related("people", "children"))
+    visit = get_visit_for(
+        request.user, pk, Visit.objects.select_related("school", "household").prefetch_related("people", "children")
+    )
     try:
         if action == "override":
             form = OverrideForm(request.POST)
             if not form.is_valid():
                 raise ValidationError("Give the reason for the override.")
-            checklist_override(visit=visit, item=form.cleaned_data["item"], reason=form.cleaned_data["reason"],
-                               actor=request.user)
+            checklist_override(
+                visit=visit, item=form.cleaned_data["item"], reason=form.cleaned_data["reason"], actor=request.user
+            )
             done = "Override recorded."
         elif action == "headteacher":
             services.visit_inform_headteacher(visit=visit, actor=request.user)
@@ -530,9 +669,12 @@ def checklist_action(request, pk, action):
         elif action == "social_worker":
             form = SocialWorkerForm(request.POST)
             form.is_valid()
-            services.visit_record_social_worker(visit=visit, actor=request.user,
-                                                told_after=form.cleaned_data.get("told_after", False),
-                                                note=form.cleaned_data.get("note", ""))
+            services.visit_record_social_worker(
+                visit=visit,
+                actor=request.user,
+                told_after=form.cleaned_data.get("told_after", False),
+                note=form.cleaned_data.get("note", ""),
+            )
             done = "Recorded."
         else:
             services.visit_cancel_for_animals(visit=visit, actor=request.user, note=request.POST.get("note", ""))
@@ -545,8 +687,6 @@ def checklist_action(request, pk, action):
 
 
 # --- Concerns and incidents (issue 6) -------------------------------------------------------------------------
-
-
 
 
 def _form_errors(form, error: ValidationError):
@@ -565,13 +705,18 @@ def _may_raise(user) -> bool:
 def concern_list(request):
     concerns = visible_concerns(request.user).select_related("child", "raised_by", "school", "visit")
     incidents = visible_incidents(request.user).select_related("visit__household", "recorded_by", "school")
-    audit(actor=request.user, action="concern.list", obj=request.user, summary="Viewed the list of concerns",
-          school=None)
-    return render(request, "safeguarding/concern_list.html", {
-        "open_concerns": concerns.filter(closed_at__isnull=True),
-        "closed_concerns": concerns.filter(closed_at__isnull=False)[:50],
-        "incidents": incidents[:100],
-    })
+    audit(
+        actor=request.user, action="concern.list", obj=request.user, summary="Viewed the list of concerns", school=None
+    )
+    return render(
+        request,
+        "safeguarding/concern_list.html",
+        {
+            "open_concerns": concerns.filter(closed_at__isnull=True),
+            "closed_concerns": concerns.filter(closed_at__isnull=False)[:50],
+            "incidents": incidents[:100],
+        },
+    )
 
 
 @login_required
@@ -597,8 +742,11 @@ def concern_new(request):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Your concern has gone to the Designated Safeguarding Leads. "
-                                      "If a child is in immediate danger, also speak to a DSL now.")
+            messages.success(
+                request,
+                "Your concern has gone to the Designated Safeguarding Leads. "
+                "If a child is in immediate danger, also speak to a DSL now.",
+            )
             return redirect(visit.get_absolute_url() if visit else "home")
     return render(request, "safeguarding/concern_form.html", {"form": form, "visit": visit})
 
@@ -615,12 +763,16 @@ def concern_detail(request, pk):
 
     concern = _concern_for(request.user, pk)
     services.concern_viewed(concern=concern, actor=request.user)
-    return render(request, "safeguarding/concern_detail.html", {
-        "concern": concern,
-        "actions": concern.actions.select_related("owner", "completed_by"),
-        "close_form": ConcernCloseForm(),
-        "action_form": ActionForm(school=concern.school, prefix="action", required=True),
-    })
+    return render(
+        request,
+        "safeguarding/concern_detail.html",
+        {
+            "concern": concern,
+            "actions": concern.actions.select_related("owner", "completed_by"),
+            "close_form": ConcernCloseForm(),
+            "action_form": ActionForm(school=concern.school, prefix="action", required=True),
+        },
+    )
 
 
 @senior_required
@@ -651,18 +803,30 @@ def concern_action_add(request, pk):
     form = ActionForm(request.POST, school=concern.school, prefix="action", required=True)
     if form.is_valid():
         try:
-            action_create(school=concern.school, concern=concern, child=concern.child, created_by=request.user,
-                          **form.cleaned_data)
+            action_create(
+                school=concern.school,
+                concern=concern,
+                child=concern.child,
+                created_by=request.user,
+                **form.cleaned_data,
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Action added.")
             return redirect(concern)
     services.concern_viewed(concern=concern, actor=request.user)
-    return render(request, "safeguarding/concern_detail.html", {
-        "concern": concern, "actions": concern.actions.select_related("owner", "completed_by"),
-        "close_form": ConcernCloseForm(), "action_form": form,
-    }, status=400)
+    return render(
+        request,
+        "safeguarding/concern_detail.html",
+        {
+            "concern": concern,
+            "actions": concern.actions.select_related("owner", "completed_by"),
+            "close_form": ConcernCloseForm(),
+            "action_form": form,
+        },
+        status=400,
+    )
 
 
 @login_required
@@ -680,8 +844,11 @@ def incident_new(request):
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, "Incident recorded and passed to the "
-                             + ("Principal." if form.cleaned_data["kind"] == "accusation" else "DSLs and Principal."))
+            messages.success(
+                request,
+                "Incident recorded and passed to the "
+                + ("Principal." if form.cleaned_data["kind"] == "accusation" else "DSLs and Principal."),
+            )
             return redirect(visit)
     return render(request, "safeguarding/incident_form.html", {"form": form, "visit": visit})
 

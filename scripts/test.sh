@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite: Debian packages, the virtualenv, PostgreSQL and Redis, then
-# `ruff check .` and pytest. Extra arguments go to pytest; the exit code is pytest's.
+# `ruff check .`, `ruff format --check .` and pytest. Extra arguments go to pytest; the exit code is pytest's.
 #
 # Services:
 #   CI=true      PostgreSQL (user postgres, trust auth) must answer at 127.0.0.1:5432 and Redis at
@@ -225,8 +225,9 @@ if [[ -n ${HOMEVISITS_TEST_CMD:-} ]]; then
     exit "$status"
 fi
 
-log "ruff check ."
+log "ruff check . && ruff format --check ."
 ruff check . || die "ruff found problems (see above); fix them before the tests run"
+ruff format --check . || die "ruff format would change the files above: run 'ruff format .'"
 
 log "pytest $*"
 status=0

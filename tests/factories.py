@@ -45,9 +45,16 @@ class SchoolFactory(factory.django.DjangoModelFactory):
 def trust_default_policy(trust: Trust, **values) -> HomeVisitPolicy:
     """The trust-wide policy with the seed policies' numbers and the default escalation chain."""
     defaults = dict(
-        max_visit_minutes=30, wait_if_late_minutes=10, overdue_grace_minutes=5, max_extension_minutes=30,
-        earliest_start=datetime.time(8, 30), latest_start=datetime.time(16, 30), unannounced_needs_principal=True,
-        authorisers=Authorisers.DSL_OR_PRINCIPAL, report_due_hours=24, review_date=datetime.date(2027, 7, 1),
+        max_visit_minutes=30,
+        wait_if_late_minutes=10,
+        overdue_grace_minutes=5,
+        max_extension_minutes=30,
+        earliest_start=datetime.time(8, 30),
+        latest_start=datetime.time(16, 30),
+        unannounced_needs_principal=True,
+        authorisers=Authorisers.DSL_OR_PRINCIPAL,
+        report_due_hours=24,
+        review_date=datetime.date(2027, 7, 1),
     )
     defaults.update(values)
     policy, created = HomeVisitPolicy.objects.get_or_create(trust=trust, school=None, defaults=defaults)
@@ -78,7 +85,8 @@ def make_member(username: str, school: School | list[School], *roles: str, **pro
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     schools = school if isinstance(school, list) else [school]
     defaults = dict(
-        job_title="Teacher", mobile="020 7946 0123",
+        job_title="Teacher",
+        mobile="020 7946 0123",
         training_completed_on=timezone.localdate() - datetime.timedelta(days=100),
         training_expires_on=timezone.localdate() + datetime.timedelta(days=600),
     )
@@ -130,10 +138,17 @@ def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **field
     if second is not None:
         people.append(Visitor(role=VisitRole.SECOND, user=second))
     values = dict(
-        requested_by=lead, school=child.school, household=child.household, children=[child], people=people,
-        purpose=Purpose.ATTENDANCE, reason="Absent for five days without contact.",
-        outcome_wanted="See the child and agree a return date.", scheduled_start=start,
-        expected_duration_minutes=minutes, expected_return=start + datetime.timedelta(minutes=minutes + 20),
+        requested_by=lead,
+        school=child.school,
+        household=child.household,
+        children=[child],
+        people=people,
+        purpose=Purpose.ATTENDANCE,
+        reason="Absent for five days without contact.",
+        outcome_wanted="See the child and agree a return date.",
+        scheduled_start=start,
+        expected_duration_minutes=minutes,
+        expected_return=start + datetime.timedelta(minutes=minutes + 20),
     )
     values.update(fields)
     return visit_create(**values)
@@ -148,24 +163,28 @@ def walk_visit(visit, actor, to_status):
     from visits.services import visit_transition
 
     path = [S.DRAFT, S.REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED]
-    for status in path[path.index(visit.status) + 1: path.index(to_status) + 1]:
+    for status in path[path.index(visit.status) + 1 : path.index(to_status) + 1]:
         visit_transition(visit=visit, to_status=status, actor=actor)
     return visit
 
 
-def make_reported_visit(*, lead, summary="We talked about mornings and agreed a plan.", actions=(), present=None,
-                        **report_fields):
+def make_reported_visit(
+    *, lead, summary="We talked about mornings and agreed a plan.", actions=(), present=None, **report_fields
+):
     """A visit returned and reported by `lead`, with a submitted Home Visit Form."""
     from visits.services import report_submit
 
     visit = make_visit(lead=lead, **report_fields.pop("visit_fields", {}))
     walk_visit(visit, lead, "returned")
-    fields = dict(outcome="seen", child_seen=True, parent_summary=summary, staff_went_in=False,
-                  internal_notes="", referrals="")
+    fields = dict(
+        outcome="seen", child_seen=True, parent_summary=summary, staff_went_in=False, internal_notes="", referrals=""
+    )
     fields.update(report_fields)
-    present = present if present is not None else [
-        {"name": "Rowan Pellingham", "relationship": "mother", "parental_responsibility": True}
-    ]
+    present = (
+        present
+        if present is not None
+        else [{"name": "Rowan Pellingham", "relationship": "mother", "parental_responsibility": True}]
+    )
     report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=list(actions))
     visit.refresh_from_db()
     return visit
@@ -203,8 +222,9 @@ def prepare_for_departure(visit, lead):
         rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(visit.school)]
         risk_assessment_create(household=visit.household, actor=lead, rows=rows)
     if visit.announced:
-        parent_notification_record(visit=visit, actor=lead, method="phone", notified_at=timezone.now(),
-                                   response="agreed")
+        parent_notification_record(
+            visit=visit, actor=lead, method="phone", notified_at=timezone.now(), response="agreed"
+        )
     safe_word_set(visit=visit, word="Blue umbrella", actor=lead)
     return visit
 
@@ -212,22 +232,44 @@ def prepare_for_departure(visit, lead):
 # --- Issue 7: many visits at once, for query-count tests and the dashboard benchmark -------------------------
 
 
-def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purpose.ATTENDANCE, step_minutes=0,
-                report_outcome="", report_due_hours=24):
+def bulk_visits(
+    *,
+    lead,
+    n,
+    status,
+    start,
+    school=None,
+    child=None,
+    purpose=Purpose.ATTENDANCE,
+    step_minutes=0,
+    report_outcome="",
+    report_due_hours=24,
+):
     """`n` visits in `status` led by `lead`, inserted in bulk (no services, no audit, no guardian grants): a
     quick way to make a data set large; use make_visit/walk_visit where the life of a visit matters."""
     from visits.models import Visit, VisitPerson, VisitReport, VisitStatus, VisitTransition
 
     school = school or lead.profile.schools.first()
     child = child or ChildFactory(household__school=school)
-    visits = Visit.objects.bulk_create([
-        Visit(school=school, household=child.household, purpose=purpose, reason="Bulk test visit.",
-              outcome_wanted="See the child.", scheduled_start=start + datetime.timedelta(minutes=i * step_minutes),
-              expected_duration_minutes=30,
-              expected_return=start + datetime.timedelta(minutes=i * step_minutes + 50),
-              status=status, submitted_at=start - datetime.timedelta(days=1), requested_by=lead)
-        for i in range(n)
-    ], batch_size=1000)
+    visits = Visit.objects.bulk_create(
+        [
+            Visit(
+                school=school,
+                household=child.household,
+                purpose=purpose,
+                reason="Bulk test visit.",
+                outcome_wanted="See the child.",
+                scheduled_start=start + datetime.timedelta(minutes=i * step_minutes),
+                expected_duration_minutes=30,
+                expected_return=start + datetime.timedelta(minutes=i * step_minutes + 50),
+                status=status,
+                submitted_at=start - datetime.timedelta(days=1),
+                requested_by=lead,
+            )
+            for i in range(n)
+        ],
+        batch_size=1000,
+    )
     if not visits or visits[0].pk is None:  # backends that cannot return ids from a bulk insert
         visits = list(Visit.objects.filter(school=school, requested_by=lead).order_by("-pk")[:n])
     VisitPerson.objects.bulk_create([VisitPerson(visit=v, role="lead", user=lead) for v in visits], batch_size=1000)
@@ -235,19 +277,35 @@ def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purp
         [Visit.children.through(visit_id=v.pk, child_id=child.pk) for v in visits], batch_size=1000
     )
     if status in (VisitStatus.RETURNED, VisitStatus.REPORTED, VisitStatus.REVIEWED):
-        VisitTransition.objects.bulk_create([
-            VisitTransition(visit=v, from_status=VisitStatus.LEFT, to_status=VisitStatus.RETURNED,
-                            actor=lead, at=v.expected_return) for v in visits
-        ], batch_size=1000)
-        VisitReport.objects.bulk_create([
-            VisitReport(visit=v, due_at=v.expected_return + datetime.timedelta(hours=report_due_hours),
-                        outcome=report_outcome or ("seen" if status != VisitStatus.RETURNED else ""),
-                        submitted_at=(v.expected_return + datetime.timedelta(hours=1))
-                        if status != VisitStatus.RETURNED else None,
-                        submitted_by=lead if status != VisitStatus.RETURNED else None,
-                        parent_summary="Talked about mornings." if status != VisitStatus.RETURNED else "")
-            for v in visits
-        ], batch_size=1000)
+        VisitTransition.objects.bulk_create(
+            [
+                VisitTransition(
+                    visit=v,
+                    from_status=VisitStatus.LEFT,
+                    to_status=VisitStatus.RETURNED,
+                    actor=lead,
+                    at=v.expected_return,
+                )
+                for v in visits
+            ],
+            batch_size=1000,
+        )
+        VisitReport.objects.bulk_create(
+            [
+                VisitReport(
+                    visit=v,
+                    due_at=v.expected_return + datetime.timedelta(hours=report_due_hours),
+                    outcome=report_outcome or ("seen" if status != VisitStatus.RETURNED else ""),
+                    submitted_at=(v.expected_return + datetime.timedelta(hours=1))
+                    if status != VisitStatus.RETURNED
+                    else None,
+                    submitted_by=lead if status != VisitStatus.RETURNED else None,
+                    parent_summary="Talked about mornings." if status != VisitStatus.RETURNED else "",
+                )
+                for v in visits
+            ],
+            batch_size=1000,
+        )
     return visits
 
 

@@ -19,8 +19,14 @@ FRIDAY = datetime.datetime(2026, 10, 16, 9, 0, tzinfo=LONDON)
 
 
 def _action(cast, owner, description, due_on, school=None, **kw):
-    return action_create(school=school or cast.school, owner=owner, description=description, due_on=due_on,
-                         created_by=cast.dsl if owner != cast.other_staff else cast.other_dsl, **kw)
+    return action_create(
+        school=school or cast.school,
+        owner=owner,
+        description=description,
+        due_on=due_on,
+        created_by=cast.dsl if owner != cast.other_staff else cast.other_dsl,
+        **kw,
+    )
 
 
 def test_my_actions_lists_mine_and_flags_overdue_ones(client, cast, time_machine):
@@ -66,8 +72,17 @@ def test_completing_records_who_when_and_the_outcome(client, cast, time_machine)
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("staff", 302), ("staff2", 404), ("outsider", 404), ("dsl", 302), ("principal", 302), ("office", 404),
-     ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404)],
+    [
+        ("staff", 302),
+        ("staff2", 404),
+        ("outsider", 404),
+        ("dsl", 302),
+        ("principal", 302),
+        ("office", 404),
+        ("trust_admin", 404),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ],
 )
 def test_complete_permission_matrix(client, cast, who, status):
     action = _action(cast, cast.staff, "Send the chart", datetime.date(2026, 10, 19))
@@ -79,8 +94,17 @@ def test_complete_permission_matrix(client, cast, who, status):
 
 @pytest.mark.parametrize(
     ("who", "mine", "school"),
-    [("staff", 200, 403), ("staff2", 200, 403), ("outsider", 200, 403), ("dsl", 200, 200), ("principal", 200, 200),
-     ("office", 200, 403), ("trust_admin", 200, 403), ("other_dsl", 200, 200), ("other_staff", 200, 403)],
+    [
+        ("staff", 200, 403),
+        ("staff2", 200, 403),
+        ("outsider", 200, 403),
+        ("dsl", 200, 200),
+        ("principal", 200, 200),
+        ("office", 200, 403),
+        ("trust_admin", 200, 403),
+        ("other_dsl", 200, 200),
+        ("other_staff", 200, 403),
+    ],
 )
 def test_list_permission_matrix(client, cast, who, mine, school):
     _action(cast, cast.staff, "Oakfield job", datetime.date(2026, 10, 19))
@@ -113,8 +137,14 @@ def test_owner_must_work_at_the_school(cast):
 def test_a_concern_action_does_not_reveal_the_concern_to_its_owner(client, cast):
     child = ChildFactory(household__school=cast.school)
     concern = concern_raise(child=child, raised_by=cast.dsl, details="Bruising seen at PE")
-    _action(cast, cast.staff, "Check in with the child each morning", datetime.date(2026, 10, 19),
-            concern=concern, child=child)
+    _action(
+        cast,
+        cast.staff,
+        "Check in with the child each morning",
+        datetime.date(2026, 10, 19),
+        concern=concern,
+        child=child,
+    )
     client.force_login(cast.staff)
     page = client.get("/visits/actions/mine/").content.decode()
     assert "Check in with the child each morning" in page and "safeguarding follow-up" in page
@@ -141,8 +171,11 @@ def test_action_lists_query_count_does_not_grow(client, cast, url):
 
 def test_chronology_lists_visits_reports_and_actions_in_date_order(client, cast, time_machine):
     time_machine.move_to(FRIDAY, tick=False)
-    visit = make_reported_visit(lead=cast.staff, visit_fields={"start": FRIDAY - datetime.timedelta(hours=3)}, actions=[
-        {"owner": cast.staff, "description": "Send the chart", "due_on": datetime.date(2026, 10, 20)}])
+    visit = make_reported_visit(
+        lead=cast.staff,
+        visit_fields={"start": FRIDAY - datetime.timedelta(hours=3)},
+        actions=[{"owner": cast.staff, "description": "Send the chart", "due_on": datetime.date(2026, 10, 20)}],
+    )
     child = visit.children.get()
     client.force_login(cast.staff)
     page = client.get(f"/visits/children/{child.pk}/chronology/").content.decode()
@@ -155,15 +188,21 @@ def test_chronology_lists_visits_reports_and_actions_in_date_order(client, cast,
 
 def test_chronology_query_count_does_not_grow(client, cast):
     child = ChildFactory(household__school=cast.school)
-    make_reported_visit(lead=cast.staff, visit_fields={"child": child}, actions=[
-        {"owner": cast.staff, "description": "One", "due_on": datetime.date(2026, 10, 20)}])
+    make_reported_visit(
+        lead=cast.staff,
+        visit_fields={"child": child},
+        actions=[{"owner": cast.staff, "description": "One", "due_on": datetime.date(2026, 10, 20)}],
+    )
     concern_raise(child=child, raised_by=cast.staff, details="x")
     sign_in(client, cast.dsl)
     with CaptureQueriesContext(connection) as one:
         client.get(f"/visits/children/{child.pk}/chronology/")
     for _ in range(4):
-        make_reported_visit(lead=cast.staff, visit_fields={"child": child}, actions=[
-            {"owner": cast.staff2, "description": "More", "due_on": datetime.date(2026, 10, 20)}])
+        make_reported_visit(
+            lead=cast.staff,
+            visit_fields={"child": child},
+            actions=[{"owner": cast.staff2, "description": "More", "due_on": datetime.date(2026, 10, 20)}],
+        )
         concern_raise(child=child, raised_by=cast.staff2, details="y")
     with CaptureQueriesContext(connection) as many:
         page = client.get(f"/visits/children/{child.pk}/chronology/").content.decode()

@@ -11,15 +11,33 @@ from .factories import ChildFactory, HouseholdFactory, SchoolFactory, TrustFacto
 
 def _visit_data(cast, child, **overrides):
     data = {
-        "school": cast.school.pk, "household": child.household.pk, "children": [child.pk],
-        "purpose": "attendance", "reason": "Long absence", "outcome_wanted": "A plan", "announced": "on",
-        "unannounced_reason": "", "scheduled_start_0": "2026-12-01", "scheduled_start_1": "10:00",
-        "expected_duration_minutes": "30", "expected_return_0": "2026-12-01", "expected_return_1": "11:00",
-        "vehicle": "", "lead_mobile": "", "requested_by": cast.staff.pk,
-        "people-TOTAL_FORMS": "1", "people-INITIAL_FORMS": "0", "people-MIN_NUM_FORMS": "1",
-        "people-MAX_NUM_FORMS": "1000", "people-0-role": "lead", "people-0-user": cast.staff.pk,
-        "people-0-external_name": "", "people-0-external_organisation": "", "people-0-external_phone": "",
-        "transitions-TOTAL_FORMS": "0", "transitions-INITIAL_FORMS": "0",
+        "school": cast.school.pk,
+        "household": child.household.pk,
+        "children": [child.pk],
+        "purpose": "attendance",
+        "reason": "Long absence",
+        "outcome_wanted": "A plan",
+        "announced": "on",
+        "unannounced_reason": "",
+        "scheduled_start_0": "2026-12-01",
+        "scheduled_start_1": "10:00",
+        "expected_duration_minutes": "30",
+        "expected_return_0": "2026-12-01",
+        "expected_return_1": "11:00",
+        "vehicle": "",
+        "lead_mobile": "",
+        "requested_by": cast.staff.pk,
+        "people-TOTAL_FORMS": "1",
+        "people-INITIAL_FORMS": "0",
+        "people-MIN_NUM_FORMS": "1",
+        "people-MAX_NUM_FORMS": "1000",
+        "people-0-role": "lead",
+        "people-0-user": cast.staff.pk,
+        "people-0-external_name": "",
+        "people-0-external_organisation": "",
+        "people-0-external_phone": "",
+        "transitions-TOTAL_FORMS": "0",
+        "transitions-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
@@ -70,10 +88,18 @@ def test_admin_refuses_a_visit_without_a_lead(admin_client, cast):
 
 
 def test_admin_reports_a_bad_postcode(admin_client, cast):
-    response = admin_client.post("/admin/visits/household/add/", {
-        "school": cast.school.pk, "name": "Test family", "address_line1": "3 Elm Way", "town": "Eastbridge",
-        "postcode": "NOPE", "carers-TOTAL_FORMS": "0", "carers-INITIAL_FORMS": "0",
-    })
+    response = admin_client.post(
+        "/admin/visits/household/add/",
+        {
+            "school": cast.school.pk,
+            "name": "Test family",
+            "address_line1": "3 Elm Way",
+            "town": "Eastbridge",
+            "postcode": "NOPE",
+            "carers-TOTAL_FORMS": "0",
+            "carers-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 200
     assert "postcode" in response.context["adminform"].form.errors
     assert not Household.objects.filter(name="Test family").exists()

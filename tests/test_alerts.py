@@ -37,8 +37,9 @@ def _sms_outbox(settings):
 @pytest.fixture
 def out_visit(cast):
     """The pair checked out at 10:00, due back 10:50."""
-    for n, (user, address) in enumerate([(cast.office, "office@example.org"), (cast.dsl, "dsl@example.org"),
-                                         (cast.principal, "head@example.org")]):
+    for n, (user, address) in enumerate(
+        [(cast.office, "office@example.org"), (cast.dsl, "dsl@example.org"), (cast.principal, "head@example.org")]
+    ):
         user.email = address
         user.save()
         user.profile.mobile = f"020 7946 05{n}0"
@@ -129,8 +130,15 @@ def test_two_workers_claiming_the_same_visit_raise_one_alert(out_visit):
 def test_the_unique_key_refuses_a_second_copy_of_an_alert(out_visit):
     with at(10, 55):
         alerts.alerts_sweep()
-        again = alerts._store_alert(visit=out_visit, key="overdue:0:0", kind=AlertKind.OVERDUE, due_at=OVERDUE,
-                                    now=OVERDUE, action=EscalationAction.RING_LEAD, step_order=0)
+        again = alerts._store_alert(
+            visit=out_visit,
+            key="overdue:0:0",
+            kind=AlertKind.OVERDUE,
+            due_at=OVERDUE,
+            now=OVERDUE,
+            action=EscalationAction.RING_LEAD,
+            step_order=0,
+        )
     assert again is None
     assert VisitAlert.objects.filter(visit=out_visit).count() == 1
 
@@ -163,6 +171,7 @@ def test_a_return_after_the_alert_answers_it(cast, out_visit):
 
 def test_a_worker_that_dies_mid_sweep_loses_nothing(out_visit, monkeypatch):
     """Claim, alert and outbox rows share a transaction: a crash rolls all back and the next sweep redoes it."""
+
     def crash(alert, now):
         raise SystemExit("worker killed")
 
@@ -203,8 +212,9 @@ def test_rang_all_fine_resolves_and_restarts_the_chain_from_the_new_time(cast, o
     first = VisitAlert.objects.get(visit=out_visit, step_order=0)
     new_return = datetime.datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
     with at(11, 12):
-        alerts.alert_acknowledge(alert=first, actor=cast.office, outcome=AlertOutcome.RANG_ALL_FINE,
-                                 new_return=new_return)
+        alerts.alert_acknowledge(
+            alert=first, actor=cast.office, outcome=AlertOutcome.RANG_ALL_FINE, new_return=new_return
+        )
     assert not VisitAlert.objects.filter(visit=out_visit, acknowledged_at__isnull=True).exists()
     out_visit.refresh_from_db()
     assert out_visit.due_back == new_return
@@ -220,8 +230,12 @@ def test_no_answer_leaves_the_chain_running(cast, out_visit):
     with at(10, 55):
         alerts.alerts_sweep()
     with at(10, 58):
-        alerts.alert_acknowledge(alert=VisitAlert.objects.get(visit=out_visit), actor=cast.office,
-                                 outcome=AlertOutcome.RANG_NO_ANSWER, note="Straight to voicemail")
+        alerts.alert_acknowledge(
+            alert=VisitAlert.objects.get(visit=out_visit),
+            actor=cast.office,
+            outcome=AlertOutcome.RANG_NO_ANSWER,
+            note="Straight to voicemail",
+        )
     with at(11, 10):
         assert alerts.alerts_sweep() == 1
 
@@ -233,8 +247,9 @@ def test_police_called_needs_the_reference_and_an_alert_is_acknowledged_once(cas
     with pytest.raises(ValidationError) as error:
         alerts.alert_acknowledge(alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED)
     assert "police_reference" in error.value.message_dict
-    alerts.alert_acknowledge(alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED,
-                             police_reference="CAD 1234")
+    alerts.alert_acknowledge(
+        alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 1234"
+    )
     with pytest.raises(ValidationError):
         alerts.alert_acknowledge(alert=police, actor=cast.dsl, outcome=AlertOutcome.RANG_NO_ANSWER)
     police.refresh_from_db()
@@ -245,9 +260,12 @@ def test_all_fine_needs_a_future_return_time(cast, out_visit):
     with at(10, 55):
         alerts.alerts_sweep()
         with pytest.raises(ValidationError) as error:
-            alerts.alert_acknowledge(alert=VisitAlert.objects.get(), actor=cast.office,
-                                     outcome=AlertOutcome.RANG_ALL_FINE,
-                                     new_return=datetime.datetime(2026, 11, 23, 10, 50, tzinfo=UTC))
+            alerts.alert_acknowledge(
+                alert=VisitAlert.objects.get(),
+                actor=cast.office,
+                outcome=AlertOutcome.RANG_ALL_FINE,
+                new_return=datetime.datetime(2026, 11, 23, 10, 50, tzinfo=UTC),
+            )
     assert "new_return" in error.value.message_dict
     assert VisitAlert.objects.get().is_open
 

@@ -35,8 +35,14 @@ def at(hour, minute=0, day=DAY):
 
 def requested(cast, *, lead=None, second=None, start=None, minutes=30, **fields):
     lead = lead or cast.staff
-    visit = make_visit(lead=lead, second=second or cast.staff2, start=start or at(10), minutes=minutes,
-                       expected_return=(start or at(10)) + datetime.timedelta(minutes=minutes + 20), **fields)
+    visit = make_visit(
+        lead=lead,
+        second=second or cast.staff2,
+        start=start or at(10),
+        minutes=minutes,
+        expected_return=(start or at(10)) + datetime.timedelta(minutes=minutes + 20),
+        **fields,
+    )
     services.visit_submit(visit=visit, actor=lead)
     return visit
 
@@ -52,6 +58,7 @@ def decide(client, user, visit, decision="approved", reason="", conditions=""):
 
 
 # --- the queue -------------------------------------------------------------------------------------------------
+
 
 def test_pending_requests_are_listed_oldest_first_with_their_age(client, cast, time_machine):
     older = requested(cast, start=at(10))
@@ -84,8 +91,10 @@ def test_an_empty_queue_says_so(client, cast):
 
 # --- deciding --------------------------------------------------------------------------------------------------
 
-def test_a_dsl_approves_with_conditions_and_the_requester_is_told(client, cast, visit, mailoutbox,
-                                                                 django_capture_on_commit_callbacks):
+
+def test_a_dsl_approves_with_conditions_and_the_requester_is_told(
+    client, cast, visit, mailoutbox, django_capture_on_commit_callbacks
+):
     get_user_model().objects.update(email=Concat(F("username"), Value("@example.org")))
     with django_capture_on_commit_callbacks(execute=True):
         response = decide(client, cast.dsl, visit, conditions="Ring the office on arrival.")
@@ -94,7 +103,11 @@ def test_a_dsl_approves_with_conditions_and_the_requester_is_told(client, cast, 
     assert visit.status == VisitStatus.AUTHORISED
     record = AuthorisationDecision.objects.get()
     assert (record.decided_by, record.decided_as, record.decision, record.decided_at) == (
-        cast.dsl, Role.DSL, "approved", NOW)
+        cast.dsl,
+        Role.DSL,
+        "approved",
+        NOW,
+    )
     assert record.conditions == "Ring the office on arrival."
     [mail] = mailoutbox
     assert mail.to == ["staff@example.org"] and mail.subject == "Your home visit request has been decided"
@@ -106,8 +119,10 @@ def test_a_dsl_approves_with_conditions_and_the_requester_is_told(client, cast, 
 
 @pytest.mark.parametrize(
     ("decision", "status", "message"),
-    [("declined", VisitStatus.DECLINED, "Give the reason for declining."),
-     ("changes_requested", VisitStatus.CHANGES_REQUESTED, "Say what needs to change.")],
+    [
+        ("declined", VisitStatus.DECLINED, "Give the reason for declining."),
+        ("changes_requested", VisitStatus.CHANGES_REQUESTED, "Say what needs to change."),
+    ],
 )
 def test_decline_and_changes_need_a_reason(client, cast, visit, decision, status, message):
     response = decide(client, cast.dsl, visit, decision)
@@ -160,16 +175,25 @@ def test_approval_checks_training_again(client, cast, visit):
 
 # POSTing an approval of a routine request made by staff with staff2: who may, and what everyone else gets.
 APPROVE = {
-    "staff": 403, "staff2": 403, "outsider": 403, "office": 403, "trust_admin": 403, "other_staff": 403,
-    "dsl": 302, "principal": 302,
+    "staff": 403,
+    "staff2": 403,
+    "outsider": 403,
+    "office": 403,
+    "trust_admin": 403,
+    "other_staff": 403,
+    "dsl": 302,
+    "principal": 302,
     "other_dsl": 404,  # another school's visit does not exist for them
 }
 
 
 @pytest.mark.parametrize(
     ("decision", "to_status"),
-    [("approved", VisitStatus.AUTHORISED), ("declined", VisitStatus.DECLINED),
-     ("changes_requested", VisitStatus.CHANGES_REQUESTED)],
+    [
+        ("approved", VisitStatus.AUTHORISED),
+        ("declined", VisitStatus.DECLINED),
+        ("changes_requested", VisitStatus.CHANGES_REQUESTED),
+    ],
 )
 @pytest.mark.parametrize(("who", "status"), APPROVE.items())
 def test_each_decision_by_every_role(client, cast, visit, who, status, decision, to_status):
@@ -188,8 +212,10 @@ def test_nobody_decides_a_visit_they_requested_or_are_on(client, cast, decision,
         visit = requested(cast, lead=cast.staff, second=cast.dsl)
     assert decide(client, cast.dsl, visit, decision, reason="x").status_code == 403
     client.force_login(cast.dsl)
-    assert "You cannot decide a visit you requested or are part of." in client.get(
-        f"/approvals/{visit.pk}/").content.decode()
+    assert (
+        "You cannot decide a visit you requested or are part of."
+        in client.get(f"/approvals/{visit.pk}/").content.decode()
+    )
     assert decide(client, cast.principal, visit, decision, reason="x").status_code == 302
 
 
@@ -232,8 +258,9 @@ def test_at_a_principal_only_school_the_dsl_cannot_decide(client, cast, visit):
     assert decide(client, cast.principal, visit).status_code == 302
 
 
-def test_principal_only_requests_are_emailed_to_the_principal_alone(cast, mailoutbox,
-                                                                   django_capture_on_commit_callbacks):
+def test_principal_only_requests_are_emailed_to_the_principal_alone(
+    cast, mailoutbox, django_capture_on_commit_callbacks
+):
     get_user_model().objects.update(email=Concat(F("username"), Value("@example.org")))
     with django_capture_on_commit_callbacks(execute=True):
         requested(cast, minutes=45, principal_exception_reason="Interpreter needs longer.")
@@ -248,33 +275,39 @@ def test_service_refuses_a_decision_from_the_wrong_role(cast, visit):
 
 # --- the timeline ----------------------------------------------------------------------------------------------
 
+
 def test_every_transition_is_on_the_timeline(client, cast, visit, time_machine):
     time_machine.move_to(NOW + datetime.timedelta(hours=2), tick=False)
     decide(client, cast.dsl, visit, "changes_requested", reason="Take a colleague who knows the family.")
     steps = list(visit.transitions.values_list("from_status", "to_status", "actor__username"))
-    assert steps == [("", "draft", "staff"), ("draft", "requested", "staff"),
-                     ("requested", "changes_requested", "dsl")]
+    assert steps == [("", "draft", "staff"), ("draft", "requested", "staff"), ("requested", "changes_requested", "dsl")]
     client.force_login(cast.staff)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
-    timeline = page[page.index('id="timeline"'):]
+    timeline = page[page.index('id="timeline"') :]
     assert "Changes requested" in timeline and "1 Mar 2027 11:00" in timeline
     assert "Take a colleague who knows the family." in timeline
 
 
 # --- permission matrix: every view of this issue by every role and school --------------------------------------
 
-VIEWS = ["/approvals/", "/approvals/{pk}/", "/visits/new/", "/visits/{pk}/", "/visits/{pk}/edit/",
-         "/visits/children/search/?q=a"]
+VIEWS = [
+    "/approvals/",
+    "/approvals/{pk}/",
+    "/visits/new/",
+    "/visits/{pk}/",
+    "/visits/{pk}/edit/",
+    "/visits/children/search/?q=a",
+]
 MATRIX = {
     #              approvals decide  new  detail edit search
-    "staff":       (403, 403, 200, 200, 200, 200),  # the requester and lead
-    "staff2":      (403, 403, 200, 200, 403, 200),  # the second visitor
-    "outsider":    (403, 403, 200, 404, 404, 200),
-    "dsl":         (200, 200, 200, 200, 403, 200),
-    "principal":   (200, 200, 200, 200, 403, 200),
-    "office":      (403, 403, 403, 404, 404, 403),
+    "staff": (403, 403, 200, 200, 200, 200),  # the requester and lead
+    "staff2": (403, 403, 200, 200, 403, 200),  # the second visitor
+    "outsider": (403, 403, 200, 404, 404, 200),
+    "dsl": (200, 200, 200, 200, 403, 200),
+    "principal": (200, 200, 200, 200, 403, 200),
+    "office": (403, 403, 403, 404, 404, 403),
     "trust_admin": (403, 403, 403, 404, 404, 403),
-    "other_dsl":   (200, 404, 200, 404, 404, 200),
+    "other_dsl": (200, 404, 200, 404, 404, 200),
     "other_staff": (403, 403, 200, 404, 404, 200),
 }
 
@@ -292,8 +325,9 @@ def test_anonymous_users_are_sent_to_log_in(client, visit):
         assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize(("who", "status"), [("staff", 302), ("staff2", 403), ("dsl", 403), ("outsider", 404),
-                                              ("other_dsl", 404)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("staff", 302), ("staff2", 403), ("dsl", 403), ("outsider", 404), ("other_dsl", 404)]
+)
 def test_submit_by_every_relation(client, cast, who, status):
     draft = make_visit(lead=cast.staff, second=cast.staff2, start=at(10))
     client.force_login(getattr(cast, who))
@@ -303,6 +337,7 @@ def test_submit_by_every_relation(client, cast, who, status):
 
 
 # --- query counts ----------------------------------------------------------------------------------------------
+
 
 def _make_requests(cast, n):
     """n requested visits without running n policy checks: the list pages are what is measured."""
@@ -327,8 +362,9 @@ def test_list_queries_do_not_grow_with_visits(client, cast, url, who):
     _make_requests(cast, 195)
     many, response = _count(client, url)
     link = "/approvals/" if url == "/approvals/" else "/visits/"
-    shown = {pk for pk in Visit.objects.values_list("pk", flat=True)
-             if f'href="{link}{pk}/"' in response.content.decode()}
+    shown = {
+        pk for pk in Visit.objects.values_list("pk", flat=True) if f'href="{link}{pk}/"' in response.content.decode()
+    }
     assert len(shown) == 200  # every row is on the page, so the count covers them all
     print(f"{url} as {who}: {few} queries for 5 visits, {many} for 200")
     assert many == few, f"{url}: {few} queries for 5 visits, {many} for 200"

@@ -28,12 +28,18 @@ def test_pages_need_a_login(client, db):
 
 @pytest.mark.parametrize(
     ("who", "landing"),
-    [("staff", "/visits/"), ("dsl", "/dashboard/"), ("principal", "/dashboard/"), ("office", "/board/"),
-     ("trust_admin", "/admin/")],
+    [
+        ("staff", "/visits/"),
+        ("dsl", "/dashboard/"),
+        ("principal", "/dashboard/"),
+        ("office", "/board/"),
+        ("trust_admin", "/admin/"),
+    ],
 )
 def test_each_role_lands_on_its_own_start_page(client, cast, who, landing):
-    response = client.post(reverse("login"), {"username": getattr(cast, who).username, "password": "test-password"},
-                           follow=False)
+    response = client.post(
+        reverse("login"), {"username": getattr(cast, who).username, "password": "test-password"}, follow=False
+    )
     assert response.status_code == 302
     response = client.get(response.url)
     assert response.status_code == 302

@@ -27,8 +27,9 @@ def at(hour, minute, second=0):
 
 def out_visit(cast, start=START, lead=None, second=None, child=None):
     with at(8, 0):
-        visit = make_authorised_visit(lead=lead or cast.staff, second=second or cast.staff2, authoriser=cast.dsl,
-                                      start=start, child=child)
+        visit = make_authorised_visit(
+            lead=lead or cast.staff, second=second or cast.staff2, authoriser=cast.dsl, start=start, child=child
+        )
     with at(start.hour, start.minute):
         visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
     return visit
@@ -45,8 +46,17 @@ BOARD_PAGES = ["/board/", "/board/live/", "/board/timetable/"]
 @pytest.mark.parametrize("url", BOARD_PAGES)
 @pytest.mark.parametrize(
     "who, status",
-    [("staff", 403), ("staff2", 403), ("outsider", 403), ("dsl", 200), ("principal", 200), ("office", 200),
-     ("trust_admin", 403), ("other_dsl", 200), ("other_staff", 403)],
+    [
+        ("staff", 403),
+        ("staff2", 403),
+        ("outsider", 403),
+        ("dsl", 200),
+        ("principal", 200),
+        ("office", 200),
+        ("trust_admin", 403),
+        ("other_dsl", 200),
+        ("other_staff", 403),
+    ],
 )
 def test_who_may_see_the_board(client, cast, visit, url, who, status):
     client.force_login(getattr(cast, who))
@@ -68,12 +78,25 @@ def test_the_board_shows_what_the_office_needs_and_nothing_more(client, cast, vi
     with at(10, 5):
         html = client.get("/board/").content.decode()
     lead = cast.staff.get_full_name()
-    for needed in [lead, cast.staff2.get_full_name(), visit.household.address, "EB12 ABC", "020 7946 0456",
-                   "Out of school", "10:00", "10:50", "in 45 min"]:
+    for needed in [
+        lead,
+        cast.staff2.get_full_name(),
+        visit.household.address,
+        "EB12 ABC",
+        "020 7946 0456",
+        "Out of school",
+        "10:00",
+        "10:50",
+        "in 45 min",
+    ]:
         assert needed in html, needed
     child = visit.children.get()
-    for private in [visit.reason, visit.outcome_wanted, visit.get_purpose_display(), child.first_name + " " +
-                    child.last_name]:
+    for private in [
+        visit.reason,
+        visit.outcome_wanted,
+        visit.get_purpose_display(),
+        child.first_name + " " + child.last_name,
+    ]:
         assert private not in html, private
     assert 'hx-trigger="every 3s"' in html
 
@@ -103,10 +126,14 @@ def test_the_office_acknowledges_all_fine_with_a_new_time(client, cast, visit):
     with at(10, 56):
         alerts.alerts_sweep()
         alert = VisitAlert.objects.get()
-        response = client.post(f"/board/alerts/{alert.pk}/acknowledge/", {
-            f"ack-{alert.pk}-outcome": "rang_all_fine", f"ack-{alert.pk}-new_return": "11:20",
-            f"ack-{alert.pk}-note": "Parent was late home",
-        })
+        response = client.post(
+            f"/board/alerts/{alert.pk}/acknowledge/",
+            {
+                f"ack-{alert.pk}-outcome": "rang_all_fine",
+                f"ack-{alert.pk}-new_return": "11:20",
+                f"ack-{alert.pk}-note": "Parent was late home",
+            },
+        )
         assert response.status_code == 302
         html = client.get("/board/").content.decode()
     alert.refresh_from_db()
@@ -121,9 +148,13 @@ def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, v
     with at(12, 0):
         alerts.alerts_sweep()
         police = VisitAlert.objects.get(step_order=2)
-        response = client.post(f"/board/alerts/{police.pk}/acknowledge/", {
-            f"ack-{police.pk}-outcome": "police_called", f"ack-{police.pk}-note": "Spoke to the control room",
-        })
+        response = client.post(
+            f"/board/alerts/{police.pk}/acknowledge/",
+            {
+                f"ack-{police.pk}-outcome": "police_called",
+                f"ack-{police.pk}-note": "Spoke to the control room",
+            },
+        )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Give the police reference number." in html and "Spoke to the control room" in html
@@ -132,8 +163,15 @@ def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, v
 
 @pytest.mark.parametrize(
     "who, status",
-    [("office", 302), ("dsl", 302), ("principal", 302), ("staff", 403), ("trust_admin", 403), ("other_dsl", 404),
-     ("other_staff", 403)],
+    [
+        ("office", 302),
+        ("dsl", 302),
+        ("principal", 302),
+        ("staff", 403),
+        ("trust_admin", 403),
+        ("other_dsl", 404),
+        ("other_staff", 403),
+    ],
 )
 def test_who_may_acknowledge_an_alert(client, cast, visit, who, status):
     with at(10, 56):
@@ -177,8 +215,9 @@ def test_the_board_says_plainly_when_alerting_is_degraded(client, cast, visit):
 
 
 def test_the_timetable_lists_the_day_in_order_for_printing(client, cast, visit):
-    later = out_visit(cast, start=datetime.datetime(2026, 11, 23, 13, 30, tzinfo=UTC), lead=cast.staff2,
-                      second=cast.staff)
+    later = out_visit(
+        cast, start=datetime.datetime(2026, 11, 23, 13, 30, tzinfo=UTC), lead=cast.staff2, second=cast.staff
+    )
     client.force_login(cast.office)
     with at(13, 35):
         html = client.get("/board/timetable/").content.decode()

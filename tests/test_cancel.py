@@ -23,8 +23,16 @@ def cancel(client, visit, reason="The family moved away."):
 @pytest.mark.parametrize(
     ("who", "status"),
     # The requester (the lead), the second visitor, a DSL and the Principal may; others never see the visit.
-    [("staff", 302), ("staff2", 302), ("dsl", 302), ("principal", 302), ("office", 404), ("outsider", 404),
-     ("other_dsl", 404), ("trust_admin", 404)],
+    [
+        ("staff", 302),
+        ("staff2", 302),
+        ("dsl", 302),
+        ("principal", 302),
+        ("office", 404),
+        ("outsider", 404),
+        ("other_dsl", 404),
+        ("trust_admin", 404),
+    ],
 )
 def test_who_may_cancel_an_authorised_visit(client, cast, authorised, who, status):
     client.force_login(getattr(cast, who))

@@ -63,16 +63,40 @@ def worker(redis_url, postgres_url, tmp_path):
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     env = {
-        **os.environ, "DJANGO_ENV": "development", "DATABASE_URL": postgres_url, "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": redis_url, "EMAIL_URL": f"filemail:///{mail_dir}",
-        "SMS_BACKEND": "visits.sms.FileSMSBackend", "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
+        **os.environ,
+        "DJANGO_ENV": "development",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "EMAIL_URL": f"filemail:///{mail_dir}",
+        "SMS_BACKEND": "visits.sms.FileSMSBackend",
+        "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
         "DJANGO_LOG_LEVEL": "WARNING",
     }
     with open(tmp_path / "worker.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "homevisits", "worker", "-B", "-c", "1", "-l", "info",
-             "-s", str(tmp_path / "beat-schedule"), "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "homevisits",
+                "worker",
+                "-B",
+                "-c",
+                "1",
+                "-l",
+                "info",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         yield {"process": process, "mail_dir": mail_dir, "log": tmp_path / "worker.log"}
         os.killpg(process.pid, signal.SIGTERM)
@@ -97,15 +121,18 @@ def test_a_real_worker_and_beat_raise_and_send_an_overdue_alert(cast, worker):
     cast.office.save()
     now = timezone.now()
     # Due back 5 minutes ago, and the policy's grace is 5 minutes: overdue 6 seconds from now.
-    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl,
-                                  start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6))
+    visit = make_authorised_visit(
+        lead=cast.staff,
+        second=cast.staff2,
+        authoriser=cast.dsl,
+        start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6),
+    )
     visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
     visit.refresh_from_db()
     assert visit.alert_due_at > timezone.now()  # not due yet when handed to the worker
 
     wait_for(lambda: VisitAlert.objects.filter(visit=visit).exists(), 60, "the overdue alert", worker["log"])
-    wait_for(lambda: AlertNotification.objects.filter(sent_at__isnull=False).exists(), 30, "the email",
-             worker["log"])
+    wait_for(lambda: AlertNotification.objects.filter(sent_at__isnull=False).exists(), 30, "the email", worker["log"])
     time.sleep(3)  # several more sweeps run: none may add a second alert or send again
 
     alert = VisitAlert.objects.get(visit=visit)

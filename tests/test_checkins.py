@@ -37,8 +37,17 @@ def post(client, user, visit, **data):
 
 @pytest.mark.parametrize(
     "who, status",
-    [("staff", 200), ("staff2", 200), ("office", 200), ("outsider", 404), ("dsl", 404), ("principal", 404),
-     ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404)],
+    [
+        ("staff", 200),
+        ("staff2", 200),
+        ("office", 200),
+        ("outsider", 404),
+        ("dsl", 404),
+        ("principal", 404),
+        ("trust_admin", 404),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ],
 )
 def test_who_may_open_the_field_page(client, cast, visit, who, status):
     client.force_login(getattr(cast, who))
@@ -61,8 +70,12 @@ def test_the_field_page_is_phone_sized_with_one_tap_buttons(client, cast, visit)
 
 
 def test_the_pair_goes_through_the_whole_visit(client, cast, visit):
-    steps = [("checked_out", VisitStatus.OUT, (10, 0)), ("arrived", VisitStatus.ON_SITE, (10, 10)),
-             ("left", VisitStatus.LEFT, (10, 35)), ("returned", VisitStatus.RETURNED, (10, 45))]
+    steps = [
+        ("checked_out", VisitStatus.OUT, (10, 0)),
+        ("arrived", VisitStatus.ON_SITE, (10, 10)),
+        ("left", VisitStatus.LEFT, (10, 35)),
+        ("returned", VisitStatus.RETURNED, (10, 45)),
+    ]
     for kind, status, (hour, minute) in steps:
         with at(hour, minute):
             response = post(client, cast.staff, visit, kind=kind)

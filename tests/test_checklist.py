@@ -37,23 +37,28 @@ def keys(items):
 
 
 def assess(cast, household, **flags):
-    return risk_assessment_create(household=household, actor=cast.staff, rows=[
-        RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
-        **flags)
-
+    return risk_assessment_create(
+        household=household,
+        actor=cast.staff,
+        rows=[RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
+        **flags,
+    )
 
 
 def tell_family(cast, visit, response="agreed"):
     """Issue 3's record of how the family was told: the one the checklist reads."""
     from visits.services import parent_notification_record
 
-    return parent_notification_record(visit=visit, actor=cast.staff, method="phone", response=response,
-                                      notified_at=timezone.now())
+    return parent_notification_record(
+        visit=visit, actor=cast.staff, method="phone", response=response, notified_at=timezone.now()
+    )
+
 
 @pytest.fixture
 def child(cast):
-    return ChildFactory(household__school=cast.school, household__address_line1="12a High St",
-                        household__postcode="LU1 1AA")
+    return ChildFactory(
+        household__school=cast.school, household__address_line1="12a High St", household__postcode="LU1 1AA"
+    )
 
 
 @pytest.fixture
@@ -86,18 +91,25 @@ def test_everything_met_means_it_may_check_out(ready_visit):
 
 
 def test_address_on_the_list_blocks(cast, ready_visit):
-    prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=None, address_line1="12A High Street",
-                           postcode="LU11AA")
+    prohibited_address_add(
+        actor=cast.dsl, trust=cast.trust, school=None, address_line1="12A High Street", postcode="LU11AA"
+    )
     [item] = departure_blockers(ready_visit)
     assert item.key == "address" and "On the list" in item.detail
 
 
 def test_near_match_blocks_until_a_dsl_judges_it(cast, ready_visit):
-    entry = prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=None, address_line1="14 High Street",
-                                   postcode="LU1 1AA")
+    entry = prohibited_address_add(
+        actor=cast.dsl, trust=cast.trust, school=None, address_line1="14 High Street", postcode="LU1 1AA"
+    )
     assert keys(departure_blockers(ready_visit)) == ["address"]
-    address_judgement_record(household=ready_visit.household, entry=entry, same_place=False,
-                             note="Council confirmed a different house.", actor=cast.dsl)
+    address_judgement_record(
+        household=ready_visit.household,
+        entry=entry,
+        same_place=False,
+        note="Council confirmed a different house.",
+        actor=cast.dsl,
+    )
     assert departure_blockers(ready_visit) == []
 
 
@@ -110,8 +122,7 @@ def test_expired_training_of_either_visitor_blocks(cast, ready_visit):
 
 
 def test_stale_risk_assessment_blocks(cast, ready_visit):
-    risk_assessment_mark_for_review(household=ready_visit.household, reason="Incident at the address",
-                                    actor=cast.dsl)
+    risk_assessment_mark_for_review(household=ready_visit.household, reason="Incident at the address", actor=cast.dsl)
     assert keys(departure_blockers(ready_visit)) == ["risk_assessment"]
 
 
@@ -140,8 +151,14 @@ def test_risk_flags_change_the_visit(cast, ready_visit, flags, message):
 
 
 def test_sign_off_and_animals_agreement_clear_the_flags(cast, ready_visit):
-    assessment = assess(cast, ready_visit.household, aggressive_adult=True, dangerous_animals=True,
-                        animals_note="Dog", animals_kept_apart_agreed=True)
+    assessment = assess(
+        cast,
+        ready_visit.household,
+        aggressive_adult=True,
+        dangerous_animals=True,
+        animals_note="Dog",
+        animals_kept_apart_agreed=True,
+    )
     assert keys(departure_blockers(ready_visit)) == ["risk_flags"]
     risk_assessment_sign_off(assessment=assessment, actor=cast.dsl)
     assert departure_blockers(ready_visit) == []
@@ -150,8 +167,9 @@ def test_sign_off_and_animals_agreement_clear_the_flags(cast, ready_visit):
 def test_animals_refused_cancels_the_visit_and_records_why(client, cast, ready_visit):
     assess(cast, ready_visit.household, dangerous_animals=True, animals_note="Dog")
     client.force_login(cast.staff)
-    response = client.post(f"/safeguarding/visits/{ready_visit.pk}/checklist/cancel_animals/",
-                           {"note": "Mum said the dog stays."})
+    response = client.post(
+        f"/safeguarding/visits/{ready_visit.pk}/checklist/cancel_animals/", {"note": "Mum said the dog stays."}
+    )
     assert response.status_code == 302
     ready_visit.refresh_from_db()
     assert ready_visit.status == VisitStatus.CANCELLED
@@ -159,12 +177,16 @@ def test_animals_refused_cancels_the_visit_and_records_why(client, cast, ready_v
     assert "animals" in step.note and "dog stays" in step.note
 
 
-def test_unannounced_visit_needs_the_headteacher_informed(cast, child, mailoutbox,
-                                                          django_capture_on_commit_callbacks):
+def test_unannounced_visit_needs_the_headteacher_informed(cast, child, mailoutbox, django_capture_on_commit_callbacks):
     cast.principal.email = "head@example.org"
     cast.principal.save()
-    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, announced=False,
-                       unannounced_reason="No contact for a week; welfare check.")
+    visit = make_visit(
+        lead=cast.staff,
+        second=cast.staff2,
+        child=child,
+        announced=False,
+        unannounced_reason="No contact for a week; welfare check.",
+    )
     authorise(cast, visit)
     assess(cast, visit.household)
     safe_word_set(visit=visit, word="Marigold", actor=cast.staff)
@@ -186,8 +208,7 @@ def test_social_worker_item_only_when_a_child_has_one(cast, ready_visit, child):
     assert item.key == "social_worker" and "Jordan Vale" in item.detail
     with pytest.raises(ValidationError):
         visit_record_social_worker(visit=ready_visit, actor=cast.staff, told_after=True, note="")
-    visit_record_social_worker(visit=ready_visit, actor=cast.staff, told_after=True,
-                               note="The DSL rings her at 3pm.")
+    visit_record_social_worker(visit=ready_visit, actor=cast.staff, told_after=True, note="The DSL rings her at 3pm.")
     assert departure_blockers(ready_visit) == []
 
 
@@ -228,8 +249,7 @@ def test_override_by_role(cast, visit, who, item, allowed):
 
 
 def test_policy_names_the_overriding_role(cast, visit):
-    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school,
-                                   checklist_override_roles={"training": ["DSL"]})
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, checklist_override_roles={"training": ["DSL"]})
     checklist_override(visit=visit, item="training", reason="Refresher booked for Friday.", actor=cast.dsl)
     with pytest.raises(PermissionDenied):
         checklist_override(visit=visit, item="training", reason="x", actor=cast.principal)
@@ -262,8 +282,17 @@ def test_ready_visit_page_says_so(client, cast, ready_visit):
     assert "Ready to check out" in client.get(f"/visits/{ready_visit.pk}/").content.decode()
 
 
-ACT = {"staff": 302, "staff2": 302, "dsl": 302, "principal": 302, "outsider": 404, "office": 404,
-       "trust_admin": 404, "other_dsl": 404, "other_staff": 404}
+ACT = {
+    "staff": 302,
+    "staff2": 302,
+    "dsl": 302,
+    "principal": 302,
+    "outsider": 404,
+    "office": 404,
+    "trust_admin": 404,
+    "other_dsl": 404,
+    "other_staff": 404,
+}
 
 
 def test_a_family_who_declined_keeps_the_parents_item_unmet(cast, visit):
@@ -278,13 +307,16 @@ def test_the_checklist_links_to_where_the_family_notice_is_recorded(client, cast
     assert 'href="#parents"' in page and 'id="parents"' in page
 
 
-@pytest.mark.parametrize(("who", "status", "overridden"),
-                         [("dsl", 302, True), ("staff", 403, False), ("office", 404, False),
-                          ("other_dsl", 404, False)])
+@pytest.mark.parametrize(
+    ("who", "status", "overridden"),
+    [("dsl", 302, True), ("staff", 403, False), ("office", 404, False), ("other_dsl", 404, False)],
+)
 def test_override_action_by_role(client, cast, visit, who, status, overridden):
     client.force_login(getattr(cast, who))
-    response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/override/",
-                           {"item": "risk_assessment", "reason": "Assessed by phone this morning."})
+    response = client.post(
+        f"/safeguarding/visits/{visit.pk}/checklist/override/",
+        {"item": "risk_assessment", "reason": "Assessed by phone this morning."},
+    )
     assert response.status_code == status
     assert ChecklistOverride.objects.exists() == overridden
 
@@ -299,8 +331,9 @@ def test_checklist_queries_do_not_grow_with_the_list_or_visitors(cast, ready_vis
     with CaptureQueriesContext(connection) as few:
         departure_checklist(ready_visit)
     for n in range(10):
-        prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=None, address_line1=f"{n + 40} Far Road",
-                               postcode="EB9 9ZZ")
+        prohibited_address_add(
+            actor=cast.dsl, trust=cast.trust, school=None, address_line1=f"{n + 40} Far Road", postcode="EB9 9ZZ"
+        )
     with CaptureQueriesContext(connection) as many:
         departure_checklist(ready_visit)
     assert len(many) == len(few)
@@ -319,11 +352,14 @@ def test_announced_visit_does_not_email_the_headteacher(cast, ready_visit):
 
 
 @pytest.mark.parametrize(("who", "status"), ACT.items())
-@pytest.mark.parametrize(("action", "data"), [("social_worker", {"told_after": "on", "note": "DSL rings at 3pm"}),
-                                              ("headteacher", {}), ("cancel_animals", {})])
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [("social_worker", {"told_after": "on", "note": "DSL rings at 3pm"}), ("headteacher", {}), ("cancel_animals", {})],
+)
 def test_other_actions_by_role(client, cast, child, who, status, action, data):
-    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, announced=False,
-                       unannounced_reason="Welfare check.")
+    visit = make_visit(
+        lead=cast.staff, second=cast.staff2, child=child, announced=False, unannounced_reason="Welfare check."
+    )
     authorise(cast, visit)
     client.force_login(getattr(cast, who))
     response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/{action}/", data)

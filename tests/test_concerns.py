@@ -37,8 +37,10 @@ def test_staff_raise_a_concern_from_a_visit_and_the_dsls_hear_at_once(
     child = visit.children.get()
     assert client.get(f"/safeguarding/concerns/new/?visit={visit.pk}").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/safeguarding/concerns/new/?visit={visit.pk}", {
-            "child": child.pk, "kind": "disclosure", "details": DETAILS, "action_taken": ""})
+        response = client.post(
+            f"/safeguarding/concerns/new/?visit={visit.pk}",
+            {"child": child.pk, "kind": "disclosure", "details": DETAILS, "action_taken": ""},
+        )
     assert response.status_code == 302
     concern = Concern.objects.get()
     assert concern.visit == visit and concern.child == child and concern.raised_by == cast.staff
@@ -51,15 +53,19 @@ def test_staff_raise_a_concern_from_a_visit_and_the_dsls_hear_at_once(
 def test_concern_on_its_own_from_the_child(client, cast):
     child = ChildFactory(household__school=cast.school)
     client.force_login(cast.staff)
-    response = client.post(f"/safeguarding/concerns/new/?child={child.pk}", {"child": child.pk, "kind": "concern",
-                                                              "details": "Arrived hungry three days running."})
+    response = client.post(
+        f"/safeguarding/concerns/new/?child={child.pk}",
+        {"child": child.pk, "kind": "concern", "details": "Arrived hungry three days running."},
+    )
     assert response.status_code == 302 and Concern.objects.get().visit is None
 
 
 def test_empty_concern_is_refused_beside_the_field(client, cast, visit):
     client.force_login(cast.staff)
-    response = client.post(f"/safeguarding/concerns/new/?visit={visit.pk}", {
-        "child": visit.children.get().pk, "kind": "concern", "details": "", "action_taken": "Told mum"})
+    response = client.post(
+        f"/safeguarding/concerns/new/?visit={visit.pk}",
+        {"child": visit.children.get().pk, "kind": "concern", "details": "", "action_taken": "Told mum"},
+    )
     assert response.status_code == 200 and "Describe the concern." in response.content.decode()
     assert "Told mum" in response.content.decode() and not Concern.objects.exists()
 
@@ -72,8 +78,15 @@ def test_cannot_raise_about_a_child_of_another_school(client, cast):
 
 
 CONCERN_MATRIX = [
-    ("staff", 403), ("staff2", 403), ("outsider", 403), ("dsl", 200), ("principal", 200), ("office", 403),
-    ("trust_admin", 403), ("other_dsl", 404), ("other_staff", 403),
+    ("staff", 403),
+    ("staff2", 403),
+    ("outsider", 403),
+    ("dsl", 200),
+    ("principal", 200),
+    ("office", 403),
+    ("trust_admin", 403),
+    ("other_dsl", 404),
+    ("other_staff", 403),
 ]
 
 
@@ -104,9 +117,14 @@ def test_concern_new_permission_matrix(client, cast, who, status):
 def test_dsl_adds_an_action_and_closes_with_an_outcome(client, cast, visit):
     concern = concern_raise(child=visit.children.get(), raised_by=cast.staff, details=DETAILS, visit=visit)
     client.force_login(cast.dsl)
-    response = client.post(f"/safeguarding/concerns/{concern.pk}/actions/", {
-        "action-description": "Refer to children's social care", "action-owner": cast.dsl.pk,
-        "action-due_on": timezone.localdate().isoformat()})
+    response = client.post(
+        f"/safeguarding/concerns/{concern.pk}/actions/",
+        {
+            "action-description": "Refer to children's social care",
+            "action-owner": cast.dsl.pk,
+            "action-due_on": timezone.localdate().isoformat(),
+        },
+    )
     assert response.status_code == 302
     assert concern.actions.get().description == "Refer to children's social care"
     assert client.post(f"/safeguarding/concerns/{concern.pk}/close/", {"outcome": ""}).status_code == 302
@@ -126,8 +144,9 @@ def test_concern_list_query_count_does_not_grow(client, cast, visit, django_asse
         client.get("/safeguarding/concerns/")
     for _ in range(5):
         concern_raise(child=child, raised_by=cast.staff2, details=DETAILS)
-        incident_record(visit=visit, recorded_by=cast.staff, kind="animal", occurred_at=timezone.now(),
-                        details="Dog bit a bag")
+        incident_record(
+            visit=visit, recorded_by=cast.staff, kind="animal", occurred_at=timezone.now(), details="Dog bit a bag"
+        )
     with CaptureQueriesContext(connection) as many:
         client.get("/safeguarding/concerns/")
     assert len(many) == len(one)
@@ -142,14 +161,27 @@ def test_accusation_against_staff_goes_to_the_principal_alone(
     cast = cast_emails
     client.force_login(cast.staff2)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/safeguarding/incidents/new/?visit={visit.pk}", {
-            "kind": "accusation", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
-            "details": "Father said the lead pushed him", "staff_accused": cast.staff.pk})
+        response = client.post(
+            f"/safeguarding/incidents/new/?visit={visit.pk}",
+            {
+                "kind": "accusation",
+                "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "details": "Father said the lead pushed him",
+                "staff_accused": cast.staff.pk,
+            },
+        )
     assert response.status_code == 302
     incident = Incident.objects.get()
     assert [m.to for m in mailoutbox] == [["principal@example.org"]]
-    for who, status in [("principal", 200), ("dsl", 404), ("staff", 404), ("staff2", 404), ("office", 404),
-                        ("other_dsl", 404), ("trust_admin", 404)]:
+    for who, status in [
+        ("principal", 200),
+        ("dsl", 404),
+        ("staff", 404),
+        ("staff2", 404),
+        ("office", 404),
+        ("other_dsl", 404),
+        ("trust_admin", 404),
+    ]:
         client.force_login(getattr(cast, who))
         assert client.get(f"/safeguarding/incidents/{incident.pk}/").status_code == status, who
     client.force_login(cast.dsl)
@@ -157,12 +189,18 @@ def test_accusation_against_staff_goes_to_the_principal_alone(
     assert "Accusation" not in client.get("/safeguarding/concerns/").content.decode()
 
 
-def test_other_incidents_go_to_dsls_and_principal(client, cast_emails, visit, mailoutbox,
-                                                  django_capture_on_commit_callbacks):
+def test_other_incidents_go_to_dsls_and_principal(
+    client, cast_emails, visit, mailoutbox, django_capture_on_commit_callbacks
+):
     cast = cast_emails
     with django_capture_on_commit_callbacks(execute=True):
-        incident = incident_record(visit=visit, recorded_by=cast.staff, kind="threat", occurred_at=timezone.now(),
-                                   details="Shouting at the door")
+        incident = incident_record(
+            visit=visit,
+            recorded_by=cast.staff,
+            kind="threat",
+            occurred_at=timezone.now(),
+            details="Shouting at the door",
+        )
     assert sorted(mailoutbox[0].to) == ["dsl@example.org", "principal@example.org"]
     for who, status in [("principal", 200), ("dsl", 200), ("staff", 404), ("other_dsl", 404)]:
         client.force_login(getattr(cast, who))
@@ -172,15 +210,26 @@ def test_other_incidents_go_to_dsls_and_principal(client, cast_emails, visit, ma
 
 def test_accusation_needs_the_member_of_staff(client, cast, visit):
     client.force_login(cast.staff)
-    response = client.post(f"/safeguarding/incidents/new/?visit={visit.pk}", {
-        "kind": "accusation", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "details": "x"})
+    response = client.post(
+        f"/safeguarding/incidents/new/?visit={visit.pk}",
+        {"kind": "accusation", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "details": "x"},
+    )
     assert "Say which member of staff" in response.content.decode() and not Incident.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("staff", 200), ("staff2", 200), ("outsider", 404), ("dsl", 200), ("principal", 200), ("office", 403),
-     ("trust_admin", 403), ("other_dsl", 404), ("other_staff", 404)],
+    [
+        ("staff", 200),
+        ("staff2", 200),
+        ("outsider", 404),
+        ("dsl", 200),
+        ("principal", 200),
+        ("office", 403),
+        ("trust_admin", 403),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ],
 )
 def test_incident_new_permission_matrix(client, cast, visit, who, status):
     client.force_login(getattr(cast, who))

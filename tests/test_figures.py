@@ -23,35 +23,71 @@ def at(month, day, hour=10, minute=0, year=2026):
     return datetime.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def visit(cast, *, school=None, start, status, purpose=Purpose.ATTENDANCE, requested=None, decisions=(),
-          returned=None, outcome="", submitted=None, household=None):
+def visit(
+    cast,
+    *,
+    school=None,
+    start,
+    status,
+    purpose=Purpose.ATTENDANCE,
+    requested=None,
+    decisions=(),
+    returned=None,
+    outcome="",
+    submitted=None,
+    household=None,
+):
     """A visit as its history left it: request and return transitions, decisions and the form, at known times."""
     school = school or cast.school
     lead = cast.staff if school == cast.school else cast.other_staff
     child = ChildFactory(household=household) if household else ChildFactory(household__school=school)
     v = Visit.objects.create(
-        school=school, household=child.household, purpose=purpose, reason="Test.", outcome_wanted="Test.",
-        scheduled_start=start, expected_duration_minutes=30, expected_return=start + datetime.timedelta(minutes=50),
-        status=status, requested_by=lead, submitted_at=requested,
+        school=school,
+        household=child.household,
+        purpose=purpose,
+        reason="Test.",
+        outcome_wanted="Test.",
+        scheduled_start=start,
+        expected_duration_minutes=30,
+        expected_return=start + datetime.timedelta(minutes=50),
+        status=status,
+        requested_by=lead,
+        submitted_at=requested,
     )
     v.children.add(child)
     VisitPerson.objects.create(visit=v, role="lead", user=lead)
     if requested:
         VisitTransition.objects.create(visit=v, from_status="draft", to_status="requested", actor=lead, at=requested)
     for decision, when in decisions:
-        AuthorisationDecision.objects.create(visit=v, decided_by=cast.dsl, decided_as="DSL", decided_at=when,
-                                             decision=decision, reason="" if decision == "approved" else "Why.")
+        AuthorisationDecision.objects.create(
+            visit=v,
+            decided_by=cast.dsl,
+            decided_as="DSL",
+            decided_at=when,
+            decision=decision,
+            reason="" if decision == "approved" else "Why.",
+        )
     if returned:
         VisitTransition.objects.create(visit=v, from_status="left", to_status="returned", actor=lead, at=returned)
-        VisitReport.objects.create(visit=v, due_at=returned + datetime.timedelta(hours=24), outcome=outcome,
-                                   submitted_at=submitted, submitted_by=lead if submitted else None)
+        VisitReport.objects.create(
+            visit=v,
+            due_at=returned + datetime.timedelta(hours=24),
+            outcome=outcome,
+            submitted_at=submitted,
+            submitted_by=lead if submitted else None,
+        )
     return v
 
 
 def action(cast, *, due, completed=None):
     return FollowUpAction.objects.create(
-        school=cast.school, description="Ring the family", owner=cast.staff, due_on=due, created_by=cast.dsl,
-        completed_at=completed, completed_by=cast.staff if completed else None,
+        school=cast.school,
+        description="Ring the family",
+        owner=cast.staff,
+        due_on=due,
+        created_by=cast.dsl,
+        completed_at=completed,
+        completed_by=cast.staff if completed else None,
         completion_outcome="Done." if completed else "",
     )
 
@@ -59,28 +95,73 @@ def action(cast, *, due, completed=None):
 @pytest.fixture
 def term_data(cast):
     """Autumn 2026 at Oakfield: four visits took place, one family declined beforehand, one draft."""
-    v1 = visit(cast, start=at(10, 5), status=VisitStatus.REVIEWED, requested=at(10, 1, 9),
-               decisions=[("approved", at(10, 1, 13))], returned=at(10, 5, 11), outcome="seen",
-               submitted=at(10, 5, 12))  # decided in 4 h; form on time
-    v2 = visit(cast, start=at(11, 10), status=VisitStatus.REPORTED, purpose=Purpose.SEND_SUPPORT,
-               requested=at(11, 2, 9), decisions=[("changes_requested", at(11, 3, 9)), ("approved", at(11, 10, 11))],
-               returned=at(11, 10, 11), outcome="no_access", submitted=at(11, 11, 17))  # 24 h; approved late
-    v3 = visit(cast, start=at(12, 1), status=VisitStatus.RETURNED, requested=at(11, 20, 9),
-               decisions=[("approved", at(11, 20, 11))], returned=at(12, 1, 11))  # 2 h; form never written
+    v1 = visit(
+        cast,
+        start=at(10, 5),
+        status=VisitStatus.REVIEWED,
+        requested=at(10, 1, 9),
+        decisions=[("approved", at(10, 1, 13))],
+        returned=at(10, 5, 11),
+        outcome="seen",
+        submitted=at(10, 5, 12),
+    )  # decided in 4 h; form on time
+    v2 = visit(
+        cast,
+        start=at(11, 10),
+        status=VisitStatus.REPORTED,
+        purpose=Purpose.SEND_SUPPORT,
+        requested=at(11, 2, 9),
+        decisions=[("changes_requested", at(11, 3, 9)), ("approved", at(11, 10, 11))],
+        returned=at(11, 10, 11),
+        outcome="no_access",
+        submitted=at(11, 11, 17),
+    )  # 24 h; approved late
+    v3 = visit(
+        cast,
+        start=at(12, 1),
+        status=VisitStatus.RETURNED,
+        requested=at(11, 20, 9),
+        decisions=[("approved", at(11, 20, 11))],
+        returned=at(12, 1, 11),
+    )  # 2 h; form never written
     visit(cast, start=at(10, 20), status=VisitStatus.FAMILY_DECLINED, requested=at(10, 15, 9))  # no decision
-    v5 = visit(cast, start=at(10, 21), status=VisitStatus.REPORTED, requested=at(10, 16, 9),
-               decisions=[("approved", at(10, 16, 15))], returned=at(10, 21, 11), outcome="declined",
-               submitted=at(10, 21, 15))  # 6 h; declined at the door, form on time
+    v5 = visit(
+        cast,
+        start=at(10, 21),
+        status=VisitStatus.REPORTED,
+        requested=at(10, 16, 9),
+        decisions=[("approved", at(10, 16, 15))],
+        returned=at(10, 21, 11),
+        outcome="declined",
+        submitted=at(10, 21, 15),
+    )  # 6 h; declined at the door, form on time
     visit(cast, start=at(11, 1), status=VisitStatus.DRAFT)  # never requested: not counted anywhere
-    visit(cast, start=at(6, 10), status=VisitStatus.REVIEWED, requested=at(6, 1), decisions=[("approved", at(6, 1))],
-          returned=at(6, 10, 11), outcome="seen", submitted=at(6, 10, 12))  # summer term
-    visit(cast, school=cast.other_school, start=at(10, 7), status=VisitStatus.REPORTED, requested=at(10, 6, 9),
-          decisions=[("approved", at(10, 6, 10))], returned=at(10, 7, 11), outcome="seen", submitted=at(10, 7, 12))
-    action(cast, due=datetime.date(2026, 10, 10), completed=at(10, 9))          # on time
-    action(cast, due=datetime.date(2026, 10, 15), completed=at(10, 20))         # late
-    action(cast, due=datetime.date(2026, 12, 20))                               # never done: late
+    visit(
+        cast,
+        start=at(6, 10),
+        status=VisitStatus.REVIEWED,
+        requested=at(6, 1),
+        decisions=[("approved", at(6, 1))],
+        returned=at(6, 10, 11),
+        outcome="seen",
+        submitted=at(6, 10, 12),
+    )  # summer term
+    visit(
+        cast,
+        school=cast.other_school,
+        start=at(10, 7),
+        status=VisitStatus.REPORTED,
+        requested=at(10, 6, 9),
+        decisions=[("approved", at(10, 6, 10))],
+        returned=at(10, 7, 11),
+        outcome="seen",
+        submitted=at(10, 7, 12),
+    )
+    action(cast, due=datetime.date(2026, 10, 10), completed=at(10, 9))  # on time
+    action(cast, due=datetime.date(2026, 10, 15), completed=at(10, 20))  # late
+    action(cast, due=datetime.date(2026, 12, 20))  # never done: late
     action(cast, due=datetime.date(2026, 12, 30), completed=at(12, 30, 23, 30))  # 23:30 GMT on the day: on time
-    action(cast, due=datetime.date(2026, 8, 1), completed=at(9, 1))             # August: in no term
+    action(cast, due=datetime.date(2026, 8, 1), completed=at(9, 1))  # August: in no term
     # Overdue alerts as the sweep stores them: two resolved differently, one still open, one in summer, one duress.
     alert(v1, "overdue:0:0", raised=at(10, 5, 11), outcome="rang_all_fine")
     alert(v1, "overdue:1:0", raised=at(10, 5, 12), outcome="rang_no_answer")
@@ -94,8 +175,14 @@ def alert(visit, key, *, raised, outcome="", kind="overdue"):
     from visits.models import VisitAlert
 
     return VisitAlert.objects.create(
-        visit=visit, key=key, kind=kind, due_at=raised, raised_at=raised, outcome=outcome,
-        acknowledged_at=raised if outcome else None, police_reference="CAD 123" if outcome == "police_called" else "",
+        visit=visit,
+        key=key,
+        kind=kind,
+        due_at=raised,
+        raised_at=raised,
+        outcome=outcome,
+        acknowledged_at=raised if outcome else None,
+        police_reference="CAD 123" if outcome == "police_called" else "",
     )
 
 
@@ -106,8 +193,11 @@ def test_terms_are_the_simplified_english_terms():
     assert Term("summer", 2027).last_day == datetime.date(2027, 7, 31)
     assert Term.containing(datetime.date(2026, 8, 15)) == Term("summer", 2026)
     assert AUTUMN.previous() == Term("summer", 2026) and spring.previous() == AUTUMN
-    assert [t.slug for t in recent_terms(datetime.date(2027, 1, 15), 3)] == ["2027-spring", "2026-autumn",
-                                                                             "2026-summer"]
+    assert [t.slug for t in recent_terms(datetime.date(2027, 1, 15), 3)] == [
+        "2027-spring",
+        "2026-autumn",
+        "2026-summer",
+    ]
     assert Term.from_slug("2026-winter") is None and Term.from_slug("x") is None
 
 
@@ -115,8 +205,12 @@ def test_every_figure_for_a_known_term(cast, term_data):
     oak, river = term_figures([cast.school, cast.other_school], AUTUMN, now=NOW)
     assert oak.visits == 4
     assert oak.by_purpose == {"Attendance": 3, "SEND support": 1}
-    assert oak.by_outcome == {"Declined by the family": 1, "Form not written yet": 1,
-                              "No access: letter posted": 1, "Seen: the visit took place": 1}
+    assert oak.by_outcome == {
+        "Declined by the family": 1,
+        "Form not written yet": 1,
+        "No access: letter posted": 1,
+        "Seen: the visit took place": 1,
+    }
     assert (oak.reports_on_time.part, oak.reports_on_time.whole, oak.reports_on_time.percent) == (2, 4, 50.0)
     assert (oak.authorised_before.part, oak.authorised_before.whole, oak.authorised_before.percent) == (3, 4, 75.0)
     assert sorted(oak.decision_hours) == [2, 4, 6, 24] and oak.median_decision_hours == 5.0
@@ -148,10 +242,20 @@ def test_summer_term_counts_only_its_own_visit(cast, term_data):
     assert oak.visits == 1 and oak.reports_on_time.percent == 100.0
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("staff", 403), ("staff2", 403), ("outsider", 403), ("office", 403), ("other_staff", 403),
-    ("dsl", 200), ("principal", 200), ("other_dsl", 200), ("trust_admin", 200),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("staff", 403),
+        ("staff2", 403),
+        ("outsider", 403),
+        ("office", 403),
+        ("other_staff", 403),
+        ("dsl", 200),
+        ("principal", 200),
+        ("other_dsl", 200),
+        ("trust_admin", 200),
+    ],
+)
 @pytest.mark.parametrize("url", ["figures", "figures_print"])
 def test_who_may_see_the_figures(client, cast, who, expected, url):
     client.force_login(getattr(cast, who))
@@ -205,7 +309,7 @@ def test_query_count_does_not_grow_with_the_data(client, cast, term_data):
         with time_machine.travel(NOW, tick=False):
             client.force_login(cast.trust_admin)
             with CaptureQueriesContext(connection) as ctx:
-                    assert client.get(reverse("figures"), {"term": "2026-autumn"}).status_code == 200
+                assert client.get(reverse("figures"), {"term": "2026-autumn"}).status_code == 200
         return len(ctx.captured_queries)
 
     small = count()

@@ -73,8 +73,13 @@ def test_service_refuses_a_visit_without_exactly_one_lead(cast):
 def test_service_reports_bad_times_on_the_field_and_saves_nothing(cast, minutes, return_after, field):
     start = timezone.now() + datetime.timedelta(days=1)
     with pytest.raises(ValidationError) as error:
-        make_visit(lead=cast.staff, second=cast.staff2, start=start, minutes=minutes,
-                   expected_return=start + datetime.timedelta(minutes=return_after))
+        make_visit(
+            lead=cast.staff,
+            second=cast.staff2,
+            start=start,
+            minutes=minutes,
+            expected_return=start + datetime.timedelta(minutes=return_after),
+        )
     assert field in error.value.message_dict
     assert Visit.objects.count() == 0
 
@@ -89,8 +94,14 @@ def test_service_refuses_a_child_from_another_school(cast):
 
 def test_child_must_live_in_a_household_of_its_own_school(cast):
     household = HouseholdFactory(school=cast.other_school)
-    child = Child(school=cast.school, household=household, first_name="Ivo", last_name="Marsh",
-                  date_of_birth=datetime.date(2016, 1, 1), year_group="4")
+    child = Child(
+        school=cast.school,
+        household=household,
+        first_name="Ivo",
+        last_name="Marsh",
+        date_of_birth=datetime.date(2016, 1, 1),
+        year_group="4",
+    )
     with pytest.raises(ValidationError) as error:
         child.full_clean()
     assert "household" in error.value.message_dict

@@ -41,25 +41,38 @@ def family(cast):
     lead = make_member("zoe", cast.school, Role.STAFF, job_title="Family Support Worker")
     lead.first_name, lead.last_name = "Zoë", "O'Connell-Brontë"
     lead.save()
-    child = ChildFactory(household__school=cast.school, household__name="Ní Bhriain family",
-                         first_name="Seán", last_name="Ní Bhriain")
+    child = ChildFactory(
+        household__school=cast.school, household__name="Ní Bhriain family", first_name="Seán", last_name="Ní Bhriain"
+    )
     sibling = ChildFactory(household=child.household, first_name="Aoife", last_name="Ní Bhriain")
-    ParentCarerFactory(household=child.household, title="Mrs", first_name="Siobhán", last_name="D'Arcy",
-                       email="siobhan@example.org")
+    ParentCarerFactory(
+        household=child.household, title="Mrs", first_name="Siobhán", last_name="D'Arcy", email="siobhan@example.org"
+    )
     return lead, child, sibling
 
 
-def _reported(lead, child, cast, summary="We talked about getting to school by 8:45 and agreed a morning routine.",
-              **fields):
+def _reported(
+    lead, child, cast, summary="We talked about getting to school by 8:45 and agreed a morning routine.", **fields
+):
     from visits.models import Visit
 
     visit = make_reported_visit(
-        lead=lead, summary=summary, internal_notes=INTERNAL, visit_fields={"child": child, "second": cast.staff2},
+        lead=lead,
+        summary=summary,
+        internal_notes=INTERNAL,
+        visit_fields={"child": child, "second": cast.staff2},
         actions=[
-            {"owner": lead, "description": "Send the morning routine chart home", "agreed_with_family": True,
-             "due_on": timezone.localdate() + datetime.timedelta(days=3)},
-            {"owner": cast.dsl, "description": "Check with the health visitor about the bruise",
-             "due_on": timezone.localdate() + datetime.timedelta(days=1)},
+            {
+                "owner": lead,
+                "description": "Send the morning routine chart home",
+                "agreed_with_family": True,
+                "due_on": timezone.localdate() + datetime.timedelta(days=3),
+            },
+            {
+                "owner": cast.dsl,
+                "description": "Check with the health visitor about the bruise",
+                "due_on": timezone.localdate() + datetime.timedelta(days=1),
+            },
         ],
         next_visit_on=timezone.localdate() + datetime.timedelta(days=14),
         **fields,
@@ -72,10 +85,21 @@ def test_parent_copy_has_what_the_family_needs(cast, family):
     visit = _reported(lead, child, cast)
     text = pdf_text(parent_copy_pdf(visit))
     for expected in [
-        cast.school.name, "1 Chestnut Row", "Home Visit Form: parent/carer copy", "Seán Ní Bhriain",
-        "Mrs Siobhán D'Arcy", "Zoë O'Connell-Brontë", "Family Support Worker", cast.staff2.get_full_name(),
-        "to talk about your child's attendance at school", "agreed a morning routine",
-        "Send the morning routine chart home", "Next visit", "Who to contact", "020 7946 0001", "Signature",
+        cast.school.name,
+        "1 Chestnut Row",
+        "Home Visit Form: parent/carer copy",
+        "Seán Ní Bhriain",
+        "Mrs Siobhán D'Arcy",
+        "Zoë O'Connell-Brontë",
+        "Family Support Worker",
+        cast.staff2.get_full_name(),
+        "to talk about your child's attendance at school",
+        "agreed a morning routine",
+        "Send the morning routine chart home",
+        "Next visit",
+        "Who to contact",
+        "020 7946 0001",
+        "Signature",
     ]:
         assert expected in text, expected
 
@@ -103,8 +127,21 @@ def test_parent_copy_context_is_an_allow_list(cast, family):
     visit = _reported(lead, child, cast)
     context = parent_copy_context(visit)
     assert set(context) == {
-        "school", "date", "children", "carers", "address_lines", "purpose", "visitors", "contact_name", "arrived",
-        "departed", "outcome", "summary", "present", "actions", "next_visit_on",
+        "school",
+        "date",
+        "children",
+        "carers",
+        "address_lines",
+        "purpose",
+        "visitors",
+        "contact_name",
+        "arrived",
+        "departed",
+        "outcome",
+        "summary",
+        "present",
+        "actions",
+        "next_visit_on",
     }
     assert set(context["school"]) == {"name", "address", "phone", "email", "logo"}
     assert all(set(v) == {"name", "role", "visit_role"} for v in context["visitors"])
@@ -143,8 +180,13 @@ def test_missed_you_letter(cast, family):
 
 def test_carer_without_parental_responsibility_is_not_addressed(cast, family):
     lead, child, _ = family
-    ParentCarer.objects.create(household=child.household, first_name="Dermot", last_name="Quayle",
-                               relationship="lodger", parental_responsibility=False)
+    ParentCarer.objects.create(
+        household=child.household,
+        first_name="Dermot",
+        last_name="Quayle",
+        relationship="lodger",
+        parental_responsibility=False,
+    )
     text = pdf_text(missed_you_pdf(make_visit(lead=lead, child=child)))
     assert "Dermot" not in text
 
@@ -152,8 +194,15 @@ def test_carer_without_parental_responsibility_is_not_addressed(cast, family):
 # --- Downloading and emailing -----------------------------------------------------------------------------------
 
 PDF_MATRIX = [
-    ("staff", 200), ("staff2", 200), ("outsider", 404), ("dsl", 200), ("principal", 200), ("office", 404),
-    ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404),
+    ("staff", 200),
+    ("staff2", 200),
+    ("outsider", 404),
+    ("dsl", 200),
+    ("principal", 200),
+    ("office", 404),
+    ("trust_admin", 404),
+    ("other_dsl", 404),
+    ("other_staff", 404),
 ]
 
 
@@ -199,8 +248,17 @@ def test_email_without_an_address_says_so(client, cast, mailoutbox):
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("staff", 302), ("staff2", 403), ("outsider", 404), ("dsl", 302), ("principal", 302), ("office", 404),
-     ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404)],
+    [
+        ("staff", 302),
+        ("staff2", 403),
+        ("outsider", 404),
+        ("dsl", 302),
+        ("principal", 302),
+        ("office", 404),
+        ("trust_admin", 404),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ],
 )
 def test_email_permission_matrix(client, cast, who, status, mailoutbox):
     visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})

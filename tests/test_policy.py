@@ -16,16 +16,26 @@ def test_a_school_without_overrides_works_to_the_trust_default(cast):
     assert policy.wait_if_late_minutes == 10
     assert policy.latest_start == datetime.time(16, 30)
     assert [(s.action, s.delay_minutes) for s in policy.escalation_steps] == [
-        (EscalationAction.RING_LEAD, 0), (EscalationAction.ALERT_SENIOR, 15), (EscalationAction.POLICE_PROMPT, 30),
+        (EscalationAction.RING_LEAD, 0),
+        (EscalationAction.ALERT_SENIOR, 15),
+        (EscalationAction.POLICE_PROMPT, 30),
     ]
 
 
 def test_a_school_overrides_only_the_values_it_sets(cast):
-    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, max_visit_minutes=45,
-                                   latest_start=datetime.time(15, 0), authorisers="principal_only")
+    HomeVisitPolicy.objects.create(
+        trust=cast.trust,
+        school=cast.school,
+        max_visit_minutes=45,
+        latest_start=datetime.time(15, 0),
+        authorisers="principal_only",
+    )
     policy = cast.school.policy()
     assert (policy.max_visit_minutes, policy.latest_start, policy.authorisers) == (
-        45, datetime.time(15, 0), "principal_only")
+        45,
+        datetime.time(15, 0),
+        "principal_only",
+    )
     assert policy.wait_if_late_minutes == 10  # inherited
     assert cast.other_school.policy().max_visit_minutes == 30  # the other school is untouched
 
@@ -53,8 +63,9 @@ def test_a_school_override_must_belong_to_the_schools_trust(cast):
 
 
 def test_latest_start_must_follow_earliest(cast):
-    override = HomeVisitPolicy(trust=cast.trust, school=cast.school, earliest_start=datetime.time(17, 0),
-                               latest_start=datetime.time(9, 0))
+    override = HomeVisitPolicy(
+        trust=cast.trust, school=cast.school, earliest_start=datetime.time(17, 0), latest_start=datetime.time(9, 0)
+    )
     with pytest.raises(ValidationError) as error:
         override.full_clean()
     assert "latest_start" in error.value.message_dict

@@ -69,15 +69,17 @@ MUST_NOT_MATCH = [
 @pytest.mark.parametrize(("address", "entry"), MUST_MATCH)
 def test_addresses_that_are_the_same_place_match_exactly(address, entry):
     line1, line2, town, postcode = entry
-    assert compare(parse_address(address), parse_parts(line1=line1, line2=line2, town=town, postcode=postcode)) \
-        == "exact"
+    assert (
+        compare(parse_address(address), parse_parts(line1=line1, line2=line2, town=town, postcode=postcode)) == "exact"
+    )
 
 
 @pytest.mark.parametrize(("address", "entry", "expected"), MUST_NOT_MATCH)
 def test_different_places_do_not_match_exactly(address, entry, expected):
     line1, line2, town, postcode = entry
-    assert compare(parse_address(address), parse_parts(line1=line1, line2=line2, town=town, postcode=postcode)) \
-        == expected
+    assert (
+        compare(parse_address(address), parse_parts(line1=line1, line2=line2, town=town, postcode=postcode)) == expected
+    )
 
 
 def test_tables_are_big_enough():
@@ -94,8 +96,15 @@ def test_postcode_normalisation_is_localflavors():
 
 
 def _add(cast, line1="12A High Street", postcode="LU1 1AA", school=None, **fields):
-    return prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=school, address_line1=line1,
-                                  postcode=postcode, town=fields.pop("town", "Luton"), **fields)
+    return prohibited_address_add(
+        actor=cast.dsl,
+        trust=cast.trust,
+        school=school,
+        address_line1=line1,
+        postcode=postcode,
+        town=fields.pop("town", "Luton"),
+        **fields,
+    )
 
 
 def test_household_matches_exact_and_near_entries(cast):
@@ -114,8 +123,13 @@ def test_one_line_address_can_be_checked(cast):
 
 
 def test_another_schools_own_entry_does_not_apply(cast):
-    prohibited_address_add(actor=cast.other_dsl, trust=cast.trust, school=cast.other_school,
-                           address_line1="12A High Street", postcode="LU1 1AA")
+    prohibited_address_add(
+        actor=cast.other_dsl,
+        trust=cast.trust,
+        school=cast.other_school,
+        address_line1="12A High Street",
+        postcode="LU1 1AA",
+    )
     household = HouseholdFactory(school=cast.school, address_line1="12a High St", postcode="LU1 1AA")
     assert prohibited_address_matches(household) == []
     trust_wide = _add(cast)
@@ -140,8 +154,13 @@ def test_a_near_match_is_cleared_only_by_a_dsl_judgement_on_the_current_address(
     household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
     with pytest.raises(PermissionDenied):
         address_judgement_record(household=household, entry=near, same_place=False, note="x", actor=cast.staff)
-    address_judgement_record(household=household, entry=near, same_place=False,
-                             note="Checked with the council: different house.", actor=cast.dsl)
+    address_judgement_record(
+        household=household,
+        entry=near,
+        same_place=False,
+        note="Checked with the council: different house.",
+        actor=cast.dsl,
+    )
     [match] = prohibited_address_matches(household)
     assert match.cleared and not match.blocks
     household.address_line1 = "16 High St"  # they moved next door: the old judgement no longer covers them
@@ -152,11 +171,13 @@ def test_a_near_match_is_cleared_only_by_a_dsl_judgement_on_the_current_address(
 
 def test_staff_cannot_keep_the_list(cast):
     with pytest.raises(PermissionDenied):
-        prohibited_address_add(actor=cast.staff, trust=cast.trust, school=None, address_line1="1 A Road",
-                               postcode="EB1 1AA")
+        prohibited_address_add(
+            actor=cast.staff, trust=cast.trust, school=None, address_line1="1 A Road", postcode="EB1 1AA"
+        )
     with pytest.raises(PermissionDenied):
-        prohibited_address_add(actor=cast.other_dsl, trust=cast.trust, school=cast.school,
-                               address_line1="1 A Road", postcode="EB1 1AA")
+        prohibited_address_add(
+            actor=cast.other_dsl, trust=cast.trust, school=cast.school, address_line1="1 A Road", postcode="EB1 1AA"
+        )
 
 
 def test_duplicate_and_bad_postcode_are_refused(cast):
@@ -226,15 +247,18 @@ def test_import_reports_row_by_row_and_imports_nothing_until_confirmed(cast):
 
 def test_rows_already_on_the_list_are_rejected(cast):
     _add(cast)
-    batch = prohibited_import_prepare(upload=_csv("address_line1,postcode\n12a high st,LU1 1AA\n"),
-                                      trust=cast.trust, school=None, actor=cast.dsl)
+    batch = prohibited_import_prepare(
+        upload=_csv("address_line1,postcode\n12a high st,LU1 1AA\n"), trust=cast.trust, school=None, actor=cast.dsl
+    )
     assert batch.report[0]["message"] == "Already on the list." and batch.accepted == []
 
 
 def test_confirm_is_all_or_nothing(cast):
     batch = prohibited_import_prepare(
         upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n2 Ash Road,EB1 1AA\n"),
-        trust=cast.trust, school=None, actor=cast.dsl,
+        trust=cast.trust,
+        school=None,
+        actor=cast.dsl,
     )
     _add(cast, line1="2 Ash Road", postcode="EB1 1AA")  # someone added row 2 by hand in the meantime
     with pytest.raises(ValidationError, match="Line 3"):
@@ -274,23 +298,35 @@ def test_too_many_rows_is_refused(cast, settings):
     settings.PROHIBITED_CSV_MAX_ROWS = 3
     rows = "".join(f"{n} Ash Road,EB1 1AA\n" for n in range(1, 6))
     with pytest.raises(ValidationError, match="more than 3 rows"):
-        prohibited_import_prepare(upload=_csv("address_line1,postcode\n" + rows), trust=cast.trust, school=None,
-                                  actor=cast.dsl)
+        prohibited_import_prepare(
+            upload=_csv("address_line1,postcode\n" + rows), trust=cast.trust, school=None, actor=cast.dsl
+        )
     three = "".join(f"{n} Ash Road,EB1 1AA\n" for n in range(1, 4))
-    batch = prohibited_import_prepare(upload=_csv("address_line1,postcode\n" + three), trust=cast.trust,
-                                      school=None, actor=cast.dsl)
+    batch = prohibited_import_prepare(
+        upload=_csv("address_line1,postcode\n" + three), trust=cast.trust, school=None, actor=cast.dsl
+    )
     assert len(batch.accepted) == 3
 
 
 # --- Pages ------------------------------------------------------------------------------------------------
 
-KEEPERS = {"dsl": 200, "principal": 200, "staff": 403, "staff2": 403, "outsider": 403, "office": 403,
-           "trust_admin": 403, "other_dsl": 200, "other_staff": 403}
+KEEPERS = {
+    "dsl": 200,
+    "principal": 200,
+    "staff": 403,
+    "staff2": 403,
+    "outsider": 403,
+    "office": 403,
+    "trust_admin": 403,
+    "other_dsl": 200,
+    "other_staff": 403,
+}
 
 
 @pytest.mark.parametrize(("who", "status"), KEEPERS.items())
-@pytest.mark.parametrize("url", ["/safeguarding/prohibited/", "/safeguarding/prohibited/add/",
-                                 "/safeguarding/prohibited/import/"])
+@pytest.mark.parametrize(
+    "url", ["/safeguarding/prohibited/", "/safeguarding/prohibited/add/", "/safeguarding/prohibited/import/"]
+)
 def test_list_pages_by_role(client, cast, who, status, url):
     client.force_login(getattr(cast, who))
     assert client.get(url).status_code == status
@@ -299,16 +335,25 @@ def test_list_pages_by_role(client, cast, who, status, url):
 @pytest.mark.parametrize(("who", "status"), {**KEEPERS, "other_dsl": 404}.items())
 def test_school_entry_and_import_pages_by_role(client, cast, who, status):
     entry = _add(cast, school=cast.school)
-    batch = prohibited_import_prepare(upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n"),
-                                      trust=cast.trust, school=cast.school, actor=cast.dsl)
+    batch = prohibited_import_prepare(
+        upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n"),
+        trust=cast.trust,
+        school=cast.school,
+        actor=cast.dsl,
+    )
     client.force_login(getattr(cast, who))
     assert client.get(f"/safeguarding/prohibited/{entry.pk}/expire/").status_code == status
     assert client.get(f"/safeguarding/prohibited/import/{batch.pk}/").status_code == status
 
 
 def test_other_schools_own_entries_are_not_listed(client, cast):
-    prohibited_address_add(actor=cast.other_dsl, trust=cast.trust, school=cast.other_school,
-                           address_line1="1 Secret Row", postcode="EB1 1AA")
+    prohibited_address_add(
+        actor=cast.other_dsl,
+        trust=cast.trust,
+        school=cast.other_school,
+        address_line1="1 Secret Row",
+        postcode="EB1 1AA",
+    )
     _add(cast, line1="2 Shared Row", postcode="EB1 1AA")
     client.force_login(cast.dsl)
     page = client.get("/safeguarding/prohibited/").content
@@ -342,8 +387,10 @@ def test_add_page_keeps_typed_input_on_error(client, cast):
     assert response.status_code == 200
     assert b"Enter a UK postcode" in response.content and b"9 Kite Lane" in response.content
     assert ProhibitedAddress.objects.count() == 0
-    response = client.post("/safeguarding/prohibited/add/", {"address_line1": "9 Kite Lane", "postcode": "eb11aa",
-                                                             "school": cast.school.pk})
+    response = client.post(
+        "/safeguarding/prohibited/add/",
+        {"address_line1": "9 Kite Lane", "postcode": "eb11aa", "school": cast.school.pk},
+    )
     assert response.status_code == 302
     assert ProhibitedAddress.objects.get().school == cast.school
 
@@ -391,8 +438,9 @@ def test_expire_through_the_page_needs_a_reason(client, cast):
     entry = _add(cast)
     client.force_login(cast.dsl)
     assert client.post(f"/safeguarding/prohibited/{entry.pk}/expire/", {"reason": ""}).status_code == 200
-    assert client.post(f"/safeguarding/prohibited/{entry.pk}/expire/",
-                       {"reason": "Removed by the LA"}).status_code == 302
+    assert (
+        client.post(f"/safeguarding/prohibited/{entry.pk}/expire/", {"reason": "Removed by the LA"}).status_code == 302
+    )
     entry.refresh_from_db()
     assert entry.expired_at is not None and entry.expired_by == cast.dsl
 

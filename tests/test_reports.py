@@ -30,20 +30,37 @@ def returned_visit(cast, time_machine):
 
 def _form(cast, **overrides):
     data = {
-        "arrived_at": "2026-10-12T10:05", "departed_at": "2026-10-12T10:35", "outcome": "seen",
-        "abandoned_reason": "", "child_seen": "yes", "staff_went_in": "yes", "invited_in_by": "Mother",
-        "parent_summary": "We agreed a new bedtime so mornings are calmer.", "internal_notes": "Kitchen was bare.",
-        "referrals": "", "next_visit_on": "2026-10-26",
-        "present-TOTAL_FORMS": "2", "present-INITIAL_FORMS": "0", "present-MIN_NUM_FORMS": "0",
+        "arrived_at": "2026-10-12T10:05",
+        "departed_at": "2026-10-12T10:35",
+        "outcome": "seen",
+        "abandoned_reason": "",
+        "child_seen": "yes",
+        "staff_went_in": "yes",
+        "invited_in_by": "Mother",
+        "parent_summary": "We agreed a new bedtime so mornings are calmer.",
+        "internal_notes": "Kitchen was bare.",
+        "referrals": "",
+        "next_visit_on": "2026-10-26",
+        "present-TOTAL_FORMS": "2",
+        "present-INITIAL_FORMS": "0",
+        "present-MIN_NUM_FORMS": "0",
         "present-MAX_NUM_FORMS": "1000",
-        "present-0-name": "Rowan Pellingham", "present-0-relationship": "mother",
+        "present-0-name": "Rowan Pellingham",
+        "present-0-relationship": "mother",
         "present-0-parental_responsibility": "on",
-        "present-1-name": "", "present-1-relationship": "",
-        "action-TOTAL_FORMS": "2", "action-INITIAL_FORMS": "0", "action-MIN_NUM_FORMS": "0",
+        "present-1-name": "",
+        "present-1-relationship": "",
+        "action-TOTAL_FORMS": "2",
+        "action-INITIAL_FORMS": "0",
+        "action-MIN_NUM_FORMS": "0",
         "action-MAX_NUM_FORMS": "1000",
-        "action-0-description": "Send the bedtime chart home", "action-0-owner": str(cast.staff.pk),
-        "action-0-due_on": "2026-10-14", "action-0-agreed_with_family": "on",
-        "action-1-description": "", "action-1-owner": "", "action-1-due_on": "",
+        "action-0-description": "Send the bedtime chart home",
+        "action-0-owner": str(cast.staff.pk),
+        "action-0-due_on": "2026-10-14",
+        "action-0-agreed_with_family": "on",
+        "action-1-description": "",
+        "action-1-owner": "",
+        "action-1-due_on": "",
         "action": "submit",
     }
     data.update(overrides)
@@ -112,8 +129,10 @@ def test_bad_input_is_shown_beside_the_field_and_nothing_typed_is_lost(
 
 def test_seen_visit_needs_someone_present(client, cast, returned_visit):
     client.force_login(cast.staff)
-    response = client.post(f"/visits/{returned_visit.pk}/report/", _form(cast, **{
-        "present-0-name": "", "present-0-relationship": "", "present-0-parental_responsibility": ""}))
+    response = client.post(
+        f"/visits/{returned_visit.pk}/report/",
+        _form(cast, **{"present-0-name": "", "present-0-relationship": "", "present-0-parental_responsibility": ""}),
+    )
     assert "Record who was present" in response.content.decode()
     returned_visit.refresh_from_db()
     assert returned_visit.status == VisitStatus.RETURNED
@@ -139,8 +158,10 @@ def test_debrief_and_dsl_sign_off_close_the_visit(client, cast):
     visit = make_reported_visit(lead=cast.staff)
     client.force_login(cast.staff)
     when = timezone.localtime().replace(second=0, microsecond=0) - datetime.timedelta(hours=1)
-    response = client.post(f"/visits/{visit.pk}/report/debrief/", {
-        "debrief_with": cast.dsl.pk, "debrief_at": when.strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        f"/visits/{visit.pk}/report/debrief/",
+        {"debrief_with": cast.dsl.pk, "debrief_at": when.strftime("%Y-%m-%dT%H:%M")},
+    )
     assert response.status_code == 302
     report = VisitReport.objects.get()
     assert report.debrief_with == cast.dsl and report.debrief_at == when
@@ -159,16 +180,25 @@ def test_debrief_in_the_future_is_refused(client, cast):
     visit = make_reported_visit(lead=cast.staff)
     client.force_login(cast.staff)
     later = timezone.localtime() + datetime.timedelta(days=1)
-    response = client.post(f"/visits/{visit.pk}/report/debrief/", {
-        "debrief_with": cast.dsl.pk, "debrief_at": later.strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        f"/visits/{visit.pk}/report/debrief/",
+        {"debrief_with": cast.dsl.pk, "debrief_at": later.strftime("%Y-%m-%dT%H:%M")},
+    )
     assert response.status_code == 400 and "cannot be in the future" in response.content.decode()
     assert VisitReport.objects.get().debrief_at is None
 
 
 # Who may open the form: the pair, the requester and the school's DSLs and Principal; nobody else learns it exists.
 READ_MATRIX = [
-    ("staff", 200), ("staff2", 200), ("outsider", 404), ("dsl", 200), ("principal", 200), ("office", 404),
-    ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404),
+    ("staff", 200),
+    ("staff2", 200),
+    ("outsider", 404),
+    ("dsl", 200),
+    ("principal", 200),
+    ("office", 404),
+    ("trust_admin", 404),
+    ("other_dsl", 404),
+    ("other_staff", 404),
 ]
 
 
@@ -188,8 +218,17 @@ def test_only_the_lead_may_write_or_autosave(client, cast, returned_visit, who, 
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("staff", 403), ("staff2", 403), ("outsider", 404), ("dsl", 302), ("principal", 302), ("office", 404),
-     ("trust_admin", 404), ("other_dsl", 404), ("other_staff", 404)],
+    [
+        ("staff", 403),
+        ("staff2", 403),
+        ("outsider", 404),
+        ("dsl", 302),
+        ("principal", 302),
+        ("office", 404),
+        ("trust_admin", 404),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ],
 )
 def test_review_permission_matrix(client, cast, who, status):
     visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
@@ -207,8 +246,10 @@ def test_form_cannot_be_written_before_the_visitors_are_back(client, cast):
 
 def test_a_half_filled_row_is_reported_and_blank_rows_are_ignored(client, cast, returned_visit):
     client.force_login(cast.staff)
-    response = client.post(f"/visits/{returned_visit.pk}/report/", _form(cast, **{
-        "action-1-description": "Book the school nurse", "action-1-owner": "", "action-1-due_on": ""}))
+    response = client.post(
+        f"/visits/{returned_visit.pk}/report/",
+        _form(cast, **{"action-1-description": "Book the school nurse", "action-1-owner": "", "action-1-due_on": ""}),
+    )
     assert response.status_code == 200
     errors = response.context["actions"].forms[1].errors
     assert "Choose who will do it." in errors["owner"] and "Give the date it is due by." in errors["due_on"]

@@ -43,11 +43,20 @@ def at(hour, minute=0, day=DAY):
 
 def form_data(child, second=None, **overrides):
     data = {
-        "children": [child.pk], "purpose": "attendance", "reason": "Absent since Monday, no calls returned.",
-        "outcome_wanted": "See Juniper and agree a plan.", "announced": "yes", "unannounced_reason": "",
-        "visit_date": DAY.isoformat(), "start_time": "10:00", "expected_duration_minutes": "30",
-        "return_time": "11:00", "second_visitor": second.pk if second else "", "vehicle": "Blue hatchback",
-        "lead_mobile": "020 7946 0999", "action": "Submit for authorisation",
+        "children": [child.pk],
+        "purpose": "attendance",
+        "reason": "Absent since Monday, no calls returned.",
+        "outcome_wanted": "See Juniper and agree a plan.",
+        "announced": "yes",
+        "unannounced_reason": "",
+        "visit_date": DAY.isoformat(),
+        "start_time": "10:00",
+        "expected_duration_minutes": "30",
+        "return_time": "11:00",
+        "second_visitor": second.pk if second else "",
+        "vehicle": "Blue hatchback",
+        "lead_mobile": "020 7946 0999",
+        "action": "Submit for authorisation",
     }
     data.update(overrides)
     return data
@@ -71,8 +80,10 @@ def refused(response, field, message):
 
 # --- the form ---------------------------------------------------------------------------------------------------
 
-def test_submitting_sends_the_request_and_tells_the_approvers(client, cast, child, emails, mailoutbox,
-                                                            django_capture_on_commit_callbacks):
+
+def test_submitting_sends_the_request_and_tells_the_approvers(
+    client, cast, child, emails, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = submit(client, cast.staff, form_data(child, cast.staff2))
     visit = Visit.objects.get()
@@ -87,8 +98,9 @@ def test_submitting_sends_the_request_and_tells_the_approvers(client, cast, chil
         assert secret not in mail.subject and secret not in mail.body
 
 
-def test_a_draft_needs_no_pair_and_sends_no_email(client, cast, child, emails, mailoutbox,
-                                                  django_capture_on_commit_callbacks):
+def test_a_draft_needs_no_pair_and_sends_no_email(
+    client, cast, child, emails, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         submit(client, cast.staff, form_data(child, action="Save as draft"))
     assert Visit.objects.get().status == VisitStatus.DRAFT
@@ -105,10 +117,16 @@ def test_the_draft_is_submitted_later_from_its_page(client, cast, child):
 
 
 def test_an_external_practitioner_makes_the_pair(client, cast, child):
-    response = submit(client, cast.staff, form_data(
-        child, external_name="Dr Imre Castellan", external_organisation="Eastbridge Health Visiting",
-        external_phone="020 7946 0456",
-    ))
+    response = submit(
+        client,
+        cast.staff,
+        form_data(
+            child,
+            external_name="Dr Imre Castellan",
+            external_organisation="Eastbridge Health Visiting",
+            external_phone="020 7946 0456",
+        ),
+    )
     visit = Visit.objects.get()
     assert response.status_code == 302 and visit.status == VisitStatus.REQUESTED
     external = visit.people.get(role=VisitRole.EXTERNAL)
@@ -156,6 +174,7 @@ def test_roles_that_do_not_visit_cannot_request(client, cast, role):
 
 # --- policy checks on submit, each from both sides -----------------------------------------------------------
 
+
 def test_fewer_than_two_visitors_is_refused(client, cast, child):
     assert refused(submit(client, cast.staff, form_data(child)), "second_visitor", "needs two visitors")
     assert Visit.objects.count() == 0  # not even a draft is left behind
@@ -163,8 +182,9 @@ def test_fewer_than_two_visitors_is_refused(client, cast, child):
 
 @pytest.mark.parametrize(("expires", "ok"), [(DAY, True), (DAY - datetime.timedelta(days=1), False), (None, False)])
 def test_second_visitors_training_must_be_valid_on_the_visit_day(client, cast, child, expires, ok):
-    colleague = make_member("colleague", cast.school, Role.STAFF, training_completed_on=None,
-                            training_expires_on=expires)
+    colleague = make_member(
+        "colleague", cast.school, Role.STAFF, training_completed_on=None, training_expires_on=expires
+    )
     response = submit(client, cast.staff, form_data(child, colleague))
     if ok:
         assert response.status_code == 302
@@ -200,19 +220,29 @@ def test_duration_limit_comes_from_the_school_policy(client, cast, child, minute
 
 
 def test_a_schools_own_policy_values_are_used(client, cast, child):
-    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, max_visit_minutes=45,
-                                   latest_start=datetime.time(18, 0))
-    response = submit(client, cast.staff, form_data(child, cast.staff2, start_time="17:00", return_time="18:00",
-                                                     expected_duration_minutes="45"))
+    HomeVisitPolicy.objects.create(
+        trust=cast.trust, school=cast.school, max_visit_minutes=45, latest_start=datetime.time(18, 0)
+    )
+    response = submit(
+        client,
+        cast.staff,
+        form_data(child, cast.staff2, start_time="17:00", return_time="18:00", expected_duration_minutes="45"),
+    )
     assert response.status_code == 302
 
 
 def test_an_evening_visit_goes_ahead_as_a_request_for_the_principals_exception(client, cast, child):
     data = form_data(child, cast.staff2, start_time="17:30", return_time="18:30", expected_duration_minutes="40")
-    assert refused(submit(client, cast.staff, {**data, "principal_exception": "on"}), "principal_exception_reason",
-                   "Say why the Principal's exception is needed")
-    response = submit(client, cast.staff, {**data, "principal_exception": "on",
-                                           "principal_exception_reason": "Only time both carers are home."})
+    assert refused(
+        submit(client, cast.staff, {**data, "principal_exception": "on"}),
+        "principal_exception_reason",
+        "Say why the Principal's exception is needed",
+    )
+    response = submit(
+        client,
+        cast.staff,
+        {**data, "principal_exception": "on", "principal_exception_reason": "Only time both carers are home."},
+    )
     visit = Visit.objects.get()
     assert response.status_code == 302 and visit.status == VisitStatus.REQUESTED
     page = client.get(f"/visits/{visit.pk}/").content.decode()
@@ -237,8 +267,12 @@ def test_a_draft_or_declined_visit_does_not_hold_anyones_time(client, cast, chil
 
 def test_a_child_from_another_school_is_refused_by_the_service_too(cast, child):
     foreign = ChildFactory(household__school=cast.other_school)
-    visit = make_visit(lead=cast.other_staff, second=make_member("riverpeer", cast.other_school, Role.STAFF),
-                       child=foreign, start=at(10))
+    visit = make_visit(
+        lead=cast.other_staff,
+        second=make_member("riverpeer", cast.other_school, Role.STAFF),
+        child=foreign,
+        start=at(10),
+    )
     # Someone moved to another school cannot submit a request for a child they no longer teach.
     cast.other_staff.profile.schools.set([cast.school])
     cast.other_staff._school_ids = None
@@ -255,6 +289,7 @@ def test_nobody_else_can_submit_someones_draft(cast, child):
 
 # --- the prohibited-addresses override: one mechanism, the checklist's, with the role from the policy -----------
 
+
 def test_only_a_dsl_can_override_the_address_check(cast, child):
     from safeguarding.checklist import checklist_override
     from safeguarding.models import ChecklistOverride
@@ -265,14 +300,16 @@ def test_only_a_dsl_can_override_the_address_check(cast, child):
             checklist_override(visit=visit, item="address", reason="x", actor=who)
     with pytest.raises(ValidationError):
         checklist_override(visit=visit, item="address", reason=" ", actor=cast.dsl)
-    row = checklist_override(visit=visit, item="address", actor=cast.dsl,
-                             reason="The listed tenant moved out in January; police confirmed.")
+    row = checklist_override(
+        visit=visit, item="address", actor=cast.dsl, reason="The listed tenant moved out in January; police confirmed."
+    )
     assert (row.by, row.role) == (cast.dsl, Role.DSL)
     assert AuditEntry.objects.filter(action="checklist.override", object_id=str(visit.pk)).exists()
     assert ChecklistOverride.objects.count() == 1
 
 
 # --- changing a visit ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def authorised(cast, child):
@@ -293,8 +330,9 @@ def authorised(cast, child):
         ({"vehicle": "Red estate car"}, False),
     ],
 )
-def test_changing_who_or_when_after_authorisation_needs_a_new_decision(client, cast, child, authorised, change,
-                                                                       back_to_requested):
+def test_changing_who_or_when_after_authorisation_needs_a_new_decision(
+    client, cast, child, authorised, change, back_to_requested
+):
     data = form_data(child, cast.staff2, action="Save changes")
     data.update(change)
     if change.get("second_visitor") == "outsider":
@@ -313,15 +351,18 @@ def test_changing_who_or_when_after_authorisation_needs_a_new_decision(client, c
 
 def test_changing_where_after_authorisation_needs_a_new_decision(cast, child, authorised):
     sibling_elsewhere = ChildFactory(household__school=cast.school)
-    services.visit_update(visit=authorised, actor=cast.staff, household=sibling_elsewhere.household,
-                          children=[sibling_elsewhere])
+    services.visit_update(
+        visit=authorised, actor=cast.staff, household=sibling_elsewhere.household, children=[sibling_elsewhere]
+    )
     assert authorised.status == VisitStatus.REQUESTED
 
 
 def test_a_change_that_breaks_the_policy_is_refused_and_keeps_the_authorisation(client, cast, child, authorised):
     client.force_login(cast.staff)
-    response = client.post(f"/visits/{authorised.pk}/edit/", form_data(
-        child, cast.staff2, action="Save changes", expected_duration_minutes="50", return_time="11:30"))
+    response = client.post(
+        f"/visits/{authorised.pk}/edit/",
+        form_data(child, cast.staff2, action="Save changes", expected_duration_minutes="50", return_time="11:30"),
+    )
     assert refused(response, "expected_duration_minutes", "more than the 30 allowed")
     authorised.refresh_from_db()
     assert authorised.status == VisitStatus.AUTHORISED and authorised.expected_duration_minutes == 30
@@ -329,13 +370,18 @@ def test_a_change_that_breaks_the_policy_is_refused_and_keeps_the_authorisation(
 
 def test_changing_the_pair_moves_the_per_visit_permission(cast, child, authorised):
     assert can_view_visit(cast.staff2, authorised) and not can_view_visit(cast.outsider, authorised)
-    services.visit_update(visit=authorised, actor=cast.staff, people=[
-        Visitor(role=VisitRole.LEAD, user=cast.staff), Visitor(role=VisitRole.SECOND, user=cast.outsider)])
+    services.visit_update(
+        visit=authorised,
+        actor=cast.staff,
+        people=[Visitor(role=VisitRole.LEAD, user=cast.staff), Visitor(role=VisitRole.SECOND, user=cast.outsider)],
+    )
     assert can_view_visit(cast.outsider, authorised) and not can_view_visit(cast.staff2, authorised)
 
 
-@pytest.mark.parametrize(("who", "status"), [("staff", 200), ("staff2", 403), ("dsl", 403), ("outsider", 404),
-                                              ("office", 404), ("other_dsl", 404)])
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("staff", 200), ("staff2", 403), ("dsl", 403), ("outsider", 404), ("office", 404), ("other_dsl", 404)],
+)
 def test_only_the_requester_may_change_a_visit(client, cast, authorised, who, status):
     client.force_login(getattr(cast, who))
     assert client.get(f"/visits/{authorised.pk}/edit/").status_code == status
@@ -364,9 +410,16 @@ def test_changes_requested_then_resubmitted(client, cast, child):
 
 # --- telling the family --------------------------------------------------------------------------------------
 
+
 def notify(client, visit, response="agreed", **extra):
-    data = {"method": "phone", "notified_on": "2027-03-01", "notified_time": "08:30", "response": response,
-            "note": "", **extra}
+    data = {
+        "method": "phone",
+        "notified_on": "2027-03-01",
+        "notified_time": "08:30",
+        "response": response,
+        "note": "",
+        **extra,
+    }
     return client.post(f"/visits/{visit.pk}/parents/", data)
 
 
@@ -397,15 +450,23 @@ def test_a_notification_in_the_future_is_refused(client, cast, authorised):
 
 
 def test_an_unannounced_visit_has_no_family_notice(cast, child):
-    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10), announced=False,
-                       unannounced_reason="Welfare check agreed with social care.")
+    visit = make_visit(
+        lead=cast.staff,
+        second=cast.staff2,
+        child=child,
+        start=at(10),
+        announced=False,
+        unannounced_reason="Welfare check agreed with social care.",
+    )
     with pytest.raises(ValidationError):
-        services.parent_notification_record(visit=visit, actor=cast.staff, method="phone",
-                                            notified_at=timezone.now(), response="agreed")
+        services.parent_notification_record(
+            visit=visit, actor=cast.staff, method="phone", notified_at=timezone.now(), response="agreed"
+        )
 
 
-@pytest.mark.parametrize(("who", "status"), [("staff2", 302), ("dsl", 302), ("outsider", 404), ("office", 404),
-                                              ("other_dsl", 404)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("staff2", 302), ("dsl", 302), ("outsider", 404), ("office", 404), ("other_dsl", 404)]
+)
 def test_who_may_record_the_familys_answer(client, cast, authorised, who, status):
     client.force_login(getattr(cast, who))
     assert notify(client, authorised).status_code == status
@@ -426,8 +487,9 @@ def test_the_change_form_shows_the_visit_as_it_is(client, cast, child, authorise
 def _prohibit(cast, line1, postcode):
     from safeguarding.services import prohibited_address_add
 
-    return prohibited_address_add(actor=cast.dsl, trust=cast.trust, school=None, address_line1=line1,
-                                  postcode=postcode, town="Eastbridge")
+    return prohibited_address_add(
+        actor=cast.dsl, trust=cast.trust, school=None, address_line1=line1, postcode=postcode, town="Eastbridge"
+    )
 
 
 def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client, cast, child):
@@ -444,8 +506,9 @@ def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client,
     visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
     with pytest.raises(ValidationError, match="prohibited-addresses list"):
         services.visit_submit(visit=visit, actor=cast.staff)
-    checklist_override(visit=visit, item="address", actor=cast.dsl,
-                       reason="LA confirmed the named adult has moved away")
+    checklist_override(
+        visit=visit, item="address", actor=cast.dsl, reason="LA confirmed the named adult has moved away"
+    )
     services.visit_submit(visit=visit, actor=cast.staff)
     assert Visit.objects.get(pk=visit.pk).status == VisitStatus.REQUESTED
     # The same override stands at check-out: the checklist's address item is no longer blocking.

@@ -24,8 +24,9 @@ NOON = datetime.datetime(2026, 11, 2, 12, 0, tzinfo=datetime.UTC)
 
 
 def row(severity="major", likelihood="remote", hazard="Aggressive adult"):
-    return RiskRowInput(hazard=hazard, people="Staff", severity=severity, likelihood=likelihood,
-                        controls="Visit in a pair.")
+    return RiskRowInput(
+        hazard=hazard, people="Staff", severity=severity, likelihood=likelihood, controls="Visit in a pair."
+    )
 
 
 @pytest.fixture
@@ -54,16 +55,26 @@ def test_standard_matrix(severity, likelihood, level):
 
 
 def test_level_comes_from_the_schools_own_matrix(cast, household):
-    stricter = {**STANDARD_RISK_MATRIX, "levels": {
-        **STANDARD_RISK_MATRIX["levels"], "major": {"remote": "medium", "possible": "high", "likely": "high"}}}
+    stricter = {
+        **STANDARD_RISK_MATRIX,
+        "levels": {
+            **STANDARD_RISK_MATRIX["levels"],
+            "major": {"remote": "medium", "possible": "high", "likely": "high"},
+        },
+    }
     HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, risk_matrix=stricter)
     assessment = make_assessment(cast, household, row("major", "remote"))
     assert [r.level for r in assessment.rows.all()] == ["medium"]
 
 
 def test_other_school_keeps_the_trust_matrix(cast):
-    stricter = {**STANDARD_RISK_MATRIX, "levels": {
-        **STANDARD_RISK_MATRIX["levels"], "major": {"remote": "medium", "possible": "high", "likely": "high"}}}
+    stricter = {
+        **STANDARD_RISK_MATRIX,
+        "levels": {
+            **STANDARD_RISK_MATRIX["levels"],
+            "major": {"remote": "medium", "possible": "high", "likely": "high"},
+        },
+    }
     HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, risk_matrix=stricter)
     theirs = HouseholdFactory(school=cast.other_school)
     assessment = risk_assessment_create(household=theirs, actor=cast.other_staff, rows=[row("major", "remote")])
@@ -86,9 +97,17 @@ def test_new_assessment_starts_from_the_policys_standard_hazards(cast):
     hazards = [r["hazard"] for r in risk_rows_to_start_from(cast.school)]
     assert len(hazards) == 5
     assert any("Driving" in h for h in hazards) and any("animal" in h for h in hazards)
-    HomeVisitPolicy.objects.filter(trust=cast.trust, school=None).update(standard_hazards=[
-        {"hazard": "Steep stairs", "people": "Staff", "severity": "minor", "likelihood": "possible",
-         "controls": "Hold the rail."}])
+    HomeVisitPolicy.objects.filter(trust=cast.trust, school=None).update(
+        standard_hazards=[
+            {
+                "hazard": "Steep stairs",
+                "people": "Staff",
+                "severity": "minor",
+                "likelihood": "possible",
+                "controls": "Hold the rail.",
+            }
+        ]
+    )
     assert [r["hazard"] for r in risk_rows_to_start_from(cast.school)] == ["Steep stairs"]
 
 
@@ -111,8 +130,9 @@ def test_review_date_defaults_from_the_policy_and_cannot_exceed_it(cast, househo
 def test_stale_after_an_incident_at_the_address(cast, household):
     assessment = make_assessment(cast, household)
     assert assessment.is_current_on(datetime.date.today())
-    marked = risk_assessment_mark_for_review(household=household, reason="Incident on 3 Nov: dog bit a visitor.",
-                                             actor=cast.dsl)
+    marked = risk_assessment_mark_for_review(
+        household=household, reason="Incident on 3 Nov: dog bit a visitor.", actor=cast.dsl
+    )
     assert marked == assessment
     assessment.refresh_from_db()
     assert not assessment.is_current_on(datetime.date.today())
@@ -150,25 +170,37 @@ def test_staff_of_another_school_cannot_assess(cast, household):
 
 # --- Pages ------------------------------------------------------------------------------------------------
 
-PAGE = {"staff": 200, "staff2": 200, "outsider": 200, "dsl": 200, "principal": 200,
-        "office": 404, "trust_admin": 404, "other_dsl": 404, "other_staff": 404}
+PAGE = {
+    "staff": 200,
+    "staff2": 200,
+    "outsider": 200,
+    "dsl": 200,
+    "principal": 200,
+    "office": 404,
+    "trust_admin": 404,
+    "other_dsl": 404,
+    "other_staff": 404,
+}
 
 
 @pytest.mark.parametrize(("who", "status"), PAGE.items())
 @pytest.mark.parametrize("page", ["household_risk", "risk_new", "risk_detail"])
 def test_risk_pages_by_role(client, cast, household, who, status, page):
     assessment = make_assessment(cast, household, vulnerable_persons="Toddler in the home")
-    url = {"household_risk": f"/safeguarding/households/{household.pk}/risk/",
-           "risk_new": f"/safeguarding/households/{household.pk}/risk/new/",
-           "risk_detail": f"/safeguarding/risk/{assessment.pk}/"}[page]
+    url = {
+        "household_risk": f"/safeguarding/households/{household.pk}/risk/",
+        "risk_new": f"/safeguarding/households/{household.pk}/risk/new/",
+        "risk_detail": f"/safeguarding/risk/{assessment.pk}/",
+    }[page]
     client.force_login(getattr(cast, who))
     response = client.get(url)
     assert response.status_code == status
     assert (b"Marlowe family" in response.content) == (status == 200)
 
 
-@pytest.mark.parametrize(("who", "status"), [("staff", 403), ("office", 403), ("other_dsl", 404), ("dsl", 302),
-                                             ("principal", 302)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("staff", 403), ("office", 403), ("other_dsl", 404), ("dsl", 302), ("principal", 302)]
+)
 def test_sign_off_page_by_role(client, cast, household, who, status):
     assessment = make_assessment(cast, household, aggressive_adult=True)
     client.force_login(getattr(cast, who))
@@ -178,11 +210,26 @@ def test_sign_off_page_by_role(client, cast, household, who, status):
 
 
 def _post_data(review_on="2026-12-31", rows=None, **fields):
-    rows = rows if rows is not None else [
-        {"hazard": "Dog in the garden", "people": "Staff", "severity": "serious", "likelihood": "likely",
-         "controls": "Ask for the dog to be kept inside."}]
-    data = {"review_on": review_on, "rows-TOTAL_FORMS": str(len(rows)), "rows-INITIAL_FORMS": "0",
-            "rows-MIN_NUM_FORMS": "0", "rows-MAX_NUM_FORMS": "1000"}
+    rows = (
+        rows
+        if rows is not None
+        else [
+            {
+                "hazard": "Dog in the garden",
+                "people": "Staff",
+                "severity": "serious",
+                "likelihood": "likely",
+                "controls": "Ask for the dog to be kept inside.",
+            }
+        ]
+    )
+    data = {
+        "review_on": review_on,
+        "rows-TOTAL_FORMS": str(len(rows)),
+        "rows-INITIAL_FORMS": "0",
+        "rows-MIN_NUM_FORMS": "0",
+        "rows-MAX_NUM_FORMS": "1000",
+    }
     for i, r in enumerate(rows):
         data.update({f"rows-{i}-{k}": v for k, v in r.items()})
     data.update(fields)
@@ -194,8 +241,10 @@ def test_form_starts_from_standard_hazards_and_saves(client, cast, household, ti
     client.force_login(cast.staff)
     page = client.get(f"/safeguarding/households/{household.pk}/risk/new/")
     assert b"Attack by a dog or other animal" in page.content and b"Driving" in page.content
-    response = client.post(f"/safeguarding/households/{household.pk}/risk/new/",
-                           _post_data(dangerous_animals="on", animals_note="Large dog"))
+    response = client.post(
+        f"/safeguarding/households/{household.pk}/risk/new/",
+        _post_data(dangerous_animals="on", animals_note="Large dog"),
+    )
     assessment = RiskAssessment.objects.get()
     assert response.status_code == 302 and response.url == f"/safeguarding/risk/{assessment.pk}/"
     assert assessment.rows.get().level == "high"
@@ -206,9 +255,10 @@ def test_form_starts_from_standard_hazards_and_saves(client, cast, household, ti
 def test_bad_form_keeps_what_was_typed_and_saves_nothing(client, cast, household, time_machine):
     time_machine.move_to(NOON)
     client.force_login(cast.staff)
-    response = client.post(f"/safeguarding/households/{household.pk}/risk/new/",
-                           _post_data(review_on="2020-01-01", dangerous_animals="on", animals_note="",
-                                      vulnerable_persons="Baby sister"))
+    response = client.post(
+        f"/safeguarding/households/{household.pk}/risk/new/",
+        _post_data(review_on="2020-01-01", dangerous_animals="on", animals_note="", vulnerable_persons="Baby sister"),
+    )
     assert response.status_code == 200
     assert b"The review date cannot be in the past." in response.content
     assert b"Say which animals." in response.content

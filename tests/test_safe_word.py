@@ -23,8 +23,11 @@ WORD = "Periwinkle lighthouse"
 @pytest.fixture
 def visit(cast):
     child = ChildFactory(household__school=cast.school, household__postcode="EB1 4QT")
-    risk_assessment_create(household=child.household, actor=cast.staff, rows=[
-        RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")])
+    risk_assessment_create(
+        household=child.household,
+        actor=cast.staff,
+        rows=[RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
+    )
     return make_visit(lead=cast.staff, second=cast.staff2, child=child)
 
 
@@ -69,8 +72,17 @@ def test_bad_words_are_refused(cast, visit, word):
     assert not SafeWord.objects.exists()
 
 
-SEES = {"staff": 200, "staff2": 200, "dsl": 200, "principal": 200, "office": 200,
-        "outsider": 404, "trust_admin": 404, "other_dsl": 404, "other_staff": 404}
+SEES = {
+    "staff": 200,
+    "staff2": 200,
+    "dsl": 200,
+    "principal": 200,
+    "office": 200,
+    "outsider": 404,
+    "trust_admin": 404,
+    "other_dsl": 404,
+    "other_staff": 404,
+}
 
 
 @pytest.mark.parametrize(("who", "status"), SEES.items())
@@ -85,8 +97,17 @@ def test_who_sees_the_word(client, cast, visit, who, status):
         assert AuditEntry.objects.filter(action="safe_word.view", actor=getattr(cast, who)).exists()
 
 
-SETS = {"staff": 302, "staff2": 302, "dsl": 302, "principal": 302, "office": 404, "outsider": 404,
-        "trust_admin": 404, "other_dsl": 404, "other_staff": 404}
+SETS = {
+    "staff": 302,
+    "staff2": 302,
+    "dsl": 302,
+    "principal": 302,
+    "office": 404,
+    "outsider": 404,
+    "trust_admin": 404,
+    "other_dsl": 404,
+    "other_staff": 404,
+}
 
 
 @pytest.mark.parametrize(("who", "status"), SETS.items())

@@ -19,8 +19,12 @@ from visits.models import Child, Household, ParentCarer, Visit, VisitPerson, Vis
 from visits.services import ALLOWED_TRANSITIONS
 
 PASSWORD = "demo-password"
-SCHOOL_ROLES = {"dsl": Role.DSL, "principal": Role.PRINCIPAL, "office": Role.OFFICE,
-                **{f"staff{n}": Role.STAFF for n in range(1, 7)}}
+SCHOOL_ROLES = {
+    "dsl": Role.DSL,
+    "principal": Role.PRINCIPAL,
+    "office": Role.OFFICE,
+    **{f"staff{n}": Role.STAFF for n in range(1, 7)},
+}
 EXPECTED_USERS = {
     **{f"{school}-{key}": role for school in ("oakfield", "riverside") for key, role in SCHOOL_ROLES.items()},
     "trust-admin": Role.TRUST_ADMIN,
@@ -41,8 +45,12 @@ def seeded(db):
 
 
 def counts() -> dict[str, int]:
-    models = [*apps.get_app_config("safeguarding").get_models(), *apps.get_app_config("visits").get_models(),
-              get_user_model(), Group]
+    models = [
+        *apps.get_app_config("safeguarding").get_models(),
+        *apps.get_app_config("visits").get_models(),
+        get_user_model(),
+        Group,
+    ]
     return {model._meta.label: model.objects.count() for model in models}
 
 
@@ -52,9 +60,16 @@ def test_two_schools_work_to_different_policies(seeded):
     oak, river = oakfield.policy(), riverside.policy()
 
     assert (oak.max_visit_minutes, oak.authorisers, oak.latest_start) == (
-        30, Authorisers.PRINCIPAL_ONLY, datetime.time(15, 30))
+        30,
+        Authorisers.PRINCIPAL_ONLY,
+        datetime.time(15, 30),
+    )
     assert (river.max_visit_minutes, river.overdue_grace_minutes, river.report_due_hours, river.authorisers) == (
-        45, 10, 48, Authorisers.DSL_OR_PRINCIPAL)
+        45,
+        10,
+        48,
+        Authorisers.DSL_OR_PRINCIPAL,
+    )
     # What a school leaves empty it inherits from the trust, escalation chain included.
     assert oak.wait_if_late_minutes == river.wait_if_late_minutes == 10
     assert oak.earliest_start == river.earliest_start == datetime.time(8, 30)
@@ -91,8 +106,11 @@ def test_every_user_has_their_role_and_logs_in_with_the_demo_password(seeded):
     for school in ("oakfield", "riverside"):
         profiles = [u.profile for u in get_user_model().objects.filter(username__startswith=f"{school}-")]
         expired = [p for p in profiles if not p.training_valid_on(today)]
-        expiring = [p for p in profiles if p.training_valid_on(today)
-                    and not p.training_valid_on(today + datetime.timedelta(days=30))]
+        expiring = [
+            p
+            for p in profiles
+            if p.training_valid_on(today) and not p.training_valid_on(today + datetime.timedelta(days=30))
+        ]
         assert len(expired) == 1 and len(expiring) == 1, school
         assert any(p.vehicle_registration and p.business_insurance_confirmed for p in profiles)
 
@@ -143,7 +161,8 @@ def test_visits_reach_every_state_at_both_schools_along_the_allowed_life(seeded)
             assert policy.earliest_start <= start.time() <= policy.latest_start, visit
             assert visit.expected_duration_minutes <= policy.max_visit_minutes
             assert visit.expected_return >= visit.scheduled_start + datetime.timedelta(
-                minutes=visit.expected_duration_minutes)
+                minutes=visit.expected_duration_minutes
+            )
             assert sum(p.role == "lead" for p in visit.people.all()) == 1
             assert len(visit.people.all()) >= 2
 
@@ -163,18 +182,23 @@ def test_the_data_is_fictional_so_nobody_real_is_rung_or_visited(seeded):
     phones = [
         getattr(obj, field.name)
         for model in [*apps.get_app_config("safeguarding").get_models(), *apps.get_app_config("visits").get_models()]
-        for field in model._meta.fields if isinstance(field, PhoneNumberField)
+        for field in model._meta.fields
+        if isinstance(field, PhoneNumberField)
         for obj in model.objects.all()
     ]
     assert phones and all(p.as_e164.startswith("+441134960") for p in phones if p)  # Ofcom's drama range
-    postcodes = [*Household.objects.values_list("postcode", flat=True),
-                 *School.objects.values_list("postcode", flat=True)]
+    postcodes = [
+        *Household.objects.values_list("postcode", flat=True),
+        *School.objects.values_list("postcode", flat=True),
+    ]
     assert all(p.startswith("BV") for p in postcodes)  # a postcode area that does not exist
-    people = [*(f"{u.first_name} {u.last_name}" for u in get_user_model().objects.all()),
-              *(f"{c.first_name} {c.last_name}" for c in ParentCarer.objects.all()),
-              *(f"{c.first_name} {c.last_name}" for c in Child.objects.all()),
-              *Child.objects.values_list("social_worker_name", flat=True),
-              *VisitPerson.objects.values_list("external_name", flat=True)]
+    people = [
+        *(f"{u.first_name} {u.last_name}" for u in get_user_model().objects.all()),
+        *(f"{c.first_name} {c.last_name}" for c in ParentCarer.objects.all()),
+        *(f"{c.first_name} {c.last_name}" for c in Child.objects.all()),
+        *Child.objects.values_list("social_worker_name", flat=True),
+        *VisitPerson.objects.values_list("external_name", flat=True),
+    ]
     for real in REAL_NAMES:
         first, last = real.split()
         assert not any(last in name for name in people), real

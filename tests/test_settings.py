@@ -14,9 +14,15 @@ GOOD_KEY = "k" * 20 + "-production-secret-from-the-environment-" + "z" * 20
 
 def manage(*args, **env):
     # DJANGO_ALLOW_ASYNC_UNSAFE (set for browser tests in this process) would itself fail the deploy check.
-    full_env = {**os.environ, "DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "visits.example.org",
-                "DJANGO_ALLOW_ASYNC_UNSAFE": None, "SAFE_WORD_KEY": SAFE_WORD_KEY,
-                "CACHE_URL": "redis://127.0.0.1:6379/14", **env}
+    full_env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DJANGO_ALLOWED_HOSTS": "visits.example.org",
+        "DJANGO_ALLOW_ASYNC_UNSAFE": None,
+        "SAFE_WORD_KEY": SAFE_WORD_KEY,
+        "CACHE_URL": "redis://127.0.0.1:6379/14",
+        **env,
+    }
     for name, value in list(full_env.items()):
         if value is None:
             del full_env[name]

@@ -24,8 +24,9 @@ def today(time_machine):
 
 def test_record_updates_what_training_valid_on_answers(cast, today):
     profile = cast.staff.profile
-    training_record_add(profile=profile, completed_on=datetime.date(2026, 10, 1),
-                        expires_on=datetime.date(2029, 10, 1), actor=cast.dsl)
+    training_record_add(
+        profile=profile, completed_on=datetime.date(2026, 10, 1), expires_on=datetime.date(2029, 10, 1), actor=cast.dsl
+    )
     profile.refresh_from_db()
     assert profile.training_expires_on == datetime.date(2029, 10, 1)
     assert profile.training_valid_on(datetime.date(2029, 10, 1))
@@ -35,18 +36,22 @@ def test_record_updates_what_training_valid_on_answers(cast, today):
 
 def test_an_older_record_does_not_shorten_the_latest(cast, today):
     profile = cast.staff.profile
-    training_record_add(profile=profile, completed_on=datetime.date(2026, 10, 1),
-                        expires_on=datetime.date(2029, 10, 1), actor=cast.dsl)
-    training_record_add(profile=profile, completed_on=datetime.date(2023, 1, 1),
-                        expires_on=datetime.date(2026, 1, 1), actor=cast.dsl)  # entered late, from the archive
+    training_record_add(
+        profile=profile, completed_on=datetime.date(2026, 10, 1), expires_on=datetime.date(2029, 10, 1), actor=cast.dsl
+    )
+    training_record_add(
+        profile=profile, completed_on=datetime.date(2023, 1, 1), expires_on=datetime.date(2026, 1, 1), actor=cast.dsl
+    )  # entered late, from the archive
     profile.refresh_from_db()
     assert profile.training_expires_on == datetime.date(2029, 10, 1)
 
 
 @pytest.mark.parametrize(
     ("completed", "expires", "field"),
-    [(datetime.date(2026, 10, 1), datetime.date(2026, 9, 1), "expires_on"),
-     (datetime.date(2027, 1, 1), datetime.date(2030, 1, 1), "completed_on")],
+    [
+        (datetime.date(2026, 10, 1), datetime.date(2026, 9, 1), "expires_on"),
+        (datetime.date(2027, 1, 1), datetime.date(2030, 1, 1), "completed_on"),
+    ],
 )
 def test_bad_dates_are_refused(cast, today, completed, expires, field):
     with pytest.raises(ValidationError) as error:
@@ -57,8 +62,16 @@ def test_bad_dates_are_refused(cast, today, completed, expires, field):
 
 # --- The DSL page -----------------------------------------------------------------------------------------
 
-PAGE = {"dsl": 200, "principal": 200, "staff": 403, "outsider": 403, "office": 403, "trust_admin": 403,
-        "other_dsl": 200, "other_staff": 403}
+PAGE = {
+    "dsl": 200,
+    "principal": 200,
+    "staff": 403,
+    "outsider": 403,
+    "office": 403,
+    "trust_admin": 403,
+    "other_dsl": 200,
+    "other_staff": 403,
+}
 
 
 @pytest.mark.parametrize(("who", "status"), PAGE.items())
@@ -69,15 +82,35 @@ def test_training_pages_by_role(client, cast, who, status, url):
 
 
 def test_page_lists_expired_and_due_within_the_policy_window(client, cast, today):
-    make_member("expired", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                training_expires_on=datetime.date(2026, 10, 31))
-    make_member("due", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                training_expires_on=datetime.date(2026, 12, 2))  # 30 days
-    make_member("later", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                training_expires_on=datetime.date(2026, 12, 3))  # 31 days
+    make_member(
+        "expired",
+        cast.school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 10, 31),
+    )
+    make_member(
+        "due",
+        cast.school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 12, 2),
+    )  # 30 days
+    make_member(
+        "later",
+        cast.school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 12, 3),
+    )  # 31 days
     make_member("never", cast.school, Role.STAFF, training_completed_on=None, training_expires_on=None)
-    make_member("elsewhere", cast.other_school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                training_expires_on=datetime.date(2026, 10, 1))
+    make_member(
+        "elsewhere",
+        cast.other_school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 10, 1),
+    )
     client.force_login(cast.dsl)
     page = client.get("/safeguarding/training/").content.decode()
     names = {m.username: str(m.profile) for m in _members("expired", "due", "later", "never", "elsewhere")}
@@ -94,8 +127,13 @@ def _members(*usernames):
 
 def test_window_comes_from_the_policy(client, cast, today):
     HomeVisitPolicy.objects.filter(trust=cast.trust, school=None).update(training_warning_days=60)
-    member = make_member("later", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                         training_expires_on=datetime.date(2026, 12, 20))
+    member = make_member(
+        "later",
+        cast.school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 12, 20),
+    )
     client.force_login(cast.dsl)
     page = client.get("/safeguarding/training/").content.decode()
     assert str(member.profile) in page and "within 60 days" in page
@@ -103,9 +141,16 @@ def test_window_comes_from_the_policy(client, cast, today):
 
 def test_dsl_records_training_through_the_page(client, cast, today):
     client.force_login(cast.dsl)
-    response = client.post("/safeguarding/training/add/", {
-        "profile": cast.staff.profile.pk, "course": "Safer working practice", "provider": "LA safeguarding team",
-        "completed_on": "2026-10-20", "expires_on": "2029-10-20"})
+    response = client.post(
+        "/safeguarding/training/add/",
+        {
+            "profile": cast.staff.profile.pk,
+            "course": "Safer working practice",
+            "provider": "LA safeguarding team",
+            "completed_on": "2026-10-20",
+            "expires_on": "2029-10-20",
+        },
+    )
     assert response.status_code == 302
     cast.staff.profile.refresh_from_db()
     assert cast.staff.profile.training_expires_on == datetime.date(2029, 10, 20)
@@ -113,9 +158,15 @@ def test_dsl_records_training_through_the_page(client, cast, today):
 
 def test_page_refuses_staff_of_another_school_and_bad_dates(client, cast, today):
     client.force_login(cast.dsl)
-    response = client.post("/safeguarding/training/add/", {
-        "profile": cast.other_staff.profile.pk, "course": "x", "completed_on": "2026-10-20",
-        "expires_on": "2026-10-01"})
+    response = client.post(
+        "/safeguarding/training/add/",
+        {
+            "profile": cast.other_staff.profile.pk,
+            "course": "x",
+            "completed_on": "2026-10-20",
+            "expires_on": "2026-10-01",
+        },
+    )
     assert response.status_code == 200
     assert b"Select a valid choice" in response.content
     assert b"The expiry must be after the training date." in response.content
@@ -137,8 +188,13 @@ def test_training_page_query_count_does_not_grow(client, cast, today):
 def test_only_staff_trained_on_the_day_can_be_chosen(cast, today):
     from safeguarding.selectors import staff_trained_on
 
-    lapsing = make_member("lapsing", cast.school, Role.STAFF, training_completed_on=datetime.date(2023, 1, 1),
-                          training_expires_on=datetime.date(2026, 11, 10))
+    lapsing = make_member(
+        "lapsing",
+        cast.school,
+        Role.STAFF,
+        training_completed_on=datetime.date(2023, 1, 1),
+        training_expires_on=datetime.date(2026, 11, 10),
+    )
     chosen_on = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 10), school_ids=[cast.school.pk])}
     later = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 11), school_ids=[cast.school.pk])}
     assert "lapsing" in chosen_on and "lapsing" not in later

@@ -26,26 +26,49 @@ def rows_of(response) -> list[dict]:
 @pytest.fixture
 def visits(cast):
     """A small school year: known visits by purpose, status, staff, child and year group."""
-    year3 = ChildFactory(household__school=cast.school, household__name="Aldergrove family", year_group="3",
-                         first_name="Ellis", last_name="Aldergrove")
-    year6 = ChildFactory(household__school=cast.school, household__name="Birchley family", year_group="6",
-                         first_name="Noor", last_name="Birchley")
+    year3 = ChildFactory(
+        household__school=cast.school,
+        household__name="Aldergrove family",
+        year_group="3",
+        first_name="Ellis",
+        last_name="Aldergrove",
+    )
+    year6 = ChildFactory(
+        household__school=cast.school,
+        household__name="Birchley family",
+        year_group="6",
+        first_name="Noor",
+        last_name="Birchley",
+    )
     return {
         "attendance": make_visit(lead=cast.staff, child=year3, start=LONDON_DAY, purpose=Purpose.ATTENDANCE),
-        "send": make_visit(lead=cast.staff2, child=year6, start=LONDON_DAY + datetime.timedelta(days=7),
-                           purpose=Purpose.SEND_SUPPORT),
+        "send": make_visit(
+            lead=cast.staff2, child=year6, start=LONDON_DAY + datetime.timedelta(days=7), purpose=Purpose.SEND_SUPPORT
+        ),
         "reported": make_reported_visit(
-            lead=cast.staff, outcome="no_access", child_seen=False,
+            lead=cast.staff,
+            outcome="no_access",
+            child_seen=False,
             visit_fields={"child": year6, "start": LONDON_DAY + datetime.timedelta(days=14)},
         ),
         "other_school": make_visit(lead=cast.other_staff, start=LONDON_DAY, reason="=HYPERLINK(1)"),
     }
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("staff", 200), ("staff2", 200), ("outsider", 200), ("dsl", 200), ("principal", 200), ("office", 200),
-    ("trust_admin", 200), ("other_dsl", 200), ("other_staff", 200),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("staff", 200),
+        ("staff2", 200),
+        ("outsider", 200),
+        ("dsl", 200),
+        ("principal", 200),
+        ("office", 200),
+        ("trust_admin", 200),
+        ("other_dsl", 200),
+        ("other_staff", 200),
+    ],
+)
 def test_every_signed_in_role_opens_the_list_but_sees_only_their_visits(client, cast, visits, who, expected):
     user = getattr(cast, who)
     client.force_login(user)
@@ -67,17 +90,20 @@ def _shown(client, user, **params):
     return {v.pk for v in client.get(URL, params).context["page"].object_list}
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({}, {"attendance", "send", "reported"}),
-    ({"purpose": "send_support"}, {"send"}),
-    ({"status": "reported"}, {"reported"}),
-    ({"outcome": "no_access"}, {"reported"}),
-    ({"outcome": "seen"}, set()),
-    ({"year_group": "6"}, {"send", "reported"}),
-    ({"date_from": "2026-10-12", "date_to": "2026-10-12"}, {"attendance"}),
-    ({"date_from": "2026-10-13"}, {"send", "reported"}),
-    ({"date_to": "2026-10-19"}, {"attendance", "send"}),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({}, {"attendance", "send", "reported"}),
+        ({"purpose": "send_support"}, {"send"}),
+        ({"status": "reported"}, {"reported"}),
+        ({"outcome": "no_access"}, {"reported"}),
+        ({"outcome": "seen"}, set()),
+        ({"year_group": "6"}, {"send", "reported"}),
+        ({"date_from": "2026-10-12", "date_to": "2026-10-12"}, {"attendance"}),
+        ({"date_from": "2026-10-13"}, {"send", "reported"}),
+        ({"date_to": "2026-10-19"}, {"attendance", "send"}),
+    ],
+)
 def test_filters_for_a_dsl(client, cast, visits, params, expected):
     assert _shown(client, cast.dsl, **params) == {visits[k].pk for k in expected}
 

@@ -19,10 +19,18 @@ def child(cast):
 def _form(child, second, **overrides):
     day = timezone.localdate() + datetime.timedelta(days=2)
     data = {
-        "children": [child.pk], "purpose": "attendance", "reason": "Absent since Monday, no calls returned.",
-        "outcome_wanted": "See Juniper and agree a plan.", "announced": "yes", "unannounced_reason": "",
-        "visit_date": day.isoformat(), "start_time": "10:00", "expected_duration_minutes": "30",
-        "return_time": "11:00", "second_visitor": second.pk, "vehicle": "Blue hatchback",
+        "children": [child.pk],
+        "purpose": "attendance",
+        "reason": "Absent since Monday, no calls returned.",
+        "outcome_wanted": "See Juniper and agree a plan.",
+        "announced": "yes",
+        "unannounced_reason": "",
+        "visit_date": day.isoformat(),
+        "start_time": "10:00",
+        "expected_duration_minutes": "30",
+        "return_time": "11:00",
+        "second_visitor": second.pk,
+        "vehicle": "Blue hatchback",
         "lead_mobile": "020 7946 0999",
         "action": "Submit for authorisation",
     }

@@ -29,9 +29,9 @@ def sync_visit_access(visit: Visit) -> None:
         uid for uid in visit.people.values_list("user_id", flat=True) if uid is not None
     }
     current = set(
-        VisitUserObjectPermission.objects.filter(
-            content_object=visit, permission__codename=VIEW_DETAILS
-        ).values_list("user_id", flat=True)
+        VisitUserObjectPermission.objects.filter(content_object=visit, permission__codename=VIEW_DETAILS).values_list(
+            "user_id", flat=True
+        )
     )
     from django.contrib.auth import get_user_model
 

@@ -47,12 +47,14 @@ MAX_SEND_ATTEMPTS = 10
 
 # --- raising alerts ---------------------------------------------------------------------------------------
 
+
 def _recipients(visit: Visit, roles: set[str]) -> list:
     """Active users with any of `roles` at the visit's school, with their profiles."""
     return list(
-        get_user_model().objects.filter(
-            is_active=True, groups__name__in=roles, profile__schools=visit.school_id
-        ).select_related("profile").distinct()
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles, profile__schools=visit.school_id)
+        .select_related("profile")
+        .distinct()
     )
 
 
@@ -71,12 +73,16 @@ def _queue_notifications(alert: VisitAlert, now: datetime.datetime) -> None:
     rows = []
     for user in _recipients(alert.visit, roles):
         if user.email:
-            rows.append(AlertNotification(alert=alert, channel=NotificationChannel.EMAIL, recipient=user.email,
-                                          created_at=now))
+            rows.append(
+                AlertNotification(alert=alert, channel=NotificationChannel.EMAIL, recipient=user.email, created_at=now)
+            )
         mobile = getattr(user.profile, "mobile", None)
         if by_text and mobile:
-            rows.append(AlertNotification(alert=alert, channel=NotificationChannel.SMS, recipient=mobile.as_e164,
-                                          created_at=now))
+            rows.append(
+                AlertNotification(
+                    alert=alert, channel=NotificationChannel.SMS, recipient=mobile.as_e164, created_at=now
+                )
+            )
     AlertNotification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
@@ -85,13 +91,27 @@ def _store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str 
     try:
         with transaction.atomic():
             # raised_at is the moment of storing, not the sweep's start: what the latency figures measure.
-            alert = VisitAlert.objects.create(visit=visit, key=key, kind=kind, action=action, step_order=step_order,
-                                              due_at=due_at, raised_at=timezone.now())
+            alert = VisitAlert.objects.create(
+                visit=visit,
+                key=key,
+                kind=kind,
+                action=action,
+                step_order=step_order,
+                due_at=due_at,
+                raised_at=timezone.now(),
+            )
     except IntegrityError:
         return None
     board_changed()
-    audit(actor=None, action="alert.raise", obj=alert, school=visit.school, summary=f"{alert.title} for visit "
-          f"{visit.pk}", visit_id=visit.pk, key=key)
+    audit(
+        actor=None,
+        action="alert.raise",
+        obj=alert,
+        school=visit.school,
+        summary=f"{alert.title} for visit {visit.pk}",
+        visit_id=visit.pk,
+        key=key,
+    )
     _queue_notifications(alert, now)
     return alert
 
@@ -107,12 +127,20 @@ def _due_alerts(visit: Visit, policy, now) -> list[dict]:
         at = overdue_at + datetime.timedelta(minutes=step.delay_minutes)
         if at > now:
             break
-        due.append(dict(key=f"overdue:{visit.overdue_round}:{index}", kind=AlertKind.OVERDUE, due_at=at,
-                        action=step.action, step_order=index))
+        due.append(
+            dict(
+                key=f"overdue:{visit.overdue_round}:{index}",
+                kind=AlertKind.OVERDUE,
+                due_at=at,
+                action=step.action,
+                step_order=index,
+            )
+        )
     on_site_at = visit.on_site_too_long_at(policy)
     if on_site_at and not visit.on_site_alert_raised and on_site_at <= now:
-        due.append(dict(key=f"on_site:{int(visit.arrived_at.timestamp())}", kind=AlertKind.ON_SITE_TOO_LONG,
-                        due_at=on_site_at))
+        due.append(
+            dict(key=f"on_site:{int(visit.arrived_at.timestamp())}", kind=AlertKind.ON_SITE_TOO_LONG, due_at=on_site_at)
+        )
     return sorted(due, key=lambda a: a["due_at"])
 
 
@@ -121,8 +149,13 @@ def _sweep_one(visit: Visit, policy, now) -> int:
     due = _due_alerts(visit, policy, now)
     level = visit.escalation_level + sum(1 for a in due if a["kind"] == AlertKind.OVERDUE)
     on_site_raised = visit.on_site_alert_raised or any(a["kind"] == AlertKind.ON_SITE_TOO_LONG for a in due)
-    before = dict(status=visit.status, escalation_level=visit.escalation_level, overdue_round=visit.overdue_round,
-                  on_site_alert_raised=visit.on_site_alert_raised, due_back_at=visit.due_back_at)
+    before = dict(
+        status=visit.status,
+        escalation_level=visit.escalation_level,
+        overdue_round=visit.overdue_round,
+        on_site_alert_raised=visit.on_site_alert_raised,
+        due_back_at=visit.due_back_at,
+    )
     visit.escalation_level, visit.on_site_alert_raised = level, on_site_raised
     next_due = visit.next_alert_due(policy)
     swapped = Visit.objects.filter(pk=visit.pk, **before).update(
@@ -186,6 +219,7 @@ def sweep_status(now: datetime.datetime | None = None) -> dict:
 
 # --- delivery -----------------------------------------------------------------------------------------------
 
+
 def alert_message(alert: VisitAlert) -> tuple[str, str]:
     """Subject and body. Need to know: who, where, due back, phone, vehicle; never the reason or reports."""
     visit = alert.visit
@@ -243,6 +277,7 @@ def notifications_deliver(*, limit: int = 100) -> int:
 
 # --- acknowledging, resolving and duress --------------------------------------------------------------------
 
+
 def _lock(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
 
@@ -264,8 +299,13 @@ def start_new_round(visit: Visit, *, due_back: datetime.datetime) -> None:
 
 @transaction.atomic
 def alert_acknowledge(
-    *, alert: VisitAlert, actor, outcome: str, new_return: datetime.datetime | None = None,
-    police_reference: str = "", note: str = "",
+    *,
+    alert: VisitAlert,
+    actor,
+    outcome: str,
+    new_return: datetime.datetime | None = None,
+    police_reference: str = "",
+    note: str = "",
 ) -> VisitAlert:
     """The office says what it did about an alert. 'Rang, all fine' with a new return time resolves the visit's
     overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running."""
@@ -274,8 +314,12 @@ def alert_acknowledge(
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.acknowledged_at:
         raise ValidationError("This alert has already been acknowledged.")
-    if outcome not in {AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.POLICE_CALLED,
-                       AlertOutcome.CHECKED_FINE}:
+    if outcome not in {
+        AlertOutcome.RANG_ALL_FINE,
+        AlertOutcome.RANG_NO_ANSWER,
+        AlertOutcome.POLICE_CALLED,
+        AlertOutcome.CHECKED_FINE,
+    }:
         raise ValidationError({"outcome": "Choose what you did."})
     police_reference = police_reference.strip()
     if outcome == AlertOutcome.POLICE_CALLED and not police_reference:
@@ -290,15 +334,27 @@ def alert_acknowledge(
     alert.full_clean()
     alert.save()
     if outcome == AlertOutcome.RANG_ALL_FINE and visit.is_away:
-        resolve_open_alerts(visit=visit, actor=actor, outcome=AlertOutcome.RANG_ALL_FINE, now=now,
-                            kinds=[AlertKind.OVERDUE, AlertKind.ON_SITE_TOO_LONG])
+        resolve_open_alerts(
+            visit=visit,
+            actor=actor,
+            outcome=AlertOutcome.RANG_ALL_FINE,
+            now=now,
+            kinds=[AlertKind.OVERDUE, AlertKind.ON_SITE_TOO_LONG],
+        )
         start_new_round(visit, due_back=new_return)
         visit.alert_due_at = visit.next_alert_due(visit.school.policy())
         visit.save(update_fields=["due_back_at", "overdue_round", "escalation_level", "alert_due_at", "updated_at"])
     board_changed()
-    audit(actor=actor, action="alert.acknowledge", obj=alert, school=visit.school,
-          summary=f"{alert.title}: {alert.get_outcome_display()}", outcome=outcome,
-          police_reference=police_reference, new_return=new_return.isoformat() if new_return else None)
+    audit(
+        actor=actor,
+        action="alert.acknowledge",
+        obj=alert,
+        school=visit.school,
+        summary=f"{alert.title}: {alert.get_outcome_display()}",
+        outcome=outcome,
+        police_reference=police_reference,
+        new_return=new_return.isoformat() if new_return else None,
+    )
     return alert
 
 
@@ -312,12 +368,17 @@ def visit_raise_duress(*, visit: Visit, actor, from_office: bool) -> VisitAlert:
         raise ValidationError("Duress alerts are for visits that are out.")
     kind = CheckInKind.OFFICE_CODE_WORD if from_office else CheckInKind.DURESS
     pair = set(visit.people.filter(role__in=[VisitRole.LEAD, VisitRole.SECOND]).values_list("user_id", flat=True))
-    checkin = CheckIn.objects.create(visit=visit, kind=kind, at=now, recorded_by=actor,
-                                     on_behalf=actor.pk not in pair)
+    checkin = CheckIn.objects.create(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=actor.pk not in pair)
     existing = visit.alerts.filter(kind=AlertKind.DURESS, acknowledged_at__isnull=True).first()
     if existing:
         return existing
-    alert = _store_alert(visit=visit, key=f"duress:{checkin.pk}", kind=AlertKind.DURESS, due_at=now, now=now,
-                         action=EscalationAction.POLICE_PROMPT)
+    alert = _store_alert(
+        visit=visit,
+        key=f"duress:{checkin.pk}",
+        kind=AlertKind.DURESS,
+        due_at=now,
+        now=now,
+        action=EscalationAction.POLICE_PROMPT,
+    )
     audit(actor=actor, action="visit.duress", obj=visit, summary="Duress alert raised", from_office=from_office)
     return alert

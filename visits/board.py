@@ -19,8 +19,13 @@ from .models import AWAY_STATUSES, Visit, VisitAlert, VisitPerson, VisitRole, Vi
 from .selectors import local_day_bounds
 
 # Today's visits the office should see besides those out now: ready to go, or already back.
-TODAY_STATUSES = (VisitStatus.AUTHORISED, *AWAY_STATUSES, VisitStatus.RETURNED, VisitStatus.REPORTED,
-                  VisitStatus.REVIEWED)
+TODAY_STATUSES = (
+    VisitStatus.AUTHORISED,
+    *AWAY_STATUSES,
+    VisitStatus.RETURNED,
+    VisitStatus.REPORTED,
+    VisitStatus.REVIEWED,
+)
 
 
 def board_visits(user, now: datetime.datetime):
@@ -28,18 +33,25 @@ def board_visits(user, now: datetime.datetime):
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
-    people = (VisitPerson.objects.filter(role__in=[VisitRole.LEAD, VisitRole.SECOND]).select_related("user")
-              .annotate(mobile_raw=Cast("user__profile__mobile", CharField())))
+    people = (
+        VisitPerson.objects.filter(role__in=[VisitRole.LEAD, VisitRole.SECOND])
+        .select_related("user")
+        .annotate(mobile_raw=Cast("user__profile__mobile", CharField()))
+    )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     return (
         Visit.objects.filter(school_id__in=school_ids_for(user))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
         .annotate(lead_mobile_raw=Cast("lead_mobile", CharField()))
-        .filter(Q(status__in=AWAY_STATUSES) | Q(scheduled_start__gte=start, scheduled_start__lt=end,
-                                                 status__in=TODAY_STATUSES))
+        .filter(
+            Q(status__in=AWAY_STATUSES)
+            | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=TODAY_STATUSES)
+        )
         .select_related("household", "school")
-        .prefetch_related(Prefetch("people", queryset=people, to_attr="pair"),
-                          Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"))
+        .prefetch_related(
+            Prefetch("people", queryset=people, to_attr="pair"),
+            Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"),
+        )
         .order_by("scheduled_start", "pk")
     )
 
@@ -111,13 +123,17 @@ def board_rows(visits, now: datetime.datetime) -> list[BoardRow]:
         overdue = visit.is_overdue(policy, now)
         late = int((now - visit.due_back).total_seconds() // 60)
         on_site_at = visit.on_site_too_long_at(policy)
-        rows.append(BoardRow(
-            visit=visit, overdue=overdue, overdue_minutes=max(late, 0),
-            minutes_left=int((visit.due_back - now).total_seconds() // 60) if visit.is_away else None,
-            on_site_too_long=bool(on_site_at and now >= on_site_at),
-            people=[Person(name=p.name, role=p.role, mobile=phone(p.mobile_raw)) for p in visit.pair],
-            lead_mobile=phone(visit.lead_mobile_raw),
-        ))
+        rows.append(
+            BoardRow(
+                visit=visit,
+                overdue=overdue,
+                overdue_minutes=max(late, 0),
+                minutes_left=int((visit.due_back - now).total_seconds() // 60) if visit.is_away else None,
+                on_site_too_long=bool(on_site_at and now >= on_site_at),
+                people=[Person(name=p.name, role=p.role, mobile=phone(p.mobile_raw)) for p in visit.pair],
+                lead_mobile=phone(visit.lead_mobile_raw),
+            )
+        )
     return rows
 
 
@@ -182,14 +198,18 @@ def board_version_uncached(user, now: datetime.datetime) -> str:
         overdue |= Q(school_id=school.pk, due_back__lte=now - grace)
     visits = (
         Visit.objects.filter(school_id__in=ids)
-        .filter(Q(status__in=AWAY_STATUSES) | Q(scheduled_start__gte=start, scheduled_start__lt=end,
-                                                 status__in=TODAY_STATUSES))
+        .filter(
+            Q(status__in=AWAY_STATUSES)
+            | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=TODAY_STATUSES)
+        )
         .annotate(due_back=due_back)
-        .aggregate(n=Count("id"), changed=Max("updated_at"),
-                   overdue=Count("id", filter=Q(status__in=AWAY_STATUSES) & overdue))
+        .aggregate(
+            n=Count("id"), changed=Max("updated_at"), overdue=Count("id", filter=Q(status__in=AWAY_STATUSES) & overdue)
+        )
     )
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
-        last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True)))
+        last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True))
+    )
     sweep = sweep_status(now)
     sweep = sweep["ok"] or sweep["last_run_at"]  # healthy, or since when not
     raw = f"{sorted(ids)}|{visits}|{alerts}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"

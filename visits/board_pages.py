@@ -61,7 +61,6 @@ class SmallCache:
                 self.items.popitem(last=False)
         return value
 
-
     def clear(self):
         with self.lock:
             self.items.clear()
@@ -101,15 +100,23 @@ def page(request, version: str | None, fragment: Rendered, context: dict) -> Ren
 
     def render_shell():
         placeholder = mark_safe(FRAGMENT_PLACEHOLDER)  # noqa: S308 - our constant, replaced by escaped HTML
-        html = render_to_string("visits/board.html", {**context, "live_html": placeholder,
-                                                      "csrf_token": CSRF_PLACEHOLDER}, request=request)
+        html = render_to_string(
+            "visits/board.html", {**context, "live_html": placeholder, "csrf_token": CSRF_PLACEHOLDER}, request=request
+        )
         before, after = html.split(FRAGMENT_PLACEHOLDER)
         return Rendered.of(before), Rendered.of(after)
 
     if version is None or len(request._messages):
         before, after = render_shell()
         return before + fragment + after
-    key = (user.pk, user.username, user.get_full_name(), user.is_staff, user.is_superuser, user_roles(user),
-           tuple(context.items()))
+    key = (
+        user.pk,
+        user.username,
+        user.get_full_name(),
+        user.is_staff,
+        user.is_superuser,
+        user_roles(user),
+        tuple(context.items()),
+    )
     before, after = shells.get_or_render(key, render_shell)
     return pages.get_or_render((key, version), lambda: before + fragment + after)

@@ -49,8 +49,12 @@ def _board_context(request, ack_forms=None):
     # Police prompts and duress first, then the oldest.
     open_alerts.sort(key=lambda item: (not item[0].is_police_prompt, item[0].raised_at))
     return {
-        "rows": rows, "open_alerts": open_alerts, "now": now, "sweep": alerts.sweep_status(now),
-        "poll_seconds": settings.BOARD_POLL_SECONDS, "many_schools": len({r.visit.school_id for r in rows}) > 1,
+        "rows": rows,
+        "open_alerts": open_alerts,
+        "now": now,
+        "sweep": alerts.sweep_status(now),
+        "poll_seconds": settings.BOARD_POLL_SECONDS,
+        "many_schools": len({r.visit.school_id for r in rows}) > 1,
     }
 
 
@@ -88,13 +92,17 @@ def board_live(request):
 @board_user_required
 def timetable(request):
     now = timezone.now()
-    return render(request, "visits/timetable.html", {"rows": board_rows(board_visits(request.user, now), now),
-                                                     "now": now})
+    return render(
+        request, "visits/timetable.html", {"rows": board_rows(board_visits(request.user, now), now), "now": now}
+    )
 
 
 def _alert_for_board_user(user, pk) -> VisitAlert:
-    return get_object_or_404(VisitAlert.objects.select_related("visit__school", "visit__household"),
-                             pk=pk, visit__school_id__in=school_ids_for(user))
+    return get_object_or_404(
+        VisitAlert.objects.select_related("visit__school", "visit__household"),
+        pk=pk,
+        visit__school_id__in=school_ids_for(user),
+    )
 
 
 @board_user_required
@@ -105,8 +113,11 @@ def acknowledge(request, pk):
     if form.is_valid():
         try:
             alerts.alert_acknowledge(
-                alert=alert, actor=request.user, outcome=form.cleaned_data["outcome"],
-                new_return=form.new_return_at(), police_reference=form.cleaned_data["police_reference"],
+                alert=alert,
+                actor=request.user,
+                outcome=form.cleaned_data["outcome"],
+                new_return=form.new_return_at(),
+                police_reference=form.cleaned_data["police_reference"],
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
@@ -137,10 +148,14 @@ def office_duress(request, pk):
 
 # --- field check-ins ----------------------------------------------------------------------------------------
 
+
 def _field_visit(user, pk) -> Visit:
     """The pair, or the office of the visit's school (recording on their behalf); anyone else a 404."""
-    visit = get_object_or_404(Visit.objects.select_related("household", "school").prefetch_related("people__user"),
-                              pk=pk, school_id__in=school_ids_for(user))
+    visit = get_object_or_404(
+        Visit.objects.select_related("household", "school").prefetch_related("people__user"),
+        pk=pk,
+        school_id__in=school_ids_for(user),
+    )
     if checkins.is_pair(visit, user) or has_role(user, Role.OFFICE):
         return visit
     raise Http404("No such visit.")
@@ -159,11 +174,11 @@ def field(request, pk):
                 messages.success(request, "Check-in sent.")
                 return redirect("visits:field", pk=visit.pk)
             if kind == CheckInKind.EXTENDED:
-                extend_form = ExtendForm(request.POST, minutes_left=policy.max_extension_minutes
-                                         - visit.extended_minutes)
+                extend_form = ExtendForm(
+                    request.POST, minutes_left=policy.max_extension_minutes - visit.extended_minutes
+                )
                 if extend_form.is_valid():
-                    checkins.visit_extend(visit=visit, actor=request.user,
-                                          minutes=extend_form.cleaned_data["minutes"])
+                    checkins.visit_extend(visit=visit, actor=request.user, minutes=extend_form.cleaned_data["minutes"])
                     messages.success(request, f"Extended by {extend_form.cleaned_data['minutes']} minutes.")
                     return redirect("visits:field", pk=visit.pk)
             elif kind in checkins.ROUTES:
@@ -178,8 +193,17 @@ def field(request, pk):
             else:
                 messages.error(request, " ".join(error.messages))
         visit.refresh_from_db()
-    return render(request, "visits/field.html", {
-        "visit": visit, "available": checkins.available_checkins(visit), "extend_form": extend_form,
-        "on_behalf": not checkins.is_pair(visit, request.user), "kinds": CheckInKind,
-        "quick": QUICK_CHECKIN, "pair": [p for p in visit.people.all() if p.user_id],
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "visits/field.html",
+        {
+            "visit": visit,
+            "available": checkins.available_checkins(visit),
+            "extend_form": extend_form,
+            "on_behalf": not checkins.is_pair(visit, request.user),
+            "kinds": CheckInKind,
+            "quick": QUICK_CHECKIN,
+            "pair": [p for p in visit.people.all() if p.user_id],
+        },
+        status=400 if request.method == "POST" else 200,
+    )

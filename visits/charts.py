@@ -19,24 +19,49 @@ def _bar_parts(i: int, label: str, value: float | None, top: float, unit: str) -
     y = GAP + i * (BAR_HEIGHT + GAP)
     text_y = f"{y + BAR_HEIGHT / 2 + 4.5:.1f}"
     short = label if len(label) <= 24 else label[:23] + "…"
-    parts = [format_html(
-        '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#212529"><title>{}</title>{}</text>',
-        LABEL_WIDTH - 6, text_y, label, short,
-    )]
+    parts = [
+        format_html(
+            '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#212529"><title>{}</title>{}</text>',
+            LABEL_WIDTH - 6,
+            text_y,
+            label,
+            short,
+        )
+    ]
     if value is None:
-        parts.append(format_html('<text x="{}" y="{}" font-size="13" fill="#6c757d">no figure</text>',
-                                 LABEL_WIDTH + 4, text_y))
+        parts.append(
+            format_html('<text x="{}" y="{}" font-size="13" fill="#6c757d">no figure</text>', LABEL_WIDTH + 4, text_y)
+        )
         return parts
     bar = max(BAR_AREA * value / top, 1 if value else 0)
-    parts.append(format_html('<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="#0d6efd"></rect>',
-                             LABEL_WIDTH, y, f"{bar:.1f}", BAR_HEIGHT))
-    parts.append(format_html('<text x="{}" y="{}" font-size="13" fill="#212529">{}</text>',
-                             f"{LABEL_WIDTH + bar + 5:.1f}", text_y, f"{value:g}{unit}"))
+    parts.append(
+        format_html(
+            '<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="#0d6efd"></rect>',
+            LABEL_WIDTH,
+            y,
+            f"{bar:.1f}",
+            BAR_HEIGHT,
+        )
+    )
+    parts.append(
+        format_html(
+            '<text x="{}" y="{}" font-size="13" fill="#212529">{}</text>',
+            f"{LABEL_WIDTH + bar + 5:.1f}",
+            text_y,
+            f"{value:g}{unit}",
+        )
+    )
     return parts
 
 
-def bar_chart(rows: list[tuple[str, float | None]], *, title: str, unit: str = "", max_value: float | None = None,
-              empty_text: str = "Nothing to show for this term.") -> SafeString:
+def bar_chart(
+    rows: list[tuple[str, float | None]],
+    *,
+    title: str,
+    unit: str = "",
+    max_value: float | None = None,
+    empty_text: str = "Nothing to show for this term.",
+) -> SafeString:
     """Horizontal bars, one per (label, value). A value of None is drawn as "no figure" with no bar."""
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     if not rows:
@@ -49,5 +74,9 @@ def bar_chart(rows: list[tuple[str, float | None]], *, title: str, unit: str = "
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {} {}" width="100%" '
         'style="max-width:{}px" class="figure-chart"><title>{}</title>{}</svg>',
-        width, height, width, title, format_html_join("", "{}", ((p,) for p in parts)),
+        width,
+        height,
+        width,
+        title,
+        format_html_join("", "{}", ((p,) for p in parts)),
     )

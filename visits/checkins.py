@@ -47,13 +47,20 @@ def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> 
     visit.alert_due_at = visit.next_alert_due(visit.school.policy())
     visit.save(update_fields=["alert_due_at", "updated_at", *fields])
     board_changed()
-    checkin = CheckIn(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(visit, actor),
-                      minutes=minutes)
+    checkin = CheckIn(
+        visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(visit, actor), minutes=minutes
+    )
     checkin.full_clean()
     checkin.save()
     who = "on behalf of the pair" if checkin.on_behalf else "by the pair"
-    audit(actor=actor, action=f"checkin.{kind}", obj=visit, summary=f"{checkin.get_kind_display()} ({who})",
-          on_behalf=checkin.on_behalf, minutes=minutes)
+    audit(
+        actor=actor,
+        action=f"checkin.{kind}",
+        obj=visit,
+        summary=f"{checkin.get_kind_display()} ({who})",
+        on_behalf=checkin.on_behalf,
+        minutes=minutes,
+    )
     return checkin
 
 
@@ -69,8 +76,7 @@ def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
     route = ROUTES.get(kind, {}).get(locked.status)
     if route is None:
         raise ValidationError(
-            f"You cannot record “{CheckInKind(kind).label}” while the visit is "
-            f"{locked.get_status_display().lower()}."
+            f"You cannot record “{CheckInKind(kind).label}” while the visit is {locked.get_status_display().lower()}."
         )
     note = NOT_RETURNING_NOTE if kind == CheckInKind.NOT_RETURNING else CheckInKind(kind).label
     for status in route:
@@ -103,15 +109,26 @@ def visit_extend(*, visit: Visit, actor, minutes: int) -> CheckIn:
     if minutes is None or minutes < 1:
         raise ValidationError({"minutes": "Extend by at least one minute."})
     if minutes > left:
-        raise ValidationError({"minutes": (
-            f"You can extend by at most {left} more minutes (the policy allows {policy.max_extension_minutes} in "
-            "all). Ring the office to agree a later time."
-        )})
+        raise ValidationError(
+            {
+                "minutes": (
+                    f"You can extend by at most {left} more minutes (the policy allows "
+                    f"{policy.max_extension_minutes} in all). Ring the office to agree a later time."
+                )
+            }
+        )
     locked.extended_minutes += minutes
     new_due = max(locked.due_back, now) + datetime.timedelta(minutes=minutes)
     # They have been in touch: any overdue alerts are answered and the chain starts again from the new time.
-    resolve_open_alerts(visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now,
-                        kinds=[AlertKind.OVERDUE])
+    resolve_open_alerts(
+        visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now, kinds=[AlertKind.OVERDUE]
+    )
     start_new_round(locked, due_back=new_due)
-    return _finish(locked, actor=actor, kind=CheckInKind.EXTENDED, now=now, minutes=minutes,
-                   fields=["extended_minutes", "due_back_at", "overdue_round", "escalation_level"])
+    return _finish(
+        locked,
+        actor=actor,
+        kind=CheckInKind.EXTENDED,
+        now=now,
+        minutes=minutes,
+        fields=["extended_minutes", "due_back_at", "overdue_round", "escalation_level"],
+    )

@@ -27,7 +27,11 @@ SEASON_ORDER = ["spring", "summer", "autumn"]
 
 # Visits that took place: the pair left school (and may be back, reported and reviewed).
 TOOK_PLACE = (
-    VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT, VisitStatus.RETURNED, VisitStatus.REPORTED,
+    VisitStatus.OUT,
+    VisitStatus.ON_SITE,
+    VisitStatus.LEFT,
+    VisitStatus.RETURNED,
+    VisitStatus.REPORTED,
     VisitStatus.REVIEWED,
 )
 BACK = (VisitStatus.RETURNED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
@@ -126,9 +130,12 @@ def overdue_alert_figures(school_ids, term: Term) -> dict[int, dict[str, int]]:
     start, _ = local_day_bounds(term.first_day)
     _, end = local_day_bounds(term.last_day)
     rows = (
-        VisitAlert.objects.filter(visit__school_id__in=school_ids, kind=AlertKind.OVERDUE,
-                                  raised_at__gte=start, raised_at__lt=end)
-        .values_list("visit__school_id", "outcome").annotate(n=Count("id")).order_by()
+        VisitAlert.objects.filter(
+            visit__school_id__in=school_ids, kind=AlertKind.OVERDUE, raised_at__gte=start, raised_at__lt=end
+        )
+        .values_list("visit__school_id", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     result: dict[int, dict[str, int]] = {school_id: {} for school_id in school_ids}
     for school_id, outcome, n in rows:
@@ -157,14 +164,37 @@ def term_figures(schools: list[School], term: Term, *, now: datetime.datetime | 
             first_approval=Min("decisions__decided_at", filter=Q(decisions__decision=Decision.APPROVED)),
         )
         .values_list(
-            "school_id", "household_id", "purpose", "status", "scheduled_start", "expected_return",
-            "report__outcome", "report__submitted_at", "report__due_at",
-            "first_request", "returned_at", "first_decision", "first_approval",
+            "school_id",
+            "household_id",
+            "purpose",
+            "status",
+            "scheduled_start",
+            "expected_return",
+            "report__outcome",
+            "report__submitted_at",
+            "report__due_at",
+            "first_request",
+            "returned_at",
+            "first_decision",
+            "first_approval",
         )
     )
     declined = defaultdict(set)
-    for (school_id, household_id, purpose, status, scheduled, expected_return, outcome, submitted, due_at,
-         first_request, returned_at, first_decision, first_approval) in rows:
+    for (
+        school_id,
+        household_id,
+        purpose,
+        status,
+        scheduled,
+        expected_return,
+        outcome,
+        submitted,
+        due_at,
+        first_request,
+        returned_at,
+        first_decision,
+        first_approval,
+    ) in rows:
         fig = figures[school_id]
         if first_request and first_decision and first_decision >= first_request:
             fig.decision_hours.append((first_decision - first_request).total_seconds() / 3600)

@@ -23,19 +23,32 @@ class VisitFilter(django_filters.FilterSet):
     )
     purpose = django_filters.ChoiceFilter(choices=Purpose.choices, empty_label="Any purpose")
     outcome = django_filters.ChoiceFilter(
-        field_name="report__outcome", choices=VisitOutcome.choices, empty_label="Any outcome", label="Outcome",
+        field_name="report__outcome",
+        choices=VisitOutcome.choices,
+        empty_label="Any outcome",
+        label="Outcome",
         method="filter_outcome",
     )
     status = django_filters.ChoiceFilter(choices=VisitStatus.choices, empty_label="Any status")
     staff = django_filters.ModelChoiceFilter(
-        field_name="people__user", queryset=get_user_model().objects.none(), label="Member of staff",
-        empty_label="Anyone", distinct=True,
+        field_name="people__user",
+        queryset=get_user_model().objects.none(),
+        label="Member of staff",
+        empty_label="Anyone",
+        distinct=True,
     )
     child = django_filters.ModelChoiceFilter(
-        field_name="children", queryset=Child.objects.none(), empty_label="Any child", distinct=True, label="Child",
+        field_name="children",
+        queryset=Child.objects.none(),
+        empty_label="Any child",
+        distinct=True,
+        label="Child",
     )
     year_group = django_filters.ChoiceFilter(
-        field_name="children__year_group", choices=YearGroup.choices, empty_label="Any year", distinct=True,
+        field_name="children__year_group",
+        choices=YearGroup.choices,
+        empty_label="Any year",
+        distinct=True,
         label="Year group",
     )
 
@@ -44,7 +57,9 @@ class VisitFilter(django_filters.FilterSet):
         schools = school_ids_for(user)
         # Choices come only from the user's own schools: another school's staff or children never appear.
         self.filters["staff"].queryset = (
-            get_user_model().objects.filter(profile__schools__in=schools, is_active=True).distinct()
+            get_user_model()
+            .objects.filter(profile__schools__in=schools, is_active=True)
+            .distinct()
             .order_by("last_name", "first_name", "username")
         )
         self.filters["child"].queryset = Child.objects.filter(school_id__in=schools).order_by("last_name", "first_name")

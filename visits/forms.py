@@ -32,9 +32,13 @@ class VisitRequestForm(forms.Form):
     """The request a member of staff fills in on their phone or at a desk: who, why, with whom, when."""
 
     children = ChildChoiceField(
-        queryset=Child.objects.none(), label="Child or children", widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "That child is not on your school's roll.",
-                        "required": "Find and tick at least one child."},
+        queryset=Child.objects.none(),
+        label="Child or children",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "That child is not on your school's roll.",
+            "required": "Find and tick at least one child.",
+        },
         help_text="Search by name, then tick each child to visit (children from one household).",
     )
     purpose = forms.ChoiceField(
@@ -46,12 +50,15 @@ class VisitRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), help_text="What the school hopes the visit achieves."
     )
     invite_to_school_instead = forms.BooleanField(
-        required=False, label="Invite the family into school instead of visiting",
+        required=False,
+        label="Invite the family into school instead of visiting",
         help_text="The policies ask us to consider this first.",
     )
     announced = forms.TypedChoiceField(
         choices=[("yes", "Announced: the family will be told"), ("no", "Unannounced")],
-        coerce=lambda v: v == "yes", initial="yes", widget=forms.RadioSelect,
+        coerce=lambda v: v == "yes",
+        initial="yes",
+        widget=forms.RadioSelect,
     )
     unannounced_reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why unannounced?"
@@ -59,19 +66,23 @@ class VisitRequestForm(forms.Form):
     visit_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     expected_duration_minutes = forms.IntegerField(
-        label="Expected duration (minutes)", min_value=1, max_value=600,
+        label="Expected duration (minutes)",
+        min_value=1,
+        max_value=600,
         error_messages={"min_value": "The duration must be at least one minute."},
     )
     return_time = forms.TimeField(label="Expected back at school", widget=forms.TimeInput(attrs={"type": "time"}))
     principal_exception = forms.BooleanField(
-        required=False, label="Ask for the Principal's exception",
+        required=False,
+        label="Ask for the Principal's exception",
         help_text="Needed to start outside the school's visiting hours or to stay longer than the policy allows.",
     )
     principal_exception_reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why the exception is needed"
     )
     second_visitor = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False,
+        queryset=get_user_model().objects.none(),
+        required=False,
         help_text="A colleague from school, or fill in the external practitioner below.",
     )
     external_name = forms.CharField(required=False, label="External practitioner's name")
@@ -81,7 +92,10 @@ class VisitRequestForm(forms.Form):
     lead_mobile = PhoneNumberField(region="GB", label="Your mobile", help_text="The number the office will ring.")
 
     ACTIONS = {
-        "submit": "Submit for authorisation", "draft": "Save as draft", "save": "Save changes", "search": "Find",
+        "submit": "Submit for authorisation",
+        "draft": "Save as draft",
+        "save": "Save changes",
+        "search": "Find",
     }
 
     def __init__(self, *args, user, actions=("submit", "draft"), **kwargs):
@@ -92,16 +106,24 @@ class VisitRequestForm(forms.Form):
             Child.objects.filter(school_id__in=schools).select_related("household").order_by("last_name", "first_name")
         )
         self.fields["second_visitor"].queryset = (
-            get_user_model().objects.filter(profile__schools__in=schools, is_active=True)
-            .exclude(pk=user.pk).distinct().order_by("first_name", "last_name")
+            get_user_model()
+            .objects.filter(profile__schools__in=schools, is_active=True)
+            .exclude(pk=user.pk)
+            .distinct()
+            .order_by("first_name", "last_name")
         )
         self.fields["second_visitor"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.helper = FormHelper()
         self.helper.form_tag = False
         # StrictButton, not Submit: crispy's Submit always adds btn-primary, which hides the secondary style.
         buttons = [
-            StrictButton(self.ACTIONS[a], type="submit", name="action", value=self.ACTIONS[a],
-                         css_class="btn-lg " + ("btn-primary" if i == 0 else "btn-outline-secondary"))
+            StrictButton(
+                self.ACTIONS[a],
+                type="submit",
+                name="action",
+                value=self.ACTIONS[a],
+                css_class="btn-lg " + ("btn-primary" if i == 0 else "btn-outline-secondary"),
+            )
             for i, a in enumerate(actions)
         ]
         self.helper.layout = Layout(
@@ -110,15 +132,29 @@ class VisitRequestForm(forms.Form):
             Fieldset(
                 "When",
                 Div(Div("visit_date", css_class="col-sm-6"), Div("start_time", css_class="col-sm-6"), css_class="row"),
-                Div(Div("expected_duration_minutes", css_class="col-sm-6"), Div("return_time", css_class="col-sm-6"),
-                    css_class="row"),
-                "principal_exception", "principal_exception_reason",
+                Div(
+                    Div("expected_duration_minutes", css_class="col-sm-6"),
+                    Div("return_time", css_class="col-sm-6"),
+                    css_class="row",
+                ),
+                "principal_exception",
+                "principal_exception_reason",
             ),
-            Fieldset("With whom", HTML('<p class="small text-body-secondary">You lead the visit. Visits are made '
-                                       "in pairs: a colleague, or an external practitioner.</p>"),
-                     "second_visitor", "external_name", "external_organisation", "external_phone"),
+            Fieldset(
+                "With whom",
+                HTML(
+                    '<p class="small text-body-secondary">You lead the visit. Visits are made '
+                    "in pairs: a colleague, or an external practitioner.</p>"
+                ),
+                "second_visitor",
+                "external_name",
+                "external_organisation",
+                "external_phone",
+            ),
             Fieldset("Getting there", "vehicle", "lead_mobile"),
-            HTML('<div class="d-flex flex-wrap gap-2 mt-3">'), *buttons, HTML("</div>"),
+            HTML('<div class="d-flex flex-wrap gap-2 mt-3">'),
+            *buttons,
+            HTML("</div>"),
         )
 
     def clean(self):
@@ -166,8 +202,14 @@ class VisitRequestForm(forms.Form):
                 self.add_error("external_name", "Give the practitioner's name.")
             if not organisation:
                 self.add_error("external_organisation", "Give the practitioner's organisation.")
-            people.append(Visitor(role=VisitRole.EXTERNAL, external_name=name, external_organisation=organisation,
-                                  external_phone=str(data.get("external_phone") or "")))
+            people.append(
+                Visitor(
+                    role=VisitRole.EXTERNAL,
+                    external_name=name,
+                    external_organisation=organisation,
+                    external_phone=str(data.get("external_phone") or ""),
+                )
+            )
         data["people"] = people
 
     @property
@@ -183,13 +225,21 @@ class VisitRequestForm(forms.Form):
         """The cleaned data as the visit services take it."""
         data = self.cleaned_data
         return dict(
-            household=data["household"], children=list(data["children"]), people=data["people"],
-            purpose=data["purpose"], reason=data["reason"], outcome_wanted=data["outcome_wanted"],
-            scheduled_start=data["scheduled_start"], expected_duration_minutes=data["expected_duration_minutes"],
-            expected_return=data["expected_return"], announced=data["announced"],
+            household=data["household"],
+            children=list(data["children"]),
+            people=data["people"],
+            purpose=data["purpose"],
+            reason=data["reason"],
+            outcome_wanted=data["outcome_wanted"],
+            scheduled_start=data["scheduled_start"],
+            expected_duration_minutes=data["expected_duration_minutes"],
+            expected_return=data["expected_return"],
+            announced=data["announced"],
             unannounced_reason=data["unannounced_reason"] if not data["announced"] else "",
-            invite_to_school_instead=data["invite_to_school_instead"], vehicle=data["vehicle"],
-            lead_mobile=str(data["lead_mobile"]), principal_exception_reason=data["principal_exception_reason"],
+            invite_to_school_instead=data["invite_to_school_instead"],
+            vehicle=data["vehicle"],
+            lead_mobile=str(data["lead_mobile"]),
+            principal_exception_reason=data["principal_exception_reason"],
         )
 
     @classmethod
@@ -198,29 +248,40 @@ class VisitRequestForm(forms.Form):
         second = next((p for p in visit.people.all() if p.role == VisitRole.SECOND), None)
         external = next((p for p in visit.people.all() if p.role == VisitRole.EXTERNAL), None)
         return {
-            "children": [c.pk for c in visit.children.all()], "purpose": visit.purpose, "reason": visit.reason,
-            "outcome_wanted": visit.outcome_wanted, "invite_to_school_instead": visit.invite_to_school_instead,
-            "announced": "yes" if visit.announced else "no", "unannounced_reason": visit.unannounced_reason,
-            "visit_date": start.date(), "start_time": start.strftime("%H:%M"),
-            "expected_duration_minutes": visit.expected_duration_minutes, "return_time": back.strftime("%H:%M"),
+            "children": [c.pk for c in visit.children.all()],
+            "purpose": visit.purpose,
+            "reason": visit.reason,
+            "outcome_wanted": visit.outcome_wanted,
+            "invite_to_school_instead": visit.invite_to_school_instead,
+            "announced": "yes" if visit.announced else "no",
+            "unannounced_reason": visit.unannounced_reason,
+            "visit_date": start.date(),
+            "start_time": start.strftime("%H:%M"),
+            "expected_duration_minutes": visit.expected_duration_minutes,
+            "return_time": back.strftime("%H:%M"),
             "principal_exception": bool(visit.principal_exception_reason),
             "principal_exception_reason": visit.principal_exception_reason,
             "second_visitor": second.user_id if second else None,
             "external_name": external.external_name if external else "",
             "external_organisation": external.external_organisation if external else "",
             "external_phone": external.external_phone if external else "",
-            "vehicle": visit.vehicle, "lead_mobile": visit.lead_mobile,
+            "vehicle": visit.vehicle,
+            "lead_mobile": visit.lead_mobile,
         }
 
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect, label="Your decision")
     reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Reason or comment",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason or comment",
         help_text="Required to decline or to ask for changes.",
     )
     conditions = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Conditions (if approving)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Conditions (if approving)",
         help_text="e.g. 'Ring the office on arrival'. Optional.",
     )
 
@@ -228,8 +289,9 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.layout = Layout("decision", "reason", "conditions", Submit("go", "Record decision",
-                                                                                css_class="btn-primary btn-lg"))
+        self.helper.layout = Layout(
+            "decision", "reason", "conditions", Submit("go", "Record decision", css_class="btn-primary btn-lg")
+        )
 
     def clean(self):
         data = super().clean()
@@ -242,9 +304,12 @@ class DecisionForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label="Why is the visit called off?", max_length=500,
-                             widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text="Kept on the visit's history, which the DSL sees.")
+    reason = forms.CharField(
+        label="Why is the visit called off?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept on the visit's history, which the DSL sees.",
+    )
 
 
 class ParentNotificationForm(forms.Form):
@@ -261,7 +326,9 @@ class ParentNotificationForm(forms.Form):
         self.helper.layout = Layout(
             "method",
             Div(Div("notified_on", css_class="col-6"), Div("notified_time", css_class="col-6"), css_class="row"),
-            "response", "note", Submit("go", "Record", css_class="btn-outline-primary"),
+            "response",
+            "note",
+            Submit("go", "Record", css_class="btn-outline-primary"),
         )
 
     def clean(self):
@@ -275,7 +342,6 @@ class ParentNotificationForm(forms.Form):
 
 
 # --- After the visit: the Home Visit Form, debrief, review and actions (issue 6) -----------------------------
-
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -293,8 +359,10 @@ def _yes_no(label, **kwargs):
 
 def staff_choices(school):
     return (
-        get_user_model().objects.filter(profile__schools=school, is_active=True)
-        .distinct().order_by("first_name", "last_name")
+        get_user_model()
+        .objects.filter(profile__schools=school, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name")
     )
 
 
@@ -309,7 +377,8 @@ class ReportForm(forms.Form):
     arrived_at = forms.DateTimeField(label="Arrived", widget=_datetime_local())
     departed_at = forms.DateTimeField(label="Left", widget=_datetime_local())
     outcome = forms.ChoiceField(
-        choices=VisitOutcome.choices, widget=forms.RadioSelect,
+        choices=VisitOutcome.choices,
+        widget=forms.RadioSelect,
         error_messages={"required": "Choose the outcome of the visit."},
     )
     abandoned_reason = forms.CharField(
@@ -319,11 +388,14 @@ class ReportForm(forms.Form):
     staff_went_in = _yes_no("Did you go into the home?")
     invited_in_by = forms.CharField(required=False, max_length=100, label="Who invited you in?")
     parent_summary = forms.CharField(
-        label="What was discussed and agreed (for the family)", widget=forms.Textarea(attrs={"rows": 6}),
+        label="What was discussed and agreed (for the family)",
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text="This goes on the parent/carer copy. Write it for the family to read.",
     )
     internal_notes = forms.CharField(
-        required=False, label="Internal notes (school only)", widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Internal notes (school only)",
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Never shown on the parent copy. A child-protection concern goes in a concern, not here.",
     )
     referrals = forms.CharField(
@@ -366,8 +438,11 @@ class PresentForm(OptionalRowForm):
 
 
 class ActionForm(OptionalRowForm):
-    needed = {"description": "Say what the action is.", "owner": "Choose who will do it.",
-              "due_on": "Give the date it is due by."}
+    needed = {
+        "description": "Say what the action is.",
+        "owner": "Choose who will do it.",
+        "due_on": "Give the date it is due by.",
+    }
 
     description = forms.CharField(max_length=300, required=False, label="Action")
     owner = StaffChoiceField(queryset=get_user_model().objects.none(), required=False, label="Who")
@@ -413,13 +488,16 @@ class DebriefForm(forms.Form):
 
 class ReviewForm(forms.Form):
     review_comment = forms.CharField(
-        required=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Anything the lead or the file should know. Signing off closes the visit.",
     )
 
 
 class ActionCompleteForm(forms.Form):
     completion_outcome = forms.CharField(
-        label="What was done", widget=forms.Textarea(attrs={"rows": 2}),
+        label="What was done",
+        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say what was done."},
     )

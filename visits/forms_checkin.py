@@ -20,10 +20,10 @@ class ExtendForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    outcome = forms.ChoiceField(label="What did you do?",
-                                widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    outcome = forms.ChoiceField(label="What did you do?", widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     new_return = forms.TimeField(
-        label="New return time (if all fine)", required=False,
+        label="New return time (if all fine)",
+        required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     police_reference = forms.CharField(label="Police reference (if called)", max_length=60, required=False)

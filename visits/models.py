@@ -53,9 +53,7 @@ class ParentCarer(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="carers")
     title = models.CharField(max_length=20, blank=True, help_text="As they wish to be addressed, e.g. Ms, Mx, Dr.")
     first_name = models.CharField(max_length=100)
-    last_name = models.CharField(
-        max_length=100, help_text="Their own surname: do not assume it is the child's."
-    )
+    last_name = models.CharField(max_length=100, help_text="Their own surname: do not assume it is the child's.")
     relationship = models.CharField(max_length=50, help_text="To the child, e.g. mother, grandfather, foster carer.")
     parental_responsibility = models.BooleanField(default=True)
     phone = PhoneNumberField(blank=True)
@@ -116,9 +114,7 @@ class Child(models.Model):
         ordering = ["last_name", "first_name"]
         verbose_name_plural = "children"
         constraints = [
-            models.CheckConstraint(
-                name="year_group_valid", condition=Q(year_group__in=YearGroup.values)
-            ),
+            models.CheckConstraint(name="year_group_valid", condition=Q(year_group__in=YearGroup.values)),
         ]
 
     def __str__(self):
@@ -234,18 +230,30 @@ class Visit(models.Model):
             models.Index(fields=["school", "scheduled_start"]),
             # The sweep's only query: open (away) visits whose timer has passed. Small however many visits exist.
             models.Index(
-                fields=["alert_due_at"], name="visit_alert_due_away",
+                fields=["alert_due_at"],
+                name="visit_alert_due_away",
                 condition=Q(status__in=["out", "on_site", "left"], alert_due_at__isnull=False),
             ),
             # The board's "still out" half (beside today's visits by school and start).
-            models.Index(fields=["school"], name="visit_away_by_school",
-                         condition=Q(status__in=["out", "on_site", "left"])),
+            models.Index(
+                fields=["school"], name="visit_away_by_school", condition=Q(status__in=["out", "on_site", "left"])
+            ),
             # The dashboard's panels read visits still in progress; finished ones are the vast majority.
             models.Index(
-                fields=["school", "status"], name="visits_in_progress",
-                condition=Q(status__in=[
-                    "requested", "changes_requested", "authorised", "out", "on_site", "left", "returned", "reported",
-                ]),
+                fields=["school", "status"],
+                name="visits_in_progress",
+                condition=Q(
+                    status__in=[
+                        "requested",
+                        "changes_requested",
+                        "authorised",
+                        "out",
+                        "on_site",
+                        "left",
+                        "returned",
+                        "reported",
+                    ]
+                ),
             ),
         ]
         constraints = [
@@ -273,7 +281,9 @@ class Visit(models.Model):
         if self.scheduled_start and self.expected_return and self.expected_return <= self.scheduled_start:
             errors["expected_return"] = "The expected return must be after the start."
         elif (
-            self.scheduled_start and self.expected_return and self.expected_duration_minutes
+            self.scheduled_start
+            and self.expected_return
+            and self.expected_duration_minutes
             and self.expected_duration_minutes > 0
             and self.expected_return < self.scheduled_start + datetime.timedelta(minutes=self.expected_duration_minutes)
         ):
@@ -298,8 +308,12 @@ class Visit(models.Model):
     @property
     def before_departure(self) -> bool:
         """Still being planned: the pre-departure checklist is the thing to work through."""
-        return self.status in {VisitStatus.DRAFT, VisitStatus.REQUESTED, VisitStatus.CHANGES_REQUESTED,
-                               VisitStatus.AUTHORISED}
+        return self.status in {
+            VisitStatus.DRAFT,
+            VisitStatus.REQUESTED,
+            VisitStatus.CHANGES_REQUESTED,
+            VisitStatus.AUTHORISED,
+        }
 
     @property
     def due_back(self) -> datetime.datetime:
@@ -354,9 +368,7 @@ class VisitPerson(models.Model):
         ordering = ["visit", "role"]
         verbose_name = "visitor"
         constraints = [
-            models.UniqueConstraint(
-                fields=["visit"], condition=Q(role="lead"), name="one_lead_per_visit"
-            ),
+            models.UniqueConstraint(fields=["visit"], condition=Q(role="lead"), name="one_lead_per_visit"),
             models.UniqueConstraint(fields=["visit", "user"], name="visitor_once_per_visit"),
             models.CheckConstraint(name="visitor_role_valid", condition=Q(role__in=VisitRole.values)),
             # Staff are linked by account; an external practitioner by name and organisation.
@@ -494,7 +506,11 @@ class VisitReport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     debrief_with = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The line manager the visit was debriefed with.",
     )
     debrief_at = models.DateTimeField(null=True, blank=True)
@@ -514,7 +530,8 @@ class VisitReport(models.Model):
             ),
             models.CheckConstraint(
                 name="report_departed_after_arrived",
-                condition=Q(arrived_at__isnull=True) | Q(departed_at__isnull=True)
+                condition=Q(arrived_at__isnull=True)
+                | Q(departed_at__isnull=True)
                 | Q(departed_at__gte=F("arrived_at")),
             ),
         ]

@@ -28,9 +28,11 @@ def approvers_for(visit: Visit):
         roles = [Role.PRINCIPAL]
     involved = {visit.requested_by_id} | {p.user_id for p in visit.people.all() if p.user_id}
     return (
-        get_user_model().objects.filter(
-            is_active=True, groups__name__in=roles, profile__schools=visit.school
-        ).exclude(pk__in=involved).exclude(email="").distinct()
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles, profile__schools=visit.school)
+        .exclude(pk__in=involved)
+        .exclude(email="")
+        .distinct()
     )
 
 
@@ -42,8 +44,7 @@ def notify_approvers(visit_id: int) -> int:
         f"Open it to read the details and decide (you will be asked to sign in):\n{url}\n"
     )
     messages = [
-        ("Home visit request awaiting your decision", body, None, [user.email])
-        for user in approvers_for(visit)
+        ("Home visit request awaiting your decision", body, None, [user.email]) for user in approvers_for(visit)
     ]
     return send_mass_mail(messages, fail_silently=False)
 

@@ -71,8 +71,14 @@ def _common(visit: Visit) -> dict:
         "children": [f"{c.first_name} {c.last_name}" for c in visit.children.all()],
         "carers": [c.addressed_as for c in carers if c.parental_responsibility] or [c.addressed_as for c in carers],
         "address_lines": [
-            x for x in [visit.household.address_line1, visit.household.address_line2, visit.household.town,
-                        visit.household.postcode] if x
+            x
+            for x in [
+                visit.household.address_line1,
+                visit.household.address_line2,
+                visit.household.town,
+                visit.household.postcode,
+            ]
+            if x
         ],
         "purpose": PURPOSE_FOR_FAMILY.get(visit.purpose, PURPOSE_FOR_FAMILY["other"]),
         "visitors": _visitors(visit),
@@ -130,6 +136,9 @@ def parent_copy_pdf(visit: Visit) -> bytes:
 
 def missed_you_pdf(visit: Visit) -> bytes:
     """The "sorry we missed you" letter posted through the door when nobody answers."""
-    visit = Visit.objects.select_related("school", "household").prefetch_related(
-        "people__user__profile", "children", "household__carers").get(pk=visit.pk)
+    visit = (
+        Visit.objects.select_related("school", "household")
+        .prefetch_related("people__user__profile", "children", "household__carers")
+        .get(pk=visit.pk)
+    )
     return _render("visits/pdf/missed_you.html", _common(visit))

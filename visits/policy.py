@@ -19,9 +19,14 @@ from .models import Visit, VisitRole, VisitStatus
 
 # A visitor cannot be booked on two of these at once. Drafts do not hold anyone's time yet.
 BOOKED_STATUSES = (
-    VisitStatus.REQUESTED, VisitStatus.CHANGES_REQUESTED, VisitStatus.AUTHORISED,
-    VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT,
+    VisitStatus.REQUESTED,
+    VisitStatus.CHANGES_REQUESTED,
+    VisitStatus.AUTHORISED,
+    VisitStatus.OUT,
+    VisitStatus.ON_SITE,
+    VisitStatus.LEFT,
 )
+
 
 @dataclass(frozen=True)
 class PolicyException:
@@ -41,13 +46,18 @@ def principal_exceptions(visit: Visit, policy: EffectivePolicy) -> list[PolicyEx
         return found  # a meeting in school is not a home visit: the home-visit limits do not apply
     start = timezone.localtime(visit.scheduled_start).time()
     if start < policy.earliest_start or start > policy.latest_start:
-        found.append(PolicyException(
-            EVENING, f"Starts at {start:%H:%M}, outside {policy.earliest_start:%H:%M}–{policy.latest_start:%H:%M}"
-        ))
+        found.append(
+            PolicyException(
+                EVENING, f"Starts at {start:%H:%M}, outside {policy.earliest_start:%H:%M}–{policy.latest_start:%H:%M}"
+            )
+        )
     if visit.expected_duration_minutes > policy.max_visit_minutes:
-        found.append(PolicyException(
-            LONG, f"Lasts {visit.expected_duration_minutes} minutes, more than the {policy.max_visit_minutes} allowed"
-        ))
+        found.append(
+            PolicyException(
+                LONG,
+                f"Lasts {visit.expected_duration_minutes} minutes, more than the {policy.max_visit_minutes} allowed",
+            )
+        )
     if not visit.announced and policy.unannounced_needs_principal:
         found.append(PolicyException(UNANNOUNCED, "Unannounced"))
     return found
@@ -82,9 +92,12 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
         clashes = overlapping_visits(visit, [p.user_id for p in staff]).prefetch_related("people__user")
         for other in clashes:
             names = sorted({p.name for p in other.people.all() if p.user_id in {s.user_id for s in staff}})
-            add("people", f"{', '.join(names)} already booked on another visit from "
-                          f"{timezone.localtime(other.scheduled_start):%H:%M} to "
-                          f"{timezone.localtime(other.expected_return):%H:%M} that day.")
+            add(
+                "people",
+                f"{', '.join(names)} already booked on another visit from "
+                f"{timezone.localtime(other.scheduled_start):%H:%M} to "
+                f"{timezone.localtime(other.expected_return):%H:%M} that day.",
+            )
 
     if visit.invite_to_school_instead:
         return errors  # the pair, training and hours rules are for going out to a home
@@ -95,8 +108,7 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
     for person in staff:
         profile = getattr(person.user, "profile", None)
         if profile is None or not profile.training_valid_on(day):
-            add("people", f"{person.name}'s safer-working-practice training is missing or expired on "
-                          f"{day:%d %B %Y}.")
+            add("people", f"{person.name}'s safer-working-practice training is missing or expired on {day:%d %B %Y}.")
 
     needs_reason = [e for e in principal_exceptions(visit, policy) if e.code in {EVENING, LONG}]
     if needs_reason and not visit.principal_exception_reason.strip():
@@ -110,11 +122,17 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
 
         blocking = [m for m in prohibited_address_matches(visit.household, school=visit.school, on=day) if m.blocks]
         if any(m.kind == "exact" for m in blocking):
-            add("household", "This address is on the prohibited-addresses list. Save the request as a draft and "
-                             "ask a DSL: only they can override it, with a reason, on the visit's checklist.")
+            add(
+                "household",
+                "This address is on the prohibited-addresses list. Save the request as a draft and "
+                "ask a DSL: only they can override it, with a reason, on the visit's checklist.",
+            )
         elif blocking:
-            add("household", "This address is close to one on the prohibited-addresses list (same postcode): "
-                             "a DSL must judge whether it is the same place before the visit can be requested.")
+            add(
+                "household",
+                "This address is close to one on the prohibited-addresses list (same postcode): "
+                "a DSL must judge whether it is the same place before the visit can be requested.",
+            )
     return errors
 
 
@@ -125,6 +143,7 @@ def check_submission(visit: Visit, *, requested_by) -> None:
 
 
 # --- who decides ----------------------------------------------------------------------------------------------
+
 
 def decision_refusal(user, visit: Visit, *, approving: bool, policy: EffectivePolicy | None = None) -> str:
     """Why this user may not make this decision on this visit; "" when they may."""
@@ -155,7 +174,8 @@ def lead_of(visit: Visit):
 def pending_for(user):
     """Requests awaiting a decision at the user's schools, oldest first."""
     return (
-        Visit.objects.for_user(user).filter(status=VisitStatus.REQUESTED)
+        Visit.objects.for_user(user)
+        .filter(status=VisitStatus.REQUESTED)
         .order_by(F("submitted_at").asc(nulls_first=True), "pk")
     )
 

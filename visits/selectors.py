@@ -24,16 +24,19 @@ def reports_due(user, now: datetime.datetime, mine_only: bool = False) -> list[R
     if mine_only or not is_senior(user):
         qs = qs.filter(people__user=user, people__role=VisitRole.LEAD)
     visits = list(
-        qs.select_related("household", "school", "report")
-        .annotate(returned_at=Max("transitions__at", filter=Q(transitions__to_status=VisitStatus.RETURNED)))
+        qs.select_related("household", "school", "report").annotate(
+            returned_at=Max("transitions__at", filter=Q(transitions__to_status=VisitStatus.RETURNED))
+        )
     )
     schools = {v.school_id: v.school for v in visits}
     hours = {pk: school.policy().report_due_hours for pk, school in schools.items()}
     due = []
     for visit in visits:
         report = getattr(visit, "report", None)
-        due_at = report.due_at if report else (
-            (visit.returned_at or visit.expected_return) + datetime.timedelta(hours=hours[visit.school_id])
+        due_at = (
+            report.due_at
+            if report
+            else ((visit.returned_at or visit.expected_return) + datetime.timedelta(hours=hours[visit.school_id]))
         )
         due.append(ReportDue(visit=visit, due_at=due_at, late=now > due_at))
     return sorted(due, key=lambda d: d.due_at)
@@ -44,8 +47,10 @@ def reports_awaiting_review(user) -> QuerySet[Visit]:
     if not is_senior(user):
         return Visit.objects.none()
     return (
-        visible_visits(user).filter(status=VisitStatus.REPORTED)
-        .select_related("household", "report__submitted_by").order_by("report__submitted_at")
+        visible_visits(user)
+        .filter(status=VisitStatus.REPORTED)
+        .select_related("household", "report__submitted_by")
+        .order_by("report__submitted_at")
     )
 
 
@@ -71,10 +76,20 @@ def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
     """Visits starting today (school time) that were authorised or are under way, earliest first."""
     start, end = local_day_bounds(today)
     return (
-        visible_visits(user).filter(scheduled_start__gte=start, scheduled_start__lt=end)
-        .exclude(status__in=[VisitStatus.DRAFT, VisitStatus.DECLINED, VisitStatus.CANCELLED,
-                             VisitStatus.FAMILY_DECLINED, VisitStatus.CHANGES_REQUESTED, VisitStatus.REQUESTED])
-        .select_related("household").prefetch_related("people__user")
+        visible_visits(user)
+        .filter(scheduled_start__gte=start, scheduled_start__lt=end)
+        .exclude(
+            status__in=[
+                VisitStatus.DRAFT,
+                VisitStatus.DECLINED,
+                VisitStatus.CANCELLED,
+                VisitStatus.FAMILY_DECLINED,
+                VisitStatus.CHANGES_REQUESTED,
+                VisitStatus.REQUESTED,
+            ]
+        )
+        .select_related("household")
+        .prefetch_related("people__user")
         .order_by("scheduled_start", "pk")
     )
 
@@ -82,7 +97,10 @@ def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
 def out_now(user) -> QuerySet[Visit]:
     """Who is away from school now (AWAY_STATUSES), due back soonest first."""
     return (
-        visible_visits(user).away().select_related("household").prefetch_related("people__user")
+        visible_visits(user)
+        .away()
+        .select_related("household")
+        .prefetch_related("people__user")
         .order_by("expected_return", "pk")
     )
 
@@ -93,5 +111,6 @@ def open_alerts_for(user) -> list:
 
     return list(
         VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)
-        .select_related("visit__household").order_by("-raised_at")[:50]
+        .select_related("visit__household")
+        .order_by("-raised_at")[:50]
     )

@@ -82,8 +82,14 @@ def _validate_children(school, household: Household, children: list[Child]) -> N
 
 def _save_people(visit: Visit, people: list[Visitor]) -> None:
     for person in people:
-        row = VisitPerson(visit=visit, role=person.role, user=person.user, external_name=person.external_name,
-                          external_organisation=person.external_organisation, external_phone=person.external_phone)
+        row = VisitPerson(
+            visit=visit,
+            role=person.role,
+            user=person.user,
+            external_name=person.external_name,
+            external_organisation=person.external_organisation,
+            external_phone=person.external_phone,
+        )
         row.full_clean(exclude=["visit"])
         row.save()
     sync_visit_access(visit)
@@ -112,12 +118,22 @@ def visit_create(
 ) -> Visit:
     """Create a visit as a draft, with its people, and give them and the requester access to it."""
     visit = Visit(
-        school=school, household=household, requested_by=requested_by, purpose=purpose, reason=reason,
-        outcome_wanted=outcome_wanted, scheduled_start=scheduled_start,
-        expected_duration_minutes=expected_duration_minutes, expected_return=expected_return,
-        announced=announced, unannounced_reason=unannounced_reason,
-        invite_to_school_instead=invite_to_school_instead, vehicle=vehicle, lead_mobile=lead_mobile,
-        principal_exception_reason=principal_exception_reason, status=VisitStatus.DRAFT,
+        school=school,
+        household=household,
+        requested_by=requested_by,
+        purpose=purpose,
+        reason=reason,
+        outcome_wanted=outcome_wanted,
+        scheduled_start=scheduled_start,
+        expected_duration_minutes=expected_duration_minutes,
+        expected_return=expected_return,
+        announced=announced,
+        unannounced_reason=unannounced_reason,
+        invite_to_school_instead=invite_to_school_instead,
+        vehicle=vehicle,
+        lead_mobile=lead_mobile,
+        principal_exception_reason=principal_exception_reason,
+        status=VisitStatus.DRAFT,
     )
     visit.full_clean()
     _validate_children(school, household, children)
@@ -125,8 +141,9 @@ def visit_create(
     visit.save()
     visit.children.set(children)
     _save_people(visit, people)
-    VisitTransition.objects.create(visit=visit, from_status="", to_status=visit.status, actor=requested_by,
-                                   at=timezone.now(), note="Created")
+    VisitTransition.objects.create(
+        visit=visit, from_status="", to_status=visit.status, actor=requested_by, at=timezone.now(), note="Created"
+    )
     audit(actor=requested_by, action="visit.create", obj=visit, summary=f"Created {visit}")
     return visit
 
@@ -143,10 +160,17 @@ def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=
     from_status = locked.status
     locked.status = to_status
     locked.save(update_fields=["status", "updated_at"])
-    VisitTransition.objects.create(visit=locked, from_status=from_status, to_status=to_status, actor=actor,
-                                   at=at or timezone.now(), note=note)
-    audit(actor=actor, action="visit.transition", obj=locked, summary=f"{from_status} -> {to_status}",
-          from_status=from_status, to_status=to_status)
+    VisitTransition.objects.create(
+        visit=locked, from_status=from_status, to_status=to_status, actor=actor, at=at or timezone.now(), note=note
+    )
+    audit(
+        actor=actor,
+        action="visit.transition",
+        obj=locked,
+        summary=f"{from_status} -> {to_status}",
+        from_status=from_status,
+        to_status=to_status,
+    )
     visit.status = to_status
     board_changed()
     return locked
@@ -159,7 +183,9 @@ EDITABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
 # Changing any of these after authorisation (who, where, when) needs a new decision (issue 3).
 MATERIAL = {"household", "children", "people", "scheduled_start", "expected_duration_minutes", "expected_return"}
 DECISION_STATUS = {
-    Decision.APPROVED: S.AUTHORISED, Decision.DECLINED: S.DECLINED, Decision.CHANGES_REQUESTED: S.CHANGES_REQUESTED,
+    Decision.APPROVED: S.AUTHORISED,
+    Decision.DECLINED: S.DECLINED,
+    Decision.CHANGES_REQUESTED: S.CHANGES_REQUESTED,
 }
 
 
@@ -197,8 +223,7 @@ def may_cancel(visit: Visit, user) -> bool:
 
     if visit.status not in CANCELLABLE:
         return False
-    return (user.pk == visit.requested_by_id or is_senior(user)
-            or any(p.user_id == user.pk for p in visit.people.all()))
+    return user.pk == visit.requested_by_id or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
 
 
 @transaction.atomic
@@ -209,8 +234,10 @@ def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
         raise ValidationError({"reason": "Say why the visit is called off: its history keeps the reason."})
     locked = _lock(visit)
     if locked.status not in CANCELLABLE:
-        raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
-                              "once staff have set off, record their check-ins instead.")
+        raise ValidationError(
+            f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
+            "once staff have set off, record their check-ins instead."
+        )
     if not may_cancel(locked, actor):
         raise PermissionDenied("Only the requester, the visitors, a DSL or the Principal can cancel a visit.")
     visit_transition(visit=locked, to_status=S.CANCELLED, actor=actor, note=f"Cancelled: {reason}")
@@ -220,8 +247,13 @@ def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
 
 def _people_key(people) -> list[tuple]:
     return sorted(
-        (p.role, getattr(p, "user_id", None) or (p.user.pk if p.user else None), p.external_name,
-         p.external_organisation, str(p.external_phone or ""))
+        (
+            p.role,
+            getattr(p, "user_id", None) or (p.user.pk if p.user else None),
+            p.external_name,
+            p.external_organisation,
+            str(p.external_phone or ""),
+        )
         for p in people
     )
 
@@ -289,8 +321,13 @@ def visit_decide(
         # Training can lapse and diaries fill while a request waits: check again before it goes ahead.
         policy.check_submission(locked, requested_by=locked.requested_by)
     record = AuthorisationDecision(
-        visit=locked, decided_by=actor, decided_as=policy.decided_as(actor), decided_at=timezone.now(),
-        decision=decision, reason=reason.strip(), conditions=conditions.strip() if approving else "",
+        visit=locked,
+        decided_by=actor,
+        decided_as=policy.decided_as(actor),
+        decided_at=timezone.now(),
+        decision=decision,
+        reason=reason.strip(),
+        conditions=conditions.strip() if approving else "",
         exceptions=[e.code for e in policy.principal_exceptions(locked, school_policy)] if approving else [],
     )
     record.full_clean()
@@ -301,8 +338,13 @@ def visit_decide(
     if record.conditions:
         note += f". Conditions: {record.conditions}"
     visit_transition(visit=locked, to_status=DECISION_STATUS[decision], actor=actor, note=note)
-    audit(actor=actor, action="visit.decide", obj=locked, summary=f"{record.get_decision_display()} the request",
-          decision=decision)
+    audit(
+        actor=actor,
+        action="visit.decide",
+        obj=locked,
+        summary=f"{record.get_decision_display()} the request",
+        decision=decision,
+    )
     transaction.on_commit(lambda: notifications.notify_requester(record.pk))
     visit.status = locked.status
     return record
@@ -318,29 +360,50 @@ def parent_notification_record(
         raise ValidationError("This visit is unannounced: the family is not told in advance.")
     if locked.status not in EDITABLE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot record this.")
-    row = ParentNotification(visit=locked, method=method, notified_at=notified_at, response=response,
-                             note=note.strip(), recorded_by=actor, recorded_at=timezone.now())
+    row = ParentNotification(
+        visit=locked,
+        method=method,
+        notified_at=notified_at,
+        response=response,
+        note=note.strip(),
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+    )
     row.full_clean()
     row.save()
-    audit(actor=actor, action="visit.parents_notified", obj=locked,
-          summary=f"Family told by {row.get_method_display().lower()}: {row.get_response_display().lower()}")
+    audit(
+        actor=actor,
+        action="visit.parents_notified",
+        obj=locked,
+        summary=f"Family told by {row.get_method_display().lower()}: {row.get_response_display().lower()}",
+    )
     if response == ParentResponse.DECLINED:
         # A home visit is optional for families (the policies): recorded as their choice, not dropped.
-        visit_transition(visit=locked, to_status=S.FAMILY_DECLINED, actor=actor,
-                         note=f"The family declined the visit ({row.get_method_display().lower()})")
+        visit_transition(
+            visit=locked,
+            to_status=S.FAMILY_DECLINED,
+            actor=actor,
+            note=f"The family declined the visit ({row.get_method_display().lower()})",
+        )
         visit.status = locked.status
     return row
-
-
-
 
 
 # --- After the visit: the Home Visit Form, debrief, DSL review and follow-up actions (issue 6) ---------------
 
 
 REPORT_FIELDS = [
-    "arrived_at", "departed_at", "staff_went_in", "invited_in_by", "outcome", "abandoned_reason", "child_seen",
-    "parent_summary", "internal_notes", "referrals", "next_visit_on",
+    "arrived_at",
+    "departed_at",
+    "staff_went_in",
+    "invited_in_by",
+    "outcome",
+    "abandoned_reason",
+    "child_seen",
+    "parent_summary",
+    "internal_notes",
+    "referrals",
+    "next_visit_on",
 ]
 
 
@@ -357,7 +420,8 @@ def checkin_times(visit: Visit) -> tuple[datetime.datetime | None, datetime.date
     """Arrival and departure as the check-ins recorded them (on site / left), if they did."""
     times = dict(
         visit.transitions.filter(to_status__in=[VisitStatus.ON_SITE, VisitStatus.LEFT])
-        .order_by("at").values_list("to_status", "at")
+        .order_by("at")
+        .values_list("to_status", "at")
     )
     return times.get(VisitStatus.ON_SITE), times.get(VisitStatus.LEFT)
 
@@ -391,9 +455,7 @@ def report_save_draft(*, visit: Visit, actor, data: dict[str, list[str]]) -> Vis
 
 
 @transaction.atomic
-def report_submit(
-    *, visit: Visit, actor, fields: dict, present: list[dict], actions: list[dict]
-) -> VisitReport:
+def report_submit(*, visit: Visit, actor, fields: dict, present: list[dict], actions: list[dict]) -> VisitReport:
     """Validate and file the Home Visit Form, create its actions and move the visit to "reported"."""
     report = _editable_report(visit, actor)
     for name in REPORT_FIELDS:
@@ -414,8 +476,14 @@ def report_submit(
     for action in actions:
         action_create(school=visit.school, visit=visit, child=child, created_by=actor, **action)
     visit_transition(visit=visit, to_status=VisitStatus.REPORTED, actor=actor, note="Home Visit Form submitted")
-    audit(actor=actor, action="report.submit", obj=report, school=visit.school,
-          summary=f"Submitted the Home Visit Form for {visit}", late=report.is_late(report.submitted_at))
+    audit(
+        actor=actor,
+        action="report.submit",
+        obj=report,
+        school=visit.school,
+        summary=f"Submitted the Home Visit Form for {visit}",
+        late=report.is_late(report.submitted_at),
+    )
     return report
 
 
@@ -429,8 +497,13 @@ def report_record_debrief(*, report: VisitReport, actor, debrief_with, debrief_a
     report.debrief_at = debrief_at
     report.full_clean()
     report.save(update_fields=["debrief_with", "debrief_at"])
-    audit(actor=actor, action="report.debrief", obj=report, school=report.visit.school,
-          summary=f"Debrief with {debrief_with.get_full_name() or debrief_with.username} recorded")
+    audit(
+        actor=actor,
+        action="report.debrief",
+        obj=report,
+        school=report.visit.school,
+        summary=f"Debrief with {debrief_with.get_full_name() or debrief_with.username} recorded",
+    )
     return report
 
 
@@ -449,14 +522,27 @@ def report_review(*, report: VisitReport, actor, comment: str = "") -> VisitRepo
     report.full_clean()
     report.save(update_fields=["reviewed_by", "reviewed_at", "review_comment"])
     visit_transition(visit=report.visit, to_status=VisitStatus.REVIEWED, actor=actor, note=comment or "Signed off")
-    audit(actor=actor, action="report.review", obj=report, school=report.visit.school,
-          summary=f"Signed off the Home Visit Form for {report.visit}")
+    audit(
+        actor=actor,
+        action="report.review",
+        obj=report,
+        school=report.visit.school,
+        summary=f"Signed off the Home Visit Form for {report.visit}",
+    )
     return report
 
 
 @transaction.atomic
 def action_create(
-    *, school, owner, description: str, due_on: datetime.date, created_by, visit=None, concern=None, child=None,
+    *,
+    school,
+    owner,
+    description: str,
+    due_on: datetime.date,
+    created_by,
+    visit=None,
+    concern=None,
+    child=None,
     agreed_with_family: bool = False,
 ) -> FollowUpAction:
     from safeguarding.selectors import school_ids_for
@@ -464,8 +550,15 @@ def action_create(
     if school.pk not in school_ids_for(owner):
         raise ValidationError({"owner": "The owner must work at this school."})
     action = FollowUpAction(
-        school=school, owner=owner, description=description, due_on=due_on, created_by=created_by, visit=visit,
-        concern=concern, child=child, agreed_with_family=agreed_with_family,
+        school=school,
+        owner=owner,
+        description=description,
+        due_on=due_on,
+        created_by=created_by,
+        visit=visit,
+        concern=concern,
+        child=child,
+        agreed_with_family=agreed_with_family,
     )
     action.full_clean()
     action.save()
@@ -514,17 +607,21 @@ def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
     message = EmailMessage(
         subject=subject.format(school=visit.school.name),
         body=f"Please find attached a letter from {visit.school.name} about our home visit.\n\n"
-             f"If you have any questions, please contact the school on {visit.school.phone.as_national}.",
-        from_email=settings.DEFAULT_FROM_EMAIL, to=addresses,
+        f"If you have any questions, please contact the school on {visit.school.phone.as_national}.",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=addresses,
         reply_to=[visit.school.email] if visit.school.email else None,
     )
     message.attach(filename, data, "application/pdf")
     message.send(fail_silently=False)
-    audit(actor=actor, action=f"visit.email_{document.replace('-', '_')}", obj=visit,
-          summary=f"Emailed the {document.replace('-', ' ')} to {len(addresses)} carer(s)", to=addresses)
+    audit(
+        actor=actor,
+        action=f"visit.email_{document.replace('-', '_')}",
+        obj=visit,
+        summary=f"Emailed the {document.replace('-', ' ')} to {len(addresses)} carer(s)",
+        to=addresses,
+    )
     return addresses
-
-
 
 
 def _departure_blockers(visit: Visit, *, actor) -> list[str]:

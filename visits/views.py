@@ -45,22 +45,33 @@ def visit_list(request):
 def visit_detail(request, pk, cancel_form=None):
     """The visit's page; `cancel_form` is a refused cancellation, shown again with its errors."""
     visit = get_visit_for(
-        request.user, pk,
-        Visit.objects.select_related("household", "school", "requested_by")
-        .prefetch_related("people__user", "children", "transitions__actor", "decisions__decided_by",
-                          "parent_notifications__recorded_by"),
+        request.user,
+        pk,
+        Visit.objects.select_related("household", "school", "requested_by").prefetch_related(
+            "people__user",
+            "children",
+            "transitions__actor",
+            "decisions__decided_by",
+            "parent_notifications__recorded_by",
+        ),
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
     may_cancel = services.may_cancel(visit, request.user)
-    return render(request, "visits/visit_detail.html", {
-        "visit": visit,
-        "cancel_form": (cancel_form or CancelForm()) if may_cancel else None,
-        "can_edit": visit.requested_by_id == request.user.pk and visit.status in services.EDITABLE,
-        "can_submit": visit.requested_by_id == request.user.pk and visit.status in services.SUBMITTABLE,
-        "parent_form": ParentNotificationForm(initial={"notified_on": timezone.localdate()})
-        if visit.announced and visit.status in services.EDITABLE else None,
-        "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
-    }, status=400 if cancel_form else 200)
+    return render(
+        request,
+        "visits/visit_detail.html",
+        {
+            "visit": visit,
+            "cancel_form": (cancel_form or CancelForm()) if may_cancel else None,
+            "can_edit": visit.requested_by_id == request.user.pk and visit.status in services.EDITABLE,
+            "can_submit": visit.requested_by_id == request.user.pk and visit.status in services.SUBMITTABLE,
+            "parent_form": ParentNotificationForm(initial={"notified_on": timezone.localdate()})
+            if visit.announced and visit.status in services.EDITABLE
+            else None,
+            "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
+        },
+        status=400 if cancel_form else 200,
+    )
 
 
 @login_required
@@ -107,8 +118,7 @@ def _form_context(request, form, **extra):
     query = (request.POST.get("q") or request.GET.get("q") or "").strip()
     selected = form.data.getlist("children") if form.is_bound else form.initial.get("children", [])
     options, selected_ids = child_options(request.user, query, selected)
-    return {"form": form, "child_options": options, "selected_child_ids": selected_ids, "child_query": query,
-            **extra}
+    return {"form": form, "child_options": options, "selected_child_ids": selected_ids, "child_query": query, **extra}
 
 
 @login_required
@@ -116,11 +126,18 @@ def child_search(request):
     """The child picker's options (htmx): the ticked children and the matches for what was typed."""
     if not _may_request(request.user):
         raise PermissionDenied
-    options, selected_ids = child_options(request.user, request.GET.get("q", "").strip(),
-                                          request.GET.getlist("children"))
-    return render(request, "visits/_child_options.html", {
-        "child_options": options, "selected_child_ids": selected_ids, "child_query": request.GET.get("q", ""),
-    })
+    options, selected_ids = child_options(
+        request.user, request.GET.get("q", "").strip(), request.GET.getlist("children")
+    )
+    return render(
+        request,
+        "visits/_child_options.html",
+        {
+            "child_options": options,
+            "selected_child_ids": selected_ids,
+            "child_query": request.GET.get("q", ""),
+        },
+    )
 
 
 def _service_errors(form, error: ValidationError):
@@ -135,7 +152,9 @@ def _service_errors(form, error: ValidationError):
 
 # Service (model) field -> the form field the message belongs beside.
 SERVICE_FIELDS = {
-    "people": "second_visitor", "scheduled_start": "start_time", "expected_return": "return_time",
+    "people": "second_visitor",
+    "scheduled_start": "start_time",
+    "expected_return": "return_time",
     "household": "children",
 }
 
@@ -203,8 +222,9 @@ def visit_edit(request, pk):
             else:
                 messages.success(request, "Changes saved.")
             return redirect(visit)
-    return render(request, "visits/visit_form.html", _form_context(request, form, title="Change the visit",
-                                                                   visit=visit))
+    return render(
+        request, "visits/visit_form.html", _form_context(request, form, title="Change the visit", visit=visit)
+    )
 
 
 @login_required
@@ -231,8 +251,12 @@ def parent_notification(request, pk):
         try:
             with transaction.atomic():
                 services.parent_notification_record(
-                    visit=visit, actor=request.user, method=data["method"], notified_at=data["notified_at"],
-                    response=data["response"], note=data["note"],
+                    visit=visit,
+                    actor=request.user,
+                    method=data["method"],
+                    notified_at=data["notified_at"],
+                    response=data["response"],
+                    note=data["note"],
                 )
         except ValidationError as error:
             form.add_error(None, error.messages)
@@ -276,9 +300,6 @@ def child_detail(request, pk):
 # --- After the visit: the Home Visit Form, review, parent letters, actions and chronology (issue 6) ----------
 
 
-
-
-
 REPORT_VISIT_QS = Visit.objects.select_related("school", "household").prefetch_related("people__user", "children")
 
 
@@ -289,7 +310,9 @@ def _lead_of(visit):
 def _report_of(visit):
     return (
         VisitReport.objects.select_related("submitted_by", "debrief_with", "reviewed_by")
-        .prefetch_related("present").filter(visit=visit).first()
+        .prefetch_related("present")
+        .filter(visit=visit)
+        .first()
     )
 
 
@@ -302,8 +325,11 @@ def _draft_initial(visit, report):
     draft = report.draft if report else {}
     if not draft:
         arrived, departed = services.checkin_times(visit)
-        local = {k: timezone.localtime(v).strftime("%Y-%m-%dT%H:%M") for k, v in
-                 [("arrived_at", arrived), ("departed_at", departed)] if v}
+        local = {
+            k: timezone.localtime(v).strftime("%Y-%m-%dT%H:%M")
+            for k, v in [("arrived_at", arrived), ("departed_at", departed)]
+            if v
+        }
         return local, [], []
     main = {k: v[0] for k, v in draft.items() if v and "-" not in k}
 
@@ -340,7 +366,9 @@ def report(request, pk):
         if request.POST.get("action") != "draft" and form.is_valid() and present.is_valid() and actions.is_valid():
             try:
                 services.report_submit(
-                    visit=visit, actor=request.user, fields=form.cleaned_data,
+                    visit=visit,
+                    actor=request.user,
+                    fields=form.cleaned_data,
                     present=[f.cleaned_data for f in present if f.cleaned_data],
                     actions=[f.cleaned_data for f in actions if f.cleaned_data],
                 )
@@ -360,10 +388,19 @@ def report(request, pk):
         present = PresentFormSet(prefix="present", initial=present_rows)
         actions = ActionFormSet(prefix="action", initial=action_rows, form_kwargs={"school": visit.school})
     due = report.due_at if report else services.report_due_at(visit)
-    return render(request, "visits/report_form.html", {
-        "visit": visit, "report": report, "form": form, "present": present, "actions": actions, "due_at": due,
-        "late": timezone.now() > due,
-    })
+    return render(
+        request,
+        "visits/report_form.html",
+        {
+            "visit": visit,
+            "report": report,
+            "form": form,
+            "present": present,
+            "actions": actions,
+            "due_at": due,
+            "late": timezone.now() > due,
+        },
+    )
 
 
 def _report_detail(request, visit, report, status=200, **forms_):
@@ -372,7 +409,10 @@ def _report_detail(request, visit, report, status=200, **forms_):
     senior = is_senior(request.user)
     lead = _lead_of(visit)
     context = {
-        "visit": visit, "report": report, "lead": lead, "now": timezone.now(),
+        "visit": visit,
+        "report": report,
+        "lead": lead,
+        "now": timezone.now(),
         "actions": visit.actions.filter(concern__isnull=True).select_related("owner", "completed_by"),
         "may_review": senior and visit.status == VisitStatus.REPORTED,
         "may_debrief": bool(report and report.is_submitted and (senior or request.user == lead)),
@@ -481,13 +521,19 @@ def my_actions(request):
     actions = ACTION_QS.for_user(request.user).filter(owner=request.user)
     today = timezone.localdate()
     recent = timezone.now() - datetime.timedelta(days=30)
-    return render(request, "visits/actions.html", {
-        "title": "My actions", "today": today, "show_owner": False,
-        "reports_due": selectors.reports_due(request.user, timezone.now(), mine_only=True),
-        "open_actions": actions.open(),
-        "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
-        "senior": is_senior(request.user),
-    })
+    return render(
+        request,
+        "visits/actions.html",
+        {
+            "title": "My actions",
+            "today": today,
+            "show_owner": False,
+            "reports_due": selectors.reports_due(request.user, timezone.now(), mine_only=True),
+            "open_actions": actions.open(),
+            "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
+            "senior": is_senior(request.user),
+        },
+    )
 
 
 @login_required
@@ -497,12 +543,18 @@ def school_actions(request):
     actions = ACTION_QS.for_user(request.user)
     today = timezone.localdate()
     recent = timezone.now() - datetime.timedelta(days=30)
-    return render(request, "visits/actions.html", {
-        "title": "School actions", "today": today, "show_owner": True,
-        "open_actions": actions.open(),
-        "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
-        "senior": True,
-    })
+    return render(
+        request,
+        "visits/actions.html",
+        {
+            "title": "School actions",
+            "today": today,
+            "show_owner": True,
+            "open_actions": actions.open(),
+            "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
+            "senior": True,
+        },
+    )
 
 
 @login_required
@@ -530,7 +582,8 @@ def child_chronology(request, pk):
         raise Http404("No such child.")
     child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
     visits = list(
-        visible_visits(request.user, child.visits.all()).select_related("household", "report")
+        visible_visits(request.user, child.visits.all())
+        .select_related("household", "report")
         .prefetch_related("people__user")
     )
     entries = []
@@ -546,8 +599,13 @@ def child_chronology(request, pk):
     for concern in concerns:
         entries.append({"at": concern.raised_at, "kind": "Concern", "concern": concern})
     if concerns:
-        audit(actor=request.user, action="concern.view", obj=child, school=child.school,
-              summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}")
+        audit(
+            actor=request.user,
+            action="concern.view",
+            obj=child,
+            school=child.school,
+            summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}",
+        )
     entries.sort(key=lambda e: e["at"])
     return render(request, "visits/chronology.html", {"child": child, "entries": entries})
 
@@ -559,8 +617,21 @@ SEARCH_PAGE_SIZE = 50
 # What an export may hold: the list's columns, never free text (reasons, notes, concerns), because a
 # spreadsheet leaves the system's need-to-know checks behind.
 CSV_COLUMNS = [
-    "Visit", "Date", "Start", "School", "Household", "Children", "Year groups", "Purpose", "Status",
-    "Outcome", "Lead", "Other visitors", "Announced", "Form submitted", "Form on time",
+    "Visit",
+    "Date",
+    "Start",
+    "School",
+    "Household",
+    "Children",
+    "Year groups",
+    "Purpose",
+    "Status",
+    "Outcome",
+    "Lead",
+    "Other visitors",
+    "Announced",
+    "Form submitted",
+    "Form on time",
 ]
 
 
@@ -584,18 +655,26 @@ def _csv_row(visit) -> list[str]:
     submitted = report.submitted_at if report and report.submitted_at else None
     people = list(visit.people.all())
     start = timezone.localtime(visit.scheduled_start)
-    return [_csv_cell(v) for v in [
-        visit.pk, f"{start:%Y-%m-%d}", f"{start:%H:%M}", visit.school.name, visit.household.name,
-        "; ".join(str(c) for c in visit.children.all()),
-        "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
-        visit.get_purpose_display(), visit.get_status_display(),
-        report.get_outcome_display() if submitted else "",
-        "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
-        "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
-        "yes" if visit.announced else "no",
-        f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
-        ("yes" if submitted <= report.due_at else "no") if submitted else "",
-    ]]
+    return [
+        _csv_cell(v)
+        for v in [
+            visit.pk,
+            f"{start:%Y-%m-%d}",
+            f"{start:%H:%M}",
+            visit.school.name,
+            visit.household.name,
+            "; ".join(str(c) for c in visit.children.all()),
+            "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
+            visit.get_purpose_display(),
+            visit.get_status_display(),
+            report.get_outcome_display() if submitted else "",
+            "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
+            "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
+            "yes" if visit.announced else "no",
+            f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
+            ("yes" if submitted <= report.due_at else "no") if submitted else "",
+        ]
+    ]
 
 
 class _Echo:
@@ -619,9 +698,14 @@ def visit_search(request):
 
         writer = csv.writer(_Echo())
         applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
-        audit(actor=request.user, action="visit.export", obj=request.user, school=None,
-              summary=f"Exported the visit list as CSV ({visits.count()} visits)",
-              filters={k: str(v) for k, v in applied.items()})
+        audit(
+            actor=request.user,
+            action="visit.export",
+            obj=request.user,
+            school=None,
+            summary=f"Exported the visit list as CSV ({visits.count()} visits)",
+            filters={k: str(v) for k, v in applied.items()},
+        )
 
         def rows():
             yield writer.writerow(CSV_COLUMNS)
@@ -636,9 +720,15 @@ def visit_search(request):
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
-    return render(request, "visits/visit_search.html", {
-        "filter": visit_filter, "page": page, "query": query.urlencode(),
-    })
+    return render(
+        request,
+        "visits/visit_search.html",
+        {
+            "filter": visit_filter,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
 
 
 # --- Governors' and trust figures (issue 7) -------------------------------------------------------------------
@@ -681,32 +771,44 @@ def _figures_context(request):
         {
             "title": title,
             "cells": [(fig.school.name, getattr(fig, key)) for fig in results],
-            "chart": charts.bar_chart([(fig.school.name, getattr(fig, key).percent) for fig in results],
-                                      title=f"{title}, {term.label}", unit="%", max_value=100),
+            "chart": charts.bar_chart(
+                [(fig.school.name, getattr(fig, key).percent) for fig in results],
+                title=f"{title}, {term.label}",
+                unit="%",
+                max_value=100,
+            ),
         }
         for title, key in share_rows
     ]
     return {
-        "term": term, "terms": terms, "term_error": term_error, "figures": results,
+        "term": term,
+        "terms": terms,
+        "term_error": term_error,
+        "figures": results,
         "purpose_rows": figures.purpose_table(results, "by_purpose"),
         "outcome_rows": figures.purpose_table(results, "by_outcome"),
         "per_school": [
             {
                 "fig": fig,
                 "purpose_chart": charts.bar_chart(
-                    list(fig.by_purpose.items()), title=f"Visits by purpose at {fig.school.name}, {term.label}"),
+                    list(fig.by_purpose.items()), title=f"Visits by purpose at {fig.school.name}, {term.label}"
+                ),
                 "outcome_chart": charts.bar_chart(
-                    list(fig.by_outcome.items()), title=f"Visits by outcome at {fig.school.name}, {term.label}"),
+                    list(fig.by_outcome.items()), title=f"Visits by outcome at {fig.school.name}, {term.label}"
+                ),
             }
             for fig in results
         ],
         "shares": shares,
         "decision_chart": charts.bar_chart(
             [(fig.school.name, fig.median_decision_hours) for fig in results],
-            title=f"Median hours from request to decision, {term.label}", unit=" h"),
+            title=f"Median hours from request to decision, {term.label}",
+            unit=" h",
+        ),
         "declined_chart": charts.bar_chart(
             [(fig.school.name, fig.families_declined) for fig in results],
-            title=f"Families who declined a visit, {term.label}"),
+            title=f"Families who declined a visit, {term.label}",
+        ),
         "generated": timezone.localtime(),
     }
 

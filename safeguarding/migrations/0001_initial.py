@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,123 +16,290 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Trust',
+            name="Trust",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(unique=True)),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address line 1')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('town', models.CharField(max_length=100)),
-                ('postcode', safeguarding.models.PostcodeField(max_length=8, validators=[safeguarding.models.normalise_postcode])),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('logo', models.ImageField(blank=True, upload_to='school-logos/')),
-                ('trust', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='safeguarding.trust')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(unique=True)),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address line 1")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="address line 2")),
+                ("town", models.CharField(max_length=100)),
+                (
+                    "postcode",
+                    safeguarding.models.PostcodeField(
+                        max_length=8, validators=[safeguarding.models.normalise_postcode]
+                    ),
+                ),
+                ("phone", phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("logo", models.ImageField(blank=True, upload_to="school-logos/")),
+                (
+                    "trust",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="schools", to="safeguarding.trust"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='HomeVisitPolicy',
+            name="HomeVisitPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('max_visit_minutes', models.PositiveSmallIntegerField(blank=True, help_text="Longest a visit may last without the Principal's exception.", null=True)),
-                ('wait_if_late_minutes', models.PositiveSmallIntegerField(blank=True, help_text='How long staff wait for a parent who is running late.', null=True)),
-                ('overdue_grace_minutes', models.PositiveSmallIntegerField(blank=True, help_text='Minutes after the expected return before a visit counts as overdue.', null=True)),
-                ('max_extension_minutes', models.PositiveSmallIntegerField(blank=True, help_text='Most that staff may extend a visit by from the field.', null=True)),
-                ('earliest_start', models.TimeField(blank=True, help_text='Earliest start of a visit.', null=True)),
-                ('latest_start', models.TimeField(blank=True, help_text='Latest start of a visit; later counts as an evening visit.', null=True)),
-                ('unannounced_needs_principal', models.BooleanField(blank=True, help_text="Whether an unannounced visit needs the Principal's approval.", null=True)),
-                ('authorisers', models.CharField(blank=True, choices=[('dsl_or_principal', 'a DSL or the Principal'), ('principal_only', 'the Principal only')], max_length=20)),
-                ('report_due_hours', models.PositiveSmallIntegerField(blank=True, help_text='The Home Visit Form is due this many hours after the return.', null=True)),
-                ('review_date', models.DateField(blank=True, help_text='When the policy is next reviewed.', null=True)),
-                ('school', models.OneToOneField(blank=True, help_text='Leave empty for the trust-wide default.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='policy_override', to='safeguarding.school')),
-                ('trust', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policies', to='safeguarding.trust')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "max_visit_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Longest a visit may last without the Principal's exception.", null=True
+                    ),
+                ),
+                (
+                    "wait_if_late_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="How long staff wait for a parent who is running late.", null=True
+                    ),
+                ),
+                (
+                    "overdue_grace_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Minutes after the expected return before a visit counts as overdue.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "max_extension_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Most that staff may extend a visit by from the field.", null=True
+                    ),
+                ),
+                ("earliest_start", models.TimeField(blank=True, help_text="Earliest start of a visit.", null=True)),
+                (
+                    "latest_start",
+                    models.TimeField(
+                        blank=True, help_text="Latest start of a visit; later counts as an evening visit.", null=True
+                    ),
+                ),
+                (
+                    "unannounced_needs_principal",
+                    models.BooleanField(
+                        blank=True, help_text="Whether an unannounced visit needs the Principal's approval.", null=True
+                    ),
+                ),
+                (
+                    "authorisers",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("dsl_or_principal", "a DSL or the Principal"),
+                            ("principal_only", "the Principal only"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "report_due_hours",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="The Home Visit Form is due this many hours after the return.", null=True
+                    ),
+                ),
+                ("review_date", models.DateField(blank=True, help_text="When the policy is next reviewed.", null=True)),
+                (
+                    "school",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="Leave empty for the trust-wide default.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_override",
+                        to="safeguarding.school",
+                    ),
+                ),
+                (
+                    "trust",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="policies", to="safeguarding.trust"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'home-visit policy',
-                'verbose_name_plural': 'home-visit policies',
+                "verbose_name": "home-visit policy",
+                "verbose_name_plural": "home-visit policies",
             },
         ),
         migrations.CreateModel(
-            name='EscalationStep',
+            name="EscalationStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField()),
-                ('action', models.CharField(choices=[('ring_lead', "Office rings the lead's mobile"), ('alert_senior', 'Alert the DSL and Principal'), ('police_prompt', 'Prompt the office to call the police')], max_length=20)),
-                ('delay_minutes', models.PositiveSmallIntegerField(help_text='Minutes after the visit became overdue.')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalation_steps', to='safeguarding.homevisitpolicy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField()),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("ring_lead", "Office rings the lead's mobile"),
+                            ("alert_senior", "Alert the DSL and Principal"),
+                            ("police_prompt", "Prompt the office to call the police"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "delay_minutes",
+                    models.PositiveSmallIntegerField(help_text="Minutes after the visit became overdue."),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalation_steps",
+                        to="safeguarding.homevisitpolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('policy', 'order'), name='escalation_step_order_unique')],
+                "ordering": ["policy", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("policy", "order"), name="escalation_step_order_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(db_index=True, max_length=60)),
-                ('object_type', models.CharField(max_length=60)),
-                ('object_id', models.CharField(max_length=40)),
-                ('summary', models.CharField(max_length=300)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='safeguarding.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("action", models.CharField(db_index=True, max_length=60)),
+                ("object_type", models.CharField(max_length=60)),
+                ("object_id", models.CharField(max_length=40)),
+                ("summary", models.CharField(max_length=300)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="safeguarding.school",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='safeguardin_object__c6c81b_idx')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["object_type", "object_id"], name="safeguardin_object__c6c81b_idx")],
             },
         ),
         migrations.CreateModel(
-            name='StaffProfile',
+            name="StaffProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_title', models.CharField(blank=True, max_length=100)),
-                ('mobile', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('training_completed_on', models.DateField(blank=True, null=True, verbose_name='safer-working-practice training completed')),
-                ('training_expires_on', models.DateField(blank=True, null=True, verbose_name='safer-working-practice training expires')),
-                ('vehicle_description', models.CharField(blank=True, help_text='Make, model and colour.', max_length=100)),
-                ('vehicle_registration', models.CharField(blank=True, max_length=10)),
-                ('business_insurance_confirmed', models.BooleanField(default=False, help_text='The car is insured for business use (needed to drive to visits).')),
-                ('schools', models.ManyToManyField(related_name='staff', to='safeguarding.school')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_title", models.CharField(blank=True, max_length=100)),
+                ("mobile", phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                (
+                    "training_completed_on",
+                    models.DateField(blank=True, null=True, verbose_name="safer-working-practice training completed"),
+                ),
+                (
+                    "training_expires_on",
+                    models.DateField(blank=True, null=True, verbose_name="safer-working-practice training expires"),
+                ),
+                (
+                    "vehicle_description",
+                    models.CharField(blank=True, help_text="Make, model and colour.", max_length=100),
+                ),
+                ("vehicle_registration", models.CharField(blank=True, max_length=10)),
+                (
+                    "business_insurance_confirmed",
+                    models.BooleanField(
+                        default=False, help_text="The car is insured for business use (needed to drive to visits)."
+                    ),
+                ),
+                ("schools", models.ManyToManyField(related_name="staff", to="safeguarding.school")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="profile", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__last_name', 'user__first_name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('training_completed_on__isnull', True), ('training_expires_on__isnull', True), ('training_expires_on__gt', models.F('training_completed_on')), _connector='OR'), name='training_expires_after_completed')],
+                "ordering": ["user__last_name", "user__first_name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("training_completed_on__isnull", True),
+                            ("training_expires_on__isnull", True),
+                            ("training_expires_on__gt", models.F("training_completed_on")),
+                            _connector="OR",
+                        ),
+                        name="training_expires_after_completed",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='homevisitpolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('school__isnull', True)), fields=('trust',), name='one_default_policy_per_trust'),
+            model_name="homevisitpolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("school__isnull", True)), fields=("trust",), name="one_default_policy_per_trust"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='homevisitpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('school__isnull', False), models.Q(('earliest_start__isnull', False), ('latest_start__isnull', False), ('max_extension_minutes__isnull', False), ('max_visit_minutes__isnull', False), ('overdue_grace_minutes__isnull', False), ('report_due_hours__isnull', False), ('review_date__isnull', False), ('unannounced_needs_principal__isnull', False), ('wait_if_late_minutes__isnull', False), models.Q(('authorisers', ''), _negated=True)), _connector='OR'), name='trust_default_policy_is_complete'),
+            model_name="homevisitpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("school__isnull", False),
+                    models.Q(
+                        ("earliest_start__isnull", False),
+                        ("latest_start__isnull", False),
+                        ("max_extension_minutes__isnull", False),
+                        ("max_visit_minutes__isnull", False),
+                        ("overdue_grace_minutes__isnull", False),
+                        ("report_due_hours__isnull", False),
+                        ("review_date__isnull", False),
+                        ("unannounced_needs_principal__isnull", False),
+                        ("wait_if_late_minutes__isnull", False),
+                        models.Q(("authorisers", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="trust_default_policy_is_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='homevisitpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('max_visit_minutes__isnull', True), ('max_visit_minutes__gt', 0), _connector='OR'), name='policy_minutes_positive'),
+            model_name="homevisitpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_visit_minutes__isnull", True), ("max_visit_minutes__gt", 0), _connector="OR"),
+                name="policy_minutes_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='homevisitpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('report_due_hours__isnull', True), ('report_due_hours__gt', 0), _connector='OR'), name='policy_report_hours_positive'),
+            model_name="homevisitpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("report_due_hours__isnull", True), ("report_due_hours__gt", 0), _connector="OR"),
+                name="policy_report_hours_positive",
+            ),
         ),
     ]

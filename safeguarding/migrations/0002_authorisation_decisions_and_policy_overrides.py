@@ -6,46 +6,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0001_initial'),
-        ('visits', '0001_initial'),
+        ("safeguarding", "0001_initial"),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuthorisationDecision',
+            name="AuthorisationDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decided_as', models.CharField(choices=[('Staff', 'Visiting staff'), ('DSL', 'Designated Safeguarding Lead (or deputy)'), ('Principal', 'Principal / Headteacher'), ('Office', 'Office / reception'), ('Trust admin', 'Trust / school admin')], help_text='The role the decision was made in.', max_length=20)),
-                ('decided_at', models.DateTimeField()),
-                ('decision', models.CharField(choices=[('approved', 'Approved'), ('declined', 'Declined'), ('changes_requested', 'Changes requested')], max_length=20)),
-                ('reason', models.TextField(blank=True, help_text='Why: required to decline or to ask for changes.')),
-                ('conditions', models.TextField(blank=True, help_text='Conditions attached to an approval.')),
-                ('exceptions', models.JSONField(blank=True, default=list, help_text='The Principal-only exceptions this decision covered (codes).')),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "decided_as",
+                    models.CharField(
+                        choices=[
+                            ("Staff", "Visiting staff"),
+                            ("DSL", "Designated Safeguarding Lead (or deputy)"),
+                            ("Principal", "Principal / Headteacher"),
+                            ("Office", "Office / reception"),
+                            ("Trust admin", "Trust / school admin"),
+                        ],
+                        help_text="The role the decision was made in.",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField()),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approved", "Approved"),
+                            ("declined", "Declined"),
+                            ("changes_requested", "Changes requested"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, help_text="Why: required to decline or to ask for changes.")),
+                ("conditions", models.TextField(blank=True, help_text="Conditions attached to an approval.")),
+                (
+                    "exceptions",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The Principal-only exceptions this decision covered (codes).",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="visits.visit"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['visit', 'decided_at', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('decision__in', ['approved', 'declined', 'changes_requested'])), name='decision_valid'), models.CheckConstraint(condition=models.Q(('decision', 'approved'), models.Q(('reason', ''), _negated=True), _connector='OR'), name='decline_or_changes_has_reason')],
+                "ordering": ["visit", "decided_at", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("decision__in", ["approved", "declined", "changes_requested"])),
+                        name="decision_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("decision", "approved"), models.Q(("reason", ""), _negated=True), _connector="OR"
+                        ),
+                        name="decline_or_changes_has_reason",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PolicyOverride',
+            name="PolicyOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_code', models.CharField(help_text='The policy check this overrides, e.g. prohibited_address.', max_length=40)),
-                ('reason', models.TextField()),
-                ('recorded_as', models.CharField(choices=[('Staff', 'Visiting staff'), ('DSL', 'Designated Safeguarding Lead (or deputy)'), ('Principal', 'Principal / Headteacher'), ('Office', 'Office / reception'), ('Trust admin', 'Trust / school admin')], max_length=20)),
-                ('recorded_at', models.DateTimeField()),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policy_overrides', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "check_code",
+                    models.CharField(
+                        help_text="The policy check this overrides, e.g. prohibited_address.", max_length=40
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "recorded_as",
+                    models.CharField(
+                        choices=[
+                            ("Staff", "Visiting staff"),
+                            ("DSL", "Designated Safeguarding Lead (or deputy)"),
+                            ("Principal", "Principal / Headteacher"),
+                            ("Office", "Office / reception"),
+                            ("Trust admin", "Trust / school admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="policy_overrides", to="visits.visit"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['visit', 'recorded_at', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='override_has_reason')],
+                "ordering": ["visit", "recorded_at", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("reason", ""), _negated=True), name="override_has_reason"
+                    )
+                ],
             },
         ),
     ]

@@ -6,52 +6,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0001_initial'),
-        ('visits', '0001_initial'),
+        ("safeguarding", "0001_initial"),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Concern',
+            name="Concern",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('concern', 'Child-protection concern'), ('disclosure', 'Disclosure by a child or adult')], default='concern', max_length=20)),
-                ('details', models.TextField(help_text='What you saw or heard, in the words used where you can.')),
-                ('action_taken', models.TextField(blank=True, help_text='Anything you have already done.')),
-                ('raised_at', models.DateTimeField()),
-                ('outcome', models.TextField(blank=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to='visits.child')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('raised_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to='safeguarding.school')),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='concerns', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("concern", "Child-protection concern"),
+                            ("disclosure", "Disclosure by a child or adult"),
+                        ],
+                        default="concern",
+                        max_length=20,
+                    ),
+                ),
+                ("details", models.TextField(help_text="What you saw or heard, in the words used where you can.")),
+                ("action_taken", models.TextField(blank=True, help_text="Anything you have already done.")),
+                ("raised_at", models.DateTimeField()),
+                ("outcome", models.TextField(blank=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="concerns", to="visits.child"
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "raised_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="concerns", to="safeguarding.school"
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="concerns",
+                        to="visits.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-raised_at', '-id'],
-                'indexes': [models.Index(fields=['school', 'raised_at'], name='safeguardin_school__548433_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['concern', 'disclosure'])), name='concern_kind_valid'), models.CheckConstraint(condition=models.Q(('closed_at__isnull', True), models.Q(('outcome', ''), _negated=True), _connector='OR'), name='closed_concern_has_outcome')],
+                "ordering": ["-raised_at", "-id"],
+                "indexes": [models.Index(fields=["school", "raised_at"], name="safeguardin_school__548433_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["concern", "disclosure"])), name="concern_kind_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("closed_at__isnull", True), models.Q(("outcome", ""), _negated=True), _connector="OR"
+                        ),
+                        name="closed_concern_has_outcome",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('threat', 'Threat or aggression'), ('injury', 'Injury or illness'), ('animal', 'Animal'), ('accusation', 'Accusation against a member of staff'), ('other', 'Other')], max_length=20)),
-                ('occurred_at', models.DateTimeField()),
-                ('details', models.TextField()),
-                ('recorded_at', models.DateTimeField()),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='safeguarding.school')),
-                ('staff_accused', models.ForeignKey(blank=True, help_text='For an accusation: the member of staff it is against.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("threat", "Threat or aggression"),
+                            ("injury", "Injury or illness"),
+                            ("animal", "Animal"),
+                            ("accusation", "Accusation against a member of staff"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("details", models.TextField()),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="incidents", to="safeguarding.school"
+                    ),
+                ),
+                (
+                    "staff_accused",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For an accusation: the member of staff it is against.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="incidents", to="visits.visit"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['threat', 'injury', 'animal', 'accusation', 'other'])), name='incident_kind_valid')],
+                "ordering": ["-occurred_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["threat", "injury", "animal", "accusation", "other"])),
+                        name="incident_kind_valid",
+                    )
+                ],
             },
         ),
     ]

@@ -9,221 +9,516 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0001_initial'),
-        ('visits', '0001_initial'),
+        ("safeguarding", "0001_initial"),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='homevisitpolicy',
-            name='checklist_override_roles',
-            field=models.JSONField(blank=True, help_text='Which roles may override each pre-departure checklist item. Empty: the standard.', null=True, validators=[safeguarding.risk.validate_checklist_overrides]),
+            model_name="homevisitpolicy",
+            name="checklist_override_roles",
+            field=models.JSONField(
+                blank=True,
+                help_text="Which roles may override each pre-departure checklist item. Empty: the standard.",
+                null=True,
+                validators=[safeguarding.risk.validate_checklist_overrides],
+            ),
         ),
         migrations.AddField(
-            model_name='homevisitpolicy',
-            name='risk_matrix',
-            field=models.JSONField(blank=True, help_text='Severities, likelihoods and the level for each pair. Empty: the standard matrix.', null=True, validators=[safeguarding.risk.validate_risk_matrix]),
+            model_name="homevisitpolicy",
+            name="risk_matrix",
+            field=models.JSONField(
+                blank=True,
+                help_text="Severities, likelihoods and the level for each pair. Empty: the standard matrix.",
+                null=True,
+                validators=[safeguarding.risk.validate_risk_matrix],
+            ),
         ),
         migrations.AddField(
-            model_name='homevisitpolicy',
-            name='risk_review_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='A risk assessment is due for review this many days after it is done.', null=True),
+            model_name="homevisitpolicy",
+            name="risk_review_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="A risk assessment is due for review this many days after it is done.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='homevisitpolicy',
-            name='standard_hazards',
-            field=models.JSONField(blank=True, help_text="The rows a new risk assessment starts from. Empty: Appendix 1's hazards.", null=True),
+            model_name="homevisitpolicy",
+            name="standard_hazards",
+            field=models.JSONField(
+                blank=True,
+                help_text="The rows a new risk assessment starts from. Empty: Appendix 1's hazards.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='homevisitpolicy',
-            name='training_warning_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text="Warn DSLs this many days before someone's training expires.", null=True),
+            model_name="homevisitpolicy",
+            name="training_warning_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="Warn DSLs this many days before someone's training expires.", null=True
+            ),
         ),
         migrations.CreateModel(
-            name='ProhibitedAddress',
+            name="ProhibitedAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address line 1')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('town', models.CharField(blank=True, max_length=100)),
-                ('postcode', safeguarding.models.PostcodeField(max_length=8, validators=[safeguarding.models.normalise_postcode])),
-                ('premises_key', models.CharField(db_index=True, editable=False, max_length=400)),
-                ('note', models.CharField(blank=True, help_text="The local authority's reference or reason.", max_length=300)),
-                ('expires_on', models.DateField(blank=True, help_text='The list entry lapses after this day.', null=True)),
-                ('expired_at', models.DateTimeField(blank=True, null=True)),
-                ('expired_reason', models.CharField(blank=True, max_length=300)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('expired_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(blank=True, help_text='Leave empty for every school in the trust.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='prohibited_addresses', to='safeguarding.school')),
-                ('trust', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prohibited_addresses', to='safeguarding.trust')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address line 1")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="address line 2")),
+                ("town", models.CharField(blank=True, max_length=100)),
+                (
+                    "postcode",
+                    safeguarding.models.PostcodeField(
+                        max_length=8, validators=[safeguarding.models.normalise_postcode]
+                    ),
+                ),
+                ("premises_key", models.CharField(db_index=True, editable=False, max_length=400)),
+                (
+                    "note",
+                    models.CharField(
+                        blank=True, help_text="The local authority's reference or reason.", max_length=300
+                    ),
+                ),
+                (
+                    "expires_on",
+                    models.DateField(blank=True, help_text="The list entry lapses after this day.", null=True),
+                ),
+                ("expired_at", models.DateTimeField(blank=True, null=True)),
+                ("expired_reason", models.CharField(blank=True, max_length=300)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "expired_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Leave empty for every school in the trust.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prohibited_addresses",
+                        to="safeguarding.school",
+                    ),
+                ),
+                (
+                    "trust",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prohibited_addresses",
+                        to="safeguarding.trust",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'prohibited addresses',
-                'ordering': ['postcode', 'address_line1'],
+                "verbose_name_plural": "prohibited addresses",
+                "ordering": ["postcode", "address_line1"],
             },
         ),
         migrations.CreateModel(
-            name='AddressJudgement',
+            name="AddressJudgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('household_address', models.CharField(help_text='The address judged; a later change of address needs a new judgement.', max_length=400)),
-                ('same_place', models.BooleanField()),
-                ('note', models.TextField()),
-                ('decided_at', models.DateTimeField()),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='address_judgements', to='visits.household')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='judgements', to='safeguarding.prohibitedaddress')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "household_address",
+                    models.CharField(
+                        help_text="The address judged; a later change of address needs a new judgement.", max_length=400
+                    ),
+                ),
+                ("same_place", models.BooleanField()),
+                ("note", models.TextField()),
+                ("decided_at", models.DateTimeField()),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="address_judgements",
+                        to="visits.household",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="judgements",
+                        to="safeguarding.prohibitedaddress",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-decided_at', '-id'],
+                "ordering": ["-decided_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ProhibitedAddressImport',
+            name="ProhibitedAddressImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=200)),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
-                ('accepted', models.JSONField(blank=True, default=list, help_text='The rows that will be imported on confirmation.')),
-                ('report', models.JSONField(blank=True, default=list, help_text='Row by row: taken or rejected, and why.')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for confirmation'), ('confirmed', 'Imported'), ('discarded', 'Discarded')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='safeguarding.school')),
-                ('trust', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='safeguarding.trust')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(max_length=200)),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "accepted",
+                    models.JSONField(
+                        blank=True, default=list, help_text="The rows that will be imported on confirmation."
+                    ),
+                ),
+                (
+                    "report",
+                    models.JSONField(blank=True, default=list, help_text="Row by row: taken or rejected, and why."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for confirmation"),
+                            ("confirmed", "Imported"),
+                            ("discarded", "Discarded"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="safeguarding.school",
+                    ),
+                ),
+                (
+                    "trust",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="safeguarding.trust"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-uploaded_at', '-id'],
+                "ordering": ["-uploaded_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='prohibitedaddress',
-            name='imported_from',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='entries', to='safeguarding.prohibitedaddressimport'),
+            model_name="prohibitedaddress",
+            name="imported_from",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="entries",
+                to="safeguarding.prohibitedaddressimport",
+            ),
         ),
         migrations.CreateModel(
-            name='RiskAssessment',
+            name="RiskAssessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assessed_on', models.DateField()),
-                ('review_on', models.DateField(help_text='After this date the assessment must be redone.', verbose_name='review by')),
-                ('vulnerable_persons', models.TextField(blank=True, verbose_name='vulnerable persons particularly at risk')),
-                ('safeguarding_team_aware', models.BooleanField(default=False)),
-                ('dangerous_animals', models.BooleanField(default=False, help_text='They must be kept in another room during the visit, or the visit is cancelled.', verbose_name='potentially dangerous animals at the address')),
-                ('animals_note', models.CharField(blank=True, help_text='Which animals, and where they will be.', max_length=200)),
-                ('animals_kept_apart_agreed', models.BooleanField(default=False, verbose_name='the family agreed to keep the animals in another room')),
-                ('aggressive_adult', models.BooleanField(default=False, help_text="Visits need a DSL's sign-off.", verbose_name='a known aggressive adult')),
-                ('invite_to_school_instead', models.BooleanField(default=False, help_text='The risks mean the family should be invited into school rather than visited.')),
-                ('signed_off_at', models.DateTimeField(blank=True, null=True)),
-                ('stale_since', models.DateTimeField(blank=True, null=True)),
-                ('stale_reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='risk_assessments', to='visits.household')),
-                ('signed_off_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("assessed_on", models.DateField()),
+                (
+                    "review_on",
+                    models.DateField(
+                        help_text="After this date the assessment must be redone.", verbose_name="review by"
+                    ),
+                ),
+                (
+                    "vulnerable_persons",
+                    models.TextField(blank=True, verbose_name="vulnerable persons particularly at risk"),
+                ),
+                ("safeguarding_team_aware", models.BooleanField(default=False)),
+                (
+                    "dangerous_animals",
+                    models.BooleanField(
+                        default=False,
+                        help_text="They must be kept in another room during the visit, or the visit is cancelled.",
+                        verbose_name="potentially dangerous animals at the address",
+                    ),
+                ),
+                (
+                    "animals_note",
+                    models.CharField(blank=True, help_text="Which animals, and where they will be.", max_length=200),
+                ),
+                (
+                    "animals_kept_apart_agreed",
+                    models.BooleanField(
+                        default=False, verbose_name="the family agreed to keep the animals in another room"
+                    ),
+                ),
+                (
+                    "aggressive_adult",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Visits need a DSL's sign-off.",
+                        verbose_name="a known aggressive adult",
+                    ),
+                ),
+                (
+                    "invite_to_school_instead",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The risks mean the family should be invited into school rather than visited.",
+                    ),
+                ),
+                ("signed_off_at", models.DateTimeField(blank=True, null=True)),
+                ("stale_since", models.DateTimeField(blank=True, null=True)),
+                ("stale_reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="risk_assessments",
+                        to="visits.household",
+                    ),
+                ),
+                (
+                    "signed_off_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RiskRow',
+            name="RiskRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('hazard', models.CharField(max_length=200)),
-                ('people', models.CharField(max_length=200, verbose_name='people at risk')),
-                ('severity', models.CharField(max_length=30)),
-                ('likelihood', models.CharField(max_length=30)),
-                ('level', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], max_length=10)),
-                ('controls', models.TextField()),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='safeguarding.riskassessment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("hazard", models.CharField(max_length=200)),
+                ("people", models.CharField(max_length=200, verbose_name="people at risk")),
+                ("severity", models.CharField(max_length=30)),
+                ("likelihood", models.CharField(max_length=30)),
+                (
+                    "level",
+                    models.CharField(choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")], max_length=10),
+                ),
+                ("controls", models.TextField()),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="safeguarding.riskassessment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assessment', 'order', 'id'],
+                "ordering": ["assessment", "order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SafeWord',
+            name="SafeWord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('word', safeguarding.crypto.EncryptedTextField()),
-                ('agreed_at', models.DateTimeField()),
-                ('agreed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('risk_assessment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='safe_words', to='safeguarding.riskassessment')),
-                ('visit', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='safe_word', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("word", safeguarding.crypto.EncryptedTextField()),
+                ("agreed_at", models.DateTimeField()),
+                (
+                    "agreed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "risk_assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="safe_words",
+                        to="safeguarding.riskassessment",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="safe_word", to="visits.visit"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TrainingRecord',
+            name="TrainingRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('course', models.CharField(default='Safer working practice (home visits)', max_length=200)),
-                ('provider', models.CharField(blank=True, max_length=200)),
-                ('completed_on', models.DateField()),
-                ('expires_on', models.DateField()),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='training_records', to='safeguarding.staffprofile')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("course", models.CharField(default="Safer working practice (home visits)", max_length=200)),
+                ("provider", models.CharField(blank=True, max_length=200)),
+                ("completed_on", models.DateField()),
+                ("expires_on", models.DateField()),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="training_records",
+                        to="safeguarding.staffprofile",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['profile', '-expires_on'],
+                "ordering": ["profile", "-expires_on"],
             },
         ),
         migrations.CreateModel(
-            name='VisitPreparation',
+            name="VisitPreparation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('parents_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('parents_notified_how', models.CharField(blank=True, max_length=200)),
-                ('headteacher_informed_at', models.DateTimeField(blank=True, null=True)),
-                ('social_worker_informed_at', models.DateTimeField(blank=True, null=True)),
-                ('social_worker_told_after', models.BooleanField(default=False, help_text='The social worker will be told straight after the visit.')),
-                ('social_worker_note', models.CharField(blank=True, max_length=300)),
-                ('headteacher_informed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parents_notified_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('social_worker_informed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='preparation', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("parents_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("parents_notified_how", models.CharField(blank=True, max_length=200)),
+                ("headteacher_informed_at", models.DateTimeField(blank=True, null=True)),
+                ("social_worker_informed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "social_worker_told_after",
+                    models.BooleanField(
+                        default=False, help_text="The social worker will be told straight after the visit."
+                    ),
+                ),
+                ("social_worker_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "headteacher_informed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parents_notified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "social_worker_informed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="preparation", to="visits.visit"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ChecklistOverride',
+            name="ChecklistOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.CharField(max_length=30)),
-                ('reason', models.TextField()),
-                ('role', models.CharField(choices=[('Staff', 'Visiting staff'), ('DSL', 'Designated Safeguarding Lead (or deputy)'), ('Principal', 'Principal / Headteacher'), ('Office', 'Office / reception'), ('Trust admin', 'Trust / school admin')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist_overrides', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("item", models.CharField(max_length=30)),
+                ("reason", models.TextField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("Staff", "Visiting staff"),
+                            ("DSL", "Designated Safeguarding Lead (or deputy)"),
+                            ("Principal", "Principal / Headteacher"),
+                            ("Office", "Office / reception"),
+                            ("Trust admin", "Trust / school admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist_overrides",
+                        to="visits.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['visit', 'item'],
-                'constraints': [models.UniqueConstraint(fields=('visit', 'item'), name='one_override_per_checklist_item')],
+                "ordering": ["visit", "item"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("visit", "item"), name="one_override_per_checklist_item")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='prohibitedaddress',
-            index=models.Index(fields=['trust', 'postcode'], name='safeguardin_trust_i_7f1826_idx'),
+            model_name="prohibitedaddress",
+            index=models.Index(fields=["trust", "postcode"], name="safeguardin_trust_i_7f1826_idx"),
         ),
         migrations.AddIndex(
-            model_name='riskassessment',
-            index=models.Index(fields=['household', '-created_at'], name='safeguardin_househo_15e250_idx'),
+            model_name="riskassessment",
+            index=models.Index(fields=["household", "-created_at"], name="safeguardin_househo_15e250_idx"),
         ),
         migrations.AddConstraint(
-            model_name='riskassessment',
-            constraint=models.CheckConstraint(condition=models.Q(('review_on__gte', models.F('assessed_on'))), name='risk_review_after_assessment'),
+            model_name="riskassessment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("review_on__gte", models.F("assessed_on"))), name="risk_review_after_assessment"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='riskrow',
-            constraint=models.CheckConstraint(condition=models.Q(('level__in', ['low', 'medium', 'high'])), name='risk_row_level_valid'),
+            model_name="riskrow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level__in", ["low", "medium", "high"])), name="risk_row_level_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_on__gt', models.F('completed_on'))), name='training_record_expires_after_completion'),
+            model_name="trainingrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_on__gt", models.F("completed_on"))),
+                name="training_record_expires_after_completion",
+            ),
         ),
     ]

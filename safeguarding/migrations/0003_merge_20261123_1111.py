@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0002_authorisation_decisions_and_policy_overrides'),
-        ('safeguarding', '0002_risk_prohibited_training_safe_word_checklist'),
+        ("safeguarding", "0002_authorisation_decisions_and_policy_overrides"),
+        ("safeguarding", "0002_risk_prohibited_training_safe_word_checklist"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0002_concerns_and_incidents'),
-        ('safeguarding', '0003_merge_20261123_1111'),
+        ("safeguarding", "0002_concerns_and_incidents"),
+        ("safeguarding", "0003_merge_20261123_1111"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,22 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0004_merge_20261123_1124'),
+        ("safeguarding", "0004_merge_20261123_1124"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='visitpreparation',
-            name='parents_notified_at',
+            model_name="visitpreparation",
+            name="parents_notified_at",
         ),
         migrations.RemoveField(
-            model_name='visitpreparation',
-            name='parents_notified_by',
+            model_name="visitpreparation",
+            name="parents_notified_by",
         ),
         migrations.RemoveField(
-            model_name='visitpreparation',
-            name='parents_notified_how',
+            model_name="visitpreparation",
+            name="parents_notified_how",
         ),
     ]

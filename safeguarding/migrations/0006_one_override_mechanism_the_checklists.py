@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0005_parents_told_once_on_the_visit'),
+        ("safeguarding", "0005_parents_told_once_on_the_visit"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='PolicyOverride',
+            name="PolicyOverride",
         ),
     ]

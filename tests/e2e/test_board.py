@@ -27,8 +27,12 @@ def test_a_row_turns_overdue_without_a_reload_and_the_office_acknowledges_it(
 ):
     # Due back 5 minutes ago with 5 minutes' grace: overdue a few seconds after the board opens.
     now = timezone.now()
-    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl,
-                                  start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6))
+    visit = make_authorised_visit(
+        lead=cast.staff,
+        second=cast.staff2,
+        authoriser=cast.dsl,
+        start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6),
+    )
     visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
     alerts.alerts_sweep()  # a healthy sweep, so the board is not warning about alerting
 
@@ -69,8 +73,9 @@ def browser_context_args(browser_context_args):
 
 
 def test_the_pair_check_out_and_arrive_from_a_phone(page, live_server, cast, log_in):
-    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl,
-                                  start=timezone.now() + datetime.timedelta(minutes=5))
+    visit = make_authorised_visit(
+        lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=timezone.now() + datetime.timedelta(minutes=5)
+    )
     log_in(page, cast.staff)
     page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
     button = page.get_by_role("button", name="Checked out of school")

@@ -8,209 +8,507 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('safeguarding', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("safeguarding", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="How staff refer to the family, e.g. 'Okafor family'.", max_length=100)),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address line 1')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('town', models.CharField(max_length=100)),
-                ('postcode', safeguarding.models.PostcodeField(max_length=8, validators=[safeguarding.models.normalise_postcode])),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('home_languages', models.CharField(blank=True, help_text='e.g. English, Polish', max_length=200)),
-                ('interpreter_needed', models.BooleanField(default=False)),
-                ('access_notes', models.TextField(blank=True, help_text='What visitors should know at the door: animals, stairs, parking, entry.')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='households', to='safeguarding.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(help_text="How staff refer to the family, e.g. 'Okafor family'.", max_length=100),
+                ),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address line 1")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="address line 2")),
+                ("town", models.CharField(max_length=100)),
+                (
+                    "postcode",
+                    safeguarding.models.PostcodeField(
+                        max_length=8, validators=[safeguarding.models.normalise_postcode]
+                    ),
+                ),
+                ("phone", phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                ("home_languages", models.CharField(blank=True, help_text="e.g. English, Polish", max_length=200)),
+                ("interpreter_needed", models.BooleanField(default=False)),
+                (
+                    "access_notes",
+                    models.TextField(
+                        blank=True, help_text="What visitors should know at the door: animals, stairs, parking, entry."
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="households", to="safeguarding.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Child',
+            name="Child",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('date_of_birth', models.DateField()),
-                ('year_group', models.CharField(choices=[('N', 'Nursery'), ('R', 'Reception'), ('1', 'Year 1'), ('2', 'Year 2'), ('3', 'Year 3'), ('4', 'Year 4'), ('5', 'Year 5'), ('6', 'Year 6'), ('7', 'Year 7'), ('8', 'Year 8'), ('9', 'Year 9'), ('10', 'Year 10'), ('11', 'Year 11'), ('12', 'Year 12'), ('13', 'Year 13')], max_length=2)),
-                ('social_worker_name', models.CharField(blank=True, max_length=100)),
-                ('social_worker_agency', models.CharField(blank=True, max_length=100)),
-                ('social_worker_phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('key_worker', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='key_children', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='children', to='safeguarding.school')),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='children', to='visits.household')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "year_group",
+                    models.CharField(
+                        choices=[
+                            ("N", "Nursery"),
+                            ("R", "Reception"),
+                            ("1", "Year 1"),
+                            ("2", "Year 2"),
+                            ("3", "Year 3"),
+                            ("4", "Year 4"),
+                            ("5", "Year 5"),
+                            ("6", "Year 6"),
+                            ("7", "Year 7"),
+                            ("8", "Year 8"),
+                            ("9", "Year 9"),
+                            ("10", "Year 10"),
+                            ("11", "Year 11"),
+                            ("12", "Year 12"),
+                            ("13", "Year 13"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("social_worker_name", models.CharField(blank=True, max_length=100)),
+                ("social_worker_agency", models.CharField(blank=True, max_length=100)),
+                (
+                    "social_worker_phone",
+                    phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None),
+                ),
+                (
+                    "key_worker",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="key_children",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="children", to="safeguarding.school"
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="children", to="visits.household"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'children',
-                'ordering': ['last_name', 'first_name'],
+                "verbose_name_plural": "children",
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='ParentCarer',
+            name="ParentCarer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, help_text='As they wish to be addressed, e.g. Ms, Mx, Dr.', max_length=20)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(help_text="Their own surname: do not assume it is the child's.", max_length=100)),
-                ('relationship', models.CharField(help_text='To the child, e.g. mother, grandfather, foster carer.', max_length=50)),
-                ('parental_responsibility', models.BooleanField(default=True)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('language', models.CharField(blank=True, help_text='Preferred language.', max_length=50)),
-                ('literacy_support_needed', models.BooleanField(default=False, help_text='Read letters aloud or explain them; do not rely on written notes alone.')),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='carers', to='visits.household')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "title",
+                    models.CharField(
+                        blank=True, help_text="As they wish to be addressed, e.g. Ms, Mx, Dr.", max_length=20
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100)),
+                (
+                    "last_name",
+                    models.CharField(help_text="Their own surname: do not assume it is the child's.", max_length=100),
+                ),
+                (
+                    "relationship",
+                    models.CharField(help_text="To the child, e.g. mother, grandfather, foster carer.", max_length=50),
+                ),
+                ("parental_responsibility", models.BooleanField(default=True)),
+                ("phone", phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("language", models.CharField(blank=True, help_text="Preferred language.", max_length=50)),
+                (
+                    "literacy_support_needed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Read letters aloud or explain them; do not rely on written notes alone.",
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="carers", to="visits.household"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'parent or carer',
-                'verbose_name_plural': 'parents and carers',
-                'ordering': ['household', 'last_name', 'first_name'],
+                "verbose_name": "parent or carer",
+                "verbose_name_plural": "parents and carers",
+                "ordering": ["household", "last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('transition', 'Transition / new starter'), ('attendance', 'Attendance'), ('send_support', 'SEND support'), ('family_support', 'Family support'), ('welfare_check', 'Safeguarding or welfare check'), ('work_drop_off', 'Drop off or collect work'), ('medical_absence', 'Medical absence'), ('suspected_holiday', 'Suspected unauthorised holiday'), ('collect_or_drop_child', 'Collect or drop off a child'), ('refusing_to_attend', 'Refusing to attend'), ('elective_home_education', 'Elective home education'), ('other', 'Other')], max_length=30)),
-                ('reason', models.TextField(help_text='Why this visit, and why now.')),
-                ('outcome_wanted', models.TextField(help_text='What the school hopes the visit achieves.')),
-                ('announced', models.BooleanField(default=True, help_text='The family has been told about the visit.')),
-                ('unannounced_reason', models.TextField(blank=True, help_text='Required for an unannounced visit.')),
-                ('invite_to_school_instead', models.BooleanField(default=False, help_text='The family is invited into school instead of a home visit.')),
-                ('scheduled_start', models.DateTimeField()),
-                ('expected_duration_minutes', models.PositiveSmallIntegerField()),
-                ('expected_return', models.DateTimeField(help_text='When the pair are due back at school.')),
-                ('vehicle', models.CharField(blank=True, help_text='Description and registration.', max_length=120)),
-                ('lead_mobile', phonenumber_field.modelfields.PhoneNumberField(blank=True, help_text='The number the office rings.', max_length=128, region=None)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], default='draft', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('children', models.ManyToManyField(related_name='visits', to='visits.child')),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='visits.household')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requested_visits', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='safeguarding.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("transition", "Transition / new starter"),
+                            ("attendance", "Attendance"),
+                            ("send_support", "SEND support"),
+                            ("family_support", "Family support"),
+                            ("welfare_check", "Safeguarding or welfare check"),
+                            ("work_drop_off", "Drop off or collect work"),
+                            ("medical_absence", "Medical absence"),
+                            ("suspected_holiday", "Suspected unauthorised holiday"),
+                            ("collect_or_drop_child", "Collect or drop off a child"),
+                            ("refusing_to_attend", "Refusing to attend"),
+                            ("elective_home_education", "Elective home education"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("reason", models.TextField(help_text="Why this visit, and why now.")),
+                ("outcome_wanted", models.TextField(help_text="What the school hopes the visit achieves.")),
+                ("announced", models.BooleanField(default=True, help_text="The family has been told about the visit.")),
+                ("unannounced_reason", models.TextField(blank=True, help_text="Required for an unannounced visit.")),
+                (
+                    "invite_to_school_instead",
+                    models.BooleanField(
+                        default=False, help_text="The family is invited into school instead of a home visit."
+                    ),
+                ),
+                ("scheduled_start", models.DateTimeField()),
+                ("expected_duration_minutes", models.PositiveSmallIntegerField()),
+                ("expected_return", models.DateTimeField(help_text="When the pair are due back at school.")),
+                ("vehicle", models.CharField(blank=True, help_text="Description and registration.", max_length=120)),
+                (
+                    "lead_mobile",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, help_text="The number the office rings.", max_length=128, region=None
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("requested", "Awaiting authorisation"),
+                            ("changes_requested", "Changes requested"),
+                            ("declined", "Declined"),
+                            ("authorised", "Authorised"),
+                            ("cancelled", "Cancelled"),
+                            ("out", "Out of school"),
+                            ("on_site", "On site"),
+                            ("left", "Left the property"),
+                            ("returned", "Returned"),
+                            ("reported", "Report written"),
+                            ("reviewed", "Reviewed"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("children", models.ManyToManyField(related_name="visits", to="visits.child")),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="visits", to="visits.household"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requested_visits",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="visits", to="safeguarding.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-scheduled_start'],
-                'permissions': [('view_visit_details', "Can see the visit's full details")],
+                "ordering": ["-scheduled_start"],
+                "permissions": [("view_visit_details", "Can see the visit's full details")],
             },
         ),
         migrations.CreateModel(
-            name='VisitGroupObjectPermission',
+            name="VisitGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='visits.visit')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("content_object", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="visits.visit")),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='VisitPerson',
+            name="VisitPerson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', 'Lead'), ('second', 'Second visitor'), ('external', 'External practitioner')], max_length=10)),
-                ('external_name', models.CharField(blank=True, max_length=100)),
-                ('external_organisation', models.CharField(blank=True, max_length=100)),
-                ('external_phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visit_roles', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='people', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("second", "Second visitor"), ("external", "External practitioner")],
+                        max_length=10,
+                    ),
+                ),
+                ("external_name", models.CharField(blank=True, max_length=100)),
+                ("external_organisation", models.CharField(blank=True, max_length=100)),
+                (
+                    "external_phone",
+                    phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="people", to="visits.visit"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'visitor',
-                'ordering': ['visit', 'role'],
+                "verbose_name": "visitor",
+                "ordering": ["visit", "role"],
             },
         ),
         migrations.CreateModel(
-            name='VisitTransition',
+            name="VisitTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], max_length=20)),
-                ('to_status', models.CharField(choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "Draft"),
+                            ("requested", "Awaiting authorisation"),
+                            ("changes_requested", "Changes requested"),
+                            ("declined", "Declined"),
+                            ("authorised", "Authorised"),
+                            ("cancelled", "Cancelled"),
+                            ("out", "Out of school"),
+                            ("on_site", "On site"),
+                            ("left", "Left the property"),
+                            ("returned", "Returned"),
+                            ("reported", "Report written"),
+                            ("reviewed", "Reviewed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("requested", "Awaiting authorisation"),
+                            ("changes_requested", "Changes requested"),
+                            ("declined", "Declined"),
+                            ("authorised", "Authorised"),
+                            ("cancelled", "Cancelled"),
+                            ("out", "Out of school"),
+                            ("on_site", "On site"),
+                            ("left", "Left the property"),
+                            ("returned", "Returned"),
+                            ("reported", "Report written"),
+                            ("reviewed", "Reviewed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="transitions", to="visits.visit"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['visit', 'at', 'id'],
+                "ordering": ["visit", "at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='VisitUserObjectPermission',
+            name="VisitUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='visits.visit')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("content_object", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="visits.visit")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddConstraint(
-            model_name='child',
-            constraint=models.CheckConstraint(condition=models.Q(('year_group__in', ['N', 'R', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13'])), name='year_group_valid'),
+            model_name="child",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("year_group__in", ["N", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"])
+                ),
+                name="year_group_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['school', 'scheduled_start'], name='visits_visi_school__9ca922_idx'),
+            model_name="visit",
+            index=models.Index(fields=["school", "scheduled_start"], name="visits_visi_school__9ca922_idx"),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'requested', 'changes_requested', 'declined', 'authorised', 'cancelled', 'out', 'on_site', 'left', 'returned', 'reported', 'reviewed'])), name='visit_status_valid'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "draft",
+                            "requested",
+                            "changes_requested",
+                            "declined",
+                            "authorised",
+                            "cancelled",
+                            "out",
+                            "on_site",
+                            "left",
+                            "returned",
+                            "reported",
+                            "reviewed",
+                        ],
+                    )
+                ),
+                name="visit_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('purpose__in', ['transition', 'attendance', 'send_support', 'family_support', 'welfare_check', 'work_drop_off', 'medical_absence', 'suspected_holiday', 'collect_or_drop_child', 'refusing_to_attend', 'elective_home_education', 'other'])), name='visit_purpose_valid'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "purpose__in",
+                        [
+                            "transition",
+                            "attendance",
+                            "send_support",
+                            "family_support",
+                            "welfare_check",
+                            "work_drop_off",
+                            "medical_absence",
+                            "suspected_holiday",
+                            "collect_or_drop_child",
+                            "refusing_to_attend",
+                            "elective_home_education",
+                            "other",
+                        ],
+                    )
+                ),
+                name="visit_purpose_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('expected_duration_minutes__gt', 0)), name='visit_duration_positive'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expected_duration_minutes__gt", 0)), name="visit_duration_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('expected_return__gt', models.F('scheduled_start'))), name='visit_returns_after_start'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expected_return__gt", models.F("scheduled_start"))),
+                name="visit_returns_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('announced', True), models.Q(('unannounced_reason', ''), _negated=True), _connector='OR'), name='unannounced_visit_has_reason'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("announced", True), models.Q(("unannounced_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="unannounced_visit_has_reason",
+            ),
         ),
         migrations.AlterUniqueTogether(
-            name='visitgroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="visitgroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AddConstraint(
-            model_name='visitperson',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'lead')), fields=('visit',), name='one_lead_per_visit'),
+            model_name="visitperson",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "lead")), fields=("visit",), name="one_lead_per_visit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitperson',
-            constraint=models.UniqueConstraint(fields=('visit', 'user'), name='visitor_once_per_visit'),
+            model_name="visitperson",
+            constraint=models.UniqueConstraint(fields=("visit", "user"), name="visitor_once_per_visit"),
         ),
         migrations.AddConstraint(
-            model_name='visitperson',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['lead', 'second', 'external'])), name='visitor_role_valid'),
+            model_name="visitperson",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["lead", "second", "external"])), name="visitor_role_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitperson',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'external'), ('user__isnull', True), models.Q(('external_name', ''), _negated=True), models.Q(('external_organisation', ''), _negated=True)), models.Q(models.Q(('role', 'external'), _negated=True), ('user__isnull', False)), _connector='OR'), name='visitor_is_staff_or_named_external'),
+            model_name="visitperson",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("role", "external"),
+                        ("user__isnull", True),
+                        models.Q(("external_name", ""), _negated=True),
+                        models.Q(("external_organisation", ""), _negated=True),
+                    ),
+                    models.Q(models.Q(("role", "external"), _negated=True), ("user__isnull", False)),
+                    _connector="OR",
+                ),
+                name="visitor_is_staff_or_named_external",
+            ),
         ),
         migrations.AlterUniqueTogether(
-            name='visituserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="visituserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
     ]

@@ -6,172 +6,279 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0001_initial'),
-        ('visits', '0001_initial'),
+        ("safeguarding", "0001_initial"),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertNotification',
+            name="AlertNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], max_length=10)),
-                ('recipient', models.CharField(max_length=254)),
-                ('created_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(choices=[("email", "Email"), ("sms", "SMS")], max_length=10)),
+                ("recipient", models.CharField(max_length=254)),
+                ("created_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['alert', 'channel', 'recipient'],
+                "ordering": ["alert", "channel", "recipient"],
             },
         ),
         migrations.CreateModel(
-            name='CheckIn',
+            name="CheckIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('checked_out', 'Checked out of school'), ('arrived', 'Arrived'), ('left', 'Left the property safely'), ('returned', 'Returned to school'), ('not_returning', 'Not returning to school: finished and safe'), ('extended', 'Running late: extended'), ('duress', 'Duress'), ('office_code_word', 'Code word received on a call')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('on_behalf', models.BooleanField(default=False, help_text='Recorded by someone other than the pair.')),
-                ('minutes', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("checked_out", "Checked out of school"),
+                            ("arrived", "Arrived"),
+                            ("left", "Left the property safely"),
+                            ("returned", "Returned to school"),
+                            ("not_returning", "Not returning to school: finished and safe"),
+                            ("extended", "Running late: extended"),
+                            ("duress", "Duress"),
+                            ("office_code_word", "Code word received on a call"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("on_behalf", models.BooleanField(default=False, help_text="Recorded by someone other than the pair.")),
+                ("minutes", models.PositiveSmallIntegerField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['visit', 'at', 'id'],
+                "ordering": ["visit", "at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SweepHeartbeat',
+            name="SweepHeartbeat",
             fields=[
-                ('name', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('last_run_at', models.DateTimeField()),
-                ('runs', models.PositiveBigIntegerField(default=0)),
+                ("name", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("last_run_at", models.DateTimeField()),
+                ("runs", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='VisitAlert',
+            name="VisitAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='e.g. overdue:0:1 (round 0, step 1), on_site, duress:3', max_length=40)),
-                ('kind', models.CharField(choices=[('overdue', 'Overdue'), ('on_site_too_long', 'On site too long: check on them'), ('duress', 'Duress: code word')], max_length=20)),
-                ('action', models.CharField(blank=True, help_text="The escalation step's action, if any.", max_length=20)),
-                ('step_order', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(help_text='When the alert fell due.')),
-                ('raised_at', models.DateTimeField(help_text='When the system stored it.')),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, choices=[('rang_all_fine', 'Rang: all fine, new return time'), ('rang_no_answer', 'Rang: no answer'), ('police_called', 'Police called'), ('checked_fine', 'Checked on them: all fine'), ('resolved_by_checkin', 'Resolved by a check-in')], max_length=20)),
-                ('police_reference', models.CharField(blank=True, max_length=60)),
-                ('note', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(help_text="e.g. overdue:0:1 (round 0, step 1), on_site, duress:3", max_length=40),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("overdue", "Overdue"),
+                            ("on_site_too_long", "On site too long: check on them"),
+                            ("duress", "Duress: code word"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(blank=True, help_text="The escalation step's action, if any.", max_length=20),
+                ),
+                ("step_order", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("due_at", models.DateTimeField(help_text="When the alert fell due.")),
+                ("raised_at", models.DateTimeField(help_text="When the system stored it.")),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("rang_all_fine", "Rang: all fine, new return time"),
+                            ("rang_no_answer", "Rang: no answer"),
+                            ("police_called", "Police called"),
+                            ("checked_fine", "Checked on them: all fine"),
+                            ("resolved_by_checkin", "Resolved by a check-in"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("police_reference", models.CharField(blank=True, max_length=60)),
+                ("note", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['visit', 'raised_at', 'id'],
+                "ordering": ["visit", "raised_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='visit',
-            name='alert_due_at',
+            model_name="visit",
+            name="alert_due_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='arrived_at',
+            model_name="visit",
+            name="arrived_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='checked_out_at',
+            model_name="visit",
+            name="checked_out_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='due_back_at',
+            model_name="visit",
+            name="due_back_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='escalation_level',
+            model_name="visit",
+            name="escalation_level",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='extended_minutes',
+            model_name="visit",
+            name="extended_minutes",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='on_site_alert_raised',
+            model_name="visit",
+            name="on_site_alert_raised",
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='overdue_round',
+            model_name="visit",
+            name="overdue_round",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(condition=models.Q(('alert_due_at__isnull', False), ('status__in', ['out', 'on_site', 'left'])), fields=['alert_due_at'], name='visit_alert_due_away'),
+            model_name="visit",
+            index=models.Index(
+                condition=models.Q(("alert_due_at__isnull", False), ("status__in", ["out", "on_site", "left"])),
+                fields=["alert_due_at"],
+                name="visit_alert_due_away",
+            ),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(condition=models.Q(('status__in', ['out', 'on_site', 'left'])), fields=['school'], name='visit_away_by_school'),
+            model_name="visit",
+            index=models.Index(
+                condition=models.Q(("status__in", ["out", "on_site", "left"])),
+                fields=["school"],
+                name="visit_away_by_school",
+            ),
         ),
         migrations.AddField(
-            model_name='checkin',
-            name='recorded_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="checkin",
+            name="recorded_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='checkin',
-            name='visit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checkins', to='visits.visit'),
+            model_name="checkin",
+            name="visit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="checkins", to="visits.visit"
+            ),
         ),
         migrations.AddField(
-            model_name='visitalert',
-            name='acknowledged_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="visitalert",
+            name="acknowledged_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='visitalert',
-            name='visit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='visits.visit'),
+            model_name="visitalert",
+            name="visit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="visits.visit"
+            ),
         ),
         migrations.AddField(
-            model_name='alertnotification',
-            name='alert',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='visits.visitalert'),
+            model_name="alertnotification",
+            name="alert",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="notifications", to="visits.visitalert"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkin',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['checked_out', 'arrived', 'left', 'returned', 'not_returning', 'extended', 'duress', 'office_code_word'])), name='checkin_kind_valid'),
+            model_name="checkin",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "checked_out",
+                            "arrived",
+                            "left",
+                            "returned",
+                            "not_returning",
+                            "extended",
+                            "duress",
+                            "office_code_word",
+                        ],
+                    )
+                ),
+                name="checkin_kind_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='visitalert',
-            index=models.Index(condition=models.Q(('acknowledged_at__isnull', True)), fields=['visit'], name='alert_open'),
+            model_name="visitalert",
+            index=models.Index(
+                condition=models.Q(("acknowledged_at__isnull", True)), fields=["visit"], name="alert_open"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitalert',
-            constraint=models.UniqueConstraint(fields=('visit', 'key'), name='alert_once_per_visit_and_key'),
+            model_name="visitalert",
+            constraint=models.UniqueConstraint(fields=("visit", "key"), name="alert_once_per_visit_and_key"),
         ),
         migrations.AddConstraint(
-            model_name='visitalert',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['overdue', 'on_site_too_long', 'duress'])), name='alert_kind_valid'),
+            model_name="visitalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["overdue", "on_site_too_long", "duress"])), name="alert_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitalert',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome', ''), ('outcome__in', ['rang_all_fine', 'rang_no_answer', 'police_called', 'checked_fine', 'resolved_by_checkin']), _connector='OR'), name='alert_outcome_valid'),
+            model_name="visitalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome", ""),
+                    (
+                        "outcome__in",
+                        ["rang_all_fine", "rang_no_answer", "police_called", "checked_fine", "resolved_by_checkin"],
+                    ),
+                    _connector="OR",
+                ),
+                name="alert_outcome_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitalert',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('outcome', 'police_called'), _negated=True), models.Q(('police_reference', ''), _negated=True), _connector='OR'), name='police_called_has_reference'),
+            model_name="visitalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("outcome", "police_called"), _negated=True),
+                    models.Q(("police_reference", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="police_called_has_reference",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alertnotification',
-            index=models.Index(condition=models.Q(('sent_at__isnull', True)), fields=['created_at'], name='notification_unsent'),
+            model_name="alertnotification",
+            index=models.Index(
+                condition=models.Q(("sent_at__isnull", True)), fields=["created_at"], name="notification_unsent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alertnotification',
-            constraint=models.UniqueConstraint(fields=('alert', 'channel', 'recipient'), name='notify_once_per_recipient'),
+            model_name="alertnotification",
+            constraint=models.UniqueConstraint(
+                fields=("alert", "channel", "recipient"), name="notify_once_per_recipient"
+            ),
         ),
     ]

@@ -6,89 +6,245 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0002_concerns_and_incidents'),
-        ('visits', '0001_initial'),
+        ("safeguarding", "0002_concerns_and_incidents"),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VisitReport',
+            name="VisitReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('draft', models.JSONField(blank=True, default=dict)),
-                ('draft_saved_at', models.DateTimeField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(help_text="When the form is due, from the school's policy.")),
-                ('arrived_at', models.DateTimeField(blank=True, null=True)),
-                ('departed_at', models.DateTimeField(blank=True, null=True)),
-                ('staff_went_in', models.BooleanField(blank=True, help_text='Whether staff went into the home.', null=True)),
-                ('invited_in_by', models.CharField(blank=True, help_text='Who invited staff in.', max_length=100)),
-                ('outcome', models.CharField(blank=True, choices=[('seen', 'Seen: the visit took place'), ('no_access', 'No access: letter posted'), ('declined', 'Declined by the family'), ('abandoned', 'Abandoned on the doorstep')], max_length=20)),
-                ('abandoned_reason', models.TextField(blank=True)),
-                ('child_seen', models.BooleanField(blank=True, null=True)),
-                ('parent_summary', models.TextField(blank=True, help_text='What was discussed and agreed, in words the family will read on their copy.')),
-                ('internal_notes', models.TextField(blank=True, help_text='For school staff only: never on the parent copy.')),
-                ('referrals', models.TextField(blank=True, help_text='Referrals to outside agencies.')),
-                ('next_visit_on', models.DateField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('debrief_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_comment', models.TextField(blank=True)),
-                ('debrief_with', models.ForeignKey(blank=True, help_text='The line manager the visit was debriefed with.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='report', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("draft", models.JSONField(blank=True, default=dict)),
+                ("draft_saved_at", models.DateTimeField(blank=True, null=True)),
+                ("due_at", models.DateTimeField(help_text="When the form is due, from the school's policy.")),
+                ("arrived_at", models.DateTimeField(blank=True, null=True)),
+                ("departed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "staff_went_in",
+                    models.BooleanField(blank=True, help_text="Whether staff went into the home.", null=True),
+                ),
+                ("invited_in_by", models.CharField(blank=True, help_text="Who invited staff in.", max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("seen", "Seen: the visit took place"),
+                            ("no_access", "No access: letter posted"),
+                            ("declined", "Declined by the family"),
+                            ("abandoned", "Abandoned on the doorstep"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("abandoned_reason", models.TextField(blank=True)),
+                ("child_seen", models.BooleanField(blank=True, null=True)),
+                (
+                    "parent_summary",
+                    models.TextField(
+                        blank=True,
+                        help_text="What was discussed and agreed, in words the family will read on their copy.",
+                    ),
+                ),
+                (
+                    "internal_notes",
+                    models.TextField(blank=True, help_text="For school staff only: never on the parent copy."),
+                ),
+                ("referrals", models.TextField(blank=True, help_text="Referrals to outside agencies.")),
+                ("next_visit_on", models.DateField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("debrief_at", models.DateTimeField(blank=True, null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_comment", models.TextField(blank=True)),
+                (
+                    "debrief_with",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The line manager the visit was debriefed with.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="report", to="visits.visit"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PresentPerson',
+            name="PresentPerson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('relationship', models.CharField(help_text='To the child, e.g. mother, uncle, neighbour.', max_length=60)),
-                ('parental_responsibility', models.BooleanField(default=False)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='present', to='visits.visitreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "relationship",
+                    models.CharField(help_text="To the child, e.g. mother, uncle, neighbour.", max_length=60),
+                ),
+                ("parental_responsibility", models.BooleanField(default=False)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="present", to="visits.visitreport"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report', 'id'],
+                "ordering": ["report", "id"],
             },
         ),
         migrations.CreateModel(
-            name='FollowUpAction',
+            name="FollowUpAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(max_length=300)),
-                ('due_on', models.DateField()),
-                ('agreed_with_family', models.BooleanField(default=False, help_text='Agreed with the family: shown on the parent copy.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('completion_outcome', models.TextField(blank=True)),
-                ('child', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='visits.child')),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('concern', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='safeguarding.concern')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='actions', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='safeguarding.school')),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='visits.visit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(max_length=300)),
+                ("due_on", models.DateField()),
+                (
+                    "agreed_with_family",
+                    models.BooleanField(default=False, help_text="Agreed with the family: shown on the parent copy."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("completion_outcome", models.TextField(blank=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="actions",
+                        to="visits.child",
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "concern",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="safeguarding.concern",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="actions", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="actions", to="safeguarding.school"
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="visits.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_on', 'id'],
-                'indexes': [models.Index(condition=models.Q(('completed_at__isnull', True)), fields=['owner', 'due_on'], name='open_actions_by_owner'), models.Index(condition=models.Q(('completed_at__isnull', True)), fields=['school', 'due_on'], name='open_actions_by_school')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('completed_at__isnull', True), models.Q(('completion_outcome', ''), _negated=True), _connector='OR'), name='completed_action_has_outcome')],
+                "ordering": ["due_on", "id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("completed_at__isnull", True)),
+                        fields=["owner", "due_on"],
+                        name="open_actions_by_owner",
+                    ),
+                    models.Index(
+                        condition=models.Q(("completed_at__isnull", True)),
+                        fields=["school", "due_on"],
+                        name="open_actions_by_school",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("completed_at__isnull", True),
+                            models.Q(("completion_outcome", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="completed_action_has_outcome",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome', ''), ('outcome__in', ['seen', 'no_access', 'declined', 'abandoned']), _connector='OR'), name='report_outcome_valid'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome", ""), ("outcome__in", ["seen", "no_access", "declined", "abandoned"]), _connector="OR"
+                ),
+                name="report_outcome_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(('submitted_at__isnull', True), models.Q(('outcome', ''), _negated=True), _connector='OR'), name='submitted_report_has_outcome'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("submitted_at__isnull", True), models.Q(("outcome", ""), _negated=True), _connector="OR"
+                ),
+                name="submitted_report_has_outcome",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(('arrived_at__isnull', True), ('departed_at__isnull', True), ('departed_at__gte', models.F('arrived_at')), _connector='OR'), name='report_departed_after_arrived'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("arrived_at__isnull", True),
+                    ("departed_at__isnull", True),
+                    ("departed_at__gte", models.F("arrived_at")),
+                    _connector="OR",
+                ),
+                name="report_departed_after_arrived",
+            ),
         ),
     ]

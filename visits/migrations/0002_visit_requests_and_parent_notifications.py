@@ -6,76 +6,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0001_initial'),
+        ("visits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ParentNotification',
+            name="ParentNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('phone', 'Phone call'), ('letter', 'Letter'), ('text', 'Text message'), ('in_person', 'In person')], max_length=10)),
-                ('notified_at', models.DateTimeField()),
-                ('response', models.CharField(choices=[('awaiting', 'No answer yet'), ('agreed', 'Agreed to the visit'), ('declined', 'Declined the visit')], default='awaiting', max_length=10)),
-                ('note', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("phone", "Phone call"),
+                            ("letter", "Letter"),
+                            ("text", "Text message"),
+                            ("in_person", "In person"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("notified_at", models.DateTimeField()),
+                (
+                    "response",
+                    models.CharField(
+                        choices=[
+                            ("awaiting", "No answer yet"),
+                            ("agreed", "Agreed to the visit"),
+                            ("declined", "Declined the visit"),
+                        ],
+                        default="awaiting",
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['visit', 'notified_at', 'id'],
+                "ordering": ["visit", "notified_at", "id"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='visit',
-            name='visit_status_valid',
+            model_name="visit",
+            name="visit_status_valid",
         ),
         migrations.AddField(
-            model_name='visit',
-            name='principal_exception_reason',
-            field=models.TextField(blank=True, help_text="Why the visit needs the Principal's exception (evening, longer than the policy allows)."),
+            model_name="visit",
+            name="principal_exception_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Why the visit needs the Principal's exception (evening, longer than the policy allows).",
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='submitted_at',
-            field=models.DateTimeField(blank=True, help_text="When it was last sent for authorisation: the approvals queue's order.", null=True),
+            model_name="visit",
+            name="submitted_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When it was last sent for authorisation: the approvals queue's order.", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='visit',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('family_declined', 'Declined by the family'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], default='draft', max_length=20),
+            model_name="visit",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("requested", "Awaiting authorisation"),
+                    ("changes_requested", "Changes requested"),
+                    ("declined", "Declined"),
+                    ("family_declined", "Declined by the family"),
+                    ("authorised", "Authorised"),
+                    ("cancelled", "Cancelled"),
+                    ("out", "Out of school"),
+                    ("on_site", "On site"),
+                    ("left", "Left the property"),
+                    ("returned", "Returned"),
+                    ("reported", "Report written"),
+                    ("reviewed", "Reviewed"),
+                ],
+                default="draft",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='visittransition',
-            name='from_status',
-            field=models.CharField(blank=True, choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('family_declined', 'Declined by the family'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], max_length=20),
+            model_name="visittransition",
+            name="from_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("draft", "Draft"),
+                    ("requested", "Awaiting authorisation"),
+                    ("changes_requested", "Changes requested"),
+                    ("declined", "Declined"),
+                    ("family_declined", "Declined by the family"),
+                    ("authorised", "Authorised"),
+                    ("cancelled", "Cancelled"),
+                    ("out", "Out of school"),
+                    ("on_site", "On site"),
+                    ("left", "Left the property"),
+                    ("returned", "Returned"),
+                    ("reported", "Report written"),
+                    ("reviewed", "Reviewed"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='visittransition',
-            name='to_status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('requested', 'Awaiting authorisation'), ('changes_requested', 'Changes requested'), ('declined', 'Declined'), ('family_declined', 'Declined by the family'), ('authorised', 'Authorised'), ('cancelled', 'Cancelled'), ('out', 'Out of school'), ('on_site', 'On site'), ('left', 'Left the property'), ('returned', 'Returned'), ('reported', 'Report written'), ('reviewed', 'Reviewed')], max_length=20),
+            model_name="visittransition",
+            name="to_status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("requested", "Awaiting authorisation"),
+                    ("changes_requested", "Changes requested"),
+                    ("declined", "Declined"),
+                    ("family_declined", "Declined by the family"),
+                    ("authorised", "Authorised"),
+                    ("cancelled", "Cancelled"),
+                    ("out", "Out of school"),
+                    ("on_site", "On site"),
+                    ("left", "Left the property"),
+                    ("returned", "Returned"),
+                    ("reported", "Report written"),
+                    ("reviewed", "Reviewed"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'requested', 'changes_requested', 'declined', 'family_declined', 'authorised', 'cancelled', 'out', 'on_site', 'left', 'returned', 'reported', 'reviewed'])), name='visit_status_valid'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "draft",
+                            "requested",
+                            "changes_requested",
+                            "declined",
+                            "family_declined",
+                            "authorised",
+                            "cancelled",
+                            "out",
+                            "on_site",
+                            "left",
+                            "returned",
+                            "reported",
+                            "reviewed",
+                        ],
+                    )
+                ),
+                name="visit_status_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='parentnotification',
-            name='recorded_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="parentnotification",
+            name="recorded_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='parentnotification',
-            name='visit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parent_notifications', to='visits.visit'),
+            model_name="parentnotification",
+            name="visit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="parent_notifications", to="visits.visit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='parentnotification',
-            constraint=models.CheckConstraint(condition=models.Q(('method__in', ['phone', 'letter', 'text', 'in_person'])), name='notify_method_valid'),
+            model_name="parentnotification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("method__in", ["phone", "letter", "text", "in_person"])), name="notify_method_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='parentnotification',
-            constraint=models.CheckConstraint(condition=models.Q(('response__in', ['awaiting', 'agreed', 'declined'])), name='parent_response_valid'),
+            model_name="parentnotification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("response__in", ["awaiting", "agreed", "declined"])), name="parent_response_valid"
+            ),
         ),
     ]

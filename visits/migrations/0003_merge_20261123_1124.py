@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0002_home_visit_form_and_actions'),
-        ('visits', '0002_visit_requests_and_parent_notifications'),
+        ("visits", "0002_home_visit_form_and_actions"),
+        ("visits", "0002_visit_requests_and_parent_notifications"),
     ]
 
-    operations = [
-    ]
+    operations = []

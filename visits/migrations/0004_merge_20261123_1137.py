@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0002_checkins_alerts_and_sweep'),
-        ('visits', '0003_merge_20261123_1124'),
+        ("visits", "0002_checkins_alerts_and_sweep"),
+        ("visits", "0003_merge_20261123_1124"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -5,16 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safeguarding', '0005_parents_told_once_on_the_visit'),
-        ('visits', '0003_merge_20261123_1124'),
+        ("safeguarding", "0005_parents_told_once_on_the_visit"),
+        ("visits", "0003_merge_20261123_1124"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(condition=models.Q(('status__in', ['requested', 'changes_requested', 'authorised', 'out', 'on_site', 'left', 'returned', 'reported'])), fields=['school', 'status'], name='visits_in_progress'),
+            model_name="visit",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "requested",
+                            "changes_requested",
+                            "authorised",
+                            "out",
+                            "on_site",
+                            "left",
+                            "returned",
+                            "reported",
+                        ],
+                    )
+                ),
+                fields=["school", "status"],
+                name="visits_in_progress",
+            ),
         ),
     ]

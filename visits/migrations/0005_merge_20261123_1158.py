@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0004_merge_20261123_1137'),
-        ('visits', '0004_visit_in_progress_index'),
+        ("visits", "0004_merge_20261123_1137"),
+        ("visits", "0004_visit_in_progress_index"),
     ]
 
-    operations = [
-    ]
+    operations = []

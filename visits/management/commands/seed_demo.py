@@ -75,8 +75,11 @@ from visits.services import (
 
 S = VisitStatus
 IN_PROGRESS = {S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT}
-DECISIONS = {S.AUTHORISED: Decision.APPROVED, S.DECLINED: Decision.DECLINED,
-             S.CHANGES_REQUESTED: Decision.CHANGES_REQUESTED}
+DECISIONS = {
+    S.AUTHORISED: Decision.APPROVED,
+    S.DECLINED: Decision.DECLINED,
+    S.CHANGES_REQUESTED: Decision.CHANGES_REQUESTED,
+}
 # Visits that went ahead (or are about to): their checklist was met before anyone left school.
 WENT_AHEAD = {S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED}
 # The visit's own clocks that a check-in stamps (visits.checkins), so the board and the alert timer work.
@@ -122,21 +125,49 @@ class SchoolSpec:
 
 
 OAKFIELD = SchoolSpec(
-    slug="oakfield", name="Oakfield Primary School", address_line1="Acorn Way", postcode="BV3 2AB",
+    slug="oakfield",
+    name="Oakfield Primary School",
+    address_line1="Acorn Way",
+    postcode="BV3 2AB",
     years=[YearGroup.NURSERY, YearGroup.RECEPTION, *[str(y) for y in range(1, 7)]],
     outward_codes=["BV3", "BV4"],
-    streets=["Larkspur Close", "Tanner's Row", "Hawthorn Rise", "Cobble Lane", "Wrenfield Road",
-             "Mistle Drive", "Quillon Street", "Orchard Mews"],
+    streets=[
+        "Larkspur Close",
+        "Tanner's Row",
+        "Hawthorn Rise",
+        "Cobble Lane",
+        "Wrenfield Road",
+        "Mistle Drive",
+        "Quillon Street",
+        "Orchard Mews",
+    ],
     flats=["Foxglove House", "Beacon Court"],
     cast=[
-        Member("dsl", Role.DSL, "Nadia", "Fenwick-Osei", "Deputy Headteacher and DSL",
-               "Silver Toyota Yaris", "FG19QIR", insured=True),
+        Member(
+            "dsl",
+            Role.DSL,
+            "Nadia",
+            "Fenwick-Osei",
+            "Deputy Headteacher and DSL",
+            "Silver Toyota Yaris",
+            "FG19QIR",
+            insured=True,
+        ),
         Member("principal", Role.PRINCIPAL, "Gareth", "Pemberton-Lowe", "Headteacher"),
         Member("office", Role.OFFICE, "Shirin", "Castellano", "School Business Manager"),
-        Member("staff1", Role.STAFF, "Tomasz", "Whitlock", "Family Support Worker",
-               "Blue Ford Fiesta", "LV68IQD", insured=True),
-        Member("staff2", Role.STAFF, "Aaliyah", "Brennan", "Year 2 Teacher",
-               "Grey Nissan Leaf", "GN22IQA", insured=False),
+        Member(
+            "staff1",
+            Role.STAFF,
+            "Tomasz",
+            "Whitlock",
+            "Family Support Worker",
+            "Blue Ford Fiesta",
+            "LV68IQD",
+            insured=True,
+        ),
+        Member(
+            "staff2", Role.STAFF, "Aaliyah", "Brennan", "Year 2 Teacher", "Grey Nissan Leaf", "GN22IQA", insured=False
+        ),
         Member("staff3", Role.STAFF, "Declan", "Oyelaran", "SENDCO", "Red Kia Picanto", "BD70QJI", insured=True),
         Member("staff4", Role.STAFF, "Mei Lin", "Hargreaves", "Attendance Officer"),
         Member("staff5", Role.STAFF, "Rhiannon", "Adebayo-Finch", "Learning Mentor", training="expiring"),
@@ -145,23 +176,58 @@ OAKFIELD = SchoolSpec(
 )
 
 RIVERSIDE = SchoolSpec(
-    slug="riverside", name="Riverside Academy", address_line1="Quayside Road", postcode="BV7 1RD",
+    slug="riverside",
+    name="Riverside Academy",
+    address_line1="Quayside Road",
+    postcode="BV7 1RD",
     years=[str(y) for y in range(7, 12)],
     outward_codes=["BV7", "BV8"],
-    streets=["Ferryman's Walk", "Lock Keeper's Way", "Bargate Street", "Heron Quay", "Millrace Lane",
-             "Sluice Road", "Towpath Terrace", "Osier Bank"],
+    streets=[
+        "Ferryman's Walk",
+        "Lock Keeper's Way",
+        "Bargate Street",
+        "Heron Quay",
+        "Millrace Lane",
+        "Sluice Road",
+        "Towpath Terrace",
+        "Osier Bank",
+    ],
     flats=["Willowbank Court", "Wharfside House"],
     cast=[
-        Member("dsl", Role.DSL, "Folasade", "Marchetti", "Designated Safeguarding Lead",
-               "Black Volkswagen Golf", "MA20QIL", insured=True),
+        Member(
+            "dsl",
+            Role.DSL,
+            "Folasade",
+            "Marchetti",
+            "Designated Safeguarding Lead",
+            "Black Volkswagen Golf",
+            "MA20QIL",
+            insured=True,
+        ),
         Member("principal", Role.PRINCIPAL, "Alistair", "Nwachukwu-Bell", "Principal"),
         Member("office", Role.OFFICE, "Bronwen", "Tariq", "Receptionist"),
-        Member("staff1", Role.STAFF, "Kwame", "Thistlewood", "Attendance Officer",
-               "Green Skoda Fabia", "PF18IQU", insured=True),
+        Member(
+            "staff1",
+            Role.STAFF,
+            "Kwame",
+            "Thistlewood",
+            "Attendance Officer",
+            "Green Skoda Fabia",
+            "PF18IQU",
+            insured=True,
+        ),
         Member("staff2", Role.STAFF, "Siobhan", "Varga", "Head of Year 9", "Blue Honda Jazz", "WU69QIE", insured=True),
         Member("staff3", Role.STAFF, "Hamza", "Pennington", "SENDCO", "Silver Hyundai i10", "KP67QIB"),
-        Member("staff4", Role.STAFF, "Elif", "Mortimer", "Family Liaison Officer",
-               "Red Renault Clio", "SA71IQT", insured=True),
+        Member(
+            "staff4",
+            Role.STAFF,
+            "Elif",
+            "Mortimer",
+            "Family Liaison Officer",
+            "Red Renault Clio",
+            "SA71IQT",
+            insured=True,
+        ),
         Member("staff5", Role.STAFF, "Callum", "Ezeani-Shaw", "Pastoral Lead", training="expiring"),
         Member("staff6", Role.STAFF, "Zofia", "Ashdown", "Head of Year 7", training="expired"),
     ],
@@ -184,67 +250,105 @@ class Heritage:
 
 
 HERITAGES = [
-    Heritage("English",
-             surnames=["Ashworth", "Fairbairn", "Pilbeam", "Ellwood", "Marchbank", "Hollis", "Campbell-Grant",
-                       "Whitcombe", "Lockwood", "Dunmore", "Brackley", "Tennant", "Oakes", "Rudge"],
-             women=["Gemma", "Leanne", "Hayley", "Danielle", "Kerry"],
-             men=["Craig", "Darren", "Stuart", "Wayne", "Liam"],
-             children=["Alfie", "Poppy", "Isla", "Harvey", "Ruby", "Freddie", "Evie", "Mason"]),
-    Heritage("Polish",
-             surnames=["Nowak", "Wozniak", "Grzelak", "Krawczyk", "Kaczmarek", "Pawlak"],
-             women=["Agnieszka", "Katarzyna", "Magdalena", "Joanna", "Ewa"],
-             men=["Piotr", "Marek", "Krzysztof", "Paweł", "Grzegorz"],
-             children=["Zuzanna", "Jakub", "Oliwia", "Szymon", "Lena", "Filip"]),
-    Heritage("Urdu",
-             surnames=["Qureshi", "Iqbal", "Rashid", "Malik", "Siddiqui"],
-             women=["Samina", "Nazia", "Farzana", "Shabana", "Rubina"],
-             men=["Tariq", "Asif", "Khalid", "Naveed", "Waqar"],
-             children=["Zain", "Maryam", "Aisha", "Ibrahim", "Hafsa", "Yusuf"]),
-    Heritage("Punjabi",
-             surnames=["Sandhu", "Dhillon", "Bains", "Grewal", "Sidhu"],
-             women=["Harpreet", "Manpreet", "Jasvir", "Kulwinder", "Rajvinder"],
-             men=["Gurdeep", "Harjit", "Rajinder", "Sukhdev", "Baljit"],
-             children=["Simran", "Arjun", "Jasleen", "Gurveer", "Navneet"]),
-    Heritage("Somali",
-             surnames=["Warsame", "Abdi", "Nur", "Jama", "Osman"],
-             women=["Hodan", "Amina", "Faduma", "Sahra", "Ubah"],
-             men=["Abdirahman", "Mohamed", "Ahmed", "Abdullahi", "Yusuf"],
-             children=["Hamdi", "Ayan", "Liban", "Sagal", "Yasin"]),
-    Heritage("Romanian",
-             surnames=["Popescu", "Dumitru", "Stan", "Munteanu"],
-             women=["Andreea", "Ioana", "Mihaela", "Elena", "Cristina"],
-             men=["Florin", "Bogdan", "Ionut", "Mihai", "Adrian"],
-             children=["Daria", "Luca", "Bianca", "Matei", "Sofia"]),
-    Heritage("Bengali",
-             surnames=["Chowdhury", "Uddin", "Miah", "Hoque"],
-             women=["Rokeya", "Nasima", "Fahmida", "Shapla", "Rumana"],
-             men=["Abdul", "Shahid", "Rashed", "Jamal", "Anwar"],
-             children=["Tahmid", "Nusrat", "Ayaan", "Safa", "Rayhan"]),
-    Heritage("Portuguese",
-             surnames=["Pereira", "Ferreira", "Rodrigues", "Carvalho"],
-             women=["Mariana", "Tânia", "Joana", "Inês", "Sofia"],
-             men=["João", "Rui", "Paulo", "Nuno", "Hugo"],
-             children=["Tiago", "Beatriz", "Rafael", "Leonor", "Diogo"]),
-    Heritage("Turkish",
-             surnames=["Yilmaz", "Demir", "Aydin", "Arslan"],
-             women=["Zeynep", "Ayşe", "Esra", "Hatice", "Gül"],
-             men=["Mehmet", "Emre", "Murat", "Hakan", "Serkan"],
-             children=["Deniz", "Kerem", "Ecrin", "Defne", "Emir"]),
-    Heritage("Arabic",
-             surnames=["Haddad", "Mahmoud", "Saleh", "Khalil"],
-             women=["Rania", "Huda", "Lina", "Nour", "Dalia"],
-             men=["Omar", "Karim", "Sami", "Tarek", "Bassam"],
-             children=["Yara", "Adam", "Jana", "Zaid", "Layla"]),
-    Heritage("Ukrainian",
-             surnames=["Kovalenko", "Bondarenko", "Tkachenko", "Melnyk", "Savchuk"],
-             women=["Oksana", "Iryna", "Natalia", "Olena", "Halyna"],
-             men=["Andriy", "Serhiy", "Oleksandr", "Taras", "Viktor"],
-             children=["Sofiia", "Maksym", "Anastasiia", "Artem", "Zlata"]),
-    Heritage("English, Yoruba",
-             surnames=["Adeyemi", "Balogun", "Ogunleye", "Olatunji"],
-             women=["Funmilayo", "Adebola", "Titilayo", "Yewande", "Bisola"],
-             men=["Olumide", "Babatunde", "Segun", "Kunle", "Femi"],
-             children=["Tobi", "Ifeoluwa", "David", "Precious", "Ayomide"]),
+    Heritage(
+        "English",
+        surnames=[
+            "Ashworth",
+            "Fairbairn",
+            "Pilbeam",
+            "Ellwood",
+            "Marchbank",
+            "Hollis",
+            "Campbell-Grant",
+            "Whitcombe",
+            "Lockwood",
+            "Dunmore",
+            "Brackley",
+            "Tennant",
+            "Oakes",
+            "Rudge",
+        ],
+        women=["Gemma", "Leanne", "Hayley", "Danielle", "Kerry"],
+        men=["Craig", "Darren", "Stuart", "Wayne", "Liam"],
+        children=["Alfie", "Poppy", "Isla", "Harvey", "Ruby", "Freddie", "Evie", "Mason"],
+    ),
+    Heritage(
+        "Polish",
+        surnames=["Nowak", "Wozniak", "Grzelak", "Krawczyk", "Kaczmarek", "Pawlak"],
+        women=["Agnieszka", "Katarzyna", "Magdalena", "Joanna", "Ewa"],
+        men=["Piotr", "Marek", "Krzysztof", "Paweł", "Grzegorz"],
+        children=["Zuzanna", "Jakub", "Oliwia", "Szymon", "Lena", "Filip"],
+    ),
+    Heritage(
+        "Urdu",
+        surnames=["Qureshi", "Iqbal", "Rashid", "Malik", "Siddiqui"],
+        women=["Samina", "Nazia", "Farzana", "Shabana", "Rubina"],
+        men=["Tariq", "Asif", "Khalid", "Naveed", "Waqar"],
+        children=["Zain", "Maryam", "Aisha", "Ibrahim", "Hafsa", "Yusuf"],
+    ),
+    Heritage(
+        "Punjabi",
+        surnames=["Sandhu", "Dhillon", "Bains", "Grewal", "Sidhu"],
+        women=["Harpreet", "Manpreet", "Jasvir", "Kulwinder", "Rajvinder"],
+        men=["Gurdeep", "Harjit", "Rajinder", "Sukhdev", "Baljit"],
+        children=["Simran", "Arjun", "Jasleen", "Gurveer", "Navneet"],
+    ),
+    Heritage(
+        "Somali",
+        surnames=["Warsame", "Abdi", "Nur", "Jama", "Osman"],
+        women=["Hodan", "Amina", "Faduma", "Sahra", "Ubah"],
+        men=["Abdirahman", "Mohamed", "Ahmed", "Abdullahi", "Yusuf"],
+        children=["Hamdi", "Ayan", "Liban", "Sagal", "Yasin"],
+    ),
+    Heritage(
+        "Romanian",
+        surnames=["Popescu", "Dumitru", "Stan", "Munteanu"],
+        women=["Andreea", "Ioana", "Mihaela", "Elena", "Cristina"],
+        men=["Florin", "Bogdan", "Ionut", "Mihai", "Adrian"],
+        children=["Daria", "Luca", "Bianca", "Matei", "Sofia"],
+    ),
+    Heritage(
+        "Bengali",
+        surnames=["Chowdhury", "Uddin", "Miah", "Hoque"],
+        women=["Rokeya", "Nasima", "Fahmida", "Shapla", "Rumana"],
+        men=["Abdul", "Shahid", "Rashed", "Jamal", "Anwar"],
+        children=["Tahmid", "Nusrat", "Ayaan", "Safa", "Rayhan"],
+    ),
+    Heritage(
+        "Portuguese",
+        surnames=["Pereira", "Ferreira", "Rodrigues", "Carvalho"],
+        women=["Mariana", "Tânia", "Joana", "Inês", "Sofia"],
+        men=["João", "Rui", "Paulo", "Nuno", "Hugo"],
+        children=["Tiago", "Beatriz", "Rafael", "Leonor", "Diogo"],
+    ),
+    Heritage(
+        "Turkish",
+        surnames=["Yilmaz", "Demir", "Aydin", "Arslan"],
+        women=["Zeynep", "Ayşe", "Esra", "Hatice", "Gül"],
+        men=["Mehmet", "Emre", "Murat", "Hakan", "Serkan"],
+        children=["Deniz", "Kerem", "Ecrin", "Defne", "Emir"],
+    ),
+    Heritage(
+        "Arabic",
+        surnames=["Haddad", "Mahmoud", "Saleh", "Khalil"],
+        women=["Rania", "Huda", "Lina", "Nour", "Dalia"],
+        men=["Omar", "Karim", "Sami", "Tarek", "Bassam"],
+        children=["Yara", "Adam", "Jana", "Zaid", "Layla"],
+    ),
+    Heritage(
+        "Ukrainian",
+        surnames=["Kovalenko", "Bondarenko", "Tkachenko", "Melnyk", "Savchuk"],
+        women=["Oksana", "Iryna", "Natalia", "Olena", "Halyna"],
+        men=["Andriy", "Serhiy", "Oleksandr", "Taras", "Viktor"],
+        children=["Sofiia", "Maksym", "Anastasiia", "Artem", "Zlata"],
+    ),
+    Heritage(
+        "English, Yoruba",
+        surnames=["Adeyemi", "Balogun", "Ogunleye", "Olatunji"],
+        women=["Funmilayo", "Adebola", "Titilayo", "Yewande", "Bisola"],
+        men=["Olumide", "Babatunde", "Segun", "Kunle", "Femi"],
+        children=["Tobi", "Ifeoluwa", "David", "Precious", "Ayomide"],
+    ),
 ]
 
 ENGLISH = HERITAGES[0]
@@ -270,31 +374,54 @@ SCHOOL_NURSE = ("Precious Mabeza-Holt", "Brookvale Community Health (school nurs
 
 # Why each kind of visit happens and what it should achieve. {child} is the child's first name(s).
 PURPOSE_TEXT = {
-    Purpose.TRANSITION: ("{child} joins us next term; meet the family at home before the first day.",
-                         "The family knows who to contact and {child} has met a familiar adult."),
-    Purpose.ATTENDANCE: ("{child}'s attendance has fallen below 85% this half-term with few reasons given.",
-                         "Understand what gets in the way and agree a plan for coming in every day."),
-    Purpose.SEND_SUPPORT: ("Review {child}'s support plan with the family; routines at home and school differ.",
-                           "Agreed next steps for the plan and strategies that work at home too."),
-    Purpose.FAMILY_SUPPORT: ("The family asked for help with housing and a food bank referral.",
-                             "The family is linked to the right local services with a named contact in school."),
-    Purpose.WELFARE_CHECK: ("{child} has not been seen for three days and the family's phones go unanswered.",
-                            "See {child}, speak to them, and confirm they are safe and well."),
-    Purpose.WORK_DROP_OFF: ("{child} is at home for two weeks after an operation; drop off a work pack.",
-                            "{child} keeps up with class work and stays connected to school."),
-    Purpose.MEDICAL_ABSENCE: ("{child} has been off with a long illness; see how they are and plan a return.",
-                              "A phased return that the family and the school nurse agree with."),
-    Purpose.SUSPECTED_HOLIDAY: ("Term-time leave was refused and {child} has been absent since Monday.",
-                                "Establish whether {child} is at home and explain the absence procedure."),
-    Purpose.COLLECT_OR_DROP_CHILD: ("The parent is unwell and asked us to collect {child} for the morning.",
-                                    "{child} is in school for the session and brought safely home."),
-    Purpose.REFUSING_TO_ATTEND: ("{child} will not leave the house on school mornings; the parent reports anxiety.",
-                                 "Meet {child} at home and agree one small first step back into school."),
-    Purpose.ELECTIVE_HOME_EDUCATION: ("The parent wrote that they will home-educate {child}; offer a meeting first.",
-                                      "The family understands what home education involves and that our door "
-                                      "stays open."),
-    Purpose.OTHER: ("Return {child}'s hearing aid, found after school, and check it works.",
-                    "{child} has working equipment for Monday."),
+    Purpose.TRANSITION: (
+        "{child} joins us next term; meet the family at home before the first day.",
+        "The family knows who to contact and {child} has met a familiar adult.",
+    ),
+    Purpose.ATTENDANCE: (
+        "{child}'s attendance has fallen below 85% this half-term with few reasons given.",
+        "Understand what gets in the way and agree a plan for coming in every day.",
+    ),
+    Purpose.SEND_SUPPORT: (
+        "Review {child}'s support plan with the family; routines at home and school differ.",
+        "Agreed next steps for the plan and strategies that work at home too.",
+    ),
+    Purpose.FAMILY_SUPPORT: (
+        "The family asked for help with housing and a food bank referral.",
+        "The family is linked to the right local services with a named contact in school.",
+    ),
+    Purpose.WELFARE_CHECK: (
+        "{child} has not been seen for three days and the family's phones go unanswered.",
+        "See {child}, speak to them, and confirm they are safe and well.",
+    ),
+    Purpose.WORK_DROP_OFF: (
+        "{child} is at home for two weeks after an operation; drop off a work pack.",
+        "{child} keeps up with class work and stays connected to school.",
+    ),
+    Purpose.MEDICAL_ABSENCE: (
+        "{child} has been off with a long illness; see how they are and plan a return.",
+        "A phased return that the family and the school nurse agree with.",
+    ),
+    Purpose.SUSPECTED_HOLIDAY: (
+        "Term-time leave was refused and {child} has been absent since Monday.",
+        "Establish whether {child} is at home and explain the absence procedure.",
+    ),
+    Purpose.COLLECT_OR_DROP_CHILD: (
+        "The parent is unwell and asked us to collect {child} for the morning.",
+        "{child} is in school for the session and brought safely home.",
+    ),
+    Purpose.REFUSING_TO_ATTEND: (
+        "{child} will not leave the house on school mornings; the parent reports anxiety.",
+        "Meet {child} at home and agree one small first step back into school.",
+    ),
+    Purpose.ELECTIVE_HOME_EDUCATION: (
+        "The parent wrote that they will home-educate {child}; offer a meeting first.",
+        "The family understands what home education involves and that our door stays open.",
+    ),
+    Purpose.OTHER: (
+        "Return {child}'s hearing aid, found after school, and check it works.",
+        "{child} has working equipment for Monday.",
+    ),
 }
 UNANNOUNCED_REASONS = {
     Purpose.WELFARE_CHECK: "Announcing the visit could put {child} at risk.",
@@ -356,8 +483,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo data is already present ({TRUST_NAME}); nothing changed.")
             else:
                 summary = Seeder().run()
-                self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.1f} s: "
-                                                     f"{summary}."))
+                self.stdout.write(
+                    self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.1f} s: {summary}.")
+                )
         self._print_logins()
 
     def _print_logins(self):
@@ -395,8 +523,10 @@ class Seeder:
             self._safeguarding_records(ctx)
         children = sum(len(kids) for ctx in contexts for kids in ctx.children.values())
         households = sum(len(ctx.households) for ctx in contexts)
-        return (f"{len(schools)} schools, {len(login_rows())} users, {households} households, "
-                f"{children} children, {visits} visits")
+        return (
+            f"{len(schools)} schools, {len(login_rows())} users, {households} households, "
+            f"{children} children, {visits} visits"
+        )
 
     def phone(self) -> str:
         # Ofcom keeps 0113 496 0000-0999 for drama. Its 01632 960xxx and 07700 900xxx ranges would be the
@@ -425,25 +555,57 @@ class Seeder:
     # --- Trust, schools, policies, roles and staff --------------------------------------------------------
 
     def _school(self, trust: Trust, spec: SchoolSpec) -> School:
-        return _saved(School(
-            trust=trust, name=spec.name, slug=spec.slug, address_line1=spec.address_line1, town=TOWN,
-            postcode=spec.postcode, phone=self.phone(), email=f"office@{spec.slug}.{EMAIL_DOMAIN}",
-        ))
+        return _saved(
+            School(
+                trust=trust,
+                name=spec.name,
+                slug=spec.slug,
+                address_line1=spec.address_line1,
+                town=TOWN,
+                postcode=spec.postcode,
+                phone=self.phone(),
+                email=f"office@{spec.slug}.{EMAIL_DOMAIN}",
+            )
+        )
 
     def _policies(self, trust: Trust, schools: list[School]) -> None:
         oakfield, riverside = schools
-        default = _saved(HomeVisitPolicy(
-            trust=trust, max_visit_minutes=30, wait_if_late_minutes=10, overdue_grace_minutes=5,
-            max_extension_minutes=30, earliest_start=datetime.time(8, 30), latest_start=datetime.time(16, 30),
-            unannounced_needs_principal=True, authorisers=Authorisers.DSL_OR_PRINCIPAL, report_due_hours=24,
-            review_date=datetime.date(2027, 7, 1),
-        ))
+        default = _saved(
+            HomeVisitPolicy(
+                trust=trust,
+                max_visit_minutes=30,
+                wait_if_late_minutes=10,
+                overdue_grace_minutes=5,
+                max_extension_minutes=30,
+                earliest_start=datetime.time(8, 30),
+                latest_start=datetime.time(16, 30),
+                unannounced_needs_principal=True,
+                authorisers=Authorisers.DSL_OR_PRINCIPAL,
+                report_due_hours=24,
+                review_date=datetime.date(2027, 7, 1),
+            )
+        )
         self._escalation(default, ring_lead=0, alert_senior=15, police_prompt=30)
         # Fields left empty on a school's row inherit the trust's value; Oakfield also keeps the trust's chain.
-        _saved(HomeVisitPolicy(trust=trust, school=oakfield, max_visit_minutes=30, latest_start=datetime.time(15, 30),
-                               authorisers=Authorisers.PRINCIPAL_ONLY))
-        own = _saved(HomeVisitPolicy(trust=trust, school=riverside, max_visit_minutes=45, overdue_grace_minutes=10,
-                                     report_due_hours=48, review_date=datetime.date(2027, 3, 31)))
+        _saved(
+            HomeVisitPolicy(
+                trust=trust,
+                school=oakfield,
+                max_visit_minutes=30,
+                latest_start=datetime.time(15, 30),
+                authorisers=Authorisers.PRINCIPAL_ONLY,
+            )
+        )
+        own = _saved(
+            HomeVisitPolicy(
+                trust=trust,
+                school=riverside,
+                max_visit_minutes=45,
+                overdue_grace_minutes=10,
+                report_due_hours=48,
+                review_date=datetime.date(2027, 3, 31),
+            )
+        )
         self._escalation(own, ring_lead=0, alert_senior=10, police_prompt=20)
 
     def _escalation(self, policy: HomeVisitPolicy, **delays: int) -> None:
@@ -467,19 +629,32 @@ class Seeder:
         )
 
     def _user(self, username: str, member: Member, schools: list[School], password: str):
-        user, _ = get_user_model().objects.get_or_create(username=username, defaults={
-            "first_name": member.first_name, "last_name": member.last_name, "password": password,
-            "email": f"{username}@{EMAIL_DOMAIN}", "is_staff": member.role == Role.TRUST_ADMIN,
-        })
+        user, _ = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": member.first_name,
+                "last_name": member.last_name,
+                "password": password,
+                "email": f"{username}@{EMAIL_DOMAIN}",
+                "is_staff": member.role == Role.TRUST_ADMIN,
+            },
+        )
         user.groups.add(self.groups[member.role])
         profile = StaffProfile.objects.filter(user=user).first()
         if profile is None:
             completed, expires = self._training(member.training)
-            profile = _saved(StaffProfile(
-                user=user, job_title=member.job_title, mobile=self.phone(), training_completed_on=completed,
-                training_expires_on=expires, vehicle_description=member.vehicle,
-                vehicle_registration=member.registration, business_insurance_confirmed=member.insured,
-            ))
+            profile = _saved(
+                StaffProfile(
+                    user=user,
+                    job_title=member.job_title,
+                    mobile=self.phone(),
+                    training_completed_on=completed,
+                    training_expires_on=expires,
+                    vehicle_description=member.vehicle,
+                    vehicle_registration=member.registration,
+                    business_insurance_confirmed=member.insured,
+                )
+            )
         profile.schools.add(*schools)
         return user
 
@@ -496,17 +671,35 @@ class Seeder:
     def _safeguarding_records(self, ctx: SchoolContext) -> None:
         """A short prohibited-addresses list (one near match for a DSL to judge) and one open concern."""
         dsl, near = ctx.staff["dsl"], ctx.households[0]
-        prohibited_address_add(actor=dsl, trust=ctx.school.trust, school=ctx.school, address_line1="2 Quarry Lane",
-                               town="Brookvale", postcode=near.postcode, note="LA list ref. DEMO-" + ctx.spec.slug)
-        prohibited_address_add(actor=dsl, trust=ctx.school.trust, school=ctx.school,
-                               address_line1="27 Ashgrove Terrace", town="Brookvale", postcode="BV9 4XT",
-                               note="LA list ref. DEMO-2-" + ctx.spec.slug)
+        prohibited_address_add(
+            actor=dsl,
+            trust=ctx.school.trust,
+            school=ctx.school,
+            address_line1="2 Quarry Lane",
+            town="Brookvale",
+            postcode=near.postcode,
+            note="LA list ref. DEMO-" + ctx.spec.slug,
+        )
+        prohibited_address_add(
+            actor=dsl,
+            trust=ctx.school.trust,
+            school=ctx.school,
+            address_line1="27 Ashgrove Terrace",
+            town="Brookvale",
+            postcode="BV9 4XT",
+            note="LA list ref. DEMO-2-" + ctx.spec.slug,
+        )
         reviewed = Visit.objects.filter(school=ctx.school, status=S.REVIEWED).order_by("-scheduled_start").first()
         child = reviewed.children.first()
-        concern_raise(child=child, visit=reviewed, raised_by=reviewed.requested_by, kind="concern",
-                      details=f"{child.first_name} said they are often left to get themselves to school and had "
-                              "not eaten breakfast. Shared with the DSL on return.",
-                      action_taken="Told the DSL in person on return to school.")
+        concern_raise(
+            child=child,
+            visit=reviewed,
+            raised_by=reviewed.requested_by,
+            kind="concern",
+            details=f"{child.first_name} said they are often left to get themselves to school and had "
+            "not eaten breakfast. Shared with the DSL on return.",
+            action_taken="Told the DSL in person on return to school.",
+        )
 
     def _risk_assessments(self, ctx: SchoolContext) -> None:
         """Every household but one has a current assessment (the one left shows the checklist at work)."""
@@ -515,8 +708,13 @@ class Seeder:
         for household in ctx.households[1:]:
             dog = "dog" in household.access_notes.lower()
             risk_assessment_create(
-                household=household, actor=dsl, rows=rows, assessed_on=self.today - datetime.timedelta(days=40),
-                safeguarding_team_aware=True, dangerous_animals=dog, animals_kept_apart_agreed=dog,
+                household=household,
+                actor=dsl,
+                rows=rows,
+                assessed_on=self.today - datetime.timedelta(days=40),
+                safeguarding_team_aware=True,
+                dangerous_animals=dog,
+                animals_kept_apart_agreed=dog,
                 animals_note="Large dog: the family keep it in the kitchen during visits." if dog else "",
             )
 
@@ -533,12 +731,17 @@ class Seeder:
             needs_interpreter = "English" not in languages and self.rng.random() < 0.45
             if not needs_interpreter and "English" not in languages:
                 languages += ", English"
-            household = _saved(Household(
-                school=ctx.school, name=self._household_name(surname, carers, foster), **self._address(ctx.spec),
-                phone=self.phone() if self.rng.random() < 0.5 else "", home_languages=languages,
-                interpreter_needed=needs_interpreter,
-                access_notes=next(notes, "") if self.rng.random() < 0.45 else "",
-            ))
+            household = _saved(
+                Household(
+                    school=ctx.school,
+                    name=self._household_name(surname, carers, foster),
+                    **self._address(ctx.spec),
+                    phone=self.phone() if self.rng.random() < 0.5 else "",
+                    home_languages=languages,
+                    interpreter_needed=needs_interpreter,
+                    access_notes=next(notes, "") if self.rng.random() < 0.45 else "",
+                )
+            )
             for carer in carers:
                 carer.household = household
                 _saved(carer)
@@ -546,8 +749,9 @@ class Seeder:
             worker = (*self.rng.choice(SOCIAL_WORKERS), self.phone()) if foster else None
             ctx.children[household.pk] = [
                 self._child(ctx, household, first, surname, year, social_worker=worker)
-                for first, year in zip(self.rng.sample(heritage.children, size),
-                                       sorted(self.rng.sample(ctx.spec.years, size)), strict=True)
+                for first, year in zip(
+                    self.rng.sample(heritage.children, size), sorted(self.rng.sample(ctx.spec.years, size)), strict=True
+                )
             ]
             ctx.households.append(household)
 
@@ -572,27 +776,49 @@ class Seeder:
             taken.add(first)
             return ParentCarer(
                 title=title or ("Dr" if rng.random() < 0.05 else rng.choice(["Mrs", "Ms", "Miss"]) if women else "Mr"),
-                first_name=first, last_name=last, relationship=relationship,
-                parental_responsibility=pr, phone=self.phone(), language=lang if own is heritage else "English",
+                first_name=first,
+                last_name=last,
+                relationship=relationship,
+                parental_responsibility=pr,
+                phone=self.phone(),
+                language=lang if own is heritage else "English",
                 literacy_support_needed=rng.random() < 0.15,
             )
 
         english = ENGLISH
-        shape = rng.choice(["mother", "mother", "parents", "parents", "own_name", "step", "grandmother",
-                            "foster", "father", "two_parents"])
+        shape = rng.choice(
+            [
+                "mother",
+                "mother",
+                "parents",
+                "parents",
+                "own_name",
+                "step",
+                "grandmother",
+                "foster",
+                "father",
+                "two_parents",
+            ]
+        )
         carers = {
             "mother": lambda: [carer("mother", True)],
             "parents": lambda: [carer("mother", True), carer("father", False)],
-            "own_name": lambda: [carer("mother", True, last=self._surname(heritage)),
-                                 carer("father", False)][: rng.randint(1, 2)],
-            "step": lambda: [carer("mother", True),
-                             carer("stepfather", False, last=self._surname(english), own=english, pr=False)],
-            "grandmother": lambda: [carer("grandmother (special guardian)", True, last=self._surname(heritage),
-                                          title="Mrs")],
+            "own_name": lambda: [carer("mother", True, last=self._surname(heritage)), carer("father", False)][
+                : rng.randint(1, 2)
+            ],
+            "step": lambda: [
+                carer("mother", True),
+                carer("stepfather", False, last=self._surname(english), own=english, pr=False),
+            ],
+            "grandmother": lambda: [
+                carer("grandmother (special guardian)", True, last=self._surname(heritage), title="Mrs")
+            ],
             "foster": lambda: self._foster_carers(carer, english),
             "father": lambda: [carer("father", False)],
-            "two_parents": lambda: [carer("mother", True),
-                                    carer("parent", True, last=self._surname(heritage), title="Mx")],
+            "two_parents": lambda: [
+                carer("mother", True),
+                carer("parent", True, last=self._surname(heritage), title="Mx"),
+            ],
         }[shape]()
         for c in carers:
             if rng.random() < 0.4:
@@ -602,8 +828,10 @@ class Seeder:
     def _foster_carers(self, carer, heritage: Heritage) -> list[ParentCarer]:
         """Foster carers have no parental responsibility; the local authority shares it."""
         last = self._surname(heritage)
-        return [carer("foster carer", True, last=last, own=heritage, pr=False),
-                carer("foster carer", False, last=last, own=heritage, pr=False)]
+        return [
+            carer("foster carer", True, last=last, own=heritage, pr=False),
+            carer("foster carer", False, last=last, own=heritage, pr=False),
+        ]
 
     @staticmethod
     def _household_name(surname: str, carers: list[ParentCarer], foster: bool) -> str:
@@ -619,20 +847,36 @@ class Seeder:
         # The inward code never uses C, I, K, M, O or V.
         postcode = f"{rng.choice(spec.outward_codes)} {rng.randint(1, 9)}{''.join(rng.sample('ABDEFGHJLNPRSTUWXY', 2))}"
         if rng.random() < 0.25:
-            return {"address_line1": f"Flat {rng.randint(1, 24)}, {rng.choice(spec.flats)}",
-                    "address_line2": street, "town": TOWN, "postcode": postcode}
-        return {"address_line1": f"{rng.randint(1, 140)} {street}", "address_line2": "", "town": TOWN,
-                "postcode": postcode}
+            return {
+                "address_line1": f"Flat {rng.randint(1, 24)}, {rng.choice(spec.flats)}",
+                "address_line2": street,
+                "town": TOWN,
+                "postcode": postcode,
+            }
+        return {
+            "address_line1": f"{rng.randint(1, 140)} {street}",
+            "address_line2": "",
+            "town": TOWN,
+            "postcode": postcode,
+        }
 
     def _child(self, ctx, household, first, surname, year, *, social_worker) -> Child:
         if social_worker is None:
             social_worker = (*self.rng.choice(SOCIAL_WORKERS), self.phone()) if self.rng.random() < 0.1 else ("",) * 3
-        return _saved(Child(
-            school=ctx.school, household=household, first_name=first, last_name=surname,
-            date_of_birth=self._birth_date(year), year_group=year, key_worker=self.rng.choice(ctx.visiting_staff),
-            social_worker_name=social_worker[0], social_worker_agency=social_worker[1],
-            social_worker_phone=social_worker[2],
-        ))
+        return _saved(
+            Child(
+                school=ctx.school,
+                household=household,
+                first_name=first,
+                last_name=surname,
+                date_of_birth=self._birth_date(year),
+                year_group=year,
+                key_worker=self.rng.choice(ctx.visiting_staff),
+                social_worker_name=social_worker[0],
+                social_worker_agency=social_worker[1],
+                social_worker_phone=social_worker[2],
+            )
+        )
 
     def _birth_date(self, year: str) -> datetime.date:
         """A birthday in the right school year: England's year groups run 1 September to 31 August."""
@@ -684,8 +928,9 @@ class Seeder:
             self._visit(ctx, policy, status, start, purpose, **options)
         return len(plans)
 
-    def _visit(self, ctx, policy, final, start, purpose, *, duration=None, no_access=False, via_changes=False,
-               withdrawn=False) -> Visit:
+    def _visit(
+        self, ctx, policy, final, start, purpose, *, duration=None, no_access=False, via_changes=False, withdrawn=False
+    ) -> Visit:
         rng = self.rng
         household = rng.choice(ctx.households)
         children = ctx.children[household.pk]
@@ -698,21 +943,36 @@ class Seeder:
         people = [Visitor(role=VisitRole.LEAD, user=lead), Visitor(role=VisitRole.SECOND, user=second)]
         external = self._external(purpose, children)
         if external:
-            people.append(Visitor(role=VisitRole.EXTERNAL, external_name=external[0],
-                                  external_organisation=external[1], external_phone=external[2]))
+            people.append(
+                Visitor(
+                    role=VisitRole.EXTERNAL,
+                    external_name=external[0],
+                    external_organisation=external[1],
+                    external_phone=external[2],
+                )
+            )
         profile = lead.profile
         duration = duration or rng.choice([m for m in (20, 25, 30, 40, 45) if m <= policy.max_visit_minutes])
         travel = rng.choice([10, 15]) * MINUTE
         requester = ctx.staff["dsl"] if purpose == Purpose.WELFARE_CHECK else lead
         reason, outcome = PURPOSE_TEXT[purpose]
         visit = visit_create(
-            requested_by=requester, school=ctx.school, household=household, children=children, people=people,
-            purpose=purpose, reason=reason.format(child=names), outcome_wanted=outcome.format(child=names),
-            scheduled_start=start, expected_duration_minutes=duration,
-            expected_return=start + duration * MINUTE + travel, announced=announced,
+            requested_by=requester,
+            school=ctx.school,
+            household=household,
+            children=children,
+            people=people,
+            purpose=purpose,
+            reason=reason.format(child=names),
+            outcome_wanted=outcome.format(child=names),
+            scheduled_start=start,
+            expected_duration_minutes=duration,
+            expected_return=start + duration * MINUTE + travel,
+            announced=announced,
             unannounced_reason="" if announced else UNANNOUNCED_REASONS[purpose].format(child=names),
             vehicle=f"{profile.vehicle_description}, {profile.vehicle_registration}"
-            if profile.business_insurance_confirmed else "",
+            if profile.business_insurance_confirmed
+            else "",
             lead_mobile=str(profile.mobile),
         )
         # Visits are asked for a few school days ahead, and never after the moment the seed runs.
@@ -726,8 +986,18 @@ class Seeder:
             self._prepare(visit, lead, announced, created)
         authoriser = self._authoriser(ctx, policy, announced)
         for to_status, when, actor, note in self._life(
-            ctx, final, created, start, duration, travel, requester, lead, authoriser,
-            no_access=no_access, via_changes=via_changes, withdrawn=withdrawn,
+            ctx,
+            final,
+            created,
+            start,
+            duration,
+            travel,
+            requester,
+            lead,
+            authoriser,
+            no_access=no_access,
+            via_changes=via_changes,
+            withdrawn=withdrawn,
         ):
             if to_status == S.REQUESTED:
                 # Through the request service, so the policy checks run and the approvals queue has its order.
@@ -751,7 +1021,8 @@ class Seeder:
                 continue
             # The services stamp "now"; the demo's history should read as it happened.
             VisitTransition.objects.filter(pk=visit.transitions.filter(to_status=to_status).latest("id").pk).update(
-                at=when)
+                at=when
+            )
             if to_status not in (S.REPORTED, S.REVIEWED):
                 continue
             stamp = "submitted_at" if to_status == S.REPORTED else "reviewed_at"
@@ -762,8 +1033,11 @@ class Seeder:
         """Two visiting staff not booked on another visit still in progress then: nobody is in two homes at once
         (the request checks refuse it, as they would for a real request)."""
         window = (start, start + 60 * MINUTE)  # the longest visit and the journey back
-        free = [u for u in ctx.visiting_staff
-                if not any(b[0] < window[1] and window[0] < b[1] for b in ctx.bookings.get(u.pk, []))]
+        free = [
+            u
+            for u in ctx.visiting_staff
+            if not any(b[0] < window[1] and window[0] < b[1] for b in ctx.bookings.get(u.pk, []))
+        ]
         lead, second = self.rng.sample(free, 2)
         for user in (lead, second) if holds_time else ():
             ctx.bookings.setdefault(user.pk, []).append(window)
@@ -775,8 +1049,13 @@ class Seeder:
         if decision_refusal(authoriser, visit, approving=decision == Decision.APPROVED):
             authoriser = ctx.staff["principal"]  # the DSL is on this visit: the Principal decides instead
         approving = decision == Decision.APPROVED
-        record = visit_decide(visit=visit, actor=authoriser, decision=decision, reason="" if approving else note,
-                              conditions=note if approving else "")
+        record = visit_decide(
+            visit=visit,
+            actor=authoriser,
+            decision=decision,
+            reason="" if approving else note,
+            conditions=note if approving else "",
+        )
         AuthorisationDecision.objects.filter(pk=record.pk).update(decided_at=when)
 
     def _write_report(self, visit, lead, when, *, no_access: bool) -> None:
@@ -784,21 +1063,43 @@ class Seeder:
         carers = list(visit.household.carers.all())
         names = " and ".join(c.first_name for c in visit.children.all())
         if no_access:
-            fields = {"outcome": VisitOutcome.NO_ACCESS, "child_seen": False, "staff_went_in": False,
-                      "parent_summary": f"We called to see {names} but nobody was in, so we left a letter."}
+            fields = {
+                "outcome": VisitOutcome.NO_ACCESS,
+                "child_seen": False,
+                "staff_went_in": False,
+                "parent_summary": f"We called to see {names} but nobody was in, so we left a letter.",
+            }
             present = []
         else:
-            fields = {"outcome": VisitOutcome.SEEN, "child_seen": True, "staff_went_in": True,
-                      "invited_in_by": carers[0].addressed_as if carers else "",
-                      "parent_summary": f"Thank you for having us. We talked about how {names} is getting on and "
-                                        "agreed to speak again in two weeks.",
-                      "internal_notes": "Warm welcome; no concerns noted."}
-            present = [{"name": c.addressed_as, "relationship": c.relationship,
-                        "parental_responsibility": c.parental_responsibility} for c in carers[:2]]
-        actions = [] if no_access else [{
-            "owner": lead, "description": "Send the family the attendance support leaflet and ring in a week.",
-            "due_on": timezone.localdate(when) + datetime.timedelta(days=7), "agreed_with_family": True,
-        }]
+            fields = {
+                "outcome": VisitOutcome.SEEN,
+                "child_seen": True,
+                "staff_went_in": True,
+                "invited_in_by": carers[0].addressed_as if carers else "",
+                "parent_summary": f"Thank you for having us. We talked about how {names} is getting on and "
+                "agreed to speak again in two weeks.",
+                "internal_notes": "Warm welcome; no concerns noted.",
+            }
+            present = [
+                {
+                    "name": c.addressed_as,
+                    "relationship": c.relationship,
+                    "parental_responsibility": c.parental_responsibility,
+                }
+                for c in carers[:2]
+            ]
+        actions = (
+            []
+            if no_access
+            else [
+                {
+                    "owner": lead,
+                    "description": "Send the family the attendance support leaflet and ring in a week.",
+                    "due_on": timezone.localdate(when) + datetime.timedelta(days=7),
+                    "agreed_with_family": True,
+                }
+            ]
+        )
         report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=actions)
         # Most past actions were done; the ones left open show up as overdue, as they would in a real school.
         for action in visit.actions.all():
@@ -808,8 +1109,14 @@ class Seeder:
     def _prepare(self, visit, lead, announced: bool, created) -> None:
         """What the pre-departure checklist asks for, done as staff would before leaving: family told, safe word."""
         if announced:
-            parent_notification_record(visit=visit, actor=lead, method=NotifyMethod.PHONE, notified_at=created,
-                                       response=ParentResponse.AGREED, note="Happy for us to come.")
+            parent_notification_record(
+                visit=visit,
+                actor=lead,
+                method=NotifyMethod.PHONE,
+                notified_at=created,
+                response=ParentResponse.AGREED,
+                note="Happy for us to come.",
+            )
         if visit.household.risk_assessments.exists():
             safe_word_set(visit=visit, actor=lead, word=SAFE_WORDS[visit.pk % len(SAFE_WORDS)])
 
@@ -832,8 +1139,22 @@ class Seeder:
             return ctx.staff["principal"]
         return self.rng.choice([ctx.staff["dsl"], ctx.staff["dsl"], ctx.staff["principal"]])
 
-    def _life(self, ctx, final, created, start, duration, travel, requester, lead, authoriser, *,
-              no_access, via_changes, withdrawn):
+    def _life(
+        self,
+        ctx,
+        final,
+        created,
+        start,
+        duration,
+        travel,
+        requester,
+        lead,
+        authoriser,
+        *,
+        no_access,
+        via_changes,
+        withdrawn,
+    ):
         """The steps from draft to `final`, along visits.services.ALLOWED_TRANSITIONS, with believable times."""
         rng = self.rng
         if final == S.DRAFT:
@@ -886,12 +1207,27 @@ class Seeder:
             return
         # Most forms are written the same afternoon; a few come in a day or two later, past the deadline.
         day = timezone.localdate(returned)
-        reported = rng.choice([returned + 2 * 60 * MINUTE, returned + 3 * 60 * MINUTE,
-                               self.at(self.school_day(day, 1), 9, 30), self.at(self.school_day(day, 2), 8, 45)])
+        reported = rng.choice(
+            [
+                returned + 2 * 60 * MINUTE,
+                returned + 3 * 60 * MINUTE,
+                self.at(self.school_day(day, 1), 9, 30),
+                self.at(self.school_day(day, 2), 8, 45),
+            ]
+        )
         yield S.REPORTED, reported, lead, "Home Visit Form written."
         if final == S.REPORTED:
             return
         reviewed = self.at(self.school_day(timezone.localdate(reported), rng.randint(1, 3)), rng.randint(9, 15))
-        yield S.REVIEWED, reviewed, ctx.staff["dsl"], rng.choice(
-            ["Reviewed: no further action.", "Reviewed: actions agreed with the family.",
-             "Reviewed: follow-up visit in four weeks."])
+        yield (
+            S.REVIEWED,
+            reviewed,
+            ctx.staff["dsl"],
+            rng.choice(
+                [
+                    "Reviewed: no further action.",
+                    "Reviewed: actions agreed with the family.",
+                    "Reviewed: follow-up visit in four weeks.",
+                ]
+            ),
+        )
