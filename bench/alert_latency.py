@@ -36,21 +36,21 @@ os.environ["REDIS_URL"] = REDIS_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database
 
 ensure_database(DB_URL)
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-import redis  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
+import redis
+from django.db import connection
+from django.utils import timezone
 
-from safeguarding.models import School  # noqa: E402
-from safeguarding.roles import Role  # noqa: E402
-from tests.factories import (  # noqa: E402
+from core.models import School
+from core.roles import Role
+from tests.factories import (
     ChildFactory,
     SchoolFactory,
     TrustFactory,
@@ -58,9 +58,9 @@ from tests.factories import (  # noqa: E402
     make_member,
     trust_default_policy,
 )
-from visits.alerts import HEARTBEAT_NAME  # noqa: E402
-from visits.checkins import visit_check_in  # noqa: E402
-from visits.models import AlertNotification, CheckInKind, SweepHeartbeat, Visit, VisitAlert  # noqa: E402
+from visits.alerts import HEARTBEAT_NAME
+from visits.checkins import visit_check_in
+from visits.models import AlertNotification, CheckInKind, SweepHeartbeat, Visit, VisitAlert
 
 
 def cast():
@@ -86,7 +86,7 @@ def reset():
         cursor.execute(
             "TRUNCATE visits_alertnotification, visits_visitalert, visits_checkin, "
             "visits_visittransition, visits_visitperson, visits_visit_children, "
-            "visits_visituserobjectpermission, visits_visit, safeguarding_auditentry CASCADE"
+            "visits_visituserobjectpermission, visits_visit, core_auditentry CASCADE"
         )
     redis.Redis.from_url(REDIS_URL).flushdb()
 

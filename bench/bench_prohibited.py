@@ -14,14 +14,14 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 django.setup()
 
-from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from safeguarding.prohibited_csv import prohibited_import_prepare  # noqa: E402
-from safeguarding.roles import Role  # noqa: E402
-from safeguarding.services import prohibited_address_matches, prohibited_import_confirm  # noqa: E402
-from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy  # noqa: E402
+from core.roles import Role
+from safeguarding.prohibited_csv import prohibited_import_prepare
+from safeguarding.services import prohibited_address_matches, prohibited_import_confirm
+from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 OUTCODES = ["LU1", "LU2", "LU3", "EB1", "EB2", "EB4", "EB5", "EB6"]

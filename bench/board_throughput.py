@@ -33,23 +33,23 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
 
-import django  # noqa: E402
+import django
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
 
-from safeguarding.models import School  # noqa: E402
-from safeguarding.roles import Role  # noqa: E402
-from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy  # noqa: E402
-from visits.alerts import alerts_sweep  # noqa: E402
-from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus  # noqa: E402
-from visits.selectors import local_day_bounds  # noqa: E402
+from core.models import School
+from core.roles import Role
+from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy
+from visits.alerts import alerts_sweep
+from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus
+from visits.selectors import local_day_bounds
 
 TOTAL, TODAY = 100_000, 500
 

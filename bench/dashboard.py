@@ -40,7 +40,7 @@ def _build(total: int):
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from safeguarding.roles import Role
+    from core.roles import Role
     from tests.factories import SchoolFactory, TrustFactory, bulk_visits, make_member, trust_default_policy
     from visits.models import Purpose, VisitStatus
 

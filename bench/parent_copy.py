@@ -92,7 +92,7 @@ def _reported_visit(paragraphs, make_password):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from safeguarding.models import Authorisers, HomeVisitPolicy, School, StaffProfile, Trust
+    from core.models import Authorisers, HomeVisitPolicy, School, StaffProfile, Trust
     from visits.models import Child, Household, ParentCarer, Purpose, VisitRole, VisitStatus
     from visits.services import Visitor, report_submit, visit_create, visit_transition
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_filters",
     "phonenumber_field",
     "localflavor",
+    "core",
     "safeguarding",
     "visits",
 ]
@@ -95,7 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "safeguarding.context_processors.roles",
+                "core.context_processors.roles",
             ],
         },
     },
@@ -108,7 +109,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "safeguarding.auth.CachedModelBackend",  # ModelBackend, with the signed-in user kept in the cache
+    "core.auth.CachedModelBackend",  # ModelBackend, with the signed-in user kept in the cache
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No anonymous guardian user: every page but log-in and /healthz needs a signed-in member of staff.
@@ -147,7 +148,7 @@ vars().update(EMAIL_CONFIG)
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Home visits <homevisits@example.org>")
 
-# The cache holds sessions, signed-in users (safeguarding.auth) and the office board's state, so in
+# The cache holds sessions, signed-in users (core.auth) and the office board's state, so in
 # production every process must share it: Redis (CACHE_URL, its own database number, since tests clear it).
 # In development one process serves pages and a process-local cache is enough.
 CACHE_URL = env("CACHE_URL", default="")

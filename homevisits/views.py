@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from safeguarding.roles import Role, user_roles
+from core.roles import Role, user_roles
 
 
 @login_required

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from core.fields import normalise_postcode
+
 # Both spellings map to one canonical word, so "High St" and "High Street" agree. "St" can also mean "Saint"
 # ("St Johns Road"), so street, saint and st all become "st": the position of the word keeps them apart.
 ABBREVIATIONS = {
@@ -72,8 +74,6 @@ _SPLIT_HOUSE_LETTER = re.compile(r"\b(\d+)\s+([a-z])\b")
 
 def normalise_postcode_or_blank(value: str) -> str:
     """The postcode in django-localflavor's normal form ('LU1 1AA'), or '' if it is not a UK postcode."""
-    from .models import normalise_postcode
-
     value = (value or "").strip()
     if not value:
         return ""

@@ -1,172 +1,22 @@
 from django.contrib import admin
 from django.db.models import Q
 
-from .audit import audit
+from core import admin as core_admin
+from core.admin import RecordAdmin
+from core.models import School, StaffProfile
+from core.scoping import school_ids_for
+
 from .models import (
     AddressJudgement,
-    AuditEntry,
     AuthorisationDecision,
     ChecklistOverride,
-    EscalationStep,
-    HomeVisitPolicy,
     ProhibitedAddress,
     ProhibitedAddressImport,
     RiskAssessment,
     RiskRow,
-    School,
-    StaffProfile,
     TrainingRecord,
-    Trust,
     VisitPreparation,
 )
-from .selectors import school_ids_for
-
-
-class SchoolScopedAdmin(admin.ModelAdmin):
-    """Admin pages for trust and school admins: only rows of their own schools, changes audited."""
-
-    school_path = "school"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(**{f"{self.school_path}__in": school_ids_for(request.user)}).distinct()
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser and db_field.related_model is School:
-            kwargs["queryset"] = School.objects.filter(pk__in=school_ids_for(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if not request.user.is_superuser and db_field.related_model is School:
-            kwargs["queryset"] = School.objects.filter(pk__in=school_ids_for(request.user))
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        verb = "changed" if change else "added"
-        audit(
-            actor=request.user,
-            action=f"admin.{verb}",
-            obj=obj,
-            school=obj if isinstance(obj, School) else None,
-            summary=f"{obj._meta.verbose_name} {verb} in admin: {obj}",
-            fields=list(form.changed_data),
-        )
-
-    def delete_model(self, request, obj):
-        audit(actor=request.user, action="admin.deleted", obj=obj, summary=f"{obj._meta.verbose_name} deleted: {obj}")
-        super().delete_model(request, obj)
-
-
-class RecordAdmin(SchoolScopedAdmin):
-    """Read-only: records of what happened (decisions, timelines, the audit trail) are evidence."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Trust)
-class TrustAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-@admin.register(School)
-class SchoolAdmin(SchoolScopedAdmin):
-    school_path = "pk"
-    list_display = ["name", "trust", "town", "postcode", "phone"]
-    list_filter = ["trust"]
-    search_fields = ["name", "postcode"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-class EscalationStepInline(admin.TabularInline):
-    model = EscalationStep
-    extra = 0
-
-
-@admin.register(HomeVisitPolicy)
-class HomeVisitPolicyAdmin(SchoolScopedAdmin):
-    list_display = ["__str__", "max_visit_minutes", "wait_if_late_minutes", "latest_start", "review_date"]
-    inlines = [EscalationStepInline]
-    fieldsets = [
-        (None, {"fields": ["trust", "school"]}),
-        (
-            "Visits",
-            {
-                "fields": [
-                    "max_visit_minutes",
-                    "wait_if_late_minutes",
-                    "earliest_start",
-                    "latest_start",
-                    "unannounced_needs_principal",
-                    "authorisers",
-                ]
-            },
-        ),
-        ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
-        ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
-        (
-            "Risk, training and the pre-departure checklist",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "risk_matrix",
-                    "standard_hazards",
-                    "risk_review_days",
-                    "training_warning_days",
-                    "checklist_override_roles",
-                ],
-            },
-        ),
-    ]
-
-    def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return qs
-        schools = school_ids_for(request.user)
-        trusts = School.objects.filter(pk__in=schools).values("trust")
-        # The trust default of the user's trust, and the overrides of the user's own schools.
-        return qs.filter(Q(trust__in=trusts, school__isnull=True) | Q(school__in=schools))
-
-
-@admin.register(EscalationStep)
-class EscalationStepAdmin(SchoolScopedAdmin):
-    school_path = "policy__school"
-    list_display = ["policy", "order", "action", "delay_minutes"]
-
-    def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return qs
-        visible_policies = HomeVisitPolicyAdmin(HomeVisitPolicy, self.admin_site).get_queryset(request)
-        return qs.filter(policy__in=visible_policies)
-
-
-@admin.register(StaffProfile)
-class StaffProfileAdmin(SchoolScopedAdmin):
-    school_path = "schools"
-    list_display = ["__str__", "job_title", "mobile", "training_expires_on", "business_insurance_confirmed"]
-    list_filter = ["schools", "user__groups"]
-    search_fields = ["user__first_name", "user__last_name", "user__username"]
-    filter_horizontal = ["schools"]
-    autocomplete_fields = ["user"]
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(RecordAdmin):
-    list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
-    list_filter = ["action", "school"]
-    search_fields = ["summary", "object_id"]
 
 
 @admin.register(AuthorisationDecision)
@@ -187,7 +37,13 @@ class TrainingRecordInline(admin.TabularInline):
         return False  # added through the training page, which keeps the profile's dates in step
 
 
-StaffProfileAdmin.inlines = [TrainingRecordInline]
+# Training records are kept on the training page; the staff profile's admin page lists them.
+admin.site.unregister(StaffProfile)
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(core_admin.StaffProfileAdmin):
+    inlines = [TrainingRecordInline]
 
 
 @admin.register(ProhibitedAddress)

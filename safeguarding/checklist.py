@@ -9,9 +9,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .audit import audit
+from core.audit import audit
+from core.roles import Role
+
 from .models import ChecklistOverride, RiskAssessment, SafeWord, VisitPreparation
-from .roles import Role
 from .services import current_risk_assessment, prohibited_address_matches, user_may_override
 
 LABELS = {
@@ -232,6 +233,6 @@ def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOver
 
 
 def _school_ids(user):
-    from .selectors import school_ids_for
+    from core.scoping import school_ids_for
 
     return school_ids_for(user)

@@ -8,8 +8,10 @@ from django import forms
 from django.utils import timezone
 from localflavor.gb.forms import GBPostcodeField
 
-from .models import ConcernKind, IncidentKind, School, StaffProfile
-from .selectors import school_ids_for
+from core.models import School, StaffProfile
+from core.scoping import school_ids_for
+
+from .models import ConcernKind, IncidentKind
 
 
 def _helper(label: str, *, tag=True) -> FormHelper:

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.audit import audit
+
 from .addresses import normalise_postcode_or_blank, parse_parts
-from .audit import audit
 from .models import ProhibitedAddressImport
 from .services import _may_keep_list, active_keys
 

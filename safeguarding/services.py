@@ -15,8 +15,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit
+from core.models import School, StaffProfile
+from core.roles import Role, has_role, is_senior, user_roles
+from core.scoping import school_ids_for
+
 from .addresses import ParsedAddress, compare, parse_address, parse_parts
-from .audit import audit
 from .models import (
     AddressJudgement,
     Concern,
@@ -27,14 +31,10 @@ from .models import (
     RiskAssessment,
     RiskRow,
     SafeWord,
-    School,
-    StaffProfile,
     TrainingRecord,
     VisitPreparation,
 )
 from .risk import risk_level
-from .roles import Role, has_role, is_senior, user_roles
-from .selectors import school_ids_for
 
 logger = logging.getLogger(__name__)
 

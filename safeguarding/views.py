@@ -12,8 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.audit import audit
+from core.models import School, StaffProfile
+from core.roles import Role, has_role, is_senior
+from core.scoping import school_ids_for
+
 from . import services
-from .audit import audit
 from .checklist import checklist_override
 from .forms import (
     ConcernCloseForm,
@@ -30,12 +34,10 @@ from .forms import (
     SocialWorkerForm,
     TrainingRecordForm,
 )
-from .models import ProhibitedAddress, ProhibitedAddressImport, RiskAssessment, School, StaffProfile
+from .models import ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
 from .prohibited_csv import prohibited_import_prepare
-from .roles import Role, has_role, is_senior
 from .selectors import (
     risk_assessments_due,
-    school_ids_for,
     training_expiring,
     training_warning_days,
     visible_concerns,

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 
-from safeguarding.roles import Role
+from core.roles import Role
 
 from .factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
 
@@ -29,7 +29,7 @@ def _fresh_cache():
     """Each test starts with an empty cache: no signed-in user, session or board render left by another."""
     from django.core.cache import cache
 
-    from safeguarding.auth import forget_recent_users
+    from core.auth import forget_recent_users
     from visits.board_pages import forget_everything
 
     cache.clear()

@@ -7,15 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from safeguarding.models import (
-    Authorisers,
-    EscalationAction,
-    EscalationStep,
-    HomeVisitPolicy,
-    School,
-    StaffProfile,
-    Trust,
-)
+from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
 from visits.models import Child, Household, ParentCarer, Purpose, VisitRole
 from visits.services import Visitor, visit_create
 

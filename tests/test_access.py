@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from visits.access import can_view_visit, visible_visits
 from visits.models import Child, Household, Visit
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from safeguarding.services import concern_raise
 from visits.models import FollowUpAction
 from visits.services import action_create

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from visits.models import Household, Visit
 
 from .factories import ChildFactory, HouseholdFactory, SchoolFactory, TrustFactory
@@ -110,7 +110,7 @@ def trust_admin(cast):
     user = cast.trust_admin
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["visits", "safeguarding"]))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["core", "safeguarding", "visits"]))
     return user
 
 
@@ -127,8 +127,8 @@ def test_trust_admin_sees_only_their_own_schools(client, cast, trust_admin):
 
 def test_audit_trail_cannot_be_edited_in_the_admin(admin_client, cast):
     entry = AuditEntry.objects.create(action="x", object_type="t", object_id="1", summary="s")
-    assert admin_client.get("/admin/safeguarding/auditentry/add/").status_code == 403
-    page = admin_client.get(f"/admin/safeguarding/auditentry/{entry.pk}/change/")
+    assert admin_client.get("/admin/core/auditentry/add/").status_code == 403
+    page = admin_client.get(f"/admin/core/auditentry/{entry.pk}/change/")
     assert page.status_code == 200 and b'name="summary"' not in page.content
 
 
@@ -141,7 +141,7 @@ NOT_IN_ADMIN = {"SafeWord", "Concern", "Incident", "VisitReport", "PresentPerson
 def test_every_model_has_an_admin_page_except_restricted_records(admin_client):
     from django.apps import apps
 
-    for app in ["safeguarding", "visits"]:
+    for app in ["core", "safeguarding", "visits"]:
         for model in apps.get_app_config(app).get_models():
             if model.__name__.endswith("ObjectPermission"):
                 continue  # guardian's grant tables: managed by visits/access.py, never by hand

@@ -7,7 +7,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from safeguarding.models import EscalationAction, EscalationStep, HomeVisitPolicy
+from core.models import EscalationAction, EscalationStep, HomeVisitPolicy
 from visits import alerts, sms
 from visits.checkins import visit_check_in, visit_extend
 from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert, VisitStatus

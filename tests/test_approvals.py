@@ -13,8 +13,9 @@ from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry, AuthorisationDecision, Authorisers, HomeVisitPolicy
-from safeguarding.roles import Role
+from core.models import AuditEntry, Authorisers, HomeVisitPolicy
+from core.roles import Role
+from safeguarding.models import AuthorisationDecision
 from visits import services
 from visits.models import Visit, VisitStatus
 

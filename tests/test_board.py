@@ -301,7 +301,7 @@ def test_an_unchanged_board_answers_not_modified_and_any_change_renders_again(
 
 
 def test_a_row_turning_overdue_changes_the_board_even_before_any_alert(client, cast, settings):
-    from safeguarding.models import EscalationStep
+    from core.models import EscalationStep
 
     EscalationStep.objects.filter(order=0).update(delay_minutes=10)  # the first alert comes later
     visit = out_visit(cast)

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from visits.models import VisitStatus, VisitTransition
 
 from .factories import make_authorised_visit, make_visit, walk_visit

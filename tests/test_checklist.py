@@ -8,13 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.models import AuditEntry, HomeVisitPolicy
 from safeguarding.checklist import (
     checklist_override,
     departure_blockers,
     departure_check_record,
     departure_checklist,
 )
-from safeguarding.models import AuditEntry, ChecklistOverride, HomeVisitPolicy
+from safeguarding.models import ChecklistOverride
 from safeguarding.services import (
     RiskRowInput,
     address_judgement_record,

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry, Concern, Incident
+from core.models import AuditEntry
+from safeguarding.models import Concern, Incident
 from safeguarding.services import concern_raise, incident_record
 from visits.models import VisitStatus
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from safeguarding.models import HomeVisitPolicy, StaffProfile
+from core.models import HomeVisitPolicy, StaffProfile
 from visits.models import Child, Visit, VisitPerson, VisitRole, VisitStatus
 
 from .factories import ChildFactory, HouseholdFactory, make_visit

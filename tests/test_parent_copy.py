@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from safeguarding.roles import Role
+from core.roles import Role
 from safeguarding.services import concern_raise
 from visits.models import ParentCarer
 from visits.pdf import missed_you_pdf, parent_copy_pdf

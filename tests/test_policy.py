@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from safeguarding.models import EscalationAction, EscalationStep, HomeVisitPolicy
+from core.models import EscalationAction, EscalationStep, HomeVisitPolicy
 
 from .factories import SchoolFactory, TrustFactory
 

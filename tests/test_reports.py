@@ -6,7 +6,7 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry, HomeVisitPolicy
+from core.models import AuditEntry, HomeVisitPolicy
 from visits.models import FollowUpAction, VisitReport, VisitStatus
 from visits.services import report_due_at, visit_transition
 

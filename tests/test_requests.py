@@ -10,8 +10,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry, HomeVisitPolicy
-from safeguarding.roles import Role
+from core.models import AuditEntry, HomeVisitPolicy
+from core.roles import Role
 from visits import services
 from visits.access import can_view_visit
 from visits.models import ParentNotification, Visit, VisitRole, VisitStatus

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from safeguarding.models import AuditEntry, HomeVisitPolicy, RiskAssessment
-from safeguarding.risk import STANDARD_RISK_MATRIX, risk_level, validate_risk_matrix
+from core.models import AuditEntry, HomeVisitPolicy
+from core.standards import STANDARD_RISK_MATRIX, validate_risk_matrix
+from safeguarding.models import RiskAssessment
+from safeguarding.risk import risk_level
 from safeguarding.services import (
     RiskRowInput,
     current_risk_assessment,

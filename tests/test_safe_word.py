@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
-from safeguarding.models import AuditEntry, SafeWord
+from core.models import AuditEntry
+from safeguarding.models import SafeWord
 from safeguarding.services import RiskRowInput, risk_assessment_create, safe_word_set
 
 from .factories import ChildFactory, make_visit

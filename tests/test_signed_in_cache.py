@@ -1,4 +1,4 @@
-"""The signed-in user, their roles and schools come from the cache (safeguarding.auth); every change to them
+"""The signed-in user, their roles and schools come from the cache (core.auth); every change to them
 must take effect on the very next request, as it did when each request read the database."""
 
 import datetime
@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from safeguarding.roles import Role
+from core.roles import Role
 
 from .factories import HouseholdFactory
 
@@ -82,7 +82,7 @@ def test_logging_out_ends_the_cached_session(client, cast):
 def test_another_process_sees_a_change_once_the_second_turns(client, cast):
     """Each process remembers the user it read until the clock's second turns; a change made by another process
     (simulated: this process's memory is put back as it was before the change) shows within that second."""
-    from safeguarding import auth
+    from core import auth
 
     client.force_login(cast.office)
     with time_machine.travel(datetime.datetime(2026, 11, 23, 10, 0, 0, 100_000, tzinfo=datetime.UTC), tick=False):

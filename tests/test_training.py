@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from safeguarding.models import AuditEntry, HomeVisitPolicy, TrainingRecord
-from safeguarding.roles import Role
+from core.models import AuditEntry, HomeVisitPolicy
+from core.roles import Role
+from safeguarding.models import TrainingRecord
 from safeguarding.services import training_record_add
 
 from .factories import make_member, sign_in
@@ -186,7 +187,7 @@ def test_training_page_query_count_does_not_grow(client, cast, today):
 
 
 def test_only_staff_trained_on_the_day_can_be_chosen(cast, today):
-    from safeguarding.selectors import staff_trained_on
+    from core.selectors import staff_trained_on
 
     lapsing = make_member(
         "lapsing",

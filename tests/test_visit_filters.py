@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from visits.models import Purpose, VisitStatus
 
 from .factories import ChildFactory, bulk_visits, make_reported_visit, make_visit

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from safeguarding.models import AuditEntry
+from core.models import AuditEntry
 from visits.models import Visit, VisitRole, VisitStatus
 
 from .factories import ChildFactory

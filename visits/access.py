@@ -8,7 +8,7 @@ revoke as the pair changes; DSLs and the Principal see every visit at their scho
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
 
-from safeguarding.roles import is_senior
+from core.roles import is_senior
 
 from .models import Visit, VisitUserObjectPermission
 

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from safeguarding.admin import RecordAdmin, SchoolScopedAdmin
-from safeguarding.selectors import school_ids_for
+from core.admin import RecordAdmin, SchoolScopedAdmin
+from core.scoping import school_ids_for
 
 from .access import sync_visit_access
 from .models import (

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from safeguarding.audit import audit
-from safeguarding.models import EscalationAction
-from safeguarding.roles import Role
+from core.audit import audit
+from core.models import EscalationAction
+from core.roles import Role
 
 from .board import board_changed
 from .models import (

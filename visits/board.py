@@ -12,8 +12,8 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from safeguarding.models import School
-from safeguarding.selectors import school_ids_for
+from core.models import School
+from core.scoping import school_ids_for
 
 from .models import AWAY_STATUSES, Visit, VisitAlert, VisitPerson, VisitRole, VisitStatus
 from .selectors import local_day_bounds

@@ -17,7 +17,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from safeguarding.roles import user_roles
+from core.roles import user_roles
 
 from .board import forget_recent_versions
 

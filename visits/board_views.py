@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from safeguarding.roles import Role, has_role, is_senior
-from safeguarding.selectors import school_ids_for
+from core.roles import Role, has_role, is_senior
+from core.scoping import school_ids_for
 
 from . import alerts, board_pages, checkins
 from .board import board_rows, board_version, board_visits

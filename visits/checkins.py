@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from safeguarding.audit import audit
+from core.audit import audit
 
 from . import services
 from .alerts import resolve_open_alerts, start_new_round

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from safeguarding.models import Decision, School
+from core.models import School
+from safeguarding.models import Decision
 
 from .models import AlertKind, AlertOutcome, FollowUpAction, Purpose, Visit, VisitAlert, VisitOutcome, VisitStatus
 from .selectors import local_day_bounds

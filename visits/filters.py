@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 
-from safeguarding.selectors import school_ids_for
+from core.scoping import school_ids_for
 
 from .models import Child, Purpose, VisitOutcome, VisitStatus, YearGroup
 

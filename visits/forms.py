@@ -9,8 +9,8 @@ from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from core.scoping import school_ids_for
 from safeguarding.models import Decision
-from safeguarding.selectors import school_ids_for
 
 from .models import (
     Child,

@@ -10,15 +10,9 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from phonenumber_field.modelfields import PhoneNumberField
 
-from safeguarding.models import PostcodeField, School
-
-
-class SchoolScopedQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """Only rows of the schools the user belongs to: anything else is a 404, never a leak."""
-        from safeguarding.selectors import school_ids_for
-
-        return self.filter(school_id__in=school_ids_for(user))
+from core.fields import PostcodeField
+from core.models import School
+from core.scoping import SchoolScopedQuerySet
 
 
 class Household(models.Model):
@@ -722,7 +716,7 @@ class VisitAlert(models.Model):
     @property
     def title(self) -> str:
         if self.kind == AlertKind.OVERDUE and self.action:
-            from safeguarding.models import EscalationAction
+            from core.models import EscalationAction
 
             return f"Overdue: {EscalationAction(self.action).label}"
         return self.get_kind_display()

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
-from safeguarding.models import AuthorisationDecision, Authorisers
-from safeguarding.roles import Role
+from core.models import Authorisers
+from core.roles import Role
+from safeguarding.models import AuthorisationDecision
 
 from . import policy
 from .models import Visit

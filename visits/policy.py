@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from safeguarding.models import Authorisers, EffectivePolicy
-from safeguarding.roles import Role, has_role, user_roles
-from safeguarding.selectors import school_ids_for
+from core.models import Authorisers, EffectivePolicy
+from core.roles import Role, has_role, user_roles
+from core.scoping import school_ids_for
 
 from .models import Visit, VisitRole, VisitStatus
 

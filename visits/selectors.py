@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Max, Q, QuerySet
 
-from safeguarding.roles import is_senior
+from core.roles import is_senior
 
 from .access import visible_visits
 from .models import FollowUpAction, Visit, VisitAlert, VisitRole, VisitStatus
@@ -107,7 +107,7 @@ def out_now(user) -> QuerySet[Visit]:
 
 def open_alerts_for(user) -> list:
     """Live alerts (not yet acknowledged) at the user's schools, newest first, for the dashboard."""
-    from safeguarding.selectors import school_ids_for
+    from core.scoping import school_ids_for
 
     return list(
         VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)

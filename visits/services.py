@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from safeguarding.audit import audit
+from core.audit import audit
 from safeguarding.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
@@ -219,7 +219,7 @@ CANCELLABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
 
 def may_cancel(visit: Visit, user) -> bool:
     """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
-    from safeguarding.roles import is_senior
+    from core.roles import is_senior
 
     if visit.status not in CANCELLABLE:
         return False
@@ -510,7 +510,7 @@ def report_record_debrief(*, report: VisitReport, actor, debrief_with, debrief_a
 @transaction.atomic
 def report_review(*, report: VisitReport, actor, comment: str = "") -> VisitReport:
     """The DSL (or Principal) signs the form off, which closes the visit."""
-    from safeguarding.roles import is_senior
+    from core.roles import is_senior
 
     if not is_senior(actor):
         raise ValidationError("Only a DSL or the Principal can sign off a Home Visit Form.")
@@ -545,7 +545,7 @@ def action_create(
     child=None,
     agreed_with_family: bool = False,
 ) -> FollowUpAction:
-    from safeguarding.selectors import school_ids_for
+    from core.scoping import school_ids_for
 
     if school.pk not in school_ids_for(owner):
         raise ValidationError({"owner": "The owner must work at this school."})

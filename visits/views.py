@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from safeguarding.audit import audit
-from safeguarding.roles import Role, has_role, is_senior
+from core.audit import audit
+from core.roles import Role, has_role, is_senior
 from safeguarding.selectors import visible_concerns
 
 from . import pdf, policy, selectors, services
@@ -736,8 +736,8 @@ def visit_search(request):
 
 def _figure_schools(user):
     """Trust admins see every school of their trusts; DSLs and the Principal their own schools; nobody else."""
-    from safeguarding.models import School
-    from safeguarding.selectors import school_ids_for
+    from core.models import School
+    from core.scoping import school_ids_for
 
     if user.is_superuser:
         return list(School.objects.order_by("name"))

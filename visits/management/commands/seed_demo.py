@@ -21,11 +21,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from safeguarding.models import (
+from core.models import (
     AuditEntry,
-    AuthorisationDecision,
     Authorisers,
-    Decision,
     EscalationAction,
     EscalationStep,
     HomeVisitPolicy,
@@ -33,7 +31,8 @@ from safeguarding.models import (
     StaffProfile,
     Trust,
 )
-from safeguarding.roles import Role
+from core.roles import Role
+from safeguarding.models import AuthorisationDecision, Decision
 from safeguarding.services import (
     RiskRowInput,
     concern_raise,
@@ -619,13 +618,15 @@ class Seeder:
         view_only, hidden = {AuditEntry, VisitTransition}, {VisitUserObjectPermission, VisitGroupObjectPermission}
         codenames = {
             f"{action}_{model._meta.model_name}"
-            for label in ("safeguarding", "visits")
+            for label in ("core", "safeguarding", "visits")
             for model in apps.get_app_config(label).get_models()
             if model not in hidden
             for action in (["view"] if model in view_only else ["view", "add", "change"])
         }
         self.groups[Role.TRUST_ADMIN].permissions.add(
-            *Permission.objects.filter(content_type__app_label__in=["safeguarding", "visits"], codename__in=codenames)
+            *Permission.objects.filter(
+                content_type__app_label__in=["core", "safeguarding", "visits"], codename__in=codenames
+            )
         )
 
     def _user(self, username: str, member: Member, schools: list[School], password: str):

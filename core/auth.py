@@ -19,9 +19,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from core.scoping import school_ids_for
+
+from .models import School, StaffProfile
 from .roles import user_roles
-from .selectors import school_ids_for
 
 USER_CACHE_SECONDS = 30
 
@@ -108,8 +111,6 @@ def _on_groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 def _on_schools_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    from .models import StaffProfile
-
     if action not in CHANGES:
         return
     if not reverse:
@@ -129,10 +130,6 @@ def _on_school_saved(sender, instance, created, **kwargs):
 
 
 def connect_signals() -> None:
-    from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    from .models import School, StaffProfile
-
     user_model = get_user_model()
     post_save.connect(_on_user_saved, sender=user_model, dispatch_uid="forget-user-saved")
     post_delete.connect(_on_user_saved, sender=user_model, dispatch_uid="forget-user-deleted")

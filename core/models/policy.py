@@ -1,0 +1,235 @@
+"""Each school's home-visit policy as data: a trust-wide default, per-school overrides, the escalation chain."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from ..standards import (
+    STANDARD_CHECKLIST_OVERRIDES,
+    STANDARD_HAZARDS,
+    STANDARD_RISK_MATRIX,
+    STANDARD_RISK_REVIEW_DAYS,
+    STANDARD_TRAINING_WARNING_DAYS,
+    validate_checklist_overrides,
+    validate_risk_matrix,
+)
+
+
+class Authorisers(models.TextChoices):
+    DSL_OR_PRINCIPAL = "dsl_or_principal", "a DSL or the Principal"
+    PRINCIPAL_ONLY = "principal_only", "the Principal only"
+
+
+class HomeVisitPolicy(models.Model):
+    """One trust-wide default row (school empty) and optional per-school rows that override it.
+
+    On a school's row an empty value means "as the trust". Defaults are the seed policies' numbers.
+    """
+
+    trust = models.ForeignKey("core.Trust", on_delete=models.CASCADE, related_name="policies")
+    school = models.OneToOneField(
+        "core.School",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="policy_override",
+        help_text="Leave empty for the trust-wide default.",
+    )
+    max_visit_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Longest a visit may last without the Principal's exception."
+    )
+    wait_if_late_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long staff wait for a parent who is running late."
+    )
+    overdue_grace_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Minutes after the expected return before a visit counts as overdue."
+    )
+    max_extension_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most that staff may extend a visit by from the field."
+    )
+    earliest_start = models.TimeField(null=True, blank=True, help_text="Earliest start of a visit.")
+    latest_start = models.TimeField(
+        null=True, blank=True, help_text="Latest start of a visit; later counts as an evening visit."
+    )
+    unannounced_needs_principal = models.BooleanField(
+        null=True, blank=True, help_text="Whether an unannounced visit needs the Principal's approval."
+    )
+    authorisers = models.CharField(max_length=20, choices=Authorisers.choices, blank=True)
+    report_due_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The Home Visit Form is due this many hours after the return."
+    )
+    review_date = models.DateField(null=True, blank=True, help_text="When the policy is next reviewed.")
+    # Risk assessment, training and checklist values. Empty on the trust default means the standard of
+    # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
+    risk_matrix = models.JSONField(
+        null=True,
+        blank=True,
+        validators=[validate_risk_matrix],
+        help_text="Severities, likelihoods and the level for each pair. Empty: the standard matrix.",
+    )
+    standard_hazards = models.JSONField(
+        null=True, blank=True, help_text="The rows a new risk assessment starts from. Empty: Appendix 1's hazards."
+    )
+    risk_review_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A risk assessment is due for review this many days after it is done."
+    )
+    training_warning_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Warn DSLs this many days before someone's training expires."
+    )
+    checklist_override_roles = models.JSONField(
+        null=True,
+        blank=True,
+        validators=[validate_checklist_overrides],
+        help_text="Which roles may override each pre-departure checklist item. Empty: the standard.",
+    )
+
+    class Meta:
+        verbose_name = "home-visit policy"
+        verbose_name_plural = "home-visit policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trust"], condition=Q(school__isnull=True), name="one_default_policy_per_trust"
+            ),
+            models.CheckConstraint(
+                name="trust_default_policy_is_complete",
+                condition=Q(school__isnull=False)
+                | Q(
+                    max_visit_minutes__isnull=False,
+                    wait_if_late_minutes__isnull=False,
+                    overdue_grace_minutes__isnull=False,
+                    max_extension_minutes__isnull=False,
+                    earliest_start__isnull=False,
+                    latest_start__isnull=False,
+                    unannounced_needs_principal__isnull=False,
+                    report_due_hours__isnull=False,
+                    review_date__isnull=False,
+                )
+                & ~Q(authorisers=""),
+            ),
+            models.CheckConstraint(
+                name="policy_minutes_positive",
+                condition=Q(max_visit_minutes__isnull=True) | Q(max_visit_minutes__gt=0),
+            ),
+            models.CheckConstraint(
+                name="policy_report_hours_positive",
+                condition=Q(report_due_hours__isnull=True) | Q(report_due_hours__gt=0),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Policy for {self.school or self.trust}"
+
+    def clean(self):
+        if self.school_id and self.school.trust_id != self.trust_id:
+            raise ValidationError({"school": "This school belongs to another trust."})
+        if self.school_id is None:
+            missing = [
+                self._meta.get_field(name).verbose_name
+                for name in EffectivePolicy.value_fields()
+                if getattr(self, name) in (None, "")
+            ]
+            if missing:
+                raise ValidationError(f"The trust-wide default needs every value; missing: {', '.join(missing)}.")
+        start, end = self.earliest_start, self.latest_start
+        if start and end and start >= end:
+            raise ValidationError({"latest_start": "The latest start must be after the earliest start."})
+
+
+class EscalationAction(models.TextChoices):
+    RING_LEAD = "ring_lead", "Office rings the lead's mobile"
+    ALERT_SENIOR = "alert_senior", "Alert the DSL and Principal"
+    POLICE_PROMPT = "police_prompt", "Prompt the office to call the police"
+
+
+class EscalationStep(models.Model):
+    """One step of a policy's overdue chain, `delay_minutes` after the visit became overdue."""
+
+    policy = models.ForeignKey(HomeVisitPolicy, on_delete=models.CASCADE, related_name="escalation_steps")
+    order = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=20, choices=EscalationAction.choices)
+    delay_minutes = models.PositiveSmallIntegerField(help_text="Minutes after the visit became overdue.")
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "order"], name="escalation_step_order_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} after {self.delay_minutes} min"
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """A school's policy values after applying its overrides to the trust default."""
+
+    school_id: int
+    max_visit_minutes: int
+    wait_if_late_minutes: int
+    overdue_grace_minutes: int
+    max_extension_minutes: int
+    earliest_start: datetime.time
+    latest_start: datetime.time
+    unannounced_needs_principal: bool
+    authorisers: str
+    report_due_hours: int
+    review_date: datetime.date
+    escalation_steps: tuple[EscalationStep, ...]
+    # No defaults here (for_school always supplies them), so fields added later need none either.
+    risk_matrix: dict
+    standard_hazards: list
+    risk_review_days: int
+    training_warning_days: int
+    checklist_override_roles: dict
+
+    # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
+    OPTIONAL_VALUES = {
+        "risk_matrix": STANDARD_RISK_MATRIX,
+        "standard_hazards": STANDARD_HAZARDS,
+        "risk_review_days": STANDARD_RISK_REVIEW_DAYS,
+        "training_warning_days": STANDARD_TRAINING_WARNING_DAYS,
+        "checklist_override_roles": STANDARD_CHECKLIST_OVERRIDES,
+    }
+
+    @staticmethod
+    def value_fields() -> list[str]:
+        return [
+            "max_visit_minutes",
+            "wait_if_late_minutes",
+            "overdue_grace_minutes",
+            "max_extension_minutes",
+            "earliest_start",
+            "latest_start",
+            "unannounced_needs_principal",
+            "authorisers",
+            "report_due_hours",
+            "review_date",
+        ]
+
+    @classmethod
+    def for_school(cls, school) -> "EffectivePolicy":
+        rows = {
+            p.school_id: p
+            for p in HomeVisitPolicy.objects.filter(
+                Q(trust_id=school.trust_id, school__isnull=True) | Q(school=school)
+            ).prefetch_related("escalation_steps")
+        }
+        default = rows.get(None)
+        if default is None:
+            raise HomeVisitPolicy.DoesNotExist(f"{school.trust} has no trust-wide home-visit policy.")
+        override = rows.get(school.pk)
+        values = {}
+        for name in cls.value_fields():
+            own = getattr(override, name, None) if override else None
+            values[name] = own if own not in (None, "") else getattr(default, name)
+        for name, standard in cls.OPTIONAL_VALUES.items():
+            chosen = [getattr(row, name, None) for row in (override, default) if row is not None]
+            values[name] = next((v for v in chosen if v not in (None, "", [], {})), standard)
+        if values["checklist_override_roles"] is not STANDARD_CHECKLIST_OVERRIDES:
+            # A policy naming only some items keeps the standard for the rest.
+            values["checklist_override_roles"] = {**STANDARD_CHECKLIST_OVERRIDES, **values["checklist_override_roles"]}
+        own_steps = tuple(override.escalation_steps.all()) if override else ()
+        return cls(school_id=school.pk, escalation_steps=own_steps or tuple(default.escalation_steps.all()), **values)
