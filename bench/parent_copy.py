@@ -93,7 +93,8 @@ def _reported_visit(paragraphs, make_password):
     from django.utils import timezone
 
     from core.models import Authorisers, HomeVisitPolicy, School, StaffProfile, Trust
-    from visits.models import Child, Household, ParentCarer, Purpose, VisitRole, VisitStatus
+    from families.models import Child, Household, ParentCarer
+    from visits.models import Purpose, VisitRole, VisitStatus
     from visits.services import Visitor, report_submit, visit_create, visit_transition
 
     trust = Trust.objects.create(name="Bench Trust", slug="bench")

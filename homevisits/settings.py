@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "localflavor",
     "core",
+    "families",
     "safeguarding",
     "visits",
 ]

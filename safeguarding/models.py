@@ -15,6 +15,7 @@ from django.urls import reverse
 from core.fields import EncryptedTextField, PostcodeField
 from core.models import PermanentRecord, School, StaffProfile, Trust
 from core.roles import Role
+from families.models import Child, Household
 
 from .addresses import parse_parts
 
@@ -31,7 +32,7 @@ class RiskAssessment(models.Model):
     """The lone-working risk assessment for a household (Appendix 1): done before the first visit and referred
     to by later ones until its review date, or until an incident at the address makes it stale."""
 
-    household = models.ForeignKey("visits.Household", on_delete=models.PROTECT, related_name="risk_assessments")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="risk_assessments")
     assessed_on = models.DateField()
     review_on = models.DateField("review by", help_text="After this date the assessment must be redone.")
     vulnerable_persons = models.TextField("vulnerable persons particularly at risk", blank=True)
@@ -209,7 +210,7 @@ class ProhibitedAddress(models.Model):
 class AddressJudgement(models.Model):
     """A DSL's decision on a near match: the household is (or is not) the listed address."""
 
-    household = models.ForeignKey("visits.Household", on_delete=models.CASCADE, related_name="address_judgements")
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="address_judgements")
     entry = models.ForeignKey(ProhibitedAddress, on_delete=models.CASCADE, related_name="judgements")
     household_address = models.CharField(
         max_length=400, help_text="The address judged; a later change of address needs a new judgement."
@@ -375,7 +376,7 @@ class Concern(models.Model):
     """
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
-    child = models.ForeignKey("visits.Child", on_delete=models.PROTECT, related_name="concerns")
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="concerns")
     visit = models.ForeignKey("visits.Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="concerns")
     kind = models.CharField(max_length=20, choices=ConcernKind.choices, default=ConcernKind.CONCERN)
     details = models.TextField(help_text="What you saw or heard, in the words used where you can.")

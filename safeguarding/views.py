@@ -366,7 +366,7 @@ def prohibited_import_report(request, pk):
 
 
 def _family_household(user, pk):
-    from visits.models import Household
+    from families.models import Household
 
     if not (user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)):
         raise Http404("No such household.")
@@ -724,8 +724,8 @@ def concern_list(request):
 @login_required
 def concern_new(request):
     """Raise a concern: from a visit (?visit=) or on its own (?child=)."""
+    from families.models import Child
     from visits.access import get_visit_for
-    from visits.models import Child
 
     if not _may_raise(request.user):
         raise PermissionDenied("Staff, DSLs and the Principal raise concerns.")

@@ -12,6 +12,7 @@ from .factories import SchoolFactory, TrustFactory, make_member, trust_default_p
 
 
 def pytest_configure(config):
+    _own_cache_per_worker()
     # In CI (and whenever scripts/test.sh started services) the real PostgreSQL must be in use: a suite that
     # quietly fell back to SQLite would pass without testing what production runs.
     if os.environ.get("CI") == "true" or os.environ.get("TEST_REQUIRE_SERVICES") == "1":
@@ -22,6 +23,17 @@ def pytest_configure(config):
             pytest.exit("Redis is required here (REDIS_URL), but it is not set.", 3)
         if not django_settings.CACHE_URL:
             pytest.exit("The Redis cache is required here (CACHE_URL), but it is not set.", 3)
+
+
+def _own_cache_per_worker():
+    """Under pytest-xdist each worker has its own test database; it needs its own Redis database for the cache
+    too, or one worker's cache.clear() (every test starts with one) would empty the other's mid-test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    cache = django_settings.CACHES["default"]
+    if not worker.startswith("gw") or not cache["BACKEND"].startswith("django_redis"):
+        return
+    base, _, number = cache["LOCATION"].rpartition("/")
+    cache["LOCATION"] = f"{base}/{int(number) - int(worker[2:])}"
 
 
 @pytest.fixture(autouse=True)

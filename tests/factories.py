@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
-from visits.models import Child, Household, ParentCarer, Purpose, VisitRole
+from families.models import Child, Household, ParentCarer
+from visits.models import Purpose, VisitRole
 from visits.services import Visitor, visit_create
 
 

@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry
+from families.models import Child, Household
 from visits.access import can_view_visit, visible_visits
-from visits.models import Child, Household, Visit
+from visits.models import Visit
 
 from .factories import ChildFactory, make_visit, sign_in
 

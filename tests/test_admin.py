@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from core.models import AuditEntry
-from visits.models import Household, Visit
+from families.models import Household
+from visits.models import Visit
 
 from .factories import ChildFactory, HouseholdFactory, SchoolFactory, TrustFactory
 
@@ -89,7 +90,7 @@ def test_admin_refuses_a_visit_without_a_lead(admin_client, cast):
 
 def test_admin_reports_a_bad_postcode(admin_client, cast):
     response = admin_client.post(
-        "/admin/visits/household/add/",
+        "/admin/families/household/add/",
         {
             "school": cast.school.pk,
             "name": "Test family",
@@ -110,7 +111,9 @@ def trust_admin(cast):
     user = cast.trust_admin
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["core", "safeguarding", "visits"]))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["core", "families", "safeguarding", "visits"])
+    )
     return user
 
 
@@ -119,10 +122,10 @@ def test_trust_admin_sees_only_their_own_schools(client, cast, trust_admin):
     mine = HouseholdFactory(school=cast.school, name="Mine family")
     theirs = HouseholdFactory(school=outside_school, name="Outside family")
     client.force_login(trust_admin)
-    listing = client.get("/admin/visits/household/").content.decode()
+    listing = client.get("/admin/families/household/").content.decode()
     assert "Mine family" in listing and "Outside family" not in listing
-    assert client.get(f"/admin/visits/household/{theirs.pk}/change/").status_code == 302  # "doesn't exist"
-    assert client.get(f"/admin/visits/household/{mine.pk}/change/").status_code == 200
+    assert client.get(f"/admin/families/household/{theirs.pk}/change/").status_code == 302  # "doesn't exist"
+    assert client.get(f"/admin/families/household/{mine.pk}/change/").status_code == 200
 
 
 def test_audit_trail_cannot_be_edited_in_the_admin(admin_client, cast):
@@ -141,7 +144,7 @@ NOT_IN_ADMIN = {"SafeWord", "Concern", "Incident", "VisitReport", "PresentPerson
 def test_every_model_has_an_admin_page_except_restricted_records(admin_client):
     from django.apps import apps
 
-    for app in ["core", "safeguarding", "visits"]:
+    for app in ["core", "families", "safeguarding", "visits"]:
         for model in apps.get_app_config(app).get_models():
             if model.__name__.endswith("ObjectPermission"):
                 continue  # guardian's grant tables: managed by visits/access.py, never by hand

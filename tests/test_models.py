@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.models import HomeVisitPolicy, StaffProfile
-from visits.models import Child, Visit, VisitPerson, VisitRole, VisitStatus
+from families.models import Child
+from visits.models import Visit, VisitPerson, VisitRole, VisitStatus
 
 from .factories import ChildFactory, HouseholdFactory, make_visit
 

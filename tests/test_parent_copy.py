@@ -12,8 +12,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from core.roles import Role
+from families.models import ParentCarer
 from safeguarding.services import concern_raise
-from visits.models import ParentCarer
 from visits.pdf import missed_you_pdf, parent_copy_pdf
 
 from .factories import ChildFactory, ParentCarerFactory, make_member, make_reported_visit, make_visit

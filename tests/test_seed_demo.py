@@ -15,7 +15,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from core.models import Authorisers, School, Trust
 from core.roles import Role
-from visits.models import Child, Household, ParentCarer, Visit, VisitPerson, VisitStatus, YearGroup
+from families.models import Child, Household, ParentCarer, YearGroup
+from visits.models import Visit, VisitPerson, VisitStatus
 from visits.services import ALLOWED_TRANSITIONS
 
 PASSWORD = "demo-password"
@@ -47,6 +48,7 @@ def seeded(db):
 def counts() -> dict[str, int]:
     models = [
         *apps.get_app_config("core").get_models(),
+        *apps.get_app_config("families").get_models(),
         *apps.get_app_config("safeguarding").get_models(),
         *apps.get_app_config("visits").get_models(),
         get_user_model(),
@@ -96,7 +98,7 @@ def test_every_user_has_their_role_and_logs_in_with_the_demo_password(seeded):
     # The trust admin manages records in the admin but only reads the audit trail.
     admin = users["trust-admin"]
     assert admin.is_staff and not admin.is_superuser
-    assert admin.has_perm("visits.change_household") and admin.has_perm("core.add_staffprofile")
+    assert admin.has_perm("families.change_household") and admin.has_perm("core.add_staffprofile")
     assert admin.has_perm("core.view_auditentry")
     assert not admin.has_perm("core.change_auditentry")
     assert not admin.has_perm("visits.delete_visit")
@@ -182,7 +184,7 @@ def test_visits_reach_every_state_at_both_schools_along_the_allowed_life(seeded)
 def test_the_data_is_fictional_so_nobody_real_is_rung_or_visited(seeded):
     phones = [
         getattr(obj, field.name)
-        for label in ["core", "safeguarding", "visits"]
+        for label in ["core", "families", "safeguarding", "visits"]
         for model in apps.get_app_config(label).get_models()
         for field in model._meta.fields
         if isinstance(field, PhoneNumberField)

@@ -10,16 +10,10 @@ from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
 from core.scoping import school_ids_for
+from families.models import Child
 from safeguarding.models import Decision
 
-from .models import (
-    Child,
-    NotifyMethod,
-    ParentResponse,
-    Purpose,
-    VisitOutcome,
-    VisitRole,
-)
+from .models import NotifyMethod, ParentResponse, Purpose, VisitOutcome, VisitRole
 from .services import Visitor
 
 

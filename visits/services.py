@@ -8,15 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit
+from families.models import Child, Household
 from safeguarding.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
 from .access import sync_visit_access
 from .board import board_changed
 from .models import (
-    Child,
     FollowUpAction,
-    Household,
     ParentNotification,
     ParentResponse,
     PresentPerson,

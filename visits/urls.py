@@ -14,8 +14,8 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.visit_cancel, name="cancel"),
     path("<int:pk>/parents/", views.parent_notification, name="parent_notification"),
     path("<int:pk>/field/", board_views.field, name="field"),
-    path("households/<int:pk>/", views.household_detail, name="household"),
-    path("children/<int:pk>/", views.child_detail, name="child"),
+    path("households/<int:pk>/", views.HouseholdPage.as_view(), name="household"),
+    path("children/<int:pk>/", views.ChildPage.as_view(), name="child"),
 ]
 
 # After the visit (issue 6)

@@ -11,7 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.audit import audit
+from core.permissions import may_see_family_records
 from core.roles import Role, has_role, is_senior
+from families.models import Child
+from families.views import ChildDetail, HouseholdDetail
 from safeguarding.selectors import visible_concerns
 
 from . import pdf, policy, selectors, services
@@ -27,7 +30,7 @@ from .forms import (
     ReviewForm,
     VisitRequestForm,
 )
-from .models import Child, FollowUpAction, Household, Visit, VisitReport, VisitRole, VisitStatus
+from .models import FollowUpAction, Visit, VisitReport, VisitRole, VisitStatus
 
 
 @login_required
@@ -270,31 +273,20 @@ def parent_notification(request, pk):
     return redirect(visit)
 
 
-def _may_see_family_records(user) -> bool:
-    # Staff need a family's contact details to plan a visit; the office works from the board instead.
-    return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
+class HouseholdPage(HouseholdDetail):
+    """The household's page, with the visits there that this user may see."""
+
+    def get_context_data(self, **kwargs):
+        visits = visible_visits(self.request.user, self.object.visits.all()).order_by("-scheduled_start")[:50]
+        return super().get_context_data(visits=visits, **kwargs)
 
 
-@login_required
-def household_detail(request, pk):
-    if not _may_see_family_records(request.user):
-        raise Http404("No such household.")
-    household = get_object_or_404(
-        Household.objects.for_user(request.user).prefetch_related("carers", "children"), pk=pk
-    )
-    visits = visible_visits(request.user, household.visits.all()).order_by("-scheduled_start")[:50]
-    return render(request, "visits/household_detail.html", {"household": household, "visits": visits})
+class ChildPage(ChildDetail):
+    """The child's page, with the visits to them that this user may see."""
 
-
-@login_required
-def child_detail(request, pk):
-    if not _may_see_family_records(request.user):
-        raise Http404("No such child.")
-    child = get_object_or_404(
-        Child.objects.for_user(request.user).select_related("household", "school", "key_worker"), pk=pk
-    )
-    visits = visible_visits(request.user, child.visits.all()).select_related("household").order_by("-scheduled_start")
-    return render(request, "visits/child_detail.html", {"child": child, "visits": visits[:50]})
+    def get_context_data(self, **kwargs):
+        visits = visible_visits(self.request.user, self.object.visits.all()).select_related("household")
+        return super().get_context_data(visits=visits.order_by("-scheduled_start")[:50], **kwargs)
 
 
 # --- After the visit: the Home Visit Form, review, parent letters, actions and chronology (issue 6) ----------
@@ -578,7 +570,7 @@ def action_complete(request, pk):
 
 @login_required
 def child_chronology(request, pk):
-    if not _may_see_family_records(request.user):
+    if not may_see_family_records(request.user):
         raise Http404("No such child.")
     child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
     visits = list(

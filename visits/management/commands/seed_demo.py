@@ -32,6 +32,7 @@ from core.models import (
     Trust,
 )
 from core.roles import Role
+from families.models import Child, Household, ParentCarer, YearGroup
 from safeguarding.models import AuthorisationDecision, Decision
 from safeguarding.services import (
     RiskRowInput,
@@ -43,10 +44,7 @@ from safeguarding.services import (
 )
 from visits.models import (
     AWAY_STATUSES,
-    Child,
-    Household,
     NotifyMethod,
-    ParentCarer,
     ParentResponse,
     Purpose,
     Visit,
@@ -57,7 +55,6 @@ from visits.models import (
     VisitStatus,
     VisitTransition,
     VisitUserObjectPermission,
-    YearGroup,
 )
 from visits.policy import decision_refusal
 from visits.services import (
@@ -618,14 +615,14 @@ class Seeder:
         view_only, hidden = {AuditEntry, VisitTransition}, {VisitUserObjectPermission, VisitGroupObjectPermission}
         codenames = {
             f"{action}_{model._meta.model_name}"
-            for label in ("core", "safeguarding", "visits")
+            for label in ("core", "families", "safeguarding", "visits")
             for model in apps.get_app_config(label).get_models()
             if model not in hidden
             for action in (["view"] if model in view_only else ["view", "add", "change"])
         }
         self.groups[Role.TRUST_ADMIN].permissions.add(
             *Permission.objects.filter(
-                content_type__app_label__in=["core", "safeguarding", "visits"], codename__in=codenames
+                content_type__app_label__in=["core", "families", "safeguarding", "visits"], codename__in=codenames
             )
         )
 

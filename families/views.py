@@ -1,0 +1,34 @@
+"""A household's page and a child's page: their details, for the staff who may see family records.
+
+The visits app adds the visits each person may see (visits/views.py subclasses these), so this app never
+needs to know about visits.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.views.generic import DetailView
+
+from core.permissions import may_see_family_records
+
+from .models import Child, Household
+
+
+class FamilyRecordView(LoginRequiredMixin, DetailView):
+    """Only the user's own schools, and only for those who may see family records: anyone else gets a 404."""
+
+    def get_queryset(self):
+        if not may_see_family_records(self.request.user):
+            raise Http404(f"No such {self.model._meta.verbose_name}.")
+        return super().get_queryset().for_user(self.request.user)
+
+
+class HouseholdDetail(FamilyRecordView):
+    model = Household
+    queryset = Household.objects.prefetch_related("carers", "children")
+    template_name = "families/household_detail.html"
+
+
+class ChildDetail(FamilyRecordView):
+    model = Child
+    queryset = Child.objects.select_related("household", "school", "key_worker")
+    template_name = "families/child_detail.html"
