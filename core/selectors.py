@@ -1,5 +1,6 @@
 """Read queries about staff at a school."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from .models import School, StaffProfile
@@ -15,5 +16,14 @@ def staff_trained_on(day, *, school_ids) -> QuerySet[StaffProfile]:
     return (
         StaffProfile.objects.filter(schools__in=school_ids, user__is_active=True, training_expires_on__gte=day)
         .select_related("user")
+        .distinct()
+    )
+
+
+def users_with_role(*, school, roles) -> QuerySet:
+    """Active users with any of these roles at this school (its DSLs, its Principal, its office...)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=list(roles), profile__schools=school)
         .distinct()
     )

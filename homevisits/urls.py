@@ -3,8 +3,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from safeguarding import views as safeguarding_views
 from visits import views as visit_views
+from visits.reporting import views as reporting_views
+from visits.requests import views as request_views
 
 from . import views
 
@@ -18,9 +19,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),
-    path("approvals/", safeguarding_views.approvals, name="approvals"),
-    path("approvals/<int:pk>/", safeguarding_views.approval_decide, name="approval_decide"),
-    path("dashboard/", safeguarding_views.dashboard, name="dashboard"),
+    path("safeguarding/", include("visits.departure.urls")),
+    path("safeguarding/", include("visits.after.urls")),
+    path("approvals/", request_views.approvals, name="approvals"),
+    path("approvals/<int:pk>/", request_views.approval_decide, name="approval_decide"),
+    path("dashboard/", reporting_views.dashboard, name="dashboard"),
     path("board/", include("visits.board_urls")),
     path("figures/", visit_views.figures_page, name="figures"),
     path("figures/print/", visit_views.figures_print, name="figures_print"),

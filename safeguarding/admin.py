@@ -8,22 +8,12 @@ from core.scoping import school_ids_for
 
 from .models import (
     AddressJudgement,
-    AuthorisationDecision,
-    ChecklistOverride,
     ProhibitedAddress,
     ProhibitedAddressImport,
     RiskAssessment,
     RiskRow,
     TrainingRecord,
-    VisitPreparation,
 )
-
-
-@admin.register(AuthorisationDecision)
-class AuthorisationDecisionAdmin(RecordAdmin):
-    school_path = "visit__school"
-    list_display = ["visit", "decision", "decided_by", "decided_as", "decided_at"]
-    list_filter = ["decision", "visit__school"]
 
 
 class TrainingRecordInline(admin.TabularInline):
@@ -117,16 +107,3 @@ class TrainingRecordAdmin(RecordAdmin):
     school_path = "profile__schools"
     list_display = ["profile", "course", "completed_on", "expires_on", "recorded_by"]
     list_filter = ["course"]
-
-
-@admin.register(VisitPreparation)
-class VisitPreparationAdmin(RecordAdmin):
-    school_path = "visit__school"
-    list_display = ["visit", "headteacher_informed_at", "social_worker_informed_at"]
-
-
-@admin.register(ChecklistOverride)
-class ChecklistOverrideAdmin(RecordAdmin):
-    school_path = "visit__school"
-    list_display = ["visit", "item", "role", "by", "at"]
-    list_filter = ["item", "role"]

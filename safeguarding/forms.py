@@ -1,4 +1,4 @@
-"""Forms for risk assessments, the prohibited-addresses list, training and the pre-departure checklist."""
+"""Forms for risk assessments, the prohibited-addresses list, training and concerns."""
 
 import datetime
 
@@ -11,7 +11,7 @@ from localflavor.gb.forms import GBPostcodeField
 from core.models import School, StaffProfile
 from core.scoping import school_ids_for
 
-from .models import ConcernKind, IncidentKind
+from .models import ConcernKind
 
 
 def _helper(label: str, *, tag=True) -> FormHelper:
@@ -179,31 +179,6 @@ class TrainingRecordForm(forms.Form):
         return data
 
 
-class SafeWordForm(forms.Form):
-    word = forms.CharField(
-        label="Safe word or phrase", min_length=3, max_length=60, widget=forms.TextInput(attrs={"autocomplete": "off"})
-    )
-
-
-class OverrideForm(forms.Form):
-    item = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class SocialWorkerForm(forms.Form):
-    told_after = forms.BooleanField(required=False, label="They will be told straight after the visit")
-    note = forms.CharField(
-        required=False,
-        max_length=300,
-        label="Note",
-        help_text="Needed if they are told after: who tells them, and when.",
-    )
-
-
-def _datetime_local():
-    return forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
 class ChildChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.first_name} {obj.last_name} ({obj.get_year_group_display()})"
@@ -227,34 +202,6 @@ class ConcernForm(forms.Form):
     def __init__(self, *args, children, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["child"].queryset = children
-
-
-class IncidentForm(forms.Form):
-    kind = forms.ChoiceField(choices=IncidentKind.choices, widget=forms.RadioSelect, label="What happened?")
-    occurred_at = forms.DateTimeField(label="When", widget=_datetime_local())
-    details = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Everything you remember, as soon as you can.",
-        error_messages={"required": "Describe what happened."},
-    )
-    staff_accused = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        label="For an accusation: against whom",
-        help_text="This goes to the Principal alone.",
-    )
-
-    def __init__(self, *args, staff, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["staff_accused"].queryset = staff
-        self.fields["staff_accused"].label_from_instance = lambda u: u.get_full_name() or u.username
-        self.fields["occurred_at"].initial = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
-
-    def clean(self):
-        data = super().clean()
-        if data.get("kind") == IncidentKind.ACCUSATION and not data.get("staff_accused"):
-            self.add_error("staff_accused", "Say which member of staff the accusation is against.")
-        return data
 
 
 class ConcernCloseForm(forms.Form):

@@ -5,11 +5,11 @@ import datetime
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from core.models import StaffProfile
-from core.roles import Role, has_role, is_senior
+from core.roles import is_senior
 from core.scoping import school_ids_for
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
 
-from .models import Concern, Incident, IncidentKind, RiskAssessment
+from .models import Concern, RiskAssessment
 
 
 def visible_concerns(user):
@@ -17,16 +17,6 @@ def visible_concerns(user):
     qs = Concern.objects.filter(school_id__in=school_ids_for(user))
     # No superuser bypass: the design gives concerns to the DSLs and the Principal, not to administrators.
     return qs if is_senior(user) else qs.none()
-
-
-def visible_incidents(user):
-    """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
-    qs = Incident.objects.filter(school_id__in=school_ids_for(user))
-    if has_role(user, Role.PRINCIPAL):
-        return qs
-    if has_role(user, Role.DSL):
-        return qs.exclude(kind=IncidentKind.ACCUSATION)
-    return qs.none()
 
 
 def training_warning_days(schools) -> int:

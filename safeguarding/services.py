@@ -1,38 +1,32 @@
-"""Every change to risk assessments, the prohibited-addresses list, training and visit preparation goes through
-here, each with its audit entry in the same transaction. Reads that other capabilities call live here too.
+"""Every change to risk assessments, the prohibited-addresses list, training and concerns goes through here,
+each with its audit entry in the same transaction. Reads that other capabilities call live here too.
 """
 
 import datetime
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit
+from core.mail import notify_by_email
 from core.models import School, StaffProfile
-from core.roles import Role, has_role, is_senior, user_roles
+from core.roles import Role, is_senior
 from core.scoping import school_ids_for
+from core.selectors import users_with_role
 
 from .addresses import ParsedAddress, compare, parse_address, parse_parts
 from .models import (
     AddressJudgement,
     Concern,
-    Incident,
-    IncidentKind,
     ProhibitedAddress,
     ProhibitedAddressImport,
     RiskAssessment,
     RiskRow,
-    SafeWord,
     TrainingRecord,
-    VisitPreparation,
 )
 from .risk import risk_level
 
@@ -513,194 +507,16 @@ def training_sync_profile(*, profile: StaffProfile) -> None:
     profile.training_completed_on, profile.training_expires_on = latest.completed_on, latest.expires_on
 
 
-# --- The safe word and visit preparation --------------------------------------------------------------------
-
-
-def may_see_safe_word(user, visit) -> bool:
-    """The pair, the office and the school's DSLs and Principal; nobody else (not the requester alone)."""
-    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
-        return False
-    if user.is_superuser or has_role(user, Role.OFFICE, Role.DSL, Role.PRINCIPAL):
-        return True
-    return any(person.user_id == user.pk for person in visit.people.all())
-
-
-def may_set_safe_word(user, visit) -> bool:
-    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
-        return False
-    return user.is_superuser or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
+# --- Concerns ------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def safe_word_set(*, visit, word: str, actor) -> SafeWord:
-    """Agree the visit's safe word and record it with the household's current risk assessment."""
-    if not may_set_safe_word(actor, visit):
-        raise PermissionDenied("Only the pair, a DSL or the Principal can agree the safe word.")
-    word = " ".join(word.split())
-    if not 3 <= len(word) <= 60:
-        raise ValidationError({"word": "Choose a word or short phrase of 3 to 60 characters."})
-    assessment = RiskAssessment.objects.filter(household_id=visit.household_id).first()
-    if assessment is None:
-        raise ValidationError("Complete the household's risk assessment first: the safe word is recorded on it.")
-    safe_word, _ = SafeWord.objects.select_for_update().update_or_create(
-        visit=visit,
-        defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor, "agreed_at": timezone.now()},
-    )
-    # The audit row says that a word was agreed, never what it is.
-    audit(
-        actor=actor,
-        action="safe_word.set",
-        obj=safe_word,
-        school=visit.school,
-        summary=f"Safe word agreed for visit #{visit.pk}",
-    )
-    return safe_word
-
-
-def safe_word_reveal(*, visit, user) -> str | None:
-    """The safe word for someone allowed to see it (audited as a sensitive view); None if none is agreed."""
-    if not may_see_safe_word(user, visit):
-        raise PermissionDenied("You cannot see this visit's safe word.")
-    safe_word = SafeWord.objects.filter(visit=visit).first()
-    if safe_word is None:
-        return None
-    audit(
-        actor=user,
-        action="safe_word.view",
-        obj=safe_word,
-        school=visit.school,
-        summary=f"Safe word shown for visit #{visit.pk}",
-    )
-    return safe_word.word
-
-
-def _preparation(visit) -> VisitPreparation:
-    prep, _ = VisitPreparation.objects.select_for_update().get_or_create(visit=visit)
-    return prep
-
-
-def _require_on_visit_or_senior(actor, visit) -> None:
-    if not may_set_safe_word(actor, visit):
-        raise PermissionDenied("Only the pair, a DSL or the Principal prepare this visit.")
-
-
-def _principals(school: School):
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(groups__name=Role.PRINCIPAL, profile__schools=school, is_active=True)
-        .exclude(email="")
-        .distinct()
-    )
-
-
-@transaction.atomic
-def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
-    """For an unannounced visit: tell the Headteacher the purpose, the address and the time due back."""
-    _require_on_visit_or_senior(actor, visit)
-    if visit.announced:
-        raise ValidationError("This visit is announced: record that the parents were told instead.")
-    due_back = timezone.localtime(visit.expected_return)
-    recipients = [u.email for u in _principals(visit.school)]
-    body = (
-        f"An unannounced home visit is about to leave {visit.school.name}.\n\n"
-        f"Purpose: {visit.get_purpose_display()}\n"
-        f"Why unannounced: {visit.unannounced_reason}\n"
-        f"Address: {visit.household.address}\n"
-        f"Due back at school: {due_back:%H:%M on %d %b %Y}\n"
-        f"Visitors: {', '.join(p.name for p in visit.people.all())}\n"
-        f"Lead's mobile: {visit.lead_mobile or 'not given'}\n"
-    )
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail(
-                f"Unannounced home visit: due back {due_back:%H:%M}", body, None, recipients, fail_silently=False
-            )
-        )
-    prep = _preparation(visit)
-    prep.headteacher_informed_at, prep.headteacher_informed_by = timezone.now(), actor
-    prep.save()
-    audit(
-        actor=actor,
-        action="visit.headteacher_informed",
-        obj=visit,
-        summary=f"Headteacher informed of unannounced visit #{visit.pk}",
-        emailed=len(recipients),
-    )
-    logger.info("Headteacher informed of unannounced visit %s (%d recipients)", visit.pk, len(recipients))
-    return prep
-
-
-@transaction.atomic
-def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: str = "") -> VisitPreparation:
-    _require_on_visit_or_senior(actor, visit)
-    if told_after and not note.strip():
-        raise ValidationError({"note": "Say who will tell the social worker, and when."})
-    prep = _preparation(visit)
-    if told_after:
-        prep.social_worker_told_after, prep.social_worker_informed_at = True, None
-    else:
-        prep.social_worker_told_after, prep.social_worker_informed_at = False, timezone.now()
-    prep.social_worker_informed_by, prep.social_worker_note = actor, note.strip()[:300]
-    prep.save()
-    audit(
-        actor=actor,
-        action="visit.social_worker",
-        obj=visit,
-        summary="Social worker will be told straight after" if told_after else "Social worker informed",
-    )
-    return prep
-
-
-def visit_cancel_for_animals(*, visit, actor, note: str = ""):
-    """The family would not keep their animals in another room: the visit is cancelled and recorded as such."""
-    from visits.models import VisitStatus
-    from visits.services import visit_transition
-
-    _require_on_visit_or_senior(actor, visit)
-    reason = "Cancelled: the family would not keep the animals in another room."
-    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor, note=f"{reason} {note}".strip())
-
-
-def user_may_override(user, roles_allowed: list[str]) -> str | None:
-    """The role (of those the policy names) under which this user may override, or None."""
-    if user.is_superuser and roles_allowed:
-        return roles_allowed[0]
-    mine = user_roles(user)
-    return next((role for role in roles_allowed if role in mine), None)
-
-
-def _people_with_role(school: School, *roles: str) -> list:
-    return list(
-        get_user_model()
-        .objects.filter(groups__name__in=roles, profile__schools=school, is_active=True)
-        .exclude(email="")
-        .distinct()
-    )
-
-
-def _notify(recipients: list, subject: str, body: str) -> None:
-    """Email after the commit, so nobody is told about a record that was rolled back.
-
-    The email says only that there is something to read and where: the details stay in the restricted record.
-    """
-    addresses = [u.email for u in recipients]
-    if addresses:
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=False)
-        )
-
-
-@transaction.atomic
-def concern_raise(
-    *, child, raised_by, details: str, kind: str = "concern", action_taken: str = "", visit=None
-) -> Concern:
-    """Record a child-protection concern or disclosure and tell the school's DSLs at once."""
+def concern_raise(*, child, raised_by, details: str, kind: str = "concern", action_taken: str = "") -> Concern:
+    """Record a child-protection concern or disclosure and tell the school's DSLs at once. (A concern raised from
+    a visit is linked to it by the visits app, which calls this.)"""
     concern = Concern(
         school=child.school,
         child=child,
-        visit=visit,
         kind=kind,
         details=details,
         action_taken=action_taken,
@@ -708,16 +524,14 @@ def concern_raise(
         raised_at=timezone.now(),
     )
     concern.full_clean()
-    if visit is not None and not visit.children.filter(pk=child.pk).exists():
-        raise ValidationError({"child": "This child was not on that visit."})
     concern.save()
     audit(actor=raised_by, action="concern.raise", obj=concern, summary=f"Raised a {concern.get_kind_display()}")
     raiser = raised_by.get_full_name() or raised_by.username
-    _notify(
-        _people_with_role(concern.school, Role.DSL),
+    notify_by_email(
+        users_with_role(school=concern.school, roles=[Role.DSL]).exclude(email=""),
         f"New safeguarding concern at {concern.school}",
         f"{raiser} has raised a {concern.get_kind_display().lower()} at {concern.raised_at:%H:%M on %d %b %Y}.\n"
-        f"Read it in the home-visits system: {reverse('safeguarding:concern', args=[concern.pk])}\n",
+        f"Read it in the home-visits system: {concern.get_absolute_url()}\n",
     )
     return concern
 
@@ -740,39 +554,3 @@ def concern_close(*, concern: Concern, actor, outcome: str) -> Concern:
     locked.save()
     audit(actor=actor, action="concern.close", obj=locked, summary=f"Closed {locked}")
     return locked
-
-
-@transaction.atomic
-def incident_record(
-    *, visit, recorded_by, kind: str, occurred_at: datetime.datetime, details: str, staff_accused=None
-) -> Incident:
-    """Record an incident during a visit; an accusation against staff goes to the Principal alone."""
-    if occurred_at > timezone.now():
-        raise ValidationError({"occurred_at": "The incident cannot be in the future."})
-    incident = Incident(
-        school=visit.school,
-        visit=visit,
-        kind=kind,
-        occurred_at=occurred_at,
-        details=details,
-        staff_accused=staff_accused if kind == IncidentKind.ACCUSATION else None,
-        recorded_by=recorded_by,
-        recorded_at=timezone.now(),
-    )
-    incident.full_clean()
-    incident.save()
-    audit(actor=recorded_by, action="incident.record", obj=incident, summary=f"Recorded {incident}")
-    roles = (Role.PRINCIPAL,) if incident.principal_only else (Role.DSL, Role.PRINCIPAL)
-    _notify(
-        _people_with_role(visit.school, *roles),
-        f"Incident during a home visit at {visit.school}",
-        f"An incident ({incident.get_kind_display().lower()}) has been recorded.\n"
-        f"Read it in the home-visits system: {reverse('safeguarding:incident', args=[incident.pk])}\n",
-    )
-    mark_household_risk_assessment_for_review(incident=incident, actor=recorded_by)
-    return incident
-
-
-def mark_household_risk_assessment_for_review(*, incident: Incident, actor) -> None:
-    """Any incident marks the household's risk assessment for review (policy 002, Appendix 1)."""
-    risk_assessment_mark_for_review(household=incident.visit.household, reason=f"Incident: {incident}", actor=actor)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite: Debian packages, the virtualenv, PostgreSQL and Redis, then
-# `ruff check .`, `ruff format --check .` and pytest. Extra arguments go to pytest; the exit code is pytest's.
+# `ruff check .`, `ruff format --check .`, the import layers, the migrations check and pytest. Extra
+# arguments go to pytest; the exit code is pytest's.
 #
 # Services:
 #   CI=true      PostgreSQL (user postgres, trust auth) must answer at 127.0.0.1:5432 and Redis at
@@ -228,6 +229,14 @@ fi
 log "ruff check . && ruff format --check ."
 ruff check . || die "ruff found problems (see above); fix them before the tests run"
 ruff format --check . || die "ruff format would change the files above: run 'ruff format .'"
+
+# The layers (pyproject.toml, [tool.importlinter]): homevisits -> visits -> safeguarding -> families -> core.
+log "lint-imports"
+lint-imports --no-cache || die "an import runs against the layers (see above): move the code, or the import, down"
+
+log "makemigrations --check"
+python manage.py makemigrations --check --dry-run >/dev/null ||
+    die "the models and the migrations disagree: run 'python manage.py makemigrations' (a merge migration is never committed: rebase and renumber)"
 
 log "pytest $*"
 status=0

@@ -207,8 +207,8 @@ def prepare_for_departure(visit, lead):
         current_risk_assessment,
         risk_assessment_create,
         risk_rows_to_start_from,
-        safe_word_set,
     )
+    from visits.departure.services import safe_word_set
     from visits.services import parent_notification_record
 
     if current_risk_assessment(visit.household) is None:

@@ -138,7 +138,7 @@ def test_audit_trail_cannot_be_edited_in_the_admin(admin_client, cast):
 # Kept out of the admin on purpose: the admin is for trust and school admins, who are not in these records'
 # need-to-know circle (concerns, incidents and concern actions: DSLs and the Principal; reports: the pair
 # and the DSLs).
-NOT_IN_ADMIN = {"SafeWord", "Concern", "Incident", "VisitReport", "PresentPerson", "FollowUpAction"}
+NOT_IN_ADMIN = {"SafeWord", "Concern", "VisitConcern", "Incident", "VisitReport", "PresentPerson", "FollowUpAction"}
 
 
 def test_every_model_has_an_admin_page_except_restricted_records(admin_client):

@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from core.models import AuditEntry, Authorisers, HomeVisitPolicy
 from core.roles import Role
-from safeguarding.models import AuthorisationDecision
 from visits import services
-from visits.models import Visit, VisitStatus
+from visits.models import AuthorisationDecision, Visit, VisitStatus
 
 from .factories import ChildFactory, make_member, make_visit, sign_in
 

@@ -7,8 +7,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from visits.checkins import visit_check_in
+from visits.departure.services import check_out_blockers
 from visits.models import AlertKind, CheckInKind, VisitAlert, VisitStatus
-from visits.services import _departure_blockers
 
 from .factories import make_authorised_visit, make_visit
 
@@ -128,7 +128,7 @@ def test_check_out_is_refused_until_the_visit_is_ready(client, cast):
 
 
 def test_departure_blockers_pass_for_an_authorised_pair_with_a_mobile(cast, visit):
-    assert _departure_blockers(visit, actor=cast.staff) == []
+    assert check_out_blockers(visit, actor=cast.staff) == []
 
 
 def test_a_check_in_that_does_not_fit_the_status_is_refused(cast, visit):

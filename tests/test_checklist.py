@@ -9,13 +9,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEntry, HomeVisitPolicy
-from safeguarding.checklist import (
-    checklist_override,
-    departure_blockers,
-    departure_check_record,
-    departure_checklist,
-)
-from safeguarding.models import ChecklistOverride
 from safeguarding.services import (
     RiskRowInput,
     address_judgement_record,
@@ -23,11 +16,15 @@ from safeguarding.services import (
     risk_assessment_create,
     risk_assessment_mark_for_review,
     risk_assessment_sign_off,
+)
+from visits.departure.checklist import departure_blockers, departure_check_record, departure_checklist
+from visits.departure.services import (
+    checklist_override,
     safe_word_set,
     visit_inform_headteacher,
     visit_record_social_worker,
 )
-from visits.models import VisitStatus
+from visits.models import ChecklistOverride, VisitStatus
 from visits.services import visit_transition
 
 from .factories import ChildFactory, make_visit

@@ -6,9 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEntry
-from safeguarding.models import Concern, Incident
-from safeguarding.services import concern_raise, incident_record
-from visits.models import VisitStatus
+from safeguarding.models import Concern
+from safeguarding.services import concern_raise
+from visits.after.services import incident_record, visit_concern_raise
+from visits.models import Incident, VisitStatus
 
 from .factories import ChildFactory, make_visit, sign_in, walk_visit
 
@@ -44,7 +45,7 @@ def test_staff_raise_a_concern_from_a_visit_and_the_dsls_hear_at_once(
         )
     assert response.status_code == 302
     concern = Concern.objects.get()
-    assert concern.visit == visit and concern.child == child and concern.raised_by == cast.staff
+    assert concern.raised_on.visit == visit and concern.child == child and concern.raised_by == cast.staff
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["dsl@example.org"]  # DSLs only: not other schools
     assert DETAILS not in mailoutbox[0].body and f"/safeguarding/concerns/{concern.pk}/" in mailoutbox[0].body
     # The person who raised it cannot read it back: it is restricted.
@@ -58,7 +59,7 @@ def test_concern_on_its_own_from_the_child(client, cast):
         f"/safeguarding/concerns/new/?child={child.pk}",
         {"child": child.pk, "kind": "concern", "details": "Arrived hungry three days running."},
     )
-    assert response.status_code == 302 and Concern.objects.get().visit is None
+    assert response.status_code == 302 and not hasattr(Concern.objects.get(), "raised_on")
 
 
 def test_empty_concern_is_refused_beside_the_field(client, cast, visit):
@@ -93,7 +94,7 @@ CONCERN_MATRIX = [
 
 @pytest.mark.parametrize(("who", "status"), CONCERN_MATRIX)
 def test_who_can_see_a_concern(client, cast, visit, who, status):
-    concern = concern_raise(child=visit.children.get(), raised_by=cast.staff, details=DETAILS, visit=visit)
+    concern = visit_concern_raise(visit=visit, child=visit.children.get(), raised_by=cast.staff, details=DETAILS)
     client.force_login(getattr(cast, who))
     response = client.get(f"/safeguarding/concerns/{concern.pk}/")
     assert response.status_code == status
@@ -116,7 +117,7 @@ def test_concern_new_permission_matrix(client, cast, who, status):
 
 
 def test_dsl_adds_an_action_and_closes_with_an_outcome(client, cast, visit):
-    concern = concern_raise(child=visit.children.get(), raised_by=cast.staff, details=DETAILS, visit=visit)
+    concern = visit_concern_raise(visit=visit, child=visit.children.get(), raised_by=cast.staff, details=DETAILS)
     client.force_login(cast.dsl)
     response = client.post(
         f"/safeguarding/concerns/{concern.pk}/actions/",
@@ -140,7 +141,7 @@ def test_dsl_adds_an_action_and_closes_with_an_outcome(client, cast, visit):
 def test_concern_list_query_count_does_not_grow(client, cast, visit, django_assert_max_num_queries):
     child = visit.children.get()
     sign_in(client, cast.dsl)
-    concern_raise(child=child, raised_by=cast.staff, details=DETAILS, visit=visit)
+    visit_concern_raise(visit=visit, child=child, raised_by=cast.staff, details=DETAILS)
     with CaptureQueriesContext(connection) as one:
         client.get("/safeguarding/concerns/")
     for _ in range(5):
@@ -239,7 +240,7 @@ def test_incident_new_permission_matrix(client, cast, visit, who, status):
 
 def test_chronology_shows_concerns_only_to_those_allowed(client, cast, visit):
     child = visit.children.get()
-    concern_raise(child=child, raised_by=cast.staff, details=DETAILS, visit=visit)
+    visit_concern_raise(visit=visit, child=child, raised_by=cast.staff, details=DETAILS)
     client.force_login(cast.dsl)
     page = client.get(f"/visits/children/{child.pk}/chronology/").content.decode()
     assert "Disclosure" in page or "Child-protection concern" in page

@@ -8,9 +8,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from safeguarding.models import AuthorisationDecision
 from visits.figures import Term, recent_terms, term_figures
-from visits.models import FollowUpAction, Purpose, Visit, VisitPerson, VisitReport, VisitStatus, VisitTransition
+from visits.models import (
+    AuthorisationDecision,
+    FollowUpAction,
+    Purpose,
+    Visit,
+    VisitPerson,
+    VisitReport,
+    VisitStatus,
+    VisitTransition,
+)
 
 from .factories import ChildFactory, bulk_visits
 

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from core.roles import Role
 from families.models import ParentCarer
-from safeguarding.services import concern_raise
+from visits.after.services import visit_concern_raise
 from visits.pdf import missed_you_pdf, parent_copy_pdf
 
 from .factories import ChildFactory, ParentCarerFactory, make_member, make_reported_visit, make_visit
@@ -109,7 +109,7 @@ def test_parent_copy_never_shows_internal_or_restricted_records(cast, family):
     child.household.access_notes = f"Safe word {SAFE_WORD}. Dog in the yard."
     child.household.save()
     visit = _reported(lead, child, cast)
-    concern_raise(child=child, raised_by=lead, details=CONCERN, visit=visit)
+    visit_concern_raise(visit=visit, child=child, raised_by=lead, details=CONCERN)
     text = pdf_text(parent_copy_pdf(visit))
     assert SAFE_WORD not in text and "Dog in the yard" not in text
     assert INTERNAL not in text and "court hearing" not in text

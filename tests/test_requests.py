@@ -291,8 +291,8 @@ def test_nobody_else_can_submit_someones_draft(cast, child):
 
 
 def test_only_a_dsl_can_override_the_address_check(cast, child):
-    from safeguarding.checklist import checklist_override
-    from safeguarding.models import ChecklistOverride
+    from visits.departure.services import checklist_override
+    from visits.models import ChecklistOverride
 
     visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
     for who in [cast.staff, cast.principal, cast.office, cast.other_dsl]:
@@ -493,7 +493,8 @@ def _prohibit(cast, line1, postcode):
 
 
 def test_a_prohibited_address_is_refused_on_submit_until_a_dsl_overrides(client, cast, child):
-    from safeguarding.checklist import checklist_override, departure_blockers
+    from visits.departure.checklist import departure_blockers
+    from visits.departure.services import checklist_override
 
     child.household.address_line1 = "12a High St"
     child.household.postcode = "EB1 1AA"

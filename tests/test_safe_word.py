@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from core.models import AuditEntry
-from safeguarding.models import SafeWord
-from safeguarding.services import RiskRowInput, risk_assessment_create, safe_word_set
+from safeguarding.services import RiskRowInput, risk_assessment_create
+from visits.departure.services import safe_word_set
+from visits.models import SafeWord
 
 from .factories import ChildFactory, make_visit
 from .test_settings import GOOD_KEY, manage
@@ -36,7 +37,7 @@ def test_round_trip_and_ciphertext_at_rest(cast, visit):
     safe_word_set(visit=visit, word=WORD, actor=cast.staff)
     assert SafeWord.objects.get(visit=visit).word == WORD
     with connection.cursor() as cursor:
-        cursor.execute("SELECT word FROM safeguarding_safeword")
+        cursor.execute("SELECT word FROM visits_safeword")
         [(stored,)] = cursor.fetchall()
     assert WORD not in stored and "Periwinkle" not in stored
     from django.conf import settings
@@ -148,7 +149,7 @@ def test_never_in_logs_emails_audit_exports_or_the_visit_page(
         connection.force_debug_cursor = False
     assert with_email.status_code == 302
     assert SafeWord.objects.get().word == WORD  # it really was stored
-    assert "safeguarding_safeword" in caplog.text  # the SQL was logged...
+    assert "visits_safeword" in caplog.text  # the SQL was logged...
     assert "Periwinkle" not in caplog.text  # ...but never the word
     assert b"Periwinkle" not in page.content and b"Show the safe word" in page.content
     assert len(mail.outbox) == 1
@@ -158,16 +159,16 @@ def test_never_in_logs_emails_audit_exports_or_the_visit_page(
     for entry in AuditEntry.objects.all():
         assert "Periwinkle" not in entry.summary + str(entry.details)
     export = io.StringIO()
-    call_command("dumpdata", "safeguarding", stdout=export)
+    call_command("dumpdata", "visits", stdout=export)
     assert "Periwinkle" not in export.getvalue()
-    assert "safeguarding.safeword" in export.getvalue()
+    assert "visits.safeword" in export.getvalue()
     assert "Periwinkle" not in str(SafeWord.objects.get()) + repr(SafeWord.objects.get())
 
 
 def test_dumpdata_round_trips_through_loaddata(cast, visit, tmp_path):
     safe_word_set(visit=visit, word=WORD, actor=cast.staff)
     path = tmp_path / "safe.json"
-    call_command("dumpdata", "safeguarding.safeword", output=str(path))
+    call_command("dumpdata", "visits.safeword", output=str(path))
     SafeWord.objects.all().delete()
     call_command("loaddata", str(path), verbosity=0)
     assert SafeWord.objects.get().word == WORD
@@ -178,7 +179,7 @@ def test_admin_has_no_safe_word_page(client, cast):
 
     root = get_user_model().objects.create_superuser("root", "root@example.org", "test-password")
     client.force_login(root)
-    assert client.get("/admin/safeguarding/safeword/").status_code == 404
+    assert client.get("/admin/visits/safeword/").status_code == 404
 
 
 def test_production_refuses_to_start_without_its_own_key():

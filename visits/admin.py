@@ -9,12 +9,15 @@ from families.models import Child
 from .access import sync_visit_access
 from .models import (
     AlertNotification,
+    AuthorisationDecision,
     CheckIn,
+    ChecklistOverride,
     ParentNotification,
     SweepHeartbeat,
     Visit,
     VisitAlert,
     VisitPerson,
+    VisitPreparation,
     VisitRole,
     VisitTransition,
 )
@@ -142,3 +145,23 @@ class SweepHeartbeatAdmin(RecordAdmin):
 
     def get_queryset(self, request):
         return admin.ModelAdmin.get_queryset(self, request)  # not a school's record: one row per sweep
+
+
+@admin.register(AuthorisationDecision)
+class AuthorisationDecisionAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "decision", "decided_by", "decided_as", "decided_at"]
+    list_filter = ["decision", "visit__school"]
+
+
+@admin.register(VisitPreparation)
+class VisitPreparationAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "headteacher_informed_at", "social_worker_informed_at"]
+
+
+@admin.register(ChecklistOverride)
+class ChecklistOverrideAdmin(RecordAdmin):
+    school_path = "visit__school"
+    list_display = ["visit", "item", "role", "by", "at"]
+    list_filter = ["item", "role"]

@@ -17,6 +17,7 @@ from core.audit import audit
 from . import services
 from .alerts import resolve_open_alerts, start_new_round
 from .board import board_changed
+from .departure.services import check_out_blockers
 from .models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
 
 S = VisitStatus
@@ -70,7 +71,7 @@ def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
     now = timezone.now()
     locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
     if kind == CheckInKind.CHECKED_OUT:
-        blockers = services._departure_blockers(locked, actor=actor)
+        blockers = check_out_blockers(locked, actor=actor)
         if blockers:
             raise ValidationError(blockers)
     route = ROUTES.get(kind, {}).get(locked.status)

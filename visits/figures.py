@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from core.models import School
-from safeguarding.models import Decision
+from visits.models import Decision
 
 from .models import AlertKind, AlertOutcome, FollowUpAction, Purpose, Visit, VisitAlert, VisitOutcome, VisitStatus
 from .selectors import local_day_bounds

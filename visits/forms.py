@@ -11,7 +11,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from core.scoping import school_ids_for
 from families.models import Child
-from safeguarding.models import Decision
+from visits.models import Decision
 
 from .models import NotifyMethod, ParentResponse, Purpose, VisitOutcome, VisitRole
 from .services import Visitor

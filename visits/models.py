@@ -10,9 +10,12 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from phonenumber_field.modelfields import PhoneNumberField
 
-from core.models import School
+from core.fields import EncryptedTextField
+from core.models import PermanentRecord, School
+from core.roles import Role
 from core.scoping import SchoolScopedQuerySet
 from families.models import Child, Household
+from safeguarding.models import Concern, RiskAssessment
 
 
 class Purpose(models.TextChoices):
@@ -472,9 +475,7 @@ class FollowUpAction(models.Model):
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="actions")
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="actions")
-    concern = models.ForeignKey(
-        "safeguarding.Concern", on_delete=models.CASCADE, null=True, blank=True, related_name="actions"
-    )
+    concern = models.ForeignKey(Concern, on_delete=models.CASCADE, null=True, blank=True, related_name="actions")
     child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
     description = models.CharField(max_length=300)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="actions")
@@ -650,3 +651,175 @@ class SweepHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.last_run_at:%H:%M:%S}"
+
+
+# --- Moved from safeguarding: the decision, the safe word, preparation, overrides, incidents ---
+
+
+class SafeWord(models.Model):
+    """The code word the pair agree for a visit, recorded with the risk assessment and encrypted at rest."""
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="safe_word")
+    risk_assessment = models.ForeignKey(RiskAssessment, on_delete=models.PROTECT, related_name="safe_words")
+    word = EncryptedTextField()
+    agreed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agreed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Safe word for visit #{self.visit_id}"  # never the word itself: __str__ reaches logs and admin
+
+    @property
+    def school(self):
+        return self.risk_assessment.household.school
+
+
+class VisitPreparation(models.Model):
+    """What was done before the visit that the checklist asks about: parents, Headteacher, social worker."""
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="preparation")
+    headteacher_informed_at = models.DateTimeField(null=True, blank=True)
+    headteacher_informed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    social_worker_informed_at = models.DateTimeField(null=True, blank=True)
+    social_worker_informed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    social_worker_told_after = models.BooleanField(
+        default=False, help_text="The social worker will be told straight after the visit."
+    )
+    social_worker_note = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Preparation for visit #{self.visit_id}"
+
+
+class ChecklistOverride(models.Model):
+    """A pre-departure checklist item set aside by the role the school's policy names, with the reason."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="checklist_overrides")
+    item = models.CharField(max_length=30)
+    reason = models.TextField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visit", "item"]
+        constraints = [models.UniqueConstraint(fields=["visit", "item"], name="one_override_per_checklist_item")]
+
+    def __str__(self):
+        return f"{self.item} overridden on visit #{self.visit_id}"
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+class AuthorisationDecision(PermanentRecord):
+    """A DSL's or the Principal's decision on a visit request: who, when, what, why, on what conditions."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_as = models.CharField(max_length=20, choices=Role.choices, help_text="The role the decision was made in.")
+    decided_at = models.DateTimeField()
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField(blank=True, help_text="Why: required to decline or to ask for changes.")
+    conditions = models.TextField(blank=True, help_text="Conditions attached to an approval.")
+    exceptions = models.JSONField(
+        default=list, blank=True, help_text="The Principal-only exceptions this decision covered (codes)."
+    )
+
+    class Meta:
+        ordering = ["visit", "decided_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="decision_valid", condition=Q(decision__in=Decision.values)),
+            models.CheckConstraint(
+                name="decline_or_changes_has_reason", condition=Q(decision="approved") | ~Q(reason="")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d %H:%M}"
+
+    # The codes visits.policy.principal_exceptions() uses, as a reader would say them.
+    EXCEPTION_LABELS = {
+        "outside_hours": "starting outside visiting hours",
+        "over_max_duration": "lasting longer than the policy allows",
+        "unannounced": "an unannounced visit",
+    }
+
+    @property
+    def exception_labels(self) -> list[str]:
+        return [self.EXCEPTION_LABELS.get(code, code) for code in self.exceptions]
+
+    def clean(self):
+        if self.decision != Decision.APPROVED and not self.reason.strip():
+            field = "reason"
+            if self.decision == Decision.DECLINED:
+                raise ValidationError({field: "Give the reason for declining."})
+            raise ValidationError({field: "Say what needs to change."})
+
+
+class IncidentKind(models.TextChoices):
+    THREAT = "threat", "Threat or aggression"
+    INJURY = "injury", "Injury or illness"
+    ANIMAL = "animal", "Animal"
+    ACCUSATION = "accusation", "Accusation against a member of staff"
+    OTHER = "other", "Other"
+
+
+class Incident(models.Model):
+    """Something that happened during a visit. An accusation against staff is for the Principal alone;
+    other incidents are for the DSLs and the Principal."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="incidents")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=IncidentKind.choices)
+    occurred_at = models.DateTimeField()
+    details = models.TextField()
+    staff_accused = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For an accusation: the member of staff it is against.",
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="incident_kind_valid", condition=Q(kind__in=IncidentKind.values)),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.occurred_at:%d %b %Y %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("incident", args=[self.pk])
+
+    def clean(self):
+        if not (self.details or "").strip():
+            raise ValidationError({"details": "Describe what happened."})
+        if self.kind == IncidentKind.ACCUSATION and not self.staff_accused_id:
+            raise ValidationError({"staff_accused": "Say which member of staff the accusation is against."})
+
+    @property
+    def principal_only(self) -> bool:
+        return self.kind == IncidentKind.ACCUSATION
+
+
+class VisitConcern(models.Model):
+    """A concern raised from a visit. The link lives here, on the visits side: safeguarding's concerns never
+    need to know about visits."""
+
+    concern = models.OneToOneField(Concern, on_delete=models.CASCADE, related_name="raised_on")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="concern_links")
+
+    def __str__(self):
+        return f"Concern #{self.concern_id} from visit #{self.visit_id}"

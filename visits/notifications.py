@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from core.models import Authorisers
 from core.roles import Role
-from safeguarding.models import AuthorisationDecision
+from visits.models import AuthorisationDecision
 
 from . import policy
 from .models import Visit

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from django.db.models import Max, Q, QuerySet
 
-from core.roles import is_senior
+from core.roles import Role, has_role, is_senior
+from core.scoping import school_ids_for
 
 from .access import visible_visits
-from .models import FollowUpAction, Visit, VisitAlert, VisitRole, VisitStatus
+from .models import FollowUpAction, Incident, IncidentKind, Visit, VisitAlert, VisitRole, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,18 @@ def out_now(user) -> QuerySet[Visit]:
 
 def open_alerts_for(user) -> list:
     """Live alerts (not yet acknowledged) at the user's schools, newest first, for the dashboard."""
-    from core.scoping import school_ids_for
-
     return list(
         VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)
         .select_related("visit__household")
         .order_by("-raised_at")[:50]
     )
+
+
+def visible_incidents(user):
+    """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
+    qs = Incident.objects.filter(school_id__in=school_ids_for(user))
+    if has_role(user, Role.PRINCIPAL):
+        return qs
+    if has_role(user, Role.DSL):
+        return qs.exclude(kind=IncidentKind.ACCUSATION)
+    return qs.none()

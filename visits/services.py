@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.audit import audit
 from families.models import Child, Household
-from safeguarding.models import AuthorisationDecision, Decision
+from visits.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
 from .access import sync_visit_access
@@ -621,23 +621,3 @@ def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
         to=addresses,
     )
     return addresses
-
-
-def _departure_blockers(visit: Visit, *, actor) -> list[str]:
-    """Why this visit may not check out yet; empty when it may. Called inside the check-out transaction.
-
-    The pre-departure checklist (authorised, address checked today, training, risk assessment, safe word,
-    family told, social worker) is recorded in the audit trail as checked; the office also needs the lead's
-    mobile to ring, and the policies ask for a pair.
-    """
-    from safeguarding.checklist import departure_check_record
-
-    blockers = [
-        f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
-        for item in departure_check_record(visit=visit, actor=actor)
-    ]
-    if visit.people.count() < 2:
-        blockers.append("A home visit needs at least two visitors.")
-    if not visit.lead_mobile:
-        blockers.append("Give the lead's mobile so the office can ring it.")
-    return blockers

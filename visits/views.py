@@ -19,6 +19,7 @@ from safeguarding.selectors import visible_concerns
 
 from . import pdf, policy, selectors, services
 from .access import get_visit_for, visible_visits
+from .departure.selectors import checklist_panel
 from .forms import (
     ActionCompleteForm,
     ActionFormSet,
@@ -72,6 +73,7 @@ def visit_detail(request, pk, cancel_form=None):
             if visit.announced and visit.status in services.EDITABLE
             else None,
             "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
+            "checklist": checklist_panel(visit=visit, user=request.user),
         },
         status=400 if cancel_form else 200,
     )

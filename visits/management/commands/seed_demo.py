@@ -33,17 +33,18 @@ from core.models import (
 )
 from core.roles import Role
 from families.models import Child, Household, ParentCarer, YearGroup
-from safeguarding.models import AuthorisationDecision, Decision
 from safeguarding.services import (
     RiskRowInput,
-    concern_raise,
     prohibited_address_add,
     risk_assessment_create,
     risk_rows_to_start_from,
-    safe_word_set,
 )
+from visits.after.services import visit_concern_raise
+from visits.departure.services import safe_word_set
 from visits.models import (
     AWAY_STATUSES,
+    AuthorisationDecision,
+    Decision,
     NotifyMethod,
     ParentResponse,
     Purpose,
@@ -689,9 +690,9 @@ class Seeder:
         )
         reviewed = Visit.objects.filter(school=ctx.school, status=S.REVIEWED).order_by("-scheduled_start").first()
         child = reviewed.children.first()
-        concern_raise(
-            child=child,
+        visit_concern_raise(
             visit=reviewed,
+            child=child,
             raised_by=reviewed.requested_by,
             kind="concern",
             details=f"{child.first_name} said they are often left to get themselves to school and had "

@@ -1,19 +1,17 @@
 """The pre-departure checklist: what must be true (or overridden by the role the policy names) before a visit
-may check out. `departure_blockers(visit)` is the gate the check-out service calls; empty means go.
+may check out. `departure_check_record` is what the check-out gate (services.check_out_blockers) reads.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit
-from core.roles import Role
+from safeguarding.models import RiskAssessment
+from safeguarding.services import current_risk_assessment, prohibited_address_matches
 
-from .models import ChecklistOverride, RiskAssessment, SafeWord, VisitPreparation
-from .services import current_risk_assessment, prohibited_address_matches, user_may_override
+from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
 
 LABELS = {
     "authorised": "Visit authorised",
@@ -55,8 +53,6 @@ def _visit_day(visit) -> datetime.date:
 
 def departure_checklist(visit, *, today: datetime.date | None = None) -> list[ChecklistItem]:
     """Every item, met or not, for the visit page and the check-out gate."""
-    from visits.models import VisitStatus
-
     today = today or timezone.localdate()
     day = max(_visit_day(visit), today)
     policy = visit.school.policy()
@@ -200,39 +196,3 @@ def departure_check_record(*, visit, actor, today: datetime.date | None = None) 
         notes={i.key: i.detail for i in items if i.key != "safe_word"},
     )
     return [item for item in items if item.blocking]
-
-
-@transaction.atomic
-def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOverride:
-    """Set an item aside, by a role the school's policy names for it, with the reason kept."""
-    if item not in LABELS:
-        raise ValidationError(f"Unknown checklist item {item!r}.")
-    if visit.school_id not in _school_ids(actor) and not actor.is_superuser:
-        raise PermissionDenied("You do not work at this school.")
-    allowed = visit.school.policy().checklist_override_roles.get(item, [])
-    role = user_may_override(actor, allowed)
-    if role is None:
-        names = " or ".join(Role(r).label for r in allowed) if allowed else "nobody: it must be met"
-        raise PermissionDenied(f"This item can be overridden by {names}.")
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the override."})
-    override, _ = ChecklistOverride.objects.update_or_create(
-        visit=visit,
-        item=item,
-        defaults={"reason": reason.strip(), "role": role, "by": actor, "at": timezone.now()},
-    )
-    override.full_clean()
-    audit(
-        actor=actor,
-        action="checklist.override",
-        obj=visit,
-        summary=f"Overrode '{LABELS[item]}' as {role}: {reason}"[:300],
-        item=item,
-    )
-    return override
-
-
-def _school_ids(user):
-    from core.scoping import school_ids_for
-
-    return school_ids_for(user)

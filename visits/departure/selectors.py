@@ -1,0 +1,34 @@
+"""Reads for the visit page's pre-departure checklist."""
+
+from dataclasses import dataclass
+
+from core.permissions import user_may_override
+from safeguarding.models import RiskAssessment
+from safeguarding.services import current_risk_assessment
+
+from ..permissions import may_see_safe_word, may_set_safe_word
+from .checklist import ChecklistItem, departure_checklist
+
+
+@dataclass
+class ChecklistPanel:
+    """Every item with its state and what this user may do about it, worked out before the page renders."""
+
+    items: list[ChecklistItem]
+    ready: bool
+    assessment: RiskAssessment | None
+    can_act: bool
+    can_see_safe_word: bool
+
+
+def checklist_panel(*, visit, user) -> ChecklistPanel:
+    items = departure_checklist(visit)
+    for item in items:
+        item.user_can_override = item.blocking and user_may_override(user, item.override_roles) is not None
+    return ChecklistPanel(
+        items=items,
+        ready=not any(item.blocking for item in items),
+        assessment=current_risk_assessment(visit.household),
+        can_act=may_set_safe_word(user, visit),
+        can_see_safe_word=may_see_safe_word(user, visit),
+    )

@@ -1,0 +1,194 @@
+"""Getting a visit ready to leave: the safe word, telling the Headteacher or the social worker, overriding a
+checklist item, and the gate the check-out passes. Each change is audited in its own transaction.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import audit
+from core.permissions import user_may_override
+from core.roles import Role
+from core.scoping import school_ids_for
+from core.selectors import users_with_role
+from safeguarding.models import RiskAssessment
+
+from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
+from ..permissions import may_see_safe_word, may_set_safe_word
+from ..services import visit_transition
+from .checklist import LABELS, departure_check_record
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def safe_word_set(*, visit, word: str, actor) -> SafeWord:
+    """Agree the visit's safe word and record it with the household's current risk assessment."""
+    if not may_set_safe_word(actor, visit):
+        raise PermissionDenied("Only the pair, a DSL or the Principal can agree the safe word.")
+    word = " ".join(word.split())
+    if not 3 <= len(word) <= 60:
+        raise ValidationError({"word": "Choose a word or short phrase of 3 to 60 characters."})
+    assessment = RiskAssessment.objects.filter(household_id=visit.household_id).first()
+    if assessment is None:
+        raise ValidationError("Complete the household's risk assessment first: the safe word is recorded on it.")
+    safe_word, _ = SafeWord.objects.select_for_update().update_or_create(
+        visit=visit,
+        defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor, "agreed_at": timezone.now()},
+    )
+    # The audit row says that a word was agreed, never what it is.
+    audit(
+        actor=actor,
+        action="safe_word.set",
+        obj=safe_word,
+        school=visit.school,
+        summary=f"Safe word agreed for visit #{visit.pk}",
+    )
+    return safe_word
+
+
+def safe_word_reveal(*, visit, user) -> str | None:
+    """The safe word for someone allowed to see it (audited as a sensitive view); None if none is agreed."""
+    if not may_see_safe_word(user, visit):
+        raise PermissionDenied("You cannot see this visit's safe word.")
+    safe_word = SafeWord.objects.filter(visit=visit).first()
+    if safe_word is None:
+        return None
+    audit(
+        actor=user,
+        action="safe_word.view",
+        obj=safe_word,
+        school=visit.school,
+        summary=f"Safe word shown for visit #{visit.pk}",
+    )
+    return safe_word.word
+
+
+def _preparation(visit) -> VisitPreparation:
+    prep, _ = VisitPreparation.objects.select_for_update().get_or_create(visit=visit)
+    return prep
+
+
+def _require_on_visit_or_senior(actor, visit) -> None:
+    if not may_set_safe_word(actor, visit):
+        raise PermissionDenied("Only the pair, a DSL or the Principal prepare this visit.")
+
+
+def _principals(school):
+    return users_with_role(school=school, roles=[Role.PRINCIPAL]).exclude(email="")
+
+
+@transaction.atomic
+def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
+    """For an unannounced visit: tell the Headteacher the purpose, the address and the time due back."""
+    _require_on_visit_or_senior(actor, visit)
+    if visit.announced:
+        raise ValidationError("This visit is announced: record that the parents were told instead.")
+    due_back = timezone.localtime(visit.expected_return)
+    recipients = [u.email for u in _principals(visit.school)]
+    body = (
+        f"An unannounced home visit is about to leave {visit.school.name}.\n\n"
+        f"Purpose: {visit.get_purpose_display()}\n"
+        f"Why unannounced: {visit.unannounced_reason}\n"
+        f"Address: {visit.household.address}\n"
+        f"Due back at school: {due_back:%H:%M on %d %b %Y}\n"
+        f"Visitors: {', '.join(p.name for p in visit.people.all())}\n"
+        f"Lead's mobile: {visit.lead_mobile or 'not given'}\n"
+    )
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(
+                f"Unannounced home visit: due back {due_back:%H:%M}", body, None, recipients, fail_silently=False
+            )
+        )
+    prep = _preparation(visit)
+    prep.headteacher_informed_at, prep.headteacher_informed_by = timezone.now(), actor
+    prep.save()
+    audit(
+        actor=actor,
+        action="visit.headteacher_informed",
+        obj=visit,
+        summary=f"Headteacher informed of unannounced visit #{visit.pk}",
+        emailed=len(recipients),
+    )
+    logger.info("Headteacher informed of unannounced visit %s (%d recipients)", visit.pk, len(recipients))
+    return prep
+
+
+@transaction.atomic
+def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: str = "") -> VisitPreparation:
+    _require_on_visit_or_senior(actor, visit)
+    if told_after and not note.strip():
+        raise ValidationError({"note": "Say who will tell the social worker, and when."})
+    prep = _preparation(visit)
+    if told_after:
+        prep.social_worker_told_after, prep.social_worker_informed_at = True, None
+    else:
+        prep.social_worker_told_after, prep.social_worker_informed_at = False, timezone.now()
+    prep.social_worker_informed_by, prep.social_worker_note = actor, note.strip()[:300]
+    prep.save()
+    audit(
+        actor=actor,
+        action="visit.social_worker",
+        obj=visit,
+        summary="Social worker will be told straight after" if told_after else "Social worker informed",
+    )
+    return prep
+
+
+def visit_cancel_for_animals(*, visit, actor, note: str = ""):
+    """The family would not keep their animals in another room: the visit is cancelled and recorded as such."""
+    _require_on_visit_or_senior(actor, visit)
+    reason = "Cancelled: the family would not keep the animals in another room."
+    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor, note=f"{reason} {note}".strip())
+
+
+@transaction.atomic
+def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOverride:
+    """Set an item aside, by a role the school's policy names for it, with the reason kept."""
+    if item not in LABELS:
+        raise ValidationError(f"Unknown checklist item {item!r}.")
+    if visit.school_id not in school_ids_for(actor) and not actor.is_superuser:
+        raise PermissionDenied("You do not work at this school.")
+    allowed = visit.school.policy().checklist_override_roles.get(item, [])
+    role = user_may_override(actor, allowed)
+    if role is None:
+        names = " or ".join(Role(r).label for r in allowed) if allowed else "nobody: it must be met"
+        raise PermissionDenied(f"This item can be overridden by {names}.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the override."})
+    override, _ = ChecklistOverride.objects.update_or_create(
+        visit=visit,
+        item=item,
+        defaults={"reason": reason.strip(), "role": role, "by": actor, "at": timezone.now()},
+    )
+    override.full_clean()
+    audit(
+        actor=actor,
+        action="checklist.override",
+        obj=visit,
+        summary=f"Overrode '{LABELS[item]}' as {role}: {reason}"[:300],
+        item=item,
+    )
+    return override
+
+
+def check_out_blockers(visit, *, actor) -> list[str]:
+    """Why this visit may not check out yet; empty when it may. Called inside the check-out transaction.
+
+    The pre-departure checklist (authorised, address checked today, training, risk assessment, safe word,
+    family told, social worker) is recorded in the audit trail as checked; the office also needs the lead's
+    mobile to ring, and the policies ask for a pair.
+    """
+    blockers = [
+        f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
+        for item in departure_check_record(visit=visit, actor=actor)
+    ]
+    if visit.people.count() < 2:
+        blockers.append("A home visit needs at least two visitors.")
+    if not visit.lead_mobile:
+        blockers.append("Give the lead's mobile so the office can ring it.")
+    return blockers
