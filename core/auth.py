@@ -21,10 +21,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from core.scoping import school_ids_for
-
 from .models import School, StaffProfile
 from .roles import user_roles
+from .scoping import school_ids_for
 
 USER_CACHE_SECONDS = 30
 

@@ -143,6 +143,10 @@ class ProhibitedAddressImport(models.Model):
         return f"Import of {self.filename} ({self.get_status_display()})"
 
     @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
     def rejected_count(self) -> int:
         return sum(1 for row in self.report if row["status"] == "rejected")
 

@@ -23,9 +23,9 @@ from core.audit import audit
 from core.models import EscalationAction
 from core.roles import Role
 
-from .board import board_changed
+from .changes import board_changed
+from .lifecycle import AWAY
 from .models import (
-    AWAY_STATUSES,
     AlertKind,
     AlertNotification,
     AlertOutcome,
@@ -173,7 +173,7 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
     while True:
         with transaction.atomic():
             claimed = list(
-                Visit.objects.filter(status__in=AWAY_STATUSES, alert_due_at__lte=now)
+                Visit.objects.filter(status__in=AWAY, alert_due_at__lte=now)
                 .select_related("school")
                 .order_by("alert_due_at")
                 .select_for_update(skip_locked=True, of=("self",))[:batch]

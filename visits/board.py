@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import CharField, Count, DateTimeField, Max, Prefetch, Q
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -15,17 +14,10 @@ from phonenumber_field.phonenumber import PhoneNumber
 from core.models import School
 from core.scoping import school_ids_for
 
-from .models import AWAY_STATUSES, Visit, VisitAlert, VisitPerson, VisitRole, VisitStatus
+from .changes import GENERATION_KEY, recent_versions
+from .lifecycle import AWAY, ON_THE_DAY
+from .models import Visit, VisitAlert, VisitPerson, VisitRole
 from .selectors import local_day_bounds
-
-# Today's visits the office should see besides those out now: ready to go, or already back.
-TODAY_STATUSES = (
-    VisitStatus.AUTHORISED,
-    *AWAY_STATUSES,
-    VisitStatus.RETURNED,
-    VisitStatus.REPORTED,
-    VisitStatus.REVIEWED,
-)
 
 
 def board_visits(user, now: datetime.datetime):
@@ -43,10 +35,7 @@ def board_visits(user, now: datetime.datetime):
         Visit.objects.filter(school_id__in=school_ids_for(user))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
         .annotate(lead_mobile_raw=Cast("lead_mobile", CharField()))
-        .filter(
-            Q(status__in=AWAY_STATUSES)
-            | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=TODAY_STATUSES)
-        )
+        .filter(Q(status__in=AWAY) | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY))
         .select_related("household", "school")
         .prefetch_related(
             Prefetch("people", queryset=people, to_attr="pair"),
@@ -138,29 +127,6 @@ def board_rows(visits, now: datetime.datetime) -> list[BoardRow]:
 
 
 VERSION_TTL_SECONDS = 1
-GENERATION_KEY = "board-generation"
-# Each process also remembers each version until the clock's second turns, so most polls need no cache round
-# trip at all; board_changed forgets them in this process at once, other processes within the second.
-_recent_versions: dict[str, tuple[int, str]] = {}
-
-
-def board_changed() -> None:
-    """Called by every service that changes what the board shows: the next poll recomputes at once. Bumped now
-    (this transaction's own later reads) and again on commit (everyone's reads once the change is visible)."""
-    _bump_generation()
-    transaction.on_commit(_bump_generation)
-
-
-def forget_recent_versions() -> None:
-    _recent_versions.clear()
-
-
-def _bump_generation() -> None:
-    forget_recent_versions()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
 
 
 def board_version(user, now: datetime.datetime) -> str:
@@ -168,7 +134,7 @@ def board_version(user, now: datetime.datetime) -> str:
     board_changed), shared through the cache and remembered in each process: most requests need no query."""
     ids = ",".join(map(str, sorted(school_ids_for(user))))
     second = int(now.timestamp())  # the clock the request sees (tests travel in time; so may a real clock)
-    recent = _recent_versions.get(ids)
+    recent = recent_versions.get(ids)
     if recent and recent[0] == second:
         return recent[1]
     key = f"board-version:{ids}"
@@ -180,7 +146,7 @@ def board_version(user, now: datetime.datetime) -> str:
     else:
         version = board_version_uncached(user, now)
         cache.set(key, (generation, second, version), VERSION_TTL_SECONDS + 1)
-    _recent_versions[ids] = (second, version)
+    recent_versions[ids] = (second, version)
     return version
 
 
@@ -198,14 +164,9 @@ def board_version_uncached(user, now: datetime.datetime) -> str:
         overdue |= Q(school_id=school.pk, due_back__lte=now - grace)
     visits = (
         Visit.objects.filter(school_id__in=ids)
-        .filter(
-            Q(status__in=AWAY_STATUSES)
-            | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=TODAY_STATUSES)
-        )
+        .filter(Q(status__in=AWAY) | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY))
         .annotate(due_back=due_back)
-        .aggregate(
-            n=Count("id"), changed=Max("updated_at"), overdue=Count("id", filter=Q(status__in=AWAY_STATUSES) & overdue)
-        )
+        .aggregate(n=Count("id"), changed=Max("updated_at"), overdue=Count("id", filter=Q(status__in=AWAY) & overdue))
     )
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
         last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True))

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from core.roles import user_roles
 
-from .board import forget_recent_versions
+from .changes import forget_recent_versions
 
 INDENTATION = re.compile(r"\s*\n\s*")
 CSRF_PLACEHOLDER = "csrf-token-placeholder-b0a4d"

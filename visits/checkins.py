@@ -16,7 +16,7 @@ from core.audit import audit
 
 from . import services
 from .alerts import resolve_open_alerts, start_new_round
-from .board import board_changed
+from .changes import board_changed
 from .departure.services import check_out_blockers
 from .models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
 

@@ -14,9 +14,19 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from core.models import School
-from visits.models import Decision
 
-from .models import AlertKind, AlertOutcome, FollowUpAction, Purpose, Visit, VisitAlert, VisitOutcome, VisitStatus
+from .lifecycle import BACK, TOOK_PLACE
+from .models import (
+    AlertKind,
+    AlertOutcome,
+    Decision,
+    FollowUpAction,
+    Purpose,
+    Visit,
+    VisitAlert,
+    VisitOutcome,
+    VisitStatus,
+)
 from .selectors import local_day_bounds
 
 SEASONS = {  # season: (first month, last month)
@@ -26,16 +36,6 @@ SEASONS = {  # season: (first month, last month)
 }
 SEASON_ORDER = ["spring", "summer", "autumn"]
 
-# Visits that took place: the pair left school (and may be back, reported and reviewed).
-TOOK_PLACE = (
-    VisitStatus.OUT,
-    VisitStatus.ON_SITE,
-    VisitStatus.LEFT,
-    VisitStatus.RETURNED,
-    VisitStatus.REPORTED,
-    VisitStatus.REVIEWED,
-)
-BACK = (VisitStatus.RETURNED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
 NOT_WRITTEN = "Form not written yet"
 
 

@@ -11,9 +11,8 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from core.scoping import school_ids_for
 from families.models import Child
-from visits.models import Decision
 
-from .models import NotifyMethod, ParentResponse, Purpose, VisitOutcome, VisitRole
+from .models import Decision, NotifyMethod, ParentResponse, Purpose, VisitOutcome, VisitRole
 from .services import Visitor
 
 

@@ -11,10 +11,9 @@ from django.urls import reverse
 
 from core.models import Authorisers
 from core.roles import Role
-from visits.models import AuthorisationDecision
 
 from . import policy
-from .models import Visit
+from .models import AuthorisationDecision, Visit
 
 
 def _link(path: str) -> str:

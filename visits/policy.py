@@ -15,17 +15,8 @@ from core.models import Authorisers, EffectivePolicy
 from core.roles import Role, has_role, user_roles
 from core.scoping import school_ids_for
 
+from .lifecycle import BOOKED
 from .models import Visit, VisitRole, VisitStatus
-
-# A visitor cannot be booked on two of these at once. Drafts do not hold anyone's time yet.
-BOOKED_STATUSES = (
-    VisitStatus.REQUESTED,
-    VisitStatus.CHANGES_REQUESTED,
-    VisitStatus.AUTHORISED,
-    VisitStatus.OUT,
-    VisitStatus.ON_SITE,
-    VisitStatus.LEFT,
-)
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,7 @@ def principal_exceptions(visit: Visit, policy: EffectivePolicy) -> list[PolicyEx
 def overlapping_visits(visit: Visit, user_ids: list[int]):
     """Other booked visits with any of these staff on them whose time overlaps this one's (touching is fine)."""
     return (
-        Visit.objects.filter(status__in=BOOKED_STATUSES, people__user_id__in=user_ids)
+        Visit.objects.filter(status__in=BOOKED, people__user_id__in=user_ids)
         .filter(scheduled_start__lt=visit.expected_return, expected_return__gt=visit.scheduled_start)
         .exclude(pk=visit.pk)
         .distinct()

@@ -9,6 +9,7 @@ from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
 from .access import visible_visits
+from .lifecycle import ON_THE_DAY
 from .models import FollowUpAction, Incident, IncidentKind, Visit, VisitAlert, VisitRole, VisitStatus
 
 
@@ -79,16 +80,7 @@ def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
     return (
         visible_visits(user)
         .filter(scheduled_start__gte=start, scheduled_start__lt=end)
-        .exclude(
-            status__in=[
-                VisitStatus.DRAFT,
-                VisitStatus.DECLINED,
-                VisitStatus.CANCELLED,
-                VisitStatus.FAMILY_DECLINED,
-                VisitStatus.CHANGES_REQUESTED,
-                VisitStatus.REQUESTED,
-            ]
-        )
+        .filter(status__in=ON_THE_DAY)
         .select_related("household")
         .prefetch_related("people__user")
         .order_by("scheduled_start", "pk")
@@ -96,7 +88,7 @@ def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
 
 
 def out_now(user) -> QuerySet[Visit]:
-    """Who is away from school now (AWAY_STATUSES), due back soonest first."""
+    """Who is away from school now (AWAY), due back soonest first."""
     return (
         visible_visits(user)
         .away()

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from core.audit import audit
 from families.models import Child, Household
-from visits.models import AuthorisationDecision, Decision
 
 from . import notifications, policy
 from .access import sync_visit_access
-from .board import board_changed
+from .lifecycle import BEFORE_DEPARTURE, SUBMITTABLE, transition
 from .models import (
+    AuthorisationDecision,
+    Decision,
     FollowUpAction,
     ParentNotification,
     ParentResponse,
@@ -30,7 +31,7 @@ from .models import (
 
 S = VisitStatus
 # The visit's life (DESIGN.md). Anything not listed here is refused.
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+ALLOWED: dict[str, set[str]] = {
     S.DRAFT: {S.REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
     S.REQUESTED: {S.AUTHORISED, S.DECLINED, S.CHANGES_REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
     S.CHANGES_REQUESTED: {S.REQUESTED, S.CANCELLED, S.FAMILY_DECLINED},
@@ -149,36 +150,12 @@ def visit_create(
 
 @transaction.atomic
 def visit_transition(*, visit: Visit, to_status: str, actor, note: str = "", at=None) -> Visit:
-    """Move a visit to its next state, if its life allows it. Locks the row so two clicks cannot race."""
-    locked = Visit.objects.select_for_update().get(pk=visit.pk)
-    if to_status not in ALLOWED_TRANSITIONS[locked.status]:
-        raise ValidationError(
-            f"A visit that is {locked.get_status_display().lower()} cannot become "
-            f"{VisitStatus(to_status).label.lower()}."
-        )
-    from_status = locked.status
-    locked.status = to_status
-    locked.save(update_fields=["status", "updated_at"])
-    VisitTransition.objects.create(
-        visit=locked, from_status=from_status, to_status=to_status, actor=actor, at=at or timezone.now(), note=note
-    )
-    audit(
-        actor=actor,
-        action="visit.transition",
-        obj=locked,
-        summary=f"{from_status} -> {to_status}",
-        from_status=from_status,
-        to_status=to_status,
-    )
-    visit.status = to_status
-    board_changed()
-    return locked
+    """Move a visit to its next state, if its life allows it (visits/lifecycle.py)."""
+    return transition(visit, to_status=to_status, actor=actor, now=at or timezone.now(), note=note)
 
 
 # --- requests, decisions and the family's answer ------------------------------------------------------------
 
-SUBMITTABLE = {S.DRAFT, S.CHANGES_REQUESTED}
-EDITABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
 # Changing any of these after authorisation (who, where, when) needs a new decision (issue 3).
 MATERIAL = {"household", "children", "people", "scheduled_start", "expected_duration_minutes", "expected_return"}
 DECISION_STATUS = {
@@ -213,14 +190,11 @@ def visit_submit(*, visit: Visit, actor) -> Visit:
     return locked
 
 
-CANCELLABLE = {S.DRAFT, S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED}
-
-
 def may_cancel(visit: Visit, user) -> bool:
     """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
     from core.roles import is_senior
 
-    if visit.status not in CANCELLABLE:
+    if visit.status not in BEFORE_DEPARTURE:
         return False
     return user.pk == visit.requested_by_id or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
 
@@ -232,7 +206,7 @@ def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
     if not reason:
         raise ValidationError({"reason": "Say why the visit is called off: its history keeps the reason."})
     locked = _lock(visit)
-    if locked.status not in CANCELLABLE:
+    if locked.status not in BEFORE_DEPARTURE:
         raise ValidationError(
             f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
             "once staff have set off, record their check-ins instead."
@@ -263,7 +237,7 @@ def visit_update(
 ) -> Visit:
     """Edit a visit. Changing who, where or when after authorisation sends it back for a new decision."""
     locked = _lock(visit)
-    if locked.status not in EDITABLE:
+    if locked.status not in BEFORE_DEPARTURE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} can no longer be changed.")
     if actor.pk != locked.requested_by_id:
         raise PermissionDenied("Only the person who requested the visit can change it.")
@@ -357,7 +331,7 @@ def parent_notification_record(
     locked = _lock(visit)
     if not locked.announced:
         raise ValidationError("This visit is unannounced: the family is not told in advance.")
-    if locked.status not in EDITABLE:
+    if locked.status not in BEFORE_DEPARTURE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot record this.")
     row = ParentNotification(
         visit=locked,

@@ -31,6 +31,7 @@ from .forms import (
     ReviewForm,
     VisitRequestForm,
 )
+from .lifecycle import SUBMITTABLE
 from .models import FollowUpAction, Visit, VisitReport, VisitRole, VisitStatus
 
 
@@ -67,10 +68,10 @@ def visit_detail(request, pk, cancel_form=None):
         {
             "visit": visit,
             "cancel_form": (cancel_form or CancelForm()) if may_cancel else None,
-            "can_edit": visit.requested_by_id == request.user.pk and visit.status in services.EDITABLE,
-            "can_submit": visit.requested_by_id == request.user.pk and visit.status in services.SUBMITTABLE,
+            "can_edit": visit.requested_by_id == request.user.pk and visit.before_departure,
+            "can_submit": visit.requested_by_id == request.user.pk and visit.status in SUBMITTABLE,
             "parent_form": ParentNotificationForm(initial={"notified_on": timezone.localdate()})
-            if visit.announced and visit.status in services.EDITABLE
+            if visit.announced and visit.before_departure
             else None,
             "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
             "checklist": checklist_panel(visit=visit, user=request.user),
@@ -204,10 +205,10 @@ def visit_edit(request, pk):
     visit = get_visit_for(request.user, pk, Visit.objects.prefetch_related("people", "children"))
     if visit.requested_by_id != request.user.pk:
         raise PermissionDenied("Only the person who requested the visit can change it.")
-    if visit.status not in services.EDITABLE:
+    if not visit.before_departure:
         messages.error(request, f"A visit that is {visit.get_status_display().lower()} can no longer be changed.")
         return redirect(visit)
-    actions = ("submit", "draft") if visit.status in services.SUBMITTABLE else ("save",)
+    actions = ("submit", "draft") if visit.status in SUBMITTABLE else ("save",)
     form = _request_form(request, initial=VisitRequestForm.initial_for(visit), actions=actions)
     if request.method == "POST" and form.is_bound and form.is_valid():
         fields = form.service_fields()

@@ -11,7 +11,7 @@ from core.audit import audit
 from safeguarding.models import RiskAssessment
 from safeguarding.services import current_risk_assessment, prohibited_address_matches
 
-from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
+from ..models import ChecklistOverride, SafeWord, VisitPreparation
 
 LABELS = {
     "authorised": "Visit authorised",
@@ -74,7 +74,7 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
             )
         )
 
-    authorised = visit.status in {VisitStatus.AUTHORISED, VisitStatus.OUT, VisitStatus.ON_SITE, VisitStatus.LEFT}
+    authorised = visit.is_cleared_to_go
     add("authorised", authorised, "" if authorised else f"The visit is {visit.get_status_display().lower()}.")
 
     matches = prohibited_address_matches(visit.household, on=today)

@@ -83,7 +83,7 @@ def approval_decide(request, pk):
             "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
             "approve_refusal": policy.decision_refusal(request.user, visit, approving=True, policy=school_policy),
             "problems": policy.submission_errors(visit, requested_by=visit.requested_by, policy=school_policy)
-            if visit.status == "requested"
+            if visit.awaiting_decision
             else {},
             "age_text": policy.age_words(policy.age(visit)),
         },

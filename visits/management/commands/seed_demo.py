@@ -41,8 +41,8 @@ from safeguarding.services import (
 )
 from visits.after.services import visit_concern_raise
 from visits.departure.services import safe_word_set
+from visits.lifecycle import AWAY, BOOKED, ON_THE_DAY
 from visits.models import (
-    AWAY_STATUSES,
     AuthorisationDecision,
     Decision,
     NotifyMethod,
@@ -71,14 +71,11 @@ from visits.services import (
 )
 
 S = VisitStatus
-IN_PROGRESS = {S.REQUESTED, S.CHANGES_REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT}
 DECISIONS = {
     S.AUTHORISED: Decision.APPROVED,
     S.DECLINED: Decision.DECLINED,
     S.CHANGES_REQUESTED: Decision.CHANGES_REQUESTED,
 }
-# Visits that went ahead (or are about to): their checklist was met before anyone left school.
-WENT_AHEAD = {S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED}
 # The visit's own clocks that a check-in stamps (visits.checkins), so the board and the alert timer work.
 CLOCKS = {S.OUT: "checked_out_at", S.ON_SITE: "arrived_at"}
 # Fictional, and only ever shown to the pair, the office and the DSLs.
@@ -938,7 +935,7 @@ class Seeder:
         names = " and ".join(c.first_name for c in children)
         announced = purpose not in UNANNOUNCED_REASONS or (purpose == Purpose.ATTENDANCE and rng.random() < 0.5)
 
-        lead, second = self._free_pair(ctx, start, holds_time=final in IN_PROGRESS)
+        lead, second = self._free_pair(ctx, start, holds_time=final in BOOKED)
         people = [Visitor(role=VisitRole.LEAD, user=lead), Visitor(role=VisitRole.SECOND, user=second)]
         external = self._external(purpose, children)
         if external:
@@ -981,7 +978,7 @@ class Seeder:
         Visit.objects.filter(pk=visit.pk).update(created_at=created)
         visit.transitions.filter(from_status="").update(at=created)
 
-        if final in WENT_AHEAD:
+        if final in ON_THE_DAY:
             self._prepare(visit, lead, announced, created)
         authoriser = self._authoriser(ctx, policy, announced)
         for to_status, when, actor, note in self._life(
@@ -1010,7 +1007,7 @@ class Seeder:
                 report_review(report=visit.report, actor=actor, comment=note)
             else:
                 visit_transition(visit=visit, to_status=to_status, actor=actor, at=when, note=note)
-                if to_status in AWAY_STATUSES:
+                if to_status in AWAY:
                     # What the check-in service would have stamped at the time, and the alert timer it keeps.
                     clocks = [CLOCKS[to_status]] if to_status in CLOCKS else []
                     for clock in clocks:
@@ -1154,7 +1151,7 @@ class Seeder:
         via_changes,
         withdrawn,
     ):
-        """The steps from draft to `final`, along visits.services.ALLOWED_TRANSITIONS, with believable times."""
+        """The steps from draft to `final`, along visits.services.ALLOWED, with believable times."""
         rng = self.rng
         if final == S.DRAFT:
             return

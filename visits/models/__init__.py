@@ -1,0 +1,54 @@
+"""The visit's records, one module per part of its life (as grafana/oncall's alerts models are laid out).
+
+Import them from here: `from visits.models import Visit`.
+"""
+
+from ..lifecycle import VisitStatus
+from .after import FollowUpAction, Incident, IncidentKind, PresentPerson, VisitConcern, VisitOutcome, VisitReport
+from .alerts import AlertKind, AlertNotification, AlertOutcome, NotificationChannel, SweepHeartbeat, VisitAlert
+from .departure import ChecklistOverride, SafeWord, VisitPreparation
+from .field import CheckIn, CheckInKind
+from .requests import AuthorisationDecision, Decision, NotifyMethod, ParentNotification, ParentResponse
+from .visit import (
+    Purpose,
+    Visit,
+    VisitGroupObjectPermission,
+    VisitPerson,
+    VisitRole,
+    VisitTransition,
+    VisitUserObjectPermission,
+)
+
+__all__ = [
+    "AlertKind",
+    "AlertNotification",
+    "AlertOutcome",
+    "AuthorisationDecision",
+    "CheckIn",
+    "CheckInKind",
+    "ChecklistOverride",
+    "Decision",
+    "FollowUpAction",
+    "Incident",
+    "IncidentKind",
+    "NotificationChannel",
+    "NotifyMethod",
+    "ParentNotification",
+    "ParentResponse",
+    "PresentPerson",
+    "Purpose",
+    "SafeWord",
+    "SweepHeartbeat",
+    "Visit",
+    "VisitAlert",
+    "VisitConcern",
+    "VisitGroupObjectPermission",
+    "VisitOutcome",
+    "VisitPerson",
+    "VisitPreparation",
+    "VisitReport",
+    "VisitRole",
+    "VisitStatus",
+    "VisitTransition",
+    "VisitUserObjectPermission",
+]

@@ -1,0 +1,114 @@
+"""Alerts the office must act on, the messages sent about them, and the sweep's heartbeat."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import EscalationAction
+
+from .visit import Visit
+
+
+class AlertKind(models.TextChoices):
+    OVERDUE = "overdue", "Overdue"
+    ON_SITE_TOO_LONG = "on_site_too_long", "On site too long: check on them"
+    DURESS = "duress", "Duress: code word"
+
+
+class AlertOutcome(models.TextChoices):
+    RANG_ALL_FINE = "rang_all_fine", "Rang: all fine, new return time"
+    RANG_NO_ANSWER = "rang_no_answer", "Rang: no answer"
+    POLICE_CALLED = "police_called", "Police called"
+    CHECKED_FINE = "checked_fine", "Checked on them: all fine"
+    RESOLVED_BY_CHECKIN = "resolved_by_checkin", "Resolved by a check-in"
+
+
+class VisitAlert(models.Model):
+    """An alert the office must act on. `key` is unique per visit: a sweep that runs twice cannot raise it twice."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="alerts")
+    key = models.CharField(max_length=40, help_text="e.g. overdue:0:1 (round 0, step 1), on_site, duress:3")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    action = models.CharField(max_length=20, blank=True, help_text="The escalation step's action, if any.")
+    step_order = models.PositiveSmallIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(help_text="When the alert fell due.")
+    raised_at = models.DateTimeField(help_text="When the system stored it.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, choices=AlertOutcome.choices, blank=True)
+    police_reference = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["visit", "raised_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "key"], name="alert_once_per_visit_and_key"),
+            models.CheckConstraint(name="alert_kind_valid", condition=Q(kind__in=AlertKind.values)),
+            models.CheckConstraint(
+                name="alert_outcome_valid", condition=Q(outcome="") | Q(outcome__in=AlertOutcome.values)
+            ),
+            models.CheckConstraint(
+                name="police_called_has_reference",
+                condition=~Q(outcome="police_called") | ~Q(police_reference=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["visit"], name="alert_open", condition=Q(acknowledged_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.visit_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def title(self) -> str:
+        if self.kind == AlertKind.OVERDUE and self.action:
+            return f"Overdue: {EscalationAction(self.action).label}"
+        return self.get_kind_display()
+
+    @property
+    def is_police_prompt(self) -> bool:
+        return self.kind == AlertKind.DURESS or self.action == "police_prompt"
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class AlertNotification(models.Model):
+    """One message for one recipient on one channel: an outbox row, unique, so a retry never sends twice."""
+
+    alert = models.ForeignKey(VisitAlert, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    recipient = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["alert", "channel", "recipient"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel", "recipient"], name="notify_once_per_recipient"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="notification_unsent", condition=Q(sent_at__isnull=True))]
+
+    def __str__(self):
+        return f"{self.channel} to {self.recipient}"
+
+
+class SweepHeartbeat(models.Model):
+    """The alert sweep's last run, so the board and /healthz can say plainly when alerting is degraded."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_run_at = models.DateTimeField()
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name} at {self.last_run_at:%H:%M:%S}"

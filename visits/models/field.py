@@ -1,0 +1,36 @@
+"""Check-ins from the field: by the pair from a phone, or by the office on their behalf."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .visit import Visit
+
+
+class CheckInKind(models.TextChoices):
+    CHECKED_OUT = "checked_out", "Checked out of school"
+    ARRIVED = "arrived", "Arrived"
+    LEFT = "left", "Left the property safely"
+    RETURNED = "returned", "Returned to school"
+    NOT_RETURNING = "not_returning", "Not returning to school: finished and safe"
+    EXTENDED = "extended", "Running late: extended"
+    DURESS = "duress", "Duress"
+    OFFICE_CODE_WORD = "office_code_word", "Code word received on a call"
+
+
+class CheckIn(models.Model):
+    """One field check-in, by the pair from a phone or by the office on their behalf (recorded_by says who)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="checkins")
+    kind = models.CharField(max_length=20, choices=CheckInKind.choices)
+    at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf = models.BooleanField(default=False, help_text="Recorded by someone other than the pair.")
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["visit", "at", "id"]
+        constraints = [models.CheckConstraint(name="checkin_kind_valid", condition=Q(kind__in=CheckInKind.values))]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.at:%H:%M}"
