@@ -95,7 +95,8 @@ def _reported_visit(paragraphs, make_password):
     from core.models import Authorisers, HomeVisitPolicy, School, StaffProfile, Trust
     from families.models import Child, Household, ParentCarer
     from visits.models import Purpose, VisitRole, VisitStatus
-    from visits.services import Visitor, report_submit, visit_create, visit_transition
+    from visits.requests.services import Visitor, visit_create
+    from visits.services import report_submit, visit_transition
 
     trust = Trust.objects.create(name="Bench Trust", slug="bench")
     HomeVisitPolicy.objects.create(

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from visits import views as visit_views
 from visits.reporting import views as reporting_views
-from visits.requests import views as request_views
+from visits.requests import urls as requests_urls
 
 from . import views
 
@@ -21,8 +21,7 @@ urlpatterns = [
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),
     path("safeguarding/", include("visits.after.urls")),
-    path("approvals/", request_views.approvals, name="approvals"),
-    path("approvals/<int:pk>/", request_views.approval_decide, name="approval_decide"),
+    path("approvals/", include(requests_urls.approvals_urlpatterns)),
     path("dashboard/", reporting_views.dashboard, name="dashboard"),
     path("board/", include("visits.board_urls")),
     path("figures/", visit_views.figures_page, name="figures"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
 from families.models import Child, Household, ParentCarer
 from visits.models import Purpose, VisitRole
-from visits.services import Visitor, visit_create
+from visits.requests.services import Visitor, visit_create
 
 
 class TrustFactory(factory.django.DjangoModelFactory):
@@ -209,7 +209,7 @@ def prepare_for_departure(visit, lead):
         risk_rows_to_start_from,
     )
     from visits.departure.services import safe_word_set
-    from visits.services import parent_notification_record
+    from visits.requests.services import parent_notification_record
 
     if current_risk_assessment(visit.household) is None:
         rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(visit.school)]

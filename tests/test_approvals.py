@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core.models import AuditEntry, Authorisers, HomeVisitPolicy
 from core.roles import Role
-from visits import services
 from visits.models import AuthorisationDecision, Visit, VisitStatus
+from visits.requests import services
 
 from .factories import ChildFactory, make_member, make_visit, sign_in
 

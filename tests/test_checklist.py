@@ -45,7 +45,7 @@ def assess(cast, household, **flags):
 
 def tell_family(cast, visit, response="agreed"):
     """Issue 3's record of how the family was told: the one the checklist reads."""
-    from visits.services import parent_notification_record
+    from visits.requests.services import parent_notification_record
 
     return parent_notification_record(
         visit=visit, actor=cast.staff, method="phone", response=response, notified_at=timezone.now()

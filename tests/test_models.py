@@ -60,7 +60,7 @@ def test_an_external_practitioner_needs_a_name_and_organisation(cast):
 
 
 def test_service_refuses_a_visit_without_exactly_one_lead(cast):
-    from visits.services import Visitor
+    from visits.requests.services import Visitor
 
     with pytest.raises(ValidationError, match="exactly one lead"):
         make_visit(lead=cast.staff, people=[Visitor(role=VisitRole.SECOND, user=cast.staff2)])

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from core.models import AuditEntry, HomeVisitPolicy
 from core.roles import Role
-from visits import services
 from visits.access import can_view_visit
 from visits.models import ParentNotification, Visit, VisitRole, VisitStatus
-from visits.services import Visitor
+from visits.requests import services
+from visits.requests.services import Visitor
 
 from .factories import ChildFactory, make_member, make_visit
 

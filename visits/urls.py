@@ -1,18 +1,11 @@
 from django.urls import path
 
 from . import board_views, views
+from .requests import urls as requests_urls
 
 app_name = "visits"
-urlpatterns = [
-    path("", views.visit_list, name="list"),
-    path("new/", views.visit_new, name="new"),
+urlpatterns = requests_urls.urlpatterns + [
     path("search/", views.visit_search, name="search"),
-    path("children/search/", views.child_search, name="child_search"),
-    path("<int:pk>/", views.visit_detail, name="detail"),
-    path("<int:pk>/edit/", views.visit_edit, name="edit"),
-    path("<int:pk>/submit/", views.visit_submit, name="submit"),
-    path("<int:pk>/cancel/", views.visit_cancel, name="cancel"),
-    path("<int:pk>/parents/", views.parent_notification, name="parent_notification"),
     path("<int:pk>/field/", board_views.field, name="field"),
     path("households/<int:pk>/", views.HouseholdPage.as_view(), name="household"),
     path("children/<int:pk>/", views.ChildPage.as_view(), name="child"),

@@ -8,9 +8,9 @@ from core.models import School
 from core.scoping import school_ids_for
 from safeguarding.selectors import risk_assessments_due, training_expiring, training_warning_days, visible_concerns
 
-from .. import policy
 from .. import selectors as visit_selectors
 from ..access import visible_visits
+from ..requests import policy
 
 PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the full list
 

@@ -57,18 +57,9 @@ from visits.models import (
     VisitTransition,
     VisitUserObjectPermission,
 )
-from visits.policy import decision_refusal
-from visits.services import (
-    Visitor,
-    action_complete,
-    parent_notification_record,
-    report_review,
-    report_submit,
-    visit_create,
-    visit_decide,
-    visit_submit,
-    visit_transition,
-)
+from visits.requests.policy import decision_refusal
+from visits.requests.services import Visitor, parent_notification_record, visit_create, visit_decide, visit_submit
+from visits.services import action_complete, report_review, report_submit, visit_transition
 
 S = VisitStatus
 DECISIONS = {

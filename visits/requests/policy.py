@@ -15,8 +15,8 @@ from core.models import Authorisers, EffectivePolicy
 from core.roles import Role, has_role, user_roles
 from core.scoping import school_ids_for
 
-from .lifecycle import BOOKED
-from .models import Visit, VisitRole, VisitStatus
+from ..lifecycle import BOOKED
+from ..models import Visit, VisitRole, VisitStatus
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from django.urls import reverse
 from core.models import Authorisers
 from core.roles import Role
 
+from ..models import AuthorisationDecision, Visit
 from . import policy
-from .models import AuthorisationDecision, Visit
 
 
 def _link(path: str) -> str:
