@@ -43,7 +43,7 @@ def main():
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         visit = _reported_visit(args.paragraphs, make_password)
 
-    from visits.pdf import parent_copy_pdf
+    from visits.after.pdf import parent_copy_pdf
 
     start = time.perf_counter()
     first = parent_copy_pdf(visit)
@@ -94,9 +94,10 @@ def _reported_visit(paragraphs, make_password):
 
     from core.models import Authorisers, HomeVisitPolicy, School, StaffProfile, Trust
     from families.models import Child, Household, ParentCarer
+    from visits.after.services import report_submit
     from visits.models import Purpose, VisitRole, VisitStatus
     from visits.requests.services import Visitor, visit_create
-    from visits.services import report_submit, visit_transition
+    from visits.services import visit_transition
 
     trust = Trust.objects.create(name="Bench Trust", slug="bench")
     HomeVisitPolicy.objects.create(

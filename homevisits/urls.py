@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from visits import views as visit_views
+from visits.after import urls as after_urls
 from visits.reporting import views as reporting_views
 from visits.requests import urls as requests_urls
 
@@ -20,7 +21,7 @@ urlpatterns = [
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),
-    path("safeguarding/", include("visits.after.urls")),
+    path("safeguarding/", include(after_urls.restricted_urlpatterns)),
     path("approvals/", include(requests_urls.approvals_urlpatterns)),
     path("dashboard/", reporting_views.dashboard, name="dashboard"),
     path("board/", include("visits.board_urls")),

@@ -165,7 +165,7 @@ def make_reported_visit(
     *, lead, summary="We talked about mornings and agreed a plan.", actions=(), present=None, **report_fields
 ):
     """A visit returned and reported by `lead`, with a submitted Home Visit Form."""
-    from visits.services import report_submit
+    from visits.after.services import report_submit
 
     visit = make_visit(lead=lead, **report_fields.pop("visit_fields", {}))
     walk_visit(visit, lead, "returned")

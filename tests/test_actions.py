@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry
 from safeguarding.services import concern_raise
+from visits.after.services import action_create
 from visits.models import FollowUpAction
-from visits.services import action_create
 
 from .factories import ChildFactory, make_reported_visit, sign_in
 
@@ -161,7 +161,7 @@ def test_action_lists_query_count_does_not_grow(client, cast, url):
     for n in range(6):
         done = _action(cast, cast.dsl, f"Job {n}", datetime.date(2026, 10, 19), visit=visit)
         if n % 2:
-            from visits.services import action_complete
+            from visits.after.services import action_complete
 
             action_complete(action=done, actor=cast.dsl, outcome="done")
     with CaptureQueriesContext(connection) as many:

@@ -13,8 +13,8 @@ from pypdf import PdfReader
 
 from core.roles import Role
 from families.models import ParentCarer
+from visits.after.pdf import missed_you_pdf, parent_copy_pdf
 from visits.after.services import visit_concern_raise
-from visits.pdf import missed_you_pdf, parent_copy_pdf
 
 from .factories import ChildFactory, ParentCarerFactory, make_member, make_reported_visit, make_visit
 
@@ -121,7 +121,7 @@ def test_parent_copy_never_shows_internal_or_restricted_records(cast, family):
 
 def test_parent_copy_context_is_an_allow_list(cast, family):
     """The template sees only these keys: a new one must be a deliberate, reviewed choice of what parents read."""
-    from visits.pdf import parent_copy_context
+    from visits.after.pdf import parent_copy_context
 
     lead, child, _ = family
     visit = _reported(lead, child, cast)

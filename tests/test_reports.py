@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from core.models import AuditEntry, HomeVisitPolicy
+from visits.after.services import report_due_at
 from visits.models import FollowUpAction, VisitReport, VisitStatus
-from visits.services import report_due_at, visit_transition
+from visits.services import visit_transition
 
 from .factories import make_reported_visit, make_visit, walk_visit
 
@@ -268,7 +269,7 @@ def test_autosave_after_submission_changes_nothing(client, cast, returned_visit)
 
 
 def test_dashboard_selectors_list_due_late_and_awaiting_review(cast, returned_visit, time_machine):
-    from visits.selectors import reports_awaiting_review, reports_due
+    from visits.after.selectors import reports_awaiting_review, reports_due
 
     returned = MONDAY_9AM + datetime.timedelta(hours=1, minutes=50)
     (due,) = reports_due(cast.staff, returned + datetime.timedelta(hours=25))

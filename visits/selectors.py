@@ -1,66 +1,14 @@
 """Read queries for the after-visit work, for dashboards and lists (issue 6)."""
 
 import datetime
-from dataclasses import dataclass
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import QuerySet
 
-from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
 from .access import visible_visits
 from .lifecycle import ON_THE_DAY
-from .models import FollowUpAction, Incident, IncidentKind, Visit, VisitAlert, VisitRole, VisitStatus
-
-
-@dataclass(frozen=True)
-class ReportDue:
-    visit: Visit
-    due_at: datetime.datetime
-    late: bool
-
-
-def reports_due(user, now: datetime.datetime, mine_only: bool = False) -> list[ReportDue]:
-    """Forms still to write: the user's own as lead, or every one at their schools for a DSL/Principal."""
-    qs = visible_visits(user).filter(status=VisitStatus.RETURNED)
-    if mine_only or not is_senior(user):
-        qs = qs.filter(people__user=user, people__role=VisitRole.LEAD)
-    visits = list(
-        qs.select_related("household", "school", "report").annotate(
-            returned_at=Max("transitions__at", filter=Q(transitions__to_status=VisitStatus.RETURNED))
-        )
-    )
-    schools = {v.school_id: v.school for v in visits}
-    hours = {pk: school.policy().report_due_hours for pk, school in schools.items()}
-    due = []
-    for visit in visits:
-        report = getattr(visit, "report", None)
-        due_at = (
-            report.due_at
-            if report
-            else ((visit.returned_at or visit.expected_return) + datetime.timedelta(hours=hours[visit.school_id]))
-        )
-        due.append(ReportDue(visit=visit, due_at=due_at, late=now > due_at))
-    return sorted(due, key=lambda d: d.due_at)
-
-
-def reports_awaiting_review(user) -> QuerySet[Visit]:
-    """Submitted forms a DSL or the Principal has still to sign off (none for anyone else)."""
-    if not is_senior(user):
-        return Visit.objects.none()
-    return (
-        visible_visits(user)
-        .filter(status=VisitStatus.REPORTED)
-        .select_related("household", "report__submitted_by")
-        .order_by("report__submitted_at")
-    )
-
-
-def overdue_actions(user, today: datetime.date) -> QuerySet[FollowUpAction]:
-    """The user's own overdue actions, or every overdue action at their schools for a DSL/Principal."""
-    qs = FollowUpAction.objects.for_user(user).overdue(today).select_related("owner", "visit__household")
-    return qs if is_senior(user) else qs.filter(owner=user)
-
+from .models import Visit, VisitAlert
 
 # --- The DSL and Principal dashboard (issue 7) -------------------------------------------------------------------
 
@@ -105,13 +53,3 @@ def open_alerts_for(user) -> list:
         .select_related("visit__household")
         .order_by("-raised_at")[:50]
     )
-
-
-def visible_incidents(user):
-    """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
-    qs = Incident.objects.filter(school_id__in=school_ids_for(user))
-    if has_role(user, Role.PRINCIPAL):
-        return qs
-    if has_role(user, Role.DSL):
-        return qs.exclude(kind=IncidentKind.ACCUSATION)
-    return qs.none()

@@ -10,6 +10,7 @@ from safeguarding.selectors import risk_assessments_due, training_expiring, trai
 
 from .. import selectors as visit_selectors
 from ..access import visible_visits
+from ..after import selectors as after_selectors
 from ..requests import policy
 
 PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the full list
@@ -35,7 +36,7 @@ def dashboard(request):
     )
     for visit in pending["items"]:
         visit.age_text = policy.age_words(policy.age(visit, now))
-    due = visit_selectors.reports_due(user, now)
+    due = after_selectors.reports_due(user, now)
     late = [row for row in due if row.late]
     return render(
         request,
@@ -49,8 +50,8 @@ def dashboard(request):
             "alerts": visit_selectors.open_alerts_for(user),
             "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
             "reports_due_count": len(due),
-            "awaiting_review": _panel(visit_selectors.reports_awaiting_review(user)),
-            "actions_overdue": _panel(visit_selectors.overdue_actions(user, today)),
+            "awaiting_review": _panel(after_selectors.reports_awaiting_review(user)),
+            "actions_overdue": _panel(after_selectors.overdue_actions(user, today)),
             "concerns": _panel(
                 visible_concerns(user)
                 .filter(closed_at__isnull=True)

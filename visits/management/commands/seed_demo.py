@@ -39,7 +39,7 @@ from safeguarding.services import (
     risk_assessment_create,
     risk_rows_to_start_from,
 )
-from visits.after.services import visit_concern_raise
+from visits.after.services import action_complete, report_review, report_submit, visit_concern_raise
 from visits.departure.services import safe_word_set
 from visits.lifecycle import AWAY, BOOKED, ON_THE_DAY
 from visits.models import (
@@ -59,7 +59,7 @@ from visits.models import (
 )
 from visits.requests.policy import decision_refusal
 from visits.requests.services import Visitor, parent_notification_record, visit_create, visit_decide, visit_submit
-from visits.services import action_complete, report_review, report_submit, visit_transition
+from visits.services import visit_transition
 
 S = VisitStatus
 DECISIONS = {

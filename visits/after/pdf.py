@@ -12,7 +12,7 @@ from django.utils import timezone
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from .models import FollowUpAction, Visit, VisitRole
+from ..models import FollowUpAction, Visit, VisitRole
 
 # The plain-words purpose the family reads, rather than the school's internal label.
 PURPOSE_FOR_FAMILY = {
