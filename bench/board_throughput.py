@@ -44,12 +44,12 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from core.dates import local_day_bounds
 from core.models import School
 from core.roles import Role
 from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy
 from visits.alerts import alerts_sweep
 from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus
-from visits.selectors import local_day_bounds
 
 TOTAL, TODAY = 100_000, 500
 

@@ -3,9 +3,8 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from visits import views as visit_views
 from visits.after import urls as after_urls
-from visits.reporting import views as reporting_views
+from visits.reporting import urls as reporting_urls
 from visits.requests import urls as requests_urls
 
 from . import views
@@ -23,8 +22,6 @@ urlpatterns = [
     path("safeguarding/", include("visits.departure.urls")),
     path("safeguarding/", include(after_urls.restricted_urlpatterns)),
     path("approvals/", include(requests_urls.approvals_urlpatterns)),
-    path("dashboard/", reporting_views.dashboard, name="dashboard"),
     path("board/", include("visits.board_urls")),
-    path("figures/", visit_views.figures_page, name="figures"),
-    path("figures/print/", visit_views.figures_print, name="figures_print"),
+    path("", include(reporting_urls.site_urlpatterns)),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from safeguarding.models import Concern, RiskAssessment
 from visits.models import FollowUpAction, Visit, VisitAlert, VisitStatus
-from visits.selectors import open_alerts_for
+from visits.reporting.selectors import open_alerts_for
 
 from .factories import ChildFactory, HouseholdFactory, bulk_visits, make_visit, walk_visit
 

@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from visits.figures import Term, recent_terms, term_figures
 from visits.models import (
     AuthorisationDecision,
     FollowUpAction,
@@ -19,6 +18,7 @@ from visits.models import (
     VisitStatus,
     VisitTransition,
 )
+from visits.reporting.figures import Term, recent_terms, term_figures
 
 from .factories import ChildFactory, bulk_visits
 
@@ -327,7 +327,7 @@ def test_query_count_does_not_grow_with_the_data(client, cast, term_data):
 
 
 def test_chart_labels_cannot_inject_markup():
-    from visits.charts import bar_chart
+    from visits.reporting.charts import bar_chart
 
     svg = bar_chart([("<script>alert(1)</script>", 3), ("Empty", None)], title="A & B", unit="%")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "A &amp; B" in svg

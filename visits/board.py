@@ -11,13 +11,13 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
+from core.dates import local_day_bounds
 from core.models import School
 from core.scoping import school_ids_for
 
 from .changes import GENERATION_KEY, recent_versions
 from .lifecycle import AWAY, ON_THE_DAY
 from .models import Visit, VisitAlert, VisitPerson, VisitRole
-from .selectors import local_day_bounds
 
 
 def board_visits(user, now: datetime.datetime):

@@ -1,21 +1,16 @@
+"""The visit's pages under /visits/, in the "visits" namespace; each part of its life brings its own."""
+
 from django.urls import path
 
-from . import board_views, views
+from . import board_views
 from .after import urls as after_urls
+from .reporting import urls as reporting_urls
 from .requests import urls as requests_urls
 
 app_name = "visits"
-urlpatterns = (
-    requests_urls.urlpatterns
-    + after_urls.urlpatterns
-    + [
-        path("search/", views.visit_search, name="search"),
-        path("<int:pk>/field/", board_views.field, name="field"),
-        path("households/<int:pk>/", views.HouseholdPage.as_view(), name="household"),
-        path("children/<int:pk>/", views.ChildPage.as_view(), name="child"),
-    ]
-)
-
-urlpatterns += [
-    path("children/<int:pk>/chronology/", views.child_chronology, name="chronology"),
+urlpatterns = [
+    *requests_urls.urlpatterns,
+    path("<int:pk>/field/", board_views.field, name="field"),
+    *after_urls.urlpatterns,
+    *reporting_urls.urlpatterns,
 ]

@@ -69,3 +69,8 @@ def visible_incidents(user):
     if has_role(user, Role.DSL):
         return qs.exclude(kind=IncidentKind.ACCUSATION)
     return qs.none()
+
+
+def action_rows() -> QuerySet[FollowUpAction]:
+    """Follow-up actions with what their lists show beside them."""
+    return FollowUpAction.objects.select_related("owner", "visit__household", "child", "completed_by", "concern")

@@ -421,12 +421,9 @@ def email_letter(request, pk, document):
     return redirect(visit)
 
 
-ACTION_QS = FollowUpAction.objects.select_related("owner", "visit__household", "child", "completed_by", "concern")
-
-
 @login_required
 def my_actions(request):
-    actions = ACTION_QS.for_user(request.user).filter(owner=request.user)
+    actions = selectors.action_rows().for_user(request.user).filter(owner=request.user)
     today = timezone.localdate()
     recent = timezone.now() - datetime.timedelta(days=30)
     return render(
@@ -448,7 +445,7 @@ def my_actions(request):
 def school_actions(request):
     if not is_senior(request.user):
         raise PermissionDenied("Only a DSL or the Principal sees the school's actions.")
-    actions = ACTION_QS.for_user(request.user)
+    actions = selectors.action_rows().for_user(request.user)
     today = timezone.localdate()
     recent = timezone.now() - datetime.timedelta(days=30)
     return render(

@@ -1,17 +1,31 @@
-"""The DSL's and the Principal's dashboard: everything they must act on, in a bounded number of queries."""
+"""What has happened, read back: the DSL's dashboard, a household's or a child's visits and chronology, the
+filtered visit list with its CSV export, and the governors' and trust figures."""
 
-from django.shortcuts import render
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from core.audit import audit
 from core.decorators import senior_required
 from core.models import School
+from core.permissions import may_see_family_records
+from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
+from families.models import Child
+from families.views import ChildDetail, HouseholdDetail
 from safeguarding.selectors import risk_assessments_due, training_expiring, training_warning_days, visible_concerns
 
-from .. import selectors as visit_selectors
 from ..access import visible_visits
 from ..after import selectors as after_selectors
+from ..models import VisitRole
 from ..requests import policy
+from . import charts, figures, selectors
+from .filters import VisitFilter
 
 PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the full list
 
@@ -45,9 +59,9 @@ def dashboard(request):
             "today": today,
             "now": now,
             "pending": pending,
-            "today_visits": _panel(visit_selectors.todays_visits(user, today), rows=20),
-            "out_now": _panel(visit_selectors.out_now(user), rows=20),
-            "alerts": visit_selectors.open_alerts_for(user),
+            "today_visits": _panel(selectors.todays_visits(user, today), rows=20),
+            "out_now": _panel(selectors.out_now(user), rows=20),
+            "alerts": selectors.open_alerts_for(user),
             "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
             "reports_due_count": len(due),
             "awaiting_review": _panel(after_selectors.reports_awaiting_review(user)),
@@ -63,3 +77,250 @@ def dashboard(request):
             "warning_days": warning_days,
         },
     )
+
+
+class HouseholdPage(HouseholdDetail):
+    """The household's page, with the visits there that this user may see."""
+
+    def get_context_data(self, **kwargs):
+        visits = visible_visits(self.request.user, self.object.visits.all()).order_by("-scheduled_start")[:50]
+        return super().get_context_data(visits=visits, **kwargs)
+
+
+class ChildPage(ChildDetail):
+    """The child's page, with the visits to them that this user may see."""
+
+    def get_context_data(self, **kwargs):
+        visits = visible_visits(self.request.user, self.object.visits.all()).select_related("household")
+        return super().get_context_data(visits=visits.order_by("-scheduled_start")[:50], **kwargs)
+
+
+@login_required
+def child_chronology(request, pk):
+    if not may_see_family_records(request.user):
+        raise Http404("No such child.")
+    child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
+    visits = list(
+        visible_visits(request.user, child.visits.all())
+        .select_related("household", "report")
+        .prefetch_related("people__user")
+    )
+    entries = []
+    for visit in visits:
+        entries.append({"at": visit.scheduled_start, "kind": "Visit", "visit": visit})
+        report = getattr(visit, "report", None)
+        if report and report.submitted_at:
+            entries.append({"at": report.submitted_at, "kind": "Home Visit Form", "visit": visit, "report": report})
+    actions = after_selectors.action_rows().filter(child=child, concern__isnull=True, visit__in=[v.pk for v in visits])
+    for action in actions:
+        entries.append({"at": action.created_at, "kind": "Action", "action": action})
+    concerns = list(visible_concerns(request.user).filter(child=child).select_related("raised_by"))
+    for concern in concerns:
+        entries.append({"at": concern.raised_at, "kind": "Concern", "concern": concern})
+    if concerns:
+        audit(
+            actor=request.user,
+            action="concern.view",
+            obj=child,
+            school=child.school,
+            summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}",
+        )
+    entries.sort(key=lambda e: e["at"])
+    return render(request, "visits/chronology.html", {"child": child, "entries": entries})
+
+
+SEARCH_PAGE_SIZE = 50
+
+
+# What an export may hold: the list's columns, never free text (reasons, notes, concerns), because a
+# spreadsheet leaves the system's need-to-know checks behind.
+CSV_COLUMNS = [
+    "Visit",
+    "Date",
+    "Start",
+    "School",
+    "Household",
+    "Children",
+    "Year groups",
+    "Purpose",
+    "Status",
+    "Outcome",
+    "Lead",
+    "Other visitors",
+    "Announced",
+    "Form submitted",
+    "Form on time",
+]
+
+
+def _search_queryset(user):
+    return (
+        visible_visits(user)
+        .select_related("household", "school", "report")
+        .prefetch_related("people__user", "children")
+        .order_by("-scheduled_start", "-pk")
+    )
+
+
+def _csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run when the file is opened."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_row(visit) -> list[str]:
+    report = getattr(visit, "report", None)
+    submitted = report.submitted_at if report and report.submitted_at else None
+    people = list(visit.people.all())
+    start = timezone.localtime(visit.scheduled_start)
+    return [
+        _csv_cell(v)
+        for v in [
+            visit.pk,
+            f"{start:%Y-%m-%d}",
+            f"{start:%H:%M}",
+            visit.school.name,
+            visit.household.name,
+            "; ".join(str(c) for c in visit.children.all()),
+            "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
+            visit.get_purpose_display(),
+            visit.get_status_display(),
+            report.get_outcome_display() if submitted else "",
+            "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
+            "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
+            "yes" if visit.announced else "no",
+            f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
+            ("yes" if submitted <= report.due_at else "no") if submitted else "",
+        ]
+    ]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def visit_search(request):
+    """Visits the user may see, filtered; `?format=csv` exports exactly the filtered rows (every page)."""
+
+    visit_filter = VisitFilter(request.GET or None, queryset=_search_queryset(request.user), user=request.user)
+    visits = visit_filter.qs
+    if request.GET.get("format") == "csv" and visit_filter.is_valid():
+        writer = csv.writer(_Echo())
+        applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
+        audit(
+            actor=request.user,
+            action="visit.export",
+            obj=request.user,
+            school=None,
+            summary=f"Exported the visit list as CSV ({visits.count()} visits)",
+            filters={k: str(v) for k, v in applied.items()},
+        )
+
+        def rows():
+            yield writer.writerow(CSV_COLUMNS)
+            for visit in visits.iterator(chunk_size=500):
+                yield writer.writerow(_csv_row(visit))
+
+        stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
+        return response
+    page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(
+        request,
+        "visits/visit_search.html",
+        {
+            "filter": visit_filter,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _figure_schools(user):
+    """Trust admins see every school of their trusts; DSLs and the Principal their own schools; nobody else."""
+    if user.is_superuser:
+        return list(School.objects.order_by("name"))
+    if has_role(user, Role.TRUST_ADMIN):
+        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
+        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
+    if is_senior(user):
+        return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))
+    raise PermissionDenied("The figures are for the DSLs, the Principal and the trust.")
+
+
+def _figures_context(request):
+    schools = _figure_schools(request.user)
+    today = timezone.localdate()
+    terms = figures.recent_terms(today)
+    slug = request.GET.get("term")
+    term = figures.Term.from_slug(slug) if slug else terms[0]
+    term_error = "" if term else "Choose a term from the list."
+    term = term or terms[0]
+    if term not in terms:
+        terms.append(term)
+    results = figures.term_figures(schools, term)
+    share_rows = [
+        ("Home Visit Forms written within the policy's time", "reports_on_time"),
+        ("Visits authorised before they began", "authorised_before"),
+        ("Actions completed by their due date", "actions_on_time"),
+    ]
+    shares = [
+        {
+            "title": title,
+            "cells": [(fig.school.name, getattr(fig, key)) for fig in results],
+            "chart": charts.bar_chart(
+                [(fig.school.name, getattr(fig, key).percent) for fig in results],
+                title=f"{title}, {term.label}",
+                unit="%",
+                max_value=100,
+            ),
+        }
+        for title, key in share_rows
+    ]
+    return {
+        "term": term,
+        "terms": terms,
+        "term_error": term_error,
+        "figures": results,
+        "purpose_rows": figures.purpose_table(results, "by_purpose"),
+        "outcome_rows": figures.purpose_table(results, "by_outcome"),
+        "per_school": [
+            {
+                "fig": fig,
+                "purpose_chart": charts.bar_chart(
+                    list(fig.by_purpose.items()), title=f"Visits by purpose at {fig.school.name}, {term.label}"
+                ),
+                "outcome_chart": charts.bar_chart(
+                    list(fig.by_outcome.items()), title=f"Visits by outcome at {fig.school.name}, {term.label}"
+                ),
+            }
+            for fig in results
+        ],
+        "shares": shares,
+        "decision_chart": charts.bar_chart(
+            [(fig.school.name, fig.median_decision_hours) for fig in results],
+            title=f"Median hours from request to decision, {term.label}",
+            unit=" h",
+        ),
+        "declined_chart": charts.bar_chart(
+            [(fig.school.name, fig.families_declined) for fig in results],
+            title=f"Families who declined a visit, {term.label}",
+        ),
+        "generated": timezone.localtime(),
+    }
+
+
+@login_required
+def figures_page(request):
+    return render(request, "visits/figures.html", _figures_context(request))
+
+
+@login_required
+def figures_print(request):
+    return render(request, "visits/figures_print.html", _figures_context(request))

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from core.dates import local_day_bounds
 from core.models import School
 
-from .lifecycle import BACK, TOOK_PLACE
-from .models import (
+from ..lifecycle import BACK, TOOK_PLACE
+from ..models import (
     AlertKind,
     AlertOutcome,
     Decision,
@@ -27,7 +28,6 @@ from .models import (
     VisitOutcome,
     VisitStatus,
 )
-from .selectors import local_day_bounds
 
 SEASONS = {  # season: (first month, last month)
     "autumn": (9, 12),

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from core.scoping import school_ids_for
 from families.models import Child, YearGroup
 
-from .models import Purpose, VisitOutcome, VisitStatus
+from ..models import Purpose, VisitOutcome, VisitStatus
 
 
 class DateInput(forms.DateInput):

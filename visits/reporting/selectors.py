@@ -1,25 +1,15 @@
-"""Read queries for the after-visit work, for dashboards and lists (issue 6)."""
+"""Reads for the dashboard's panels: today's visits, who is out now, open alerts."""
 
 import datetime
 
 from django.db.models import QuerySet
 
+from core.dates import local_day_bounds
 from core.scoping import school_ids_for
 
-from .access import visible_visits
-from .lifecycle import ON_THE_DAY
-from .models import Visit, VisitAlert
-
-# --- The DSL and Principal dashboard (issue 7) -------------------------------------------------------------------
-
-
-def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """The UTC instants where this Europe/London day starts and ends (23 or 25 hours across a clock change)."""
-    from django.utils import timezone
-
-    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-    end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
-    return start, end
+from ..access import visible_visits
+from ..lifecycle import ON_THE_DAY
+from ..models import Visit, VisitAlert
 
 
 def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
