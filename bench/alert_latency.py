@@ -58,7 +58,7 @@ from tests.factories import (
     make_member,
     trust_default_policy,
 )
-from visits.alerts import HEARTBEAT_NAME
+from visits.alerts.sweep import HEARTBEAT_NAME
 from visits.checkins import visit_check_in
 from visits.models import AlertNotification, CheckInKind, SweepHeartbeat, Visit, VisitAlert
 

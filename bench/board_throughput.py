@@ -48,7 +48,7 @@ from core.dates import local_day_bounds
 from core.models import School
 from core.roles import Role
 from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy
-from visits.alerts import alerts_sweep
+from visits.alerts.sweep import alerts_sweep
 from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus
 
 TOTAL, TODAY = 100_000, 500

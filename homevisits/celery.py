@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 app = Celery("homevisits")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(["visits.alerts"])  # visits/alerts/tasks.py: the sweep and delivery
 
 
 @app.on_after_configure.connect

@@ -213,7 +213,7 @@ CELERY_BEAT_SCHEDULE = {
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 
 # Text messages: console in development; a provider's backend class in production (visits.sms).
-SMS_BACKEND = env("SMS_BACKEND", default="visits.sms.ConsoleSMSBackend")
+SMS_BACKEND = env("SMS_BACKEND", default="visits.alerts.sms.ConsoleSMSBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
 
 LOGGING = {

@@ -55,7 +55,7 @@ def _cache_status() -> str:
 
 def _alert_sweep_status() -> str:
     """'ok' while the overdue-alert sweep has run within two intervals; otherwise why not."""
-    from visits.alerts import sweep_status
+    from visits.alerts.sweep import sweep_status
 
     try:
         status = sweep_status()

@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from core.models import EscalationAction, EscalationStep, HomeVisitPolicy
-from visits import alerts, sms
+from visits.alerts import delivery, services, sms, sweep
 from visits.checkins import visit_check_in, visit_extend
 from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert, VisitStatus
 
@@ -28,7 +28,7 @@ def at(hour, minute, second=0):
 
 @pytest.fixture(autouse=True)
 def _sms_outbox(settings):
-    settings.SMS_BACKEND = "visits.sms.LocmemSMSBackend"
+    settings.SMS_BACKEND = "visits.alerts.sms.LocmemSMSBackend"
     sms.outbox.clear()
     yield
     sms.outbox.clear()
@@ -63,14 +63,14 @@ def test_checking_out_sets_the_timer_to_the_end_of_the_grace(out_visit):
 
 def test_nothing_is_raised_before_the_grace_ends(out_visit):
     with at(10, 54, 59):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     assert alert_keys(out_visit) == []
 
 
 def test_each_step_of_the_chain_fires_at_its_own_delay(cast, out_visit):
     with at(10, 55):
-        assert alerts.alerts_sweep() == 1
-        alerts.notifications_deliver()
+        assert sweep.alerts_sweep() == 1
+        delivery.notifications_deliver()
     first = VisitAlert.objects.get(visit=out_visit)
     assert first.action == EscalationAction.RING_LEAD and first.due_at == OVERDUE
     # Step one goes to the office by email (and the board); nobody is texted yet.
@@ -80,39 +80,39 @@ def test_each_step_of_the_chain_fires_at_its_own_delay(cast, out_visit):
     assert out_visit.reason not in mail.outbox[0].body
 
     with at(11, 9, 59):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     with at(11, 10):
-        assert alerts.alerts_sweep() == 1
-        alerts.notifications_deliver()
+        assert sweep.alerts_sweep() == 1
+        delivery.notifications_deliver()
     senior = VisitAlert.objects.get(visit=out_visit, step_order=1)
     assert senior.action == EscalationAction.ALERT_SENIOR
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["dsl@example.org", "head@example.org"]
     assert len(sms.outbox) == 2
 
     with at(11, 25):
-        assert alerts.alerts_sweep() == 1
-        alerts.notifications_deliver()
+        assert sweep.alerts_sweep() == 1
+        delivery.notifications_deliver()
     police = VisitAlert.objects.get(visit=out_visit, step_order=2)
     assert police.action == EscalationAction.POLICE_PROMPT and police.is_police_prompt
     out_visit.refresh_from_db()
     assert out_visit.alert_due_at is None  # the chain has run out: nothing more to time
     with at(12, 0):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
 
 
 def test_a_sweep_that_runs_twice_raises_nothing_twice(out_visit):
     with at(10, 55):
-        alerts.alerts_sweep()
-        alerts.alerts_sweep()
-        alerts.notifications_deliver()
-        alerts.notifications_deliver()
+        sweep.alerts_sweep()
+        sweep.alerts_sweep()
+        delivery.notifications_deliver()
+        delivery.notifications_deliver()
     assert alert_keys(out_visit) == ["overdue:0:0"]
     assert len(mail.outbox) == 1
 
 
 def test_after_beat_was_down_the_sweep_catches_up_with_every_step_at_once(out_visit):
     with at(12, 0):
-        assert alerts.alerts_sweep() == 3
+        assert sweep.alerts_sweep() == 3
     due = list(VisitAlert.objects.filter(visit=out_visit).order_by("step_order").values_list("due_at", flat=True))
     assert due == [OVERDUE, OVERDUE + datetime.timedelta(minutes=15), OVERDUE + datetime.timedelta(minutes=30)]
 
@@ -122,15 +122,15 @@ def test_two_workers_claiming_the_same_visit_raise_one_alert(out_visit):
     with at(10, 55):
         stale = Visit.objects.select_related("school").get(pk=out_visit.pk)
         policy = stale.school.policy()
-        assert alerts.alerts_sweep() == 1
-        assert alerts._sweep_one(stale, policy, stale.alert_due_at) == 0
+        assert sweep.alerts_sweep() == 1
+        assert sweep._sweep_one(stale, policy, stale.alert_due_at) == 0
     assert alert_keys(out_visit) == ["overdue:0:0"]
 
 
 def test_the_unique_key_refuses_a_second_copy_of_an_alert(out_visit):
     with at(10, 55):
-        alerts.alerts_sweep()
-        again = alerts._store_alert(
+        sweep.alerts_sweep()
+        again = sweep.store_alert(
             visit=out_visit,
             key="overdue:0:0",
             kind=AlertKind.OVERDUE,
@@ -146,7 +146,7 @@ def test_the_unique_key_refuses_a_second_copy_of_an_alert(out_visit):
 def test_a_return_that_lands_before_the_sweep_means_no_alert(cast, out_visit):
     with at(10, 55):
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.RETURNED)
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     assert alert_keys(out_visit) == []
 
 
@@ -154,19 +154,19 @@ def test_a_return_that_lands_between_the_sweeps_read_and_its_update_means_no_ale
     with at(10, 55):
         stale = Visit.objects.select_related("school").get(pk=out_visit.pk)
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.RETURNED)
-        assert alerts._sweep_one(stale, stale.school.policy(), stale.alert_due_at) == 0
+        assert sweep._sweep_one(stale, stale.school.policy(), stale.alert_due_at) == 0
     assert alert_keys(out_visit) == []
 
 
 def test_a_return_after_the_alert_answers_it(cast, out_visit):
     with at(10, 55):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     with at(10, 57):
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.RETURNED)
     alert = VisitAlert.objects.get(visit=out_visit)
     assert alert.outcome == AlertOutcome.RESOLVED_BY_CHECKIN and alert.acknowledged_by == cast.staff
     with at(12, 0):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
 
 
 def test_a_worker_that_dies_mid_sweep_loses_nothing(out_visit, monkeypatch):
@@ -175,14 +175,14 @@ def test_a_worker_that_dies_mid_sweep_loses_nothing(out_visit, monkeypatch):
     def crash(alert, now):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(alerts, "_queue_notifications", crash)
+    monkeypatch.setattr(sweep, "_queue_notifications", crash)
     with at(10, 55), pytest.raises(SystemExit):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     assert alert_keys(out_visit) == []
     monkeypatch.undo()
     with at(10, 55, 1):
-        assert alerts.alerts_sweep() == 1
-        alerts.notifications_deliver()
+        assert sweep.alerts_sweep() == 1
+        delivery.notifications_deliver()
     assert len(mail.outbox) == 1
 
 
@@ -194,25 +194,25 @@ def test_a_failed_send_is_retried_and_a_sent_one_never_repeated(out_visit, monke
         if len(calls) == 1:
             raise ConnectionError("mail server down")
 
-    monkeypatch.setattr(alerts, "_send", flaky)
+    monkeypatch.setattr(delivery, "_send", flaky)
     with at(10, 55):
-        alerts.alerts_sweep()
-        assert alerts.notifications_deliver() == 0
+        sweep.alerts_sweep()
+        assert delivery.notifications_deliver() == 0
     row = AlertNotification.objects.get()
     assert row.sent_at is None and "mail server down" in row.last_error
     with at(10, 55, 2):
-        assert alerts.notifications_deliver() == 1
-        assert alerts.notifications_deliver() == 0
+        assert delivery.notifications_deliver() == 1
+        assert delivery.notifications_deliver() == 0
     assert len(calls) == 2
 
 
 def test_rang_all_fine_resolves_and_restarts_the_chain_from_the_new_time(cast, out_visit):
     with at(11, 10):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     first = VisitAlert.objects.get(visit=out_visit, step_order=0)
     new_return = datetime.datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
     with at(11, 12):
-        alerts.alert_acknowledge(
+        services.alert_acknowledge(
             alert=first, actor=cast.office, outcome=AlertOutcome.RANG_ALL_FINE, new_return=new_return
         )
     assert not VisitAlert.objects.filter(visit=out_visit, acknowledged_at__isnull=True).exists()
@@ -220,47 +220,47 @@ def test_rang_all_fine_resolves_and_restarts_the_chain_from_the_new_time(cast, o
     assert out_visit.due_back == new_return
     assert out_visit.alert_due_at == new_return + datetime.timedelta(minutes=5)
     with at(11, 34):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     with at(11, 35):
-        assert alerts.alerts_sweep() == 1
+        assert sweep.alerts_sweep() == 1
     assert alert_keys(out_visit)[-1] == "overdue:1:0"
 
 
 def test_no_answer_leaves_the_chain_running(cast, out_visit):
     with at(10, 55):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     with at(10, 58):
-        alerts.alert_acknowledge(
+        services.alert_acknowledge(
             alert=VisitAlert.objects.get(visit=out_visit),
             actor=cast.office,
             outcome=AlertOutcome.RANG_NO_ANSWER,
             note="Straight to voicemail",
         )
     with at(11, 10):
-        assert alerts.alerts_sweep() == 1
+        assert sweep.alerts_sweep() == 1
 
 
 def test_police_called_needs_the_reference_and_an_alert_is_acknowledged_once(cast, out_visit):
     with at(12, 0):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     police = VisitAlert.objects.get(visit=out_visit, step_order=2)
     with pytest.raises(ValidationError) as error:
-        alerts.alert_acknowledge(alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED)
+        services.alert_acknowledge(alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED)
     assert "police_reference" in error.value.message_dict
-    alerts.alert_acknowledge(
+    services.alert_acknowledge(
         alert=police, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 1234"
     )
     with pytest.raises(ValidationError):
-        alerts.alert_acknowledge(alert=police, actor=cast.dsl, outcome=AlertOutcome.RANG_NO_ANSWER)
+        services.alert_acknowledge(alert=police, actor=cast.dsl, outcome=AlertOutcome.RANG_NO_ANSWER)
     police.refresh_from_db()
     assert police.police_reference == "CAD 1234" and police.acknowledged_by == cast.office
 
 
 def test_all_fine_needs_a_future_return_time(cast, out_visit):
     with at(10, 55):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         with pytest.raises(ValidationError) as error:
-            alerts.alert_acknowledge(
+            services.alert_acknowledge(
                 alert=VisitAlert.objects.get(),
                 actor=cast.office,
                 outcome=AlertOutcome.RANG_ALL_FINE,
@@ -274,10 +274,10 @@ def test_on_site_past_the_policy_maximum_raises_a_softer_check_on_them_alert(cas
     with at(10, 10):
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.ARRIVED)
     with at(10, 39, 59):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     with at(10, 40):  # arrived 10:10 + the policy's 30-minute maximum
-        assert alerts.alerts_sweep() == 1
-        alerts.notifications_deliver()
+        assert sweep.alerts_sweep() == 1
+        delivery.notifications_deliver()
     alert = VisitAlert.objects.get(visit=out_visit)
     assert alert.kind == AlertKind.ON_SITE_TOO_LONG and not alert.is_police_prompt
     assert [m.to for m in mail.outbox] == [["office@example.org"]] and sms.outbox == []
@@ -289,9 +289,9 @@ def test_on_site_past_the_policy_maximum_raises_a_softer_check_on_them_alert(cas
 
 def test_field_duress_goes_straight_to_the_top(cast, out_visit):
     with at(10, 20):
-        alert = alerts.visit_raise_duress(visit=out_visit, actor=cast.staff2, from_office=False)
-        again = alerts.visit_raise_duress(visit=out_visit, actor=cast.staff2, from_office=False)
-        alerts.notifications_deliver()
+        alert = services.visit_raise_duress(visit=out_visit, actor=cast.staff2, from_office=False)
+        again = services.visit_raise_duress(visit=out_visit, actor=cast.staff2, from_office=False)
+        delivery.notifications_deliver()
     assert again.pk == alert.pk
     assert alert.kind == AlertKind.DURESS and alert.is_police_prompt
     assert sorted(m.to[0] for m in mail.outbox) == ["dsl@example.org", "head@example.org", "office@example.org"]
@@ -300,7 +300,7 @@ def test_field_duress_goes_straight_to_the_top(cast, out_visit):
 
 def test_the_office_code_word_button_raises_duress_recorded_as_on_behalf(cast, out_visit):
     with at(10, 20):
-        alerts.visit_raise_duress(visit=out_visit, actor=cast.office, from_office=True)
+        services.visit_raise_duress(visit=out_visit, actor=cast.office, from_office=True)
     checkin = out_visit.checkins.get(kind=CheckInKind.OFFICE_CODE_WORD)
     assert checkin.on_behalf and checkin.recorded_by == cast.office
     assert VisitAlert.objects.get(visit=out_visit).kind == AlertKind.DURESS
@@ -315,9 +315,9 @@ def test_running_late_moves_the_timer_within_the_policy_limit(cast, out_visit):
     out_visit.refresh_from_db()
     assert out_visit.due_back == datetime.datetime(2026, 11, 23, 11, 10, tzinfo=UTC)
     with at(11, 14):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     with at(11, 15):
-        assert alerts.alerts_sweep() == 1
+        assert sweep.alerts_sweep() == 1
 
 
 def test_the_schools_own_policy_sets_the_grace_and_the_chain(cast, out_visit):
@@ -326,9 +326,9 @@ def test_the_schools_own_policy_sets_the_grace_and_the_chain(cast, out_visit):
     with at(10, 45):
         visit_extend(visit=out_visit, actor=cast.staff, minutes=1)  # recompute under the new policy
     with at(11, 0):
-        assert alerts.alerts_sweep() == 0
+        assert sweep.alerts_sweep() == 0
     with at(11, 1):  # due back 10:51 + 10 minutes' grace, straight to the police prompt
-        assert alerts.alerts_sweep() == 1
+        assert sweep.alerts_sweep() == 1
     assert VisitAlert.objects.get(visit=out_visit).action == EscalationAction.POLICE_PROMPT
 
 
@@ -336,11 +336,11 @@ def test_the_heartbeat_says_when_the_sweep_has_stopped(db, settings):
     settings.ALERT_SWEEP_INTERVAL_SECONDS = 1
     settings.ALERT_SWEEP_STALE_FLOOR_SECONDS = 5
     with at(10, 0):
-        assert alerts.sweep_status()["ok"] is False
-        alerts.alerts_sweep()
-        assert alerts.sweep_status()["ok"] is True
+        assert sweep.sweep_status()["ok"] is False
+        sweep.alerts_sweep()
+        assert sweep.sweep_status()["ok"] is True
     with at(10, 0, 5):
-        assert alerts.sweep_status()["ok"] is True
+        assert sweep.sweep_status()["ok"] is True
     with at(10, 0, 6):
-        status = alerts.sweep_status()
+        status = sweep.sweep_status()
     assert status["ok"] is False and "6s ago" in status["message"]

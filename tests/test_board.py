@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from visits import alerts
+from visits.alerts import sweep
 from visits.board_pages import forget_everything
 from visits.checkins import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, Visit, VisitAlert
@@ -104,7 +104,7 @@ def test_the_board_shows_what_the_office_needs_and_nothing_more(client, cast, vi
 def test_an_overdue_row_says_so_in_words_and_the_alert_asks_for_a_call(client, cast, visit):
     client.force_login(cast.office)
     with at(10, 56):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         html = client.get("/board/live/").content.decode()
     assert "OVERDUE" in html and "overdue by 6 min" in html
     assert "Ring the lead's mobile" in html
@@ -114,7 +114,7 @@ def test_an_overdue_row_says_so_in_words_and_the_alert_asks_for_a_call(client, c
 def test_the_police_prompt_has_a_summary_to_read_out_without_the_purpose(client, cast, visit):
     client.force_login(cast.office)
     with at(12, 0):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         html = client.get("/board/").content.decode()
     assert "Call the police: 999" in html
     assert "went on a home visit to " + visit.household.address in html
@@ -124,7 +124,7 @@ def test_the_police_prompt_has_a_summary_to_read_out_without_the_purpose(client,
 def test_the_office_acknowledges_all_fine_with_a_new_time(client, cast, visit):
     client.force_login(cast.office)
     with at(10, 56):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         alert = VisitAlert.objects.get()
         response = client.post(
             f"/board/alerts/{alert.pk}/acknowledge/",
@@ -146,7 +146,7 @@ def test_the_office_acknowledges_all_fine_with_a_new_time(client, cast, visit):
 def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, visit):
     client.force_login(cast.office)
     with at(12, 0):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         police = VisitAlert.objects.get(step_order=2)
         response = client.post(
             f"/board/alerts/{police.pk}/acknowledge/",
@@ -175,7 +175,7 @@ def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, v
 )
 def test_who_may_acknowledge_an_alert(client, cast, visit, who, status):
     with at(10, 56):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         alert = VisitAlert.objects.get()
         client.force_login(getattr(cast, who))
         response = client.post(f"/board/alerts/{alert.pk}/acknowledge/", {f"ack-{alert.pk}-outcome": "rang_no_answer"})
@@ -207,7 +207,7 @@ def test_the_board_says_plainly_when_alerting_is_degraded(client, cast, visit):
     client.force_login(cast.office)
     with at(10, 5):
         assert "Alerting is degraded" in client.get("/board/live/").content.decode()
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         assert "Alerting is degraded" not in client.get("/board/live/").content.decode()
     with at(10, 5, 30):
         html = client.get("/board/live/").content.decode()
@@ -238,13 +238,13 @@ def test_the_board_query_count_does_not_grow_with_visits(client, cast):
 
     out_visit(cast)
     with at(11, 0):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     few = count()
     for hour in (9, 10, 11, 12):
         child = ChildFactory(household__school=cast.school)
         out_visit(cast, start=datetime.datetime(2026, 11, 23, hour, 5, tzinfo=UTC), child=child)
     with at(12, 30):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
     many = count()
     assert few == many
 
@@ -280,16 +280,16 @@ def test_an_unchanged_board_answers_not_modified_and_any_change_renders_again(
 ):
     client.force_login(cast.office)
     with at(10, 5):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         first = client.get("/board/live/")
         etag = first["ETag"]
         assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
         assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
     with at(10, 5, 40):  # same minute, nothing changed (the sweep still running)
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
     with at(10, 6, 1):  # the countdowns moved on
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 200
     with at(10, 6, 1):
         etag = client.get("/board/live/")["ETag"]
@@ -307,10 +307,10 @@ def test_a_row_turning_overdue_changes_the_board_even_before_any_alert(client, c
     visit = out_visit(cast)
     client.force_login(cast.office)
     with at(10, 54, 50):
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         etag = client.get("/board/live/")["ETag"]
     with at(10, 55, 0):  # due back 10:50 + 5 minutes' grace; no alert yet, same heartbeat window
-        alerts.alerts_sweep()
+        sweep.alerts_sweep()
         response = client.get("/board/live/", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200 and "OVERDUE" in response.content.decode()
     assert not VisitAlert.objects.filter(visit=visit).exists()

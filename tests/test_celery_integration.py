@@ -69,7 +69,7 @@ def worker(redis_url, postgres_url, tmp_path):
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "EMAIL_URL": f"filemail:///{mail_dir}",
-        "SMS_BACKEND": "visits.sms.FileSMSBackend",
+        "SMS_BACKEND": "visits.alerts.sms.FileSMSBackend",
         "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
         "DJANGO_LOG_LEVEL": "WARNING",
     }
@@ -143,6 +143,6 @@ def test_a_real_worker_and_beat_raise_and_send_an_overdue_alert(cast, worker):
     assert len(mails) == 1
     body = mails[0].read_text()
     assert "office@example.org" in body and visit.household.address in body and visit.reason not in body
-    from visits.alerts import sweep_status
+    from visits.alerts.sweep import sweep_status
 
     assert sweep_status()["ok"]

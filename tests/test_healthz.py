@@ -3,7 +3,7 @@ import datetime
 import pytest
 import time_machine
 
-from visits.alerts import alerts_sweep
+from visits.alerts.sweep import alerts_sweep
 
 
 def test_healthz_reports_database_broker_and_alert_sweep(client, db):

@@ -153,7 +153,7 @@ def board_version(user, now: datetime.datetime) -> str:
 def board_version_uncached(user, now: datetime.datetime) -> str:
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
-    from .alerts import sweep_status
+    from .alerts.sweep import sweep_status
 
     ids = school_ids_for(user)
     start, end = local_day_bounds(timezone.localdate(now))

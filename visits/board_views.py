@@ -14,9 +14,11 @@ from django.views.decorators.http import require_POST
 from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
-from . import alerts, board_pages, checkins
+from . import board_pages, checkins
+from .alerts import services, sweep
+from .alerts.forms import AcknowledgeForm
 from .board import board_rows, board_version, board_visits
-from .forms_checkin import AcknowledgeForm, ExtendForm
+from .forms_checkin import ExtendForm
 from .models import CheckInKind, Visit, VisitAlert
 
 # The discreet duress control on the field page posts this kind; the page answers it like any other check-in.
@@ -52,7 +54,7 @@ def _board_context(request, ack_forms=None):
         "rows": rows,
         "open_alerts": open_alerts,
         "now": now,
-        "sweep": alerts.sweep_status(now),
+        "sweep": sweep.sweep_status(now),
         "poll_seconds": settings.BOARD_POLL_SECONDS,
         "many_schools": len({r.visit.school_id for r in rows}) > 1,
     }
@@ -112,7 +114,7 @@ def acknowledge(request, pk):
     form = AcknowledgeForm(request.POST, alert=alert)
     if form.is_valid():
         try:
-            alerts.alert_acknowledge(
+            services.alert_acknowledge(
                 alert=alert,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
@@ -138,7 +140,7 @@ def office_duress(request, pk):
     if not has_role(request.user, Role.OFFICE) and not request.user.is_superuser and not is_senior(request.user):
         raise PermissionDenied
     try:
-        alerts.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
+        services.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -170,7 +172,7 @@ def field(request, pk):
         kind = request.POST.get("kind", "")
         try:
             if kind == QUICK_CHECKIN:
-                alerts.visit_raise_duress(visit=visit, actor=request.user, from_office=False)
+                services.visit_raise_duress(visit=visit, actor=request.user, from_office=False)
                 messages.success(request, "Check-in sent.")
                 return redirect("visits:field", pk=visit.pk)
             if kind == CheckInKind.EXTENDED:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.audit import audit
 
 from . import services
-from .alerts import resolve_open_alerts, start_new_round
+from .alerts.services import resolve_open_alerts, start_new_round
 from .changes import board_changed
 from .departure.services import check_out_blockers
 from .models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus

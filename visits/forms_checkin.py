@@ -1,11 +1,6 @@
 """Forms for the field check-ins and the office's acknowledgements."""
 
-import datetime
-
 from django import forms
-from django.utils import timezone
-
-from .models import AlertKind, AlertOutcome, VisitAlert
 
 
 class ExtendForm(forms.Form):
@@ -17,43 +12,3 @@ class ExtendForm(forms.Form):
         if minutes_left and minutes_left not in steps:
             steps.append(minutes_left)
         self.fields["minutes"].choices = [(m, f"{m} minutes") for m in steps]
-
-
-class AcknowledgeForm(forms.Form):
-    outcome = forms.ChoiceField(label="What did you do?", widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
-    new_return = forms.TimeField(
-        label="New return time (if all fine)",
-        required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    police_reference = forms.CharField(label="Police reference (if called)", max_length=60, required=False)
-    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-    def __init__(self, *args, alert: VisitAlert, **kwargs):
-        kwargs.setdefault("prefix", f"ack-{alert.pk}")
-        super().__init__(*args, **kwargs)
-        self.alert = alert
-        choices = [AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.POLICE_CALLED]
-        if alert.kind == AlertKind.ON_SITE_TOO_LONG:
-            choices.insert(0, AlertOutcome.CHECKED_FINE)
-        self.fields["outcome"].choices = [(c.value, c.label) for c in choices]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("outcome") == AlertOutcome.RANG_ALL_FINE and not data.get("new_return"):
-            self.add_error("new_return", "Give the new return time they agreed.")
-        if data.get("outcome") == AlertOutcome.POLICE_CALLED and not data.get("police_reference", "").strip():
-            self.add_error("police_reference", "Give the police reference number.")
-        return data
-
-    def new_return_at(self) -> datetime.datetime | None:
-        """Today's date in the school's zone with the time given; a time already past means tomorrow's."""
-        value = self.cleaned_data.get("new_return")
-        if not value:
-            return None
-        now = timezone.localtime()
-        zone = timezone.get_current_timezone()
-        candidate = datetime.datetime.combine(now.date(), value, tzinfo=zone)
-        if candidate <= now - datetime.timedelta(hours=12):
-            candidate += datetime.timedelta(days=1)
-        return candidate

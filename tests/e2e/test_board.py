@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from visits import alerts
+from visits.alerts import sweep
 from visits.checkins import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, VisitAlert, VisitStatus
 
@@ -34,7 +34,7 @@ def test_a_row_turns_overdue_without_a_reload_and_the_office_acknowledges_it(
         start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6),
     )
     visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
-    alerts.alerts_sweep()  # a healthy sweep, so the board is not warning about alerting
+    sweep.alerts_sweep()  # a healthy sweep, so the board is not warning about alerting
 
     log_in(page, cast.office)
     assert page.url.endswith("/board/")
@@ -45,7 +45,7 @@ def test_a_row_turns_overdue_without_a_reload_and_the_office_acknowledges_it(
     # The sweep (as the worker would run it) raises the alert once the time has passed.
     expect(row).to_have_attribute("data-state", "OVERDUE", timeout=15_000)
     expect(row.locator(".row-state")).to_contain_text("OVERDUE")
-    alerts.alerts_sweep()
+    sweep.alerts_sweep()
     card = page.locator(".card", has_text="Overdue: Office rings the lead's mobile")
     expect(card).to_be_visible(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True

@@ -2,17 +2,17 @@
 
 from celery import shared_task
 
-from . import alerts
+from . import delivery, sweep
 
 
 @shared_task(name="visits.alerts_sweep", ignore_result=True)
 def alerts_sweep_task() -> int:
     """Run by beat every ALERT_SWEEP_INTERVAL_SECONDS: raise what is due, then send what is queued."""
-    raised = alerts.alerts_sweep()
-    alerts.notifications_deliver()
+    raised = sweep.alerts_sweep()
+    delivery.notifications_deliver()
     return raised
 
 
 @shared_task(name="visits.notifications_deliver", ignore_result=True)
 def notifications_deliver_task() -> int:
-    return alerts.notifications_deliver()
+    return delivery.notifications_deliver()
