@@ -59,7 +59,7 @@ from tests.factories import (
     trust_default_policy,
 )
 from visits.alerts.sweep import HEARTBEAT_NAME
-from visits.checkins import visit_check_in
+from visits.field.services import visit_check_in
 from visits.models import AlertNotification, CheckInKind, SweepHeartbeat, Visit, VisitAlert
 
 

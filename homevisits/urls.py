@@ -22,6 +22,6 @@ urlpatterns = [
     path("safeguarding/", include("visits.departure.urls")),
     path("safeguarding/", include(after_urls.restricted_urlpatterns)),
     path("approvals/", include(requests_urls.approvals_urlpatterns)),
-    path("board/", include("visits.board_urls")),
+    path("board/", include("visits.board.urls")),
     path("", include(reporting_urls.site_urlpatterns)),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

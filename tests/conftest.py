@@ -42,7 +42,7 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from core.auth import forget_recent_users
-    from visits.board_pages import forget_everything
+    from visits.board.pages import forget_everything
 
     cache.clear()
     forget_everything()

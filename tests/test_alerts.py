@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from core.models import EscalationAction, EscalationStep, HomeVisitPolicy
 from visits.alerts import delivery, services, sms, sweep
-from visits.checkins import visit_check_in, visit_extend
+from visits.field.services import visit_check_in, visit_extend
 from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert, VisitStatus
 
 from .factories import make_authorised_visit

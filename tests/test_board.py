@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from visits.alerts import sweep
-from visits.board_pages import forget_everything
-from visits.checkins import visit_check_in
+from visits.board.pages import forget_everything
+from visits.field.services import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, Visit, VisitAlert
 
 from .factories import ChildFactory, make_authorised_visit

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from visits.checkins import visit_check_in
+from visits.field.services import visit_check_in
 from visits.models import AlertNotification, CheckInKind, VisitAlert
 
 from .factories import make_authorised_visit

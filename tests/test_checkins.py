@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from visits.checkins import visit_check_in
 from visits.departure.services import check_out_blockers
+from visits.field.services import visit_check_in
 from visits.models import AlertKind, CheckInKind, VisitAlert, VisitStatus
 
 from .factories import make_authorised_visit, make_visit

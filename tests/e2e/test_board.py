@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from visits.alerts import sweep
-from visits.checkins import visit_check_in
+from visits.field.services import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, VisitAlert, VisitStatus
 
 from ..factories import make_authorised_visit

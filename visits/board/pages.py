@@ -1,7 +1,7 @@
 """The board's HTML, rendered once per version of what it shows and served to every screen from memory.
 
 Rendering 500 rows takes a third of a second; the board is polled every few seconds by every screen at
-reception. The live fragment depends only on the board's version (visits.board.board_version: a digest of
+reception. The live fragment depends only on the board's version (selectors.board_version: a digest of
 everything it shows, including the minute for its countdowns), so it is rendered once per version per
 process. The page around it depends only on who is looking (their name and menus), so that is rendered once
 per person. The one thing that differs per request, the CSRF token, is left as a placeholder and put in when
@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from core.roles import user_roles
 
-from .changes import forget_recent_versions
+from ..changes import forget_recent_versions
 
 INDENTATION = re.compile(r"\s*\n\s*")
 CSRF_PLACEHOLDER = "csrf-token-placeholder-b0a4d"

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from core.audit import audit
 
-from . import services
-from .alerts.services import resolve_open_alerts, start_new_round
-from .changes import board_changed
-from .departure.services import check_out_blockers
-from .models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
+from .. import services
+from ..alerts.services import resolve_open_alerts, start_new_round
+from ..changes import board_changed
+from ..departure.services import check_out_blockers
+from ..models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
 
 S = VisitStatus
 # Which statuses each check-in moves the visit through, from where.

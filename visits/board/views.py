@@ -1,4 +1,5 @@
-"""The office board, its live fragment, the printable timetable, acknowledgements, duress and field check-ins."""
+"""The office board, its live fragment, the printable timetable, and what the office does from it: acknowledge
+an alert, raise duress for a code word heard on a call."""
 
 from functools import wraps
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,15 +15,12 @@ from django.views.decorators.http import require_POST
 from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
-from . import board_pages, checkins
-from .alerts import services, sweep
-from .alerts.forms import AcknowledgeForm
-from .board import board_rows, board_version, board_visits
-from .forms_checkin import ExtendForm
-from .models import CheckInKind, Visit, VisitAlert
-
-# The discreet duress control on the field page posts this kind; the page answers it like any other check-in.
-QUICK_CHECKIN = "quick"
+from ..alerts import services as alert_services
+from ..alerts import sweep
+from ..alerts.forms import AcknowledgeForm
+from ..models import Visit, VisitAlert
+from . import pages
+from .selectors import board_rows, board_version, board_visits
 
 
 def board_user_required(view):
@@ -61,14 +59,14 @@ def _board_context(request, ack_forms=None):
 
 
 def _board_page(request, version, fragment, status=200):
-    html = board_pages.page(request, version, fragment, {"poll_seconds": settings.BOARD_POLL_SECONDS})
+    html = pages.page(request, version, fragment, {"poll_seconds": settings.BOARD_POLL_SECONDS})
     return HttpResponse(html.for_request(request), status=status)
 
 
 @board_user_required
 def board(request):
     version = board_version(request.user, timezone.now())
-    return _board_page(request, version, board_pages.live_fragment(version, lambda: _board_context(request)))
+    return _board_page(request, version, pages.live_fragment(version, lambda: _board_context(request)))
 
 
 @board_user_required
@@ -76,14 +74,14 @@ def board_live(request):
     """The fragment htmx swaps in every few seconds: alerts, the sweep's health and the rows.
 
     Most polls find nothing changed: an ETag of the board's version lets them end in a 304 after a cache read
-    or two; a changed board is rendered once per version and served from memory (visits.board_pages).
+    or two; a changed board is rendered once per version and served from memory (board/pages.py).
     """
     version = board_version(request.user, timezone.now())
     etag = f'"{request.user.pk}-{version}"'  # per person: the fragment carries their CSRF token
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
     else:
-        fragment = board_pages.live_fragment(version, lambda: _board_context(request))
+        fragment = pages.live_fragment(version, lambda: _board_context(request))
         response = HttpResponse(fragment.for_request(request))
     response["ETag"] = etag
     # Revalidate on every poll; private because it holds this user's CSRF token.
@@ -114,7 +112,7 @@ def acknowledge(request, pk):
     form = AcknowledgeForm(request.POST, alert=alert)
     if form.is_valid():
         try:
-            services.alert_acknowledge(
+            alert_services.alert_acknowledge(
                 alert=alert,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
@@ -129,7 +127,7 @@ def acknowledge(request, pk):
             messages.success(request, f"Recorded: {alert.title}, {form.cleaned_data['outcome'].replace('_', ' ')}.")
             return redirect("board")
     # Keep what was typed, show why beside the field.
-    fragment = board_pages.render_fragment(_board_context(request, {alert.pk: form}))
+    fragment = pages.render_fragment(_board_context(request, {alert.pk: form}))
     return _board_page(request, None, fragment, status=400)
 
 
@@ -140,7 +138,7 @@ def office_duress(request, pk):
     if not has_role(request.user, Role.OFFICE) and not request.user.is_superuser and not is_senior(request.user):
         raise PermissionDenied
     try:
-        services.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
+        alert_services.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -149,63 +147,3 @@ def office_duress(request, pk):
 
 
 # --- field check-ins ----------------------------------------------------------------------------------------
-
-
-def _field_visit(user, pk) -> Visit:
-    """The pair, or the office of the visit's school (recording on their behalf); anyone else a 404."""
-    visit = get_object_or_404(
-        Visit.objects.select_related("household", "school").prefetch_related("people__user"),
-        pk=pk,
-        school_id__in=school_ids_for(user),
-    )
-    if checkins.is_pair(visit, user) or has_role(user, Role.OFFICE):
-        return visit
-    raise Http404("No such visit.")
-
-
-@login_required
-def field(request, pk):
-    visit = _field_visit(request.user, pk)
-    policy = visit.school.policy()
-    extend_form = ExtendForm(minutes_left=policy.max_extension_minutes - visit.extended_minutes)
-    if request.method == "POST":
-        kind = request.POST.get("kind", "")
-        try:
-            if kind == QUICK_CHECKIN:
-                services.visit_raise_duress(visit=visit, actor=request.user, from_office=False)
-                messages.success(request, "Check-in sent.")
-                return redirect("visits:field", pk=visit.pk)
-            if kind == CheckInKind.EXTENDED:
-                extend_form = ExtendForm(
-                    request.POST, minutes_left=policy.max_extension_minutes - visit.extended_minutes
-                )
-                if extend_form.is_valid():
-                    checkins.visit_extend(visit=visit, actor=request.user, minutes=extend_form.cleaned_data["minutes"])
-                    messages.success(request, f"Extended by {extend_form.cleaned_data['minutes']} minutes.")
-                    return redirect("visits:field", pk=visit.pk)
-            elif kind in checkins.ROUTES:
-                checkins.visit_check_in(visit=visit, actor=request.user, kind=kind)
-                messages.success(request, f"Check-in sent: {CheckInKind(kind).label}.")
-                return redirect("visits:field", pk=visit.pk)
-            else:
-                messages.error(request, "Choose a check-in.")
-        except ValidationError as error:
-            if hasattr(error, "error_dict") and "minutes" in error.error_dict:
-                extend_form.add_error("minutes", error.error_dict["minutes"])
-            else:
-                messages.error(request, " ".join(error.messages))
-        visit.refresh_from_db()
-    return render(
-        request,
-        "visits/field.html",
-        {
-            "visit": visit,
-            "available": checkins.available_checkins(visit),
-            "extend_form": extend_form,
-            "on_behalf": not checkins.is_pair(visit, request.user),
-            "kinds": CheckInKind,
-            "quick": QUICK_CHECKIN,
-            "pair": [p for p in visit.people.all() if p.user_id],
-        },
-        status=400 if request.method == "POST" else 200,
-    )

@@ -15,9 +15,10 @@ from core.dates import local_day_bounds
 from core.models import School
 from core.scoping import school_ids_for
 
-from .changes import GENERATION_KEY, recent_versions
-from .lifecycle import AWAY, ON_THE_DAY
-from .models import Visit, VisitAlert, VisitPerson, VisitRole
+from ..alerts.sweep import sweep_status
+from ..changes import GENERATION_KEY, recent_versions
+from ..lifecycle import AWAY, ON_THE_DAY
+from ..models import Visit, VisitAlert, VisitPerson, VisitRole
 
 
 def board_visits(user, now: datetime.datetime):
@@ -153,8 +154,6 @@ def board_version(user, now: datetime.datetime) -> str:
 def board_version_uncached(user, now: datetime.datetime) -> str:
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
-    from .alerts.sweep import sweep_status
-
     ids = school_ids_for(user)
     start, end = local_day_bounds(timezone.localdate(now))
     due_back = Coalesce("due_back_at", "expected_return", output_field=DateTimeField())
