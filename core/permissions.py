@@ -1,15 +1,38 @@
 """Who may do what, as named predicates: each takes the user first, then the object it is about (if any).
 
 Roles belong to a person (core.roles); these are the rules the views and services share, so that a page and
-the service behind it never disagree.
+the service behind it never disagree. Rules about one visit are in visits/permissions.py.
 """
 
-from .roles import Role, has_role, user_roles
+from .roles import Role, has_role, is_senior, user_roles
+from .scoping import school_ids_for
+
+
+def works_at(user, school) -> bool:
+    return user.is_authenticated and (user.is_superuser or school.pk in school_ids_for(user))
 
 
 def may_see_family_records(user) -> bool:
     """Staff need a family's contact details to plan a visit; the office works from the board instead."""
     return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
+
+
+def may_request_visits(user) -> bool:
+    return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
+
+
+def may_raise_concerns(user) -> bool:
+    return has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
+
+
+def may_use_board(user) -> bool:
+    """The office, the DSLs and the Principal."""
+    return user.is_superuser or is_senior(user) or has_role(user, Role.OFFICE)
+
+
+def may_keep_safeguarding_records(user, school) -> bool:
+    """DSLs and the Principal of the school: training, concerns and their outcomes."""
+    return works_at(user, school) and (user.is_superuser or is_senior(user))
 
 
 def user_may_override(user, roles_allowed: list[str]) -> str | None:

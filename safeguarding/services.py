@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.audit import audit
 from core.mail import notify_by_email
 from core.models import School, StaffProfile
+from core.permissions import may_keep_safeguarding_records, may_raise_concerns
 from core.roles import Role, is_senior
 from core.scoping import school_ids_for
 from core.selectors import users_with_role
@@ -135,7 +136,7 @@ def risk_assessment_create(
 
 
 @transaction.atomic
-def risk_assessment_sign_off(*, assessment: RiskAssessment, actor) -> RiskAssessment:
+def risk_assessment_sign_off(*, assessment: RiskAssessment, actor, now=None) -> RiskAssessment:
     """A DSL (or the Principal) accepts the risks, e.g. of a known aggressive adult."""
     _require_school(actor, assessment.household.school)
     if not (actor.is_superuser or is_senior(actor)):
@@ -143,7 +144,7 @@ def risk_assessment_sign_off(*, assessment: RiskAssessment, actor) -> RiskAssess
     locked = RiskAssessment.objects.select_for_update().get(pk=assessment.pk)
     if locked.signed_off_at:
         raise ValidationError("This assessment is already signed off.")
-    locked.signed_off_by, locked.signed_off_at = actor, timezone.now()
+    locked.signed_off_by, locked.signed_off_at = actor, now or timezone.now()
     locked.save(update_fields=["signed_off_by", "signed_off_at"])
     audit(
         actor=actor,
@@ -156,18 +157,19 @@ def risk_assessment_sign_off(*, assessment: RiskAssessment, actor) -> RiskAssess
 
 
 @transaction.atomic
-def risk_assessment_mark_for_review(*, household, reason: str, actor) -> RiskAssessment | None:
-    """Make the household's current assessment stale, e.g. after an incident at the address (issue 6 calls this).
+def risk_assessment_mark_for_review(*, household, reason: str, actor, now=None) -> RiskAssessment | None:
+    """Make the household's current assessment stale, e.g. after an incident at the address.
 
     Returns the assessment marked, or None if the household has none yet.
     """
+    _require_school(actor, household.school)
     if not reason.strip():
         raise ValidationError("Say why the assessment needs review.")
     assessment = RiskAssessment.objects.select_for_update().filter(household=household).first()
     if assessment is None:
         return None
     if assessment.stale_since is None:
-        assessment.stale_since = timezone.now()
+        assessment.stale_since = now or timezone.now()
         assessment.stale_reason = reason.strip()[:300]
         assessment.save(update_fields=["stale_since", "stale_reason"])
         audit(
@@ -339,14 +341,15 @@ def prohibited_address_add(
 
 
 @transaction.atomic
-def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str) -> ProhibitedAddress:
+def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str, now=None) -> ProhibitedAddress:
     _may_keep_list(actor, entry.trust_id, entry.school)
     if not reason.strip():
         raise ValidationError({"reason": "Say why this address comes off the list."})
     locked = ProhibitedAddress.objects.select_for_update().get(pk=entry.pk)
     if locked.expired_at:
         raise ValidationError("This entry has already been taken off the list.")
-    locked.expired_at, locked.expired_by, locked.expired_reason = timezone.now(), actor, reason.strip()[:300]
+    locked.expired_at, locked.expired_by = now or timezone.now(), actor
+    locked.expired_reason = reason.strip()[:300]
     locked.save(update_fields=["expired_at", "expired_by", "expired_reason"])
     audit(
         actor=actor,
@@ -360,7 +363,7 @@ def prohibited_address_expire(*, entry: ProhibitedAddress, actor, reason: str) -
 
 
 @transaction.atomic
-def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[ProhibitedAddress]:
+def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor, now=None) -> list[ProhibitedAddress]:
     """Import every accepted row, or none: one failure rolls the whole import back.
 
     Rows were checked when the file was read; they are checked again here (the list may have changed since)
@@ -406,7 +409,7 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
         existing.add((entry.postcode, entry.premises_key))
         entries.append(entry)
     created = ProhibitedAddress.objects.bulk_create(entries, batch_size=500)
-    locked.status, locked.decided_at = ProhibitedAddressImport.Status.CONFIRMED, timezone.now()
+    locked.status, locked.decided_at = ProhibitedAddressImport.Status.CONFIRMED, now or timezone.now()
     locked.save(update_fields=["status", "decided_at"])
     audit(
         actor=actor,
@@ -419,12 +422,12 @@ def prohibited_import_confirm(*, batch: ProhibitedAddressImport, actor) -> list[
 
 
 @transaction.atomic
-def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor) -> None:
+def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor, now=None) -> None:
     locked = ProhibitedAddressImport.objects.select_for_update().get(pk=batch.pk)
     _may_keep_list(actor, locked.trust_id, locked.school)
     if locked.status != ProhibitedAddressImport.Status.PENDING:
         raise ValidationError("This import has already been decided.")
-    locked.status, locked.decided_at = ProhibitedAddressImport.Status.DISCARDED, timezone.now()
+    locked.status, locked.decided_at = ProhibitedAddressImport.Status.DISCARDED, now or timezone.now()
     locked.save(update_fields=["status", "decided_at"])
     audit(
         actor=actor,
@@ -436,7 +439,7 @@ def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor) -> None:
 
 
 @transaction.atomic
-def address_judgement_record(*, household, entry: ProhibitedAddress, same_place: bool, note: str, actor):
+def address_judgement_record(*, household, entry: ProhibitedAddress, same_place: bool, note: str, actor, now=None):
     """A DSL's judgement on a near match, kept against the household's address as it is now."""
     _require_school(actor, household.school)
     if not (actor.is_superuser or is_senior(actor)):
@@ -450,7 +453,7 @@ def address_judgement_record(*, household, entry: ProhibitedAddress, same_place:
         same_place=same_place,
         note=note.strip(),
         decided_by=actor,
-        decided_at=timezone.now(),
+        decided_at=now or timezone.now(),
     )
     judgement.full_clean()
     judgement.save()
@@ -479,6 +482,8 @@ def training_record_add(
     provider: str = "",
 ) -> TrainingRecord:
     """Record training and keep the profile's dates (what `training_valid_on` reads) on the latest expiry."""
+    if not any(may_keep_safeguarding_records(actor, school) for school in profile.schools.all()):
+        raise PermissionDenied("Only a DSL or the Principal of the school records its staff's training.")
     record = TrainingRecord(
         profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor, provider=provider.strip()
     )
@@ -511,9 +516,13 @@ def training_sync_profile(*, profile: StaffProfile) -> None:
 
 
 @transaction.atomic
-def concern_raise(*, child, raised_by, details: str, kind: str = "concern", action_taken: str = "") -> Concern:
+def concern_raise(
+    *, child, raised_by, details: str, kind: str = "concern", action_taken: str = "", now=None
+) -> Concern:
     """Record a child-protection concern or disclosure and tell the school's DSLs at once. (A concern raised from
     a visit is linked to it by the visits app, which calls this.)"""
+    if not (may_raise_concerns(raised_by) and child.school_id in school_ids_for(raised_by)):
+        raise PermissionDenied("Staff, DSLs and the Principal of the child's school raise concerns.")
     concern = Concern(
         school=child.school,
         child=child,
@@ -521,7 +530,7 @@ def concern_raise(*, child, raised_by, details: str, kind: str = "concern", acti
         details=details,
         action_taken=action_taken,
         raised_by=raised_by,
-        raised_at=timezone.now(),
+        raised_at=now or timezone.now(),
     )
     concern.full_clean()
     concern.save()
@@ -541,15 +550,17 @@ def concern_viewed(*, concern: Concern, actor) -> None:
 
 
 @transaction.atomic
-def concern_close(*, concern: Concern, actor, outcome: str) -> Concern:
+def concern_close(*, concern: Concern, actor, outcome: str, now=None) -> Concern:
     locked = Concern.objects.select_for_update().get(pk=concern.pk)
+    if not may_keep_safeguarding_records(actor, locked.school):
+        raise PermissionDenied("Only the school's DSLs and Principal close a concern.")
     if locked.closed_at:
         raise ValidationError("This concern is already closed.")
     if not outcome.strip():
         raise ValidationError({"outcome": "Record the outcome before closing the concern."})
     locked.outcome = outcome.strip()
     locked.closed_by = actor
-    locked.closed_at = timezone.now()
+    locked.closed_at = now or timezone.now()
     locked.full_clean()
     locked.save()
     audit(actor=actor, action="concern.close", obj=locked, summary=f"Closed {locked}")

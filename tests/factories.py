@@ -5,12 +5,50 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import models
 from django.utils import timezone
 
 from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from core.roles import Role
+from core.selectors import users_with_role
 from families.models import Child, Household, ParentCarer
-from visits.models import Purpose, VisitRole
-from visits.requests.services import Visitor, visit_create
+from safeguarding.services import RiskRowInput, current_risk_assessment, risk_assessment_create, risk_rows_to_start_from
+from visits.after.services import report_review, report_submit
+from visits.departure.services import safe_word_set, visit_inform_headteacher
+from visits.field.services import visit_check_in
+from visits.models import (
+    AuthorisationDecision,
+    CheckIn,
+    CheckInKind,
+    Decision,
+    ParentNotification,
+    PresentPerson,
+    Purpose,
+    SafeWord,
+    Visit,
+    VisitPerson,
+    VisitPreparation,
+    VisitReport,
+    VisitRole,
+    VisitTransition,
+    VisitUserObjectPermission,
+)
+from visits.requests import policy
+from visits.requests.policy import decision_refusal
+from visits.requests.services import (
+    Visitor,
+    parent_notification_record,
+    visit_create,
+    visit_decide,
+    visit_submit,
+    visit_update,
+)
+
+
+def tomorrow_at(hour: int, minute: int = 0) -> datetime.datetime:
+    """Tomorrow at this time in the school's zone (Europe/London)."""
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
 
 class TrustFactory(factory.django.DjangoModelFactory):
@@ -124,9 +162,10 @@ class ChildFactory(factory.django.DjangoModelFactory):
 
 
 def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **fields):
-    """A draft visit through the real service, led by `lead` (with `second` if given) for `child`."""
+    """A draft visit through the real service, led by `lead` (with `second` if given) for `child`; by default
+    tomorrow at 10:00, inside every school's visiting hours."""
     child = child or ChildFactory(household__school=lead.profile.schools.first())
-    start = start or timezone.now().replace(microsecond=0) + datetime.timedelta(days=1)
+    start = start or tomorrow_at(10)
     people = [Visitor(role=VisitRole.LEAD, user=lead)]
     if second is not None:
         people.append(Visitor(role=VisitRole.SECOND, user=second))
@@ -147,26 +186,105 @@ def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **field
     return visit_create(**values)
 
 
-# --- Issue 6: a visit taken through its life to "returned", and a submitted Home Visit Form ------------------
+# --- A visit taken along its life through the public verbs, as the people involved would -------------------
+
+PATH = ["draft", "requested", "authorised", "out", "on_site", "left", "returned", "reported", "reviewed"]
+EXCEPTION_REASON = "Agreed with the Principal beforehand: the family can only meet then."
 
 
-def walk_visit(visit, actor, to_status):
-    """Move a visit along its life one allowed step at a time, through the real service."""
-    from visits.models import VisitStatus as S
-    from visits.services import visit_transition
+def _deciders(visit):
+    """Who decides this request: the school's Principals first, then its DSLs (whoever the policy allows)."""
+    users = users_with_role(school=visit.school, roles=[Role.PRINCIPAL, Role.DSL]).prefetch_related("groups")
+    return sorted(users, key=lambda u: (Role.PRINCIPAL not in {g.name for g in u.groups.all()}, u.pk))
 
-    path = [S.DRAFT, S.REQUESTED, S.AUTHORISED, S.OUT, S.ON_SITE, S.LEFT, S.RETURNED, S.REPORTED, S.REVIEWED]
-    for status in path[path.index(visit.status) + 1 : path.index(to_status) + 1]:
-        visit_transition(visit=visit, to_status=status, actor=actor)
+
+def authoriser_for(visit):
+    """A DSL or the Principal who may approve this visit (not on it, and the Principal for its exceptions)."""
+    for user in _deciders(visit):
+        if not decision_refusal(user, visit, approving=True):
+            return user
+    raise AssertionError(f"Nobody at {visit.school} may approve visit {visit.pk}: add a DSL or the Principal.")
+
+
+def _ready_to_submit(visit, now):
+    """What a requester would add to a draft before sending it: a second visitor (an external practitioner if
+    the test named no colleague), the lead's mobile, and the reason for any Principal's exception."""
+
+    changes = {}
+    people = list(visit.people.all())
+    if len(people) < 2:
+        changes["people"] = [
+            *(
+                Visitor(
+                    role=p.role,
+                    user=p.user,
+                    external_name=p.external_name,
+                    external_organisation=p.external_organisation,
+                    external_phone=str(p.external_phone or ""),
+                )
+                for p in people
+            ),
+            Visitor(role=VisitRole.EXTERNAL, external_name="Dr Ilse Marrow", external_organisation="Eastbridge EPS"),
+        ]
+    lead = next(p.user for p in people if p.role == VisitRole.LEAD)
+    if not visit.lead_mobile:
+        changes["lead_mobile"] = str(lead.profile.mobile)
+    codes = {e.code for e in policy.principal_exceptions(visit, visit.school.policy())}
+    if codes & {policy.EVENING, policy.LONG} and not visit.principal_exception_reason:
+        changes["principal_exception_reason"] = EXCEPTION_REASON
+    if changes:
+        visit_update(visit=visit, actor=visit.requested_by, now=now, **changes)
+        visit.refresh_from_db()
+
+
+def walk_visit(visit, actor, to_status, *, times=None):
+    """Move a visit along its life, one step at a time, through the verbs the product offers for each step: the
+    requester submits, a DSL or the Principal decides, the pair prepare and check in, the lead writes the form
+    and a DSL signs it off. `actor` is the lead. `times` (status -> when) lets a data set replay a past visit;
+    otherwise each step happens now."""
+
+    def at(status):
+        return (times or {}).get(status) or timezone.now()
+
+    steps = PATH[PATH.index(visit.status) + 1 : PATH.index(to_status) + 1]
+    for status in steps:
+        now = at(status)
+        if status == "requested":
+            _ready_to_submit(visit, now)
+            visit_submit(visit=visit, actor=visit.requested_by, now=now)
+        elif status == "authorised":
+            visit_decide(visit=visit, actor=authoriser_for(visit), decision=Decision.APPROVED, now=now)
+        elif status == "out":
+            prepare_for_departure(visit, actor, now=now)
+            visit_check_in(visit=visit, actor=actor, kind=CheckInKind.CHECKED_OUT, now=now)
+        elif status == "on_site":
+            visit_check_in(visit=visit, actor=actor, kind=CheckInKind.ARRIVED, now=now)
+        elif status == "left":
+            visit_check_in(visit=visit, actor=actor, kind=CheckInKind.LEFT, now=now)
+        elif status == "returned":
+            visit_check_in(visit=visit, actor=actor, kind=CheckInKind.RETURNED, now=now)
+        elif status == "reported":
+            fields = dict(outcome="seen", child_seen=True, parent_summary="Talked about mornings.", staff_went_in=False)
+            present = [{"name": "Rowan Pellingham", "relationship": "mother", "parental_responsibility": True}]
+            report_submit(visit=visit, actor=actor, fields=fields, present=present, actions=[], now=now)
+        elif status == "reviewed":
+            report = VisitReport.objects.get(visit=visit)
+            report_review(report=report, actor=authoriser_for_review(visit), now=now)
+        visit.refresh_from_db()
     return visit
+
+
+def authoriser_for_review(visit):
+    """A DSL or the Principal of the school signs the form off (preferring one who was not on the visit)."""
+    on_visit = {p.user_id for p in visit.people.all()}
+    deciders = _deciders(visit)
+    return next((u for u in deciders if u.pk not in on_visit), deciders[0])
 
 
 def make_reported_visit(
     *, lead, summary="We talked about mornings and agreed a plan.", actions=(), present=None, **report_fields
 ):
     """A visit returned and reported by `lead`, with a submitted Home Visit Form."""
-    from visits.after.services import report_submit
-
     visit = make_visit(lead=lead, **report_fields.pop("visit_fields", {}))
     walk_visit(visit, lead, "returned")
     fields = dict(
@@ -184,120 +302,122 @@ def make_reported_visit(
 
 
 def make_authorised_visit(*, lead, second, authoriser, start=None, minutes=30, **fields):
-    """A visit by a pair, with the lead's mobile and vehicle, moved to authorised: ready to check out."""
-    from visits.models import VisitStatus
-    from visits.services import visit_transition
+    """A visit by a pair, with the lead's mobile and vehicle, submitted and approved by `authoriser`, with the
+    pre-departure checklist met: ready to check out."""
 
     fields.setdefault("lead_mobile", "020 7946 0456")
     fields.setdefault("vehicle", "Blue hatchback EB12 ABC")
     visit = make_visit(lead=lead, second=second, start=start, minutes=minutes, **fields)
-    visit_transition(visit=visit, to_status=VisitStatus.REQUESTED, actor=lead)
-    visit_transition(visit=visit, to_status=VisitStatus.AUTHORISED, actor=authoriser)
+    _ready_to_submit(visit, None)
+    visit_submit(visit=visit, actor=lead)
+    visit_decide(visit=visit, actor=authoriser, decision=Decision.APPROVED)
+    visit.refresh_from_db()
     prepare_for_departure(visit, lead)
     return visit
 
 
-def prepare_for_departure(visit, lead):
+def _headteacher_told(visit) -> bool:
+    return VisitPreparation.objects.filter(visit=visit, headteacher_informed_at__isnull=False).exists()
+
+
+def prepare_for_departure(visit, lead, *, now=None):
     """Meet the pre-departure checklist as staff would: a current risk assessment, the family told (announced
-    visits) and a safe word agreed."""
-    from django.utils import timezone
+    visits) or the Headteacher told (unannounced), and a safe word agreed."""
 
-    from safeguarding.services import (
-        RiskRowInput,
-        current_risk_assessment,
-        risk_assessment_create,
-        risk_rows_to_start_from,
-    )
-    from visits.departure.services import safe_word_set
-    from visits.requests.services import parent_notification_record
-
+    now = now or timezone.now()
     if current_risk_assessment(visit.household) is None:
         rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(visit.school)]
-        risk_assessment_create(household=visit.household, actor=lead, rows=rows)
-    if visit.announced:
-        parent_notification_record(
-            visit=visit, actor=lead, method="phone", notified_at=timezone.now(), response="agreed"
-        )
-    safe_word_set(visit=visit, word="Blue umbrella", actor=lead)
+        risk_assessment_create(household=visit.household, actor=lead, rows=rows, assessed_on=timezone.localdate(now))
+    if visit.announced and not visit.parent_notifications.exists():
+        parent_notification_record(visit=visit, actor=lead, method="phone", notified_at=now, response="agreed", now=now)
+    elif not visit.announced and not _headteacher_told(visit):
+        visit_inform_headteacher(visit=visit, actor=lead, now=now)
+    if not SafeWord.objects.filter(visit=visit).exists():
+        safe_word_set(visit=visit, word="Blue umbrella", actor=lead, now=now)
     return visit
 
 
-# --- Issue 7: many visits at once, for query-count tests and the dashboard benchmark -------------------------
+# --- Many visits at once, for query-count tests and the dashboard benchmark ----------------------------------
 
 
-def bulk_visits(
-    *,
-    lead,
-    n,
-    status,
-    start,
-    school=None,
-    child=None,
-    purpose=Purpose.ATTENDANCE,
-    step_minutes=0,
-    report_outcome="",
-    report_due_hours=24,
-):
-    """`n` visits in `status` led by `lead`, inserted in bulk (no services, no audit, no guardian grants): a
-    quick way to make a data set large; use make_visit/walk_visit where the life of a visit matters."""
-    from visits.models import Visit, VisitPerson, VisitReport, VisitStatus, VisitTransition
+def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purpose.ATTENDANCE, step_minutes=0):
+    """`n` visits in `status` led by `lead`, `step_minutes` apart: one is taken there through the verbs (on its
+    own schedule: asked for two days before, decided the day before, out 10 minutes before the start, back 50
+    minutes after it, the form an hour later), then copied in bulk with all it gathered on the way (people,
+    children, timeline, decision, check-ins, form, grants), its times shifted. The copies share the lead's
+    time, which the product would refuse for a second booking: they are for data sets too large to build one
+    by one (query counts, benchmarks), never for rules about clashes. The audit trail is not copied."""
 
     school = school or lead.profile.schools.first()
     child = child or ChildFactory(household__school=school)
-    visits = Visit.objects.bulk_create(
-        [
-            Visit(
-                school=school,
-                household=child.household,
-                purpose=purpose,
-                reason="Bulk test visit.",
-                outcome_wanted="See the child.",
-                scheduled_start=start + datetime.timedelta(minutes=i * step_minutes),
-                expected_duration_minutes=30,
-                expected_return=start + datetime.timedelta(minutes=i * step_minutes + 50),
-                status=status,
-                submitted_at=start - datetime.timedelta(days=1),
-                requested_by=lead,
-            )
-            for i in range(n)
-        ],
+    minute = datetime.timedelta(minutes=1)
+    now = timezone.now()
+    schedule = {
+        "requested": start - datetime.timedelta(days=1),
+        "authorised": start - datetime.timedelta(days=1) + 60 * minute,
+        "out": start - 10 * minute,
+        "on_site": start,
+        "left": start + 30 * minute,
+        "returned": start + 50 * minute,
+        "reported": start + 110 * minute,
+        "reviewed": start + 170 * minute,
+    }
+    times = {status_: min(when, now) for status_, when in schedule.items()}
+    created = min(start - datetime.timedelta(days=2), now)
+    template = make_visit(lead=lead, child=child, start=start, purpose=purpose, now=created)
+    walk_visit(template, lead, status, times=times)
+    return [template, *_copies(template, n - 1, datetime.timedelta(minutes=step_minutes))]
+
+
+def _copies(template, n, step):
+    """`n` copies of a visit and every row that hangs off it, the i-th copy's times moved by i x step."""
+
+    if n <= 0:
+        return []
+
+    def copy(obj, shift, **changes):
+        clone = type(obj)(**{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
+        clone.pk = None
+        for field in obj._meta.concrete_fields:
+            value = getattr(clone, field.attname)
+            if isinstance(field, models.DateTimeField) and value is not None:
+                setattr(clone, field.attname, value + shift)
+        for name, value in changes.items():
+            setattr(clone, name, value)
+        return clone
+
+    template = Visit.objects.get(pk=template.pk)
+    visits = Visit.objects.bulk_create([copy(template, step * (i + 1)) for i in range(n)], batch_size=1000)
+    children = list(template.children.values_list("pk", flat=True))
+    Visit.children.through.objects.bulk_create(
+        [Visit.children.through(visit_id=v.pk, child_id=c) for v in visits for c in children], batch_size=1000
+    )
+    for model in (
+        VisitPerson,
+        VisitTransition,
+        AuthorisationDecision,
+        ParentNotification,
+        CheckIn,
+        VisitPreparation,
+        SafeWord,
+    ):
+        rows = list(model.objects.filter(visit=template))
+        model.objects.bulk_create(
+            [copy(row, step * (i + 1), visit_id=v.pk) for i, v in enumerate(visits) for row in rows], batch_size=1000
+        )
+    grants = list(VisitUserObjectPermission.objects.filter(content_object=template))
+    VisitUserObjectPermission.objects.bulk_create(
+        [copy(g, step * (i + 1), content_object_id=v.pk) for i, v in enumerate(visits) for g in grants],
         batch_size=1000,
     )
-    if not visits or visits[0].pk is None:  # backends that cannot return ids from a bulk insert
-        visits = list(Visit.objects.filter(school=school, requested_by=lead).order_by("-pk")[:n])
-    VisitPerson.objects.bulk_create([VisitPerson(visit=v, role="lead", user=lead) for v in visits], batch_size=1000)
-    Visit.children.through.objects.bulk_create(
-        [Visit.children.through(visit_id=v.pk, child_id=child.pk) for v in visits], batch_size=1000
-    )
-    if status in (VisitStatus.RETURNED, VisitStatus.REPORTED, VisitStatus.REVIEWED):
-        VisitTransition.objects.bulk_create(
-            [
-                VisitTransition(
-                    visit=v,
-                    from_status=VisitStatus.LEFT,
-                    to_status=VisitStatus.RETURNED,
-                    actor=lead,
-                    at=v.expected_return,
-                )
-                for v in visits
-            ],
-            batch_size=1000,
+    report = VisitReport.objects.filter(visit=template).first()
+    if report is not None:
+        present = list(report.present.all())
+        reports = VisitReport.objects.bulk_create(
+            [copy(report, step * (i + 1), visit_id=v.pk) for i, v in enumerate(visits)], batch_size=1000
         )
-        VisitReport.objects.bulk_create(
-            [
-                VisitReport(
-                    visit=v,
-                    due_at=v.expected_return + datetime.timedelta(hours=report_due_hours),
-                    outcome=report_outcome or ("seen" if status != VisitStatus.RETURNED else ""),
-                    submitted_at=(v.expected_return + datetime.timedelta(hours=1))
-                    if status != VisitStatus.RETURNED
-                    else None,
-                    submitted_by=lead if status != VisitStatus.RETURNED else None,
-                    parent_summary="Talked about mornings." if status != VisitStatus.RETURNED else "",
-                )
-                for v in visits
-            ],
-            batch_size=1000,
+        PresentPerson.objects.bulk_create(
+            [copy(p, step * (i + 1), report_id=r.pk) for i, r in enumerate(reports) for p in present], batch_size=1000
         )
     return visits
 

@@ -24,7 +24,7 @@ def _action(cast, owner, description, due_on, school=None, **kw):
         owner=owner,
         description=description,
         due_on=due_on,
-        created_by=cast.dsl if owner != cast.other_staff else cast.other_dsl,
+        created_by=cast.other_dsl if (school or cast.school) == cast.other_school else cast.dsl,
         **kw,
     )
 

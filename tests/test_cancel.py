@@ -8,7 +8,7 @@ import time_machine
 from core.models import AuditEntry
 from visits.models import VisitStatus, VisitTransition
 
-from .factories import make_authorised_visit, make_visit, walk_visit
+from .factories import make_authorised_visit, make_visit, tomorrow_at, walk_visit
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_visit_under_way_cannot_be_cancelled(client, cast, authorised):
 
 
 def test_a_cancelled_visit_leaves_the_board_and_the_approvals_list(client, cast, authorised):
-    request = make_visit(lead=cast.staff, second=cast.staff2)
+    request = make_visit(lead=cast.staff, second=cast.staff2, start=tomorrow_at(14))
     walk_visit(request, cast.staff, VisitStatus.REQUESTED)
     client.force_login(cast.dsl)
     with time_machine.travel(authorised.scheduled_start - datetime.timedelta(hours=1), tick=False):  # its day

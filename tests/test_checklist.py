@@ -25,9 +25,8 @@ from visits.departure.services import (
     visit_record_social_worker,
 )
 from visits.models import ChecklistOverride, VisitStatus
-from visits.services import visit_transition
 
-from .factories import ChildFactory, make_visit
+from .factories import ChildFactory, make_visit, walk_visit
 
 
 def keys(items):
@@ -65,8 +64,7 @@ def visit(cast, child):
 
 
 def authorise(cast, visit):
-    visit_transition(visit=visit, to_status=VisitStatus.REQUESTED, actor=cast.staff)
-    visit_transition(visit=visit, to_status=VisitStatus.AUTHORISED, actor=cast.dsl)
+    walk_visit(visit, cast.staff, VisitStatus.AUTHORISED)
 
 
 @pytest.fixture

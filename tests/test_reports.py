@@ -9,7 +9,6 @@ from django.utils import timezone
 from core.models import AuditEntry, HomeVisitPolicy
 from visits.after.services import report_due_at
 from visits.models import FollowUpAction, VisitReport, VisitStatus
-from visits.services import visit_transition
 
 from .factories import make_reported_visit, make_visit, walk_visit
 
@@ -25,7 +24,7 @@ def returned_visit(cast, time_machine):
     walk_visit(visit, cast.staff, VisitStatus.OUT)
     for status, minute in [(VisitStatus.ON_SITE, 5), (VisitStatus.LEFT, 35), (VisitStatus.RETURNED, 50)]:
         time_machine.move_to(MONDAY_9AM + datetime.timedelta(hours=1, minutes=minute), tick=False)
-        visit_transition(visit=visit, to_status=status, actor=cast.staff)
+        walk_visit(visit, cast.staff, status)
     return visit
 
 
@@ -289,6 +288,6 @@ def test_due_time_counts_real_hours_across_the_october_clock_change(client, cast
     visit = make_visit(lead=cast.staff, start=saturday - datetime.timedelta(hours=1))
     walk_visit(visit, cast.staff, VisitStatus.LEFT)
     time_machine.move_to(saturday + datetime.timedelta(hours=1), tick=False)
-    visit_transition(visit=visit, to_status=VisitStatus.RETURNED, actor=cast.staff)
+    walk_visit(visit, cast.staff, VisitStatus.RETURNED)
     client.force_login(cast.staff)
     assert "Sunday 25 October, 15:00" in client.get(f"/visits/{visit.pk}/report/").content.decode()

@@ -97,7 +97,21 @@ class VisitAdmin(SchoolScopedAdmin):
     list_display = ["__str__", "status", "school", "scheduled_start", "requested_by"]
     list_filter = ["school", "status", "purpose"]
     date_hierarchy = "scheduled_start"
-    readonly_fields = ["status", "created_at", "updated_at"]
+    # The visit's life is moved by its verbs only (visits/lifecycle.py): here its fields can be read, not set.
+    readonly_fields = [
+        "status",
+        "submitted_at",
+        "checked_out_at",
+        "arrived_at",
+        "due_back_at",
+        "extended_minutes",
+        "alert_due_at",
+        "escalation_level",
+        "overdue_round",
+        "on_site_alert_raised",
+        "created_at",
+        "updated_at",
+    ]
     autocomplete_fields = ["household"]
     raw_id_fields = ["requested_by"]
     filter_horizontal = ["children"]

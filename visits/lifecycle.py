@@ -5,7 +5,7 @@ between them, and the one function that makes a move.
                   |  \\-> declined            \\-> cancelled
                   \\-> changes requested -> requested
 
-`transition` is private: the public verbs in requests/, departure/, field/ and after/ call it after checking
+`_transition` is private: the public verbs in requests/, departure/, field/ and after/ call it after checking
 who is acting and what the school's policy says, so no row reaches a state the product cannot reach.
 """
 
@@ -75,7 +75,7 @@ ALLOWED: dict[str, set[str]] = {
 
 
 @transaction.atomic
-def transition(visit, *, to_status: str, actor, now, note: str = ""):
+def _transition(visit, *, to_status: str, actor, now, note: str = ""):
     """Move a visit to its next status, if its life allows it, with its timeline entry and audit row.
 
     Locks the row so two clicks cannot race. Only the public verbs call this.

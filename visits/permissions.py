@@ -1,22 +1,100 @@
 """Rules about one visit, as named predicates: each takes the user first, then the visit.
 
-Role-only rules (is this person senior, may they see family records) are in core/permissions.py.
+The views ask these to decide what to show, and the services ask them again before they change anything, so
+a page and the verb behind it never disagree. Role-only rules are in core/permissions.py.
 """
 
+from core.permissions import may_request_visits, may_use_board
 from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
+
+from .access import can_view_visit
+from .lifecycle import BEFORE_DEPARTURE, SUBMITTABLE
+from .models import VisitRole
+
+
+def _at_school(user, visit) -> bool:
+    return user.is_authenticated and visit.school_id in school_ids_for(user)
+
+
+def _on_visit(user, visit) -> bool:
+    return any(person.user_id == user.pk for person in visit.people.all())
+
+
+def _lead_id(visit):
+    return next((p.user_id for p in visit.people.all() if p.role == VisitRole.LEAD), None)
+
+
+def may_view_visit(user, visit) -> bool:
+    """Need to know: the pair, the requester, and the school's DSLs and Principal (visits/access.py)."""
+    return can_view_visit(user, visit)
+
+
+def may_create_visit(user, school) -> bool:
+    return may_request_visits(user) and (user.is_superuser or school.pk in school_ids_for(user))
+
+
+def may_edit(user, visit) -> bool:
+    return user.pk == visit.requested_by_id and visit.status in BEFORE_DEPARTURE
+
+
+def may_submit(user, visit) -> bool:
+    return user.pk == visit.requested_by_id and visit.status in SUBMITTABLE
+
+
+def may_cancel(user, visit) -> bool:
+    """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
+    if visit.status not in BEFORE_DEPARTURE:
+        return False
+    return user.pk == visit.requested_by_id or is_senior(user) or _on_visit(user, visit)
 
 
 def may_see_safe_word(user, visit) -> bool:
     """The pair, the office and the school's DSLs and Principal; nobody else (not the requester alone)."""
-    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
+    if not _at_school(user, visit):
         return False
     if user.is_superuser or has_role(user, Role.OFFICE, Role.DSL, Role.PRINCIPAL):
         return True
-    return any(person.user_id == user.pk for person in visit.people.all())
+    return _on_visit(user, visit)
 
 
-def may_set_safe_word(user, visit) -> bool:
-    if not user.is_authenticated or visit.school_id not in school_ids_for(user):
+def may_prepare(user, visit) -> bool:
+    """The pair, a DSL or the Principal: they agree the safe word and do what the checklist asks beforehand."""
+    if not _at_school(user, visit):
         return False
-    return user.is_superuser or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
+    return user.is_superuser or is_senior(user) or _on_visit(user, visit)
+
+
+def is_pair(user, visit) -> bool:
+    """The lead or the second visitor (an external practitioner has no account)."""
+    return any(p.user_id == user.pk and p.role in (VisitRole.LEAD, VisitRole.SECOND) for p in visit.people.all())
+
+
+def may_check_in(user, visit) -> bool:
+    """The pair from their phones, or the office of the visit's school on their behalf."""
+    return _at_school(user, visit) and (is_pair(user, visit) or has_role(user, Role.OFFICE))
+
+
+def may_act_on_alerts(user, visit) -> bool:
+    """The office, the DSLs and the Principal of the visit's school: the people the board is for."""
+    return _at_school(user, visit) and may_use_board(user)
+
+
+def may_write_report(user, visit) -> bool:
+    return user.pk == _lead_id(visit)
+
+
+def may_debrief(user, visit) -> bool:
+    return _at_school(user, visit) and (is_senior(user) or user.pk == _lead_id(visit))
+
+
+def may_sign_off(user, visit) -> bool:
+    return _at_school(user, visit) and is_senior(user)
+
+
+def may_send_letters(user, visit) -> bool:
+    return _at_school(user, visit) and (is_senior(user) or user.pk == _lead_id(visit))
+
+
+def may_record_incident(user, visit) -> bool:
+    return has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL) and may_view_visit(user, visit)

@@ -3,17 +3,21 @@ incidents and concerns raised from a visit. Each verb writes its audit row in th
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
 
 from core.audit import audit
 from core.mail import notify_by_email
-from core.roles import Role
+from core.permissions import works_at
+from core.roles import Role, is_senior
+from core.scoping import school_ids_for
 from core.selectors import users_with_role
 from safeguarding.models import Concern
 from safeguarding.services import concern_raise, risk_assessment_mark_for_review
 
+from ..lifecycle import _transition, now_or
 from ..models import (
     FollowUpAction,
     Incident,
@@ -26,27 +30,33 @@ from ..models import (
     VisitRole,
     VisitStatus,
 )
-from ..services import visit_transition
+from ..permissions import may_debrief, may_record_incident, may_send_letters, may_sign_off
+from . import pdf
 
 
 @transaction.atomic
 def visit_concern_raise(
-    *, visit, child, raised_by, details: str, kind: str = "concern", action_taken: str = ""
+    *, visit, child, raised_by, details: str, kind: str = "concern", action_taken: str = "", now=None
 ) -> Concern:
     """A concern raised from a visit: the safeguarding record (the DSLs hear at once) and its link to the visit."""
     if not visit.children.filter(pk=child.pk).exists():
         raise ValidationError({"child": "This child was not on that visit."})
-    concern = concern_raise(child=child, raised_by=raised_by, details=details, kind=kind, action_taken=action_taken)
+    concern = concern_raise(
+        child=child, raised_by=raised_by, details=details, kind=kind, action_taken=action_taken, now=now
+    )
     VisitConcern.objects.create(concern=concern, visit=visit)
     return concern
 
 
 @transaction.atomic
 def incident_record(
-    *, visit, recorded_by, kind: str, occurred_at: datetime.datetime, details: str, staff_accused=None
+    *, visit, recorded_by, kind: str, occurred_at: datetime.datetime, details: str, staff_accused=None, now=None
 ) -> Incident:
     """Record an incident during a visit; an accusation against staff goes to the Principal alone."""
-    if occurred_at > timezone.now():
+    now = now_or(now)
+    if not may_record_incident(recorded_by, visit):
+        raise PermissionDenied("Staff, DSLs and the Principal who may see the visit record its incidents.")
+    if occurred_at > now:
         raise ValidationError({"occurred_at": "The incident cannot be in the future."})
     incident = Incident(
         school=visit.school,
@@ -56,7 +66,7 @@ def incident_record(
         details=details,
         staff_accused=staff_accused if kind == IncidentKind.ACCUSATION else None,
         recorded_by=recorded_by,
-        recorded_at=timezone.now(),
+        recorded_at=now,
     )
     incident.full_clean()
     incident.save()
@@ -68,13 +78,11 @@ def incident_record(
         f"An incident ({incident.get_kind_display().lower()}) has been recorded.\n"
         f"Read it in the home-visits system: {incident.get_absolute_url()}\n",
     )
-    mark_household_risk_assessment_for_review(incident=incident, actor=recorded_by)
+    # Any incident marks the household's risk assessment for review (policy 002, Appendix 1).
+    risk_assessment_mark_for_review(
+        household=visit.household, reason=f"Incident: {incident}", actor=recorded_by, now=now
+    )
     return incident
-
-
-def mark_household_risk_assessment_for_review(*, incident: Incident, actor) -> None:
-    """Any incident marks the household's risk assessment for review (policy 002, Appendix 1)."""
-    risk_assessment_mark_for_review(household=incident.visit.household, reason=f"Incident: {incident}", actor=actor)
 
 
 REPORT_FIELDS = [
@@ -130,22 +138,25 @@ def _editable_report(visit: Visit, actor) -> VisitReport:
 
 
 @transaction.atomic
-def report_save_draft(*, visit: Visit, actor, data: dict[str, list[str]]) -> VisitReport:
+def report_save_draft(*, visit: Visit, actor, data: dict[str, list[str]], now=None) -> VisitReport:
     """Keep exactly what the lead has typed so far, valid or not, so nothing is lost."""
     report = _editable_report(visit, actor)
     report.draft = {k: v for k, v in data.items() if k != "csrfmiddlewaretoken"}
-    report.draft_saved_at = timezone.now()
+    report.draft_saved_at = now_or(now)
     report.save(update_fields=["draft", "draft_saved_at"])
     return report
 
 
 @transaction.atomic
-def report_submit(*, visit: Visit, actor, fields: dict, present: list[dict], actions: list[dict]) -> VisitReport:
+def report_submit(
+    *, visit: Visit, actor, fields: dict, present: list[dict], actions: list[dict], now=None
+) -> VisitReport:
     """Validate and file the Home Visit Form, create its actions and move the visit to "reported"."""
+    now = now_or(now)
     report = _editable_report(visit, actor)
     for name in REPORT_FIELDS:
         setattr(report, name, fields.get(name, getattr(report, name)))
-    report.submitted_at = timezone.now()
+    report.submitted_at = now
     report.submitted_by = actor
     report.full_clean()
     if report.outcome == VisitOutcome.SEEN and not present:
@@ -159,8 +170,8 @@ def report_submit(*, visit: Visit, actor, fields: dict, present: list[dict], act
         row.save()
     child = visit.children.order_by("pk").first()
     for action in actions:
-        action_create(school=visit.school, visit=visit, child=child, created_by=actor, **action)
-    visit_transition(visit=visit, to_status=VisitStatus.REPORTED, actor=actor, note="Home Visit Form submitted")
+        action_create(school=visit.school, visit=visit, child=child, created_by=actor, now=now, **action)
+    _transition(visit, to_status=VisitStatus.REPORTED, actor=actor, now=now, note="Home Visit Form submitted")
     audit(
         actor=actor,
         action="report.submit",
@@ -173,8 +184,13 @@ def report_submit(*, visit: Visit, actor, fields: dict, present: list[dict], act
 
 
 @transaction.atomic
-def report_record_debrief(*, report: VisitReport, actor, debrief_with, debrief_at: datetime.datetime) -> VisitReport:
-    if debrief_at > timezone.now():
+def report_record_debrief(
+    *, report: VisitReport, actor, debrief_with, debrief_at: datetime.datetime, now=None
+) -> VisitReport:
+    """Who the lead talked the visit through with, and when, once the form is in."""
+    if not may_debrief(actor, report.visit):
+        raise PermissionDenied("The lead or a DSL records the debrief.")
+    if debrief_at > now_or(now):
         raise ValidationError({"debrief_at": "The debrief cannot be in the future."})
     if debrief_with.pk == _lead_id(report.visit):
         raise ValidationError({"debrief_with": "The debrief is with the lead's line manager, not the lead."})
@@ -193,20 +209,19 @@ def report_record_debrief(*, report: VisitReport, actor, debrief_with, debrief_a
 
 
 @transaction.atomic
-def report_review(*, report: VisitReport, actor, comment: str = "") -> VisitReport:
+def report_review(*, report: VisitReport, actor, comment: str = "", now=None) -> VisitReport:
     """The DSL (or Principal) signs the form off, which closes the visit."""
-    from core.roles import is_senior
-
-    if not is_senior(actor):
+    now = now_or(now)
+    if not may_sign_off(actor, report.visit):
         raise ValidationError("Only a DSL or the Principal can sign off a Home Visit Form.")
     if not report.is_submitted:
         raise ValidationError("The form has not been submitted yet.")
     report.reviewed_by = actor
-    report.reviewed_at = timezone.now()
+    report.reviewed_at = now
     report.review_comment = comment
     report.full_clean()
     report.save(update_fields=["reviewed_by", "reviewed_at", "review_comment"])
-    visit_transition(visit=report.visit, to_status=VisitStatus.REVIEWED, actor=actor, note=comment or "Signed off")
+    _transition(report.visit, to_status=VisitStatus.REVIEWED, actor=actor, now=now, note=comment or "Signed off")
     audit(
         actor=actor,
         action="report.review",
@@ -229,9 +244,12 @@ def action_create(
     concern=None,
     child=None,
     agreed_with_family: bool = False,
+    now=None,
 ) -> FollowUpAction:
-    from core.scoping import school_ids_for
-
+    """Something someone must do after a visit or a concern. A concern's actions are for a DSL or the
+    Principal to set; a visit's are set by whoever writes or reviews its form (all at the school)."""
+    if not works_at(created_by, school) or (concern is not None and not is_senior(created_by)):
+        raise PermissionDenied("Only the school's staff set its actions, and only a DSL or the Principal a concern's.")
     if school.pk not in school_ids_for(owner):
         raise ValidationError({"owner": "The owner must work at this school."})
     action = FollowUpAction(
@@ -244,6 +262,7 @@ def action_create(
         concern=concern,
         child=child,
         agreed_with_family=agreed_with_family,
+        created_at=now_or(now),
     )
     action.full_clean()
     action.save()
@@ -252,13 +271,15 @@ def action_create(
 
 
 @transaction.atomic
-def action_complete(*, action: FollowUpAction, actor, outcome: str) -> FollowUpAction:
+def action_complete(*, action: FollowUpAction, actor, outcome: str, now=None) -> FollowUpAction:
     locked = FollowUpAction.objects.select_for_update().get(pk=action.pk)
+    if not (locked.owner_id == actor.pk or (is_senior(actor) and works_at(actor, locked.school))):
+        raise PermissionDenied("The action's owner, a DSL or the Principal completes it.")
     if locked.completed_at:
         raise ValidationError("This action is already complete.")
     if not outcome.strip():
         raise ValidationError({"completion_outcome": "Say what was done."})
-    locked.completed_at = timezone.now()
+    locked.completed_at = now_or(now)
     locked.completed_by = actor
     locked.completion_outcome = outcome.strip()
     locked.full_clean()
@@ -275,11 +296,8 @@ LETTERS = {
 
 def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
     """Email the parent copy or the missed-you letter to the carers with parental responsibility and an address."""
-    from django.conf import settings
-    from django.core.mail import EmailMessage
-
-    from . import pdf
-
+    if not may_send_letters(actor, visit):
+        raise PermissionDenied("The lead or a DSL sends letters to the family.")
     if document not in LETTERS:
         raise ValidationError("Unknown letter.")
     addresses = list(

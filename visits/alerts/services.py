@@ -3,14 +3,14 @@ Each change is audited in its own transaction."""
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from core.audit import audit
 from core.models import EscalationAction
 
 from ..changes import board_changed
+from ..lifecycle import now_or
 from ..models import (
     AlertKind,
     AlertOutcome,
@@ -20,6 +20,7 @@ from ..models import (
     VisitAlert,
     VisitRole,
 )
+from ..permissions import may_act_on_alerts, may_check_in
 from .sweep import store_alert
 
 
@@ -51,11 +52,14 @@ def alert_acknowledge(
     new_return: datetime.datetime | None = None,
     police_reference: str = "",
     note: str = "",
+    now=None,
 ) -> VisitAlert:
     """The office says what it did about an alert. 'Rang, all fine' with a new return time resolves the visit's
     overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running."""
-    now = timezone.now()
+    now = now_or(now)
     visit = _lock(alert.visit)
+    if not may_act_on_alerts(actor, visit):
+        raise PermissionDenied("The board's alerts are for the office, the DSLs and the Principal of this school.")
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.acknowledged_at:
         raise ValidationError("This alert has already been acknowledged.")
@@ -104,11 +108,13 @@ def alert_acknowledge(
 
 
 @transaction.atomic
-def visit_raise_duress(*, visit: Visit, actor, from_office: bool) -> VisitAlert:
+def visit_raise_duress(*, visit: Visit, actor, from_office: bool, now=None) -> VisitAlert:
     """The code word, from the field's discreet control or the office's button: the top escalation at once.
     A second press while one is open adds nothing (the office is already acting)."""
-    now = timezone.now()
+    now = now_or(now)
     visit = _lock(visit)
+    if not (may_act_on_alerts(actor, visit) if from_office else may_check_in(actor, visit)):
+        raise PermissionDenied("Only the pair, the office, a DSL or the Principal raise a duress alert.")
     if not visit.is_away:
         raise ValidationError("Duress alerts are for visits that are out.")
     kind = CheckInKind.OFFICE_CODE_WORD if from_office else CheckInKind.DURESS

@@ -6,7 +6,7 @@ from core.permissions import user_may_override
 from safeguarding.models import RiskAssessment
 from safeguarding.services import current_risk_assessment
 
-from ..permissions import may_see_safe_word, may_set_safe_word
+from ..permissions import may_prepare, may_see_safe_word
 from .checklist import ChecklistItem, departure_checklist
 
 
@@ -29,6 +29,6 @@ def checklist_panel(*, visit, user) -> ChecklistPanel:
         items=items,
         ready=not any(item.blocking for item in items),
         assessment=current_risk_assessment(visit.household),
-        can_act=may_set_safe_word(user, visit),
+        can_act=may_prepare(user, visit),
         can_see_safe_word=may_see_safe_word(user, visit),
     )

@@ -16,18 +16,18 @@ from core.scoping import school_ids_for
 from core.selectors import users_with_role
 from safeguarding.models import RiskAssessment
 
+from ..lifecycle import _transition, now_or
 from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
-from ..permissions import may_see_safe_word, may_set_safe_word
-from ..services import visit_transition
+from ..permissions import may_prepare, may_see_safe_word
 from .checklist import LABELS, departure_check_record
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def safe_word_set(*, visit, word: str, actor) -> SafeWord:
+def safe_word_set(*, visit, word: str, actor, now=None) -> SafeWord:
     """Agree the visit's safe word and record it with the household's current risk assessment."""
-    if not may_set_safe_word(actor, visit):
+    if not may_prepare(actor, visit):
         raise PermissionDenied("Only the pair, a DSL or the Principal can agree the safe word.")
     word = " ".join(word.split())
     if not 3 <= len(word) <= 60:
@@ -37,7 +37,7 @@ def safe_word_set(*, visit, word: str, actor) -> SafeWord:
         raise ValidationError("Complete the household's risk assessment first: the safe word is recorded on it.")
     safe_word, _ = SafeWord.objects.select_for_update().update_or_create(
         visit=visit,
-        defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor, "agreed_at": timezone.now()},
+        defaults={"risk_assessment": assessment, "word": word, "agreed_by": actor, "agreed_at": now_or(now)},
     )
     # The audit row says that a word was agreed, never what it is.
     audit(
@@ -73,7 +73,7 @@ def _preparation(visit) -> VisitPreparation:
 
 
 def _require_on_visit_or_senior(actor, visit) -> None:
-    if not may_set_safe_word(actor, visit):
+    if not may_prepare(actor, visit):
         raise PermissionDenied("Only the pair, a DSL or the Principal prepare this visit.")
 
 
@@ -82,7 +82,7 @@ def _principals(school):
 
 
 @transaction.atomic
-def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
+def visit_inform_headteacher(*, visit, actor, now=None) -> VisitPreparation:
     """For an unannounced visit: tell the Headteacher the purpose, the address and the time due back."""
     _require_on_visit_or_senior(actor, visit)
     if visit.announced:
@@ -105,7 +105,7 @@ def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
             )
         )
     prep = _preparation(visit)
-    prep.headteacher_informed_at, prep.headteacher_informed_by = timezone.now(), actor
+    prep.headteacher_informed_at, prep.headteacher_informed_by = now_or(now), actor
     prep.save()
     audit(
         actor=actor,
@@ -119,7 +119,7 @@ def visit_inform_headteacher(*, visit, actor) -> VisitPreparation:
 
 
 @transaction.atomic
-def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: str = "") -> VisitPreparation:
+def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: str = "", now=None) -> VisitPreparation:
     _require_on_visit_or_senior(actor, visit)
     if told_after and not note.strip():
         raise ValidationError({"note": "Say who will tell the social worker, and when."})
@@ -127,7 +127,7 @@ def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: 
     if told_after:
         prep.social_worker_told_after, prep.social_worker_informed_at = True, None
     else:
-        prep.social_worker_told_after, prep.social_worker_informed_at = False, timezone.now()
+        prep.social_worker_told_after, prep.social_worker_informed_at = False, now_or(now)
     prep.social_worker_informed_by, prep.social_worker_note = actor, note.strip()[:300]
     prep.save()
     audit(
@@ -139,15 +139,17 @@ def visit_record_social_worker(*, visit, actor, told_after: bool = False, note: 
     return prep
 
 
-def visit_cancel_for_animals(*, visit, actor, note: str = ""):
+def visit_cancel_for_animals(*, visit, actor, note: str = "", now=None):
     """The family would not keep their animals in another room: the visit is cancelled and recorded as such."""
     _require_on_visit_or_senior(actor, visit)
     reason = "Cancelled: the family would not keep the animals in another room."
-    return visit_transition(visit=visit, to_status=VisitStatus.CANCELLED, actor=actor, note=f"{reason} {note}".strip())
+    return _transition(
+        visit, to_status=VisitStatus.CANCELLED, actor=actor, now=now_or(now), note=f"{reason} {note}".strip()
+    )
 
 
 @transaction.atomic
-def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOverride:
+def checklist_override(*, visit, item: str, reason: str, actor, now=None) -> ChecklistOverride:
     """Set an item aside, by a role the school's policy names for it, with the reason kept."""
     if item not in LABELS:
         raise ValidationError(f"Unknown checklist item {item!r}.")
@@ -163,7 +165,7 @@ def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOver
     override, _ = ChecklistOverride.objects.update_or_create(
         visit=visit,
         item=item,
-        defaults={"reason": reason.strip(), "role": role, "by": actor, "at": timezone.now()},
+        defaults={"reason": reason.strip(), "role": role, "by": actor, "at": now_or(now)},
     )
     override.full_clean()
     audit(
@@ -176,7 +178,7 @@ def checklist_override(*, visit, item: str, reason: str, actor) -> ChecklistOver
     return override
 
 
-def check_out_blockers(visit, *, actor) -> list[str]:
+def check_out_blockers(visit, *, actor, now=None) -> list[str]:
     """Why this visit may not check out yet; empty when it may. Called inside the check-out transaction.
 
     The pre-departure checklist (authorised, address checked today, training, risk assessment, safe word,
@@ -185,7 +187,7 @@ def check_out_blockers(visit, *, actor) -> list[str]:
     """
     blockers = [
         f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
-        for item in departure_check_record(visit=visit, actor=actor)
+        for item in departure_check_record(visit=visit, actor=actor, today=timezone.localdate(now_or(now)))
     ]
     if visit.people.count() < 2:
         blockers.append("A home visit needs at least two visitors.")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ..access import get_visit_for
 from ..models import Visit
-from ..permissions import may_see_safe_word, may_set_safe_word
+from ..permissions import may_prepare, may_see_safe_word
 from . import services
 from .forms import OverrideForm, SafeWordForm, SocialWorkerForm
 
@@ -25,7 +25,7 @@ def safe_word(request, pk):
     """GET shows the word to those allowed (audited); POST agrees it. Anyone else gets a 404."""
     visit = _visit_in_school(request.user, pk)
     if request.method == "POST":
-        if not may_set_safe_word(request.user, visit):
+        if not may_prepare(request.user, visit):
             raise Http404("No such visit.")
         form = SafeWordForm(request.POST)
         if form.is_valid():

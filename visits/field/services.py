@@ -1,24 +1,24 @@
 """Field check-ins (services): check out, arrive, leave, return, not returning, running late.
 
 The pair record them from a phone; the office records them on their behalf from a call (`CheckIn.recorded_by`
-keeps who). Each one locks the visit, moves its status through `visit_transition`, recomputes the alert timer
+keeps who). Each one locks the visit, moves its status through the lifecycle, recomputes the alert timer
 (`Visit.alert_due_at`) and writes its audit row, all in one transaction, so a check-in racing the sweep either
 lands first (the sweep then finds nothing due) or waits for the sweep's lock and answers what it raised.
 """
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from core.audit import audit
 
-from .. import services
 from ..alerts.services import resolve_open_alerts, start_new_round
 from ..changes import board_changed
 from ..departure.services import check_out_blockers
-from ..models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitRole, VisitStatus
+from ..lifecycle import _transition, now_or
+from ..models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitStatus
+from ..permissions import is_pair, may_check_in
 
 S = VisitStatus
 # Which statuses each check-in moves the visit through, from where.
@@ -30,10 +30,6 @@ ROUTES: dict[str, dict[str, list[str]]] = {
     CheckInKind.NOT_RETURNING: {S.OUT: [S.RETURNED], S.LEFT: [S.RETURNED], S.ON_SITE: [S.LEFT, S.RETURNED]},
 }
 NOT_RETURNING_NOTE = "Not returning to school: finished and safe"
-
-
-def is_pair(visit: Visit, user) -> bool:
-    return visit.people.filter(user=user, role__in=[VisitRole.LEAD, VisitRole.SECOND]).exists()
 
 
 def available_checkins(visit: Visit) -> list[str]:
@@ -49,7 +45,7 @@ def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> 
     visit.save(update_fields=["alert_due_at", "updated_at", *fields])
     board_changed()
     checkin = CheckIn(
-        visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(visit, actor), minutes=minutes
+        visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(actor, visit), minutes=minutes
     )
     checkin.full_clean()
     checkin.save()
@@ -65,13 +61,20 @@ def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> 
     return checkin
 
 
-@transaction.atomic
-def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
-    """Record a status check-in (check out, arrived, left, returned, not returning)."""
-    now = timezone.now()
+def _lock_for(actor, visit: Visit) -> Visit:
     locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    if not may_check_in(actor, locked):
+        raise PermissionDenied("Only the pair, or the office on their behalf, record their check-ins.")
+    return locked
+
+
+@transaction.atomic
+def visit_check_in(*, visit: Visit, actor, kind: str, now=None) -> CheckIn:
+    """Record a status check-in (check out, arrived, left, returned, not returning)."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
     if kind == CheckInKind.CHECKED_OUT:
-        blockers = check_out_blockers(locked, actor=actor)
+        blockers = check_out_blockers(locked, actor=actor, now=now)
         if blockers:
             raise ValidationError(blockers)
     route = ROUTES.get(kind, {}).get(locked.status)
@@ -81,7 +84,7 @@ def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
         )
     note = NOT_RETURNING_NOTE if kind == CheckInKind.NOT_RETURNING else CheckInKind(kind).label
     for status in route:
-        services.visit_transition(visit=locked, to_status=status, actor=actor, note=note, at=now)
+        _transition(locked, to_status=status, actor=actor, now=now, note=note)
     fields = []
     if kind == CheckInKind.CHECKED_OUT:
         locked.checked_out_at = now
@@ -99,10 +102,10 @@ def visit_check_in(*, visit: Visit, actor, kind: str) -> CheckIn:
 
 
 @transaction.atomic
-def visit_extend(*, visit: Visit, actor, minutes: int) -> CheckIn:
+def visit_extend(*, visit: Visit, actor, minutes: int, now=None) -> CheckIn:
     """'Running late': push the return time back, within the policy's limit on extensions from the field."""
-    now = timezone.now()
-    locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
     if not locked.is_away:
         raise ValidationError("You can only extend a visit while you are out.")
     policy = locked.school.policy()

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from core.roles import Role, has_role
 from core.scoping import school_ids_for
 
 from ..alerts import services as alert_services
 from ..models import CheckInKind, Visit
+from ..permissions import is_pair, may_check_in
 from . import services
 from .forms import ExtendForm
 
@@ -25,7 +25,7 @@ def _field_visit(user, pk) -> Visit:
         pk=pk,
         school_id__in=school_ids_for(user),
     )
-    if services.is_pair(visit, user) or has_role(user, Role.OFFICE):
+    if may_check_in(user, visit):
         return visit
     raise Http404("No such visit.")
 
@@ -69,7 +69,7 @@ def field(request, pk):
             "visit": visit,
             "available": services.available_checkins(visit),
             "extend_form": extend_form,
-            "on_behalf": not services.is_pair(visit, request.user),
+            "on_behalf": not is_pair(request.user, visit),
             "kinds": CheckInKind,
             "quick": QUICK_CHECKIN,
             "pair": [p for p in visit.people.all() if p.user_id],

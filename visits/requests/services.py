@@ -6,13 +6,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from core.audit import audit
 from families.models import Child, Household
 
 from ..access import sync_visit_access
-from ..lifecycle import BEFORE_DEPARTURE, SUBMITTABLE
+from ..lifecycle import BEFORE_DEPARTURE, SUBMITTABLE, _transition, now_or
 from ..lifecycle import VisitStatus as S
 from ..models import (
     AuthorisationDecision,
@@ -25,7 +24,7 @@ from ..models import (
     VisitStatus,
     VisitTransition,
 )
-from ..services import visit_transition
+from ..permissions import may_cancel, may_create_visit, may_view_visit
 from . import notifications, policy
 
 
@@ -96,8 +95,12 @@ def visit_create(
     vehicle: str = "",
     lead_mobile: str = "",
     principal_exception_reason: str = "",
+    now=None,
 ) -> Visit:
     """Create a visit as a draft, with its people, and give them and the requester access to it."""
+    if not may_create_visit(requested_by, school):
+        raise PermissionDenied("Only staff, DSLs and the Principal of this school request its visits.")
+    now = now_or(now)
     visit = Visit(
         school=school,
         household=household,
@@ -115,6 +118,7 @@ def visit_create(
         lead_mobile=lead_mobile,
         principal_exception_reason=principal_exception_reason,
         status=VisitStatus.DRAFT,
+        created_at=now,
     )
     visit.full_clean()
     _validate_children(school, household, children)
@@ -123,7 +127,7 @@ def visit_create(
     visit.children.set(children)
     _save_people(visit, people)
     VisitTransition.objects.create(
-        visit=visit, from_status="", to_status=visit.status, actor=requested_by, at=timezone.now(), note="Created"
+        visit=visit, from_status="", to_status=visit.status, actor=requested_by, at=now, note="Created"
     )
     audit(actor=requested_by, action="visit.create", obj=visit, summary=f"Created {visit}")
     return visit
@@ -144,38 +148,29 @@ def _lock(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
 
 
-def _send_for_decision(visit: Visit, *, actor, note: str) -> None:
+def _send_for_decision(visit: Visit, *, actor, note: str, now) -> None:
     policy.check_submission(visit, requested_by=visit.requested_by)
-    visit_transition(visit=visit, to_status=S.REQUESTED, actor=actor, note=note)
-    visit.submitted_at = timezone.now()
+    _transition(visit, to_status=S.REQUESTED, actor=actor, now=now, note=note)
+    visit.submitted_at = now
     visit.save(update_fields=["submitted_at", "updated_at"])
     transaction.on_commit(lambda: notifications.notify_approvers(visit.pk))
 
 
 @transaction.atomic
-def visit_submit(*, visit: Visit, actor) -> Visit:
+def visit_submit(*, visit: Visit, actor, now=None) -> Visit:
     """Send a draft (or a request sent back for changes) for authorisation, if the school's policy allows it."""
     locked = _lock(visit)
     if locked.status not in SUBMITTABLE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot be submitted.")
     if actor.pk != locked.requested_by_id:
         raise PermissionDenied("Only the person who requested the visit can submit it.")
-    _send_for_decision(locked, actor=actor, note="Submitted for authorisation")
+    _send_for_decision(locked, actor=actor, note="Submitted for authorisation", now=now_or(now))
     visit.status, visit.submitted_at = locked.status, locked.submitted_at
     return locked
 
 
-def may_cancel(visit: Visit, user) -> bool:
-    """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
-    from core.roles import is_senior
-
-    if visit.status not in BEFORE_DEPARTURE:
-        return False
-    return user.pk == visit.requested_by_id or is_senior(user) or any(p.user_id == user.pk for p in visit.people.all())
-
-
 @transaction.atomic
-def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
+def visit_cancel(*, visit: Visit, actor, reason: str, now=None) -> Visit:
     """Call a visit off. The reason is kept on the visit's history; the board and approvals drop it at once."""
     reason = reason.strip()
     if not reason:
@@ -186,9 +181,9 @@ def visit_cancel(*, visit: Visit, actor, reason: str) -> Visit:
             f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
             "once staff have set off, record their check-ins instead."
         )
-    if not may_cancel(locked, actor):
+    if not may_cancel(actor, locked):
         raise PermissionDenied("Only the requester, the visitors, a DSL or the Principal can cancel a visit.")
-    visit_transition(visit=locked, to_status=S.CANCELLED, actor=actor, note=f"Cancelled: {reason}")
+    _transition(locked, to_status=S.CANCELLED, actor=actor, now=now_or(now), note=f"Cancelled: {reason}")
     visit.status = locked.status
     return locked
 
@@ -208,7 +203,13 @@ def _people_key(people) -> list[tuple]:
 
 @transaction.atomic
 def visit_update(
-    *, visit: Visit, actor, children: list[Child] | None = None, people: list[Visitor] | None = None, **fields
+    *,
+    visit: Visit,
+    actor,
+    children: list[Child] | None = None,
+    people: list[Visitor] | None = None,
+    now=None,
+    **fields,
 ) -> Visit:
     """Edit a visit. Changing who, where or when after authorisation sends it back for a new decision."""
     locked = _lock(visit)
@@ -245,7 +246,9 @@ def visit_update(
     material = MATERIAL.intersection(changed) or exceptions_changed
     if locked.status == S.AUTHORISED and material:
         what = ", ".join(sorted(MATERIAL.intersection(changed))) or "the exceptions needed"
-        _send_for_decision(locked, actor=actor, note=f"Changed after authorisation ({what}): needs a new decision")
+        _send_for_decision(
+            locked, actor=actor, note=f"Changed after authorisation ({what}): needs a new decision", now=now_or(now)
+        )
     elif locked.status == S.REQUESTED:
         policy.check_submission(locked, requested_by=locked.requested_by)  # a pending request stays within policy
     visit.status = locked.status
@@ -254,9 +257,10 @@ def visit_update(
 
 @transaction.atomic
 def visit_decide(
-    *, visit: Visit, actor, decision: str, reason: str = "", conditions: str = ""
+    *, visit: Visit, actor, decision: str, reason: str = "", conditions: str = "", now=None
 ) -> AuthorisationDecision:
     """A DSL's or the Principal's decision, kept as a permanent record, and the visit moved on by it."""
+    now = now_or(now)
     locked = _lock(visit)
     if locked.status != S.REQUESTED:
         raise ValidationError(f"This visit is {locked.get_status_display().lower()}: there is no request to decide.")
@@ -272,7 +276,7 @@ def visit_decide(
         visit=locked,
         decided_by=actor,
         decided_as=policy.decided_as(actor),
-        decided_at=timezone.now(),
+        decided_at=now,
         decision=decision,
         reason=reason.strip(),
         conditions=conditions.strip() if approving else "",
@@ -285,7 +289,7 @@ def visit_decide(
         note += f": {record.reason}"
     if record.conditions:
         note += f". Conditions: {record.conditions}"
-    visit_transition(visit=locked, to_status=DECISION_STATUS[decision], actor=actor, note=note)
+    _transition(locked, to_status=DECISION_STATUS[decision], actor=actor, now=now, note=note)
     audit(
         actor=actor,
         action="visit.decide",
@@ -300,10 +304,13 @@ def visit_decide(
 
 @transaction.atomic
 def parent_notification_record(
-    *, visit: Visit, actor, method: str, notified_at: datetime.datetime, response: str, note: str = ""
+    *, visit: Visit, actor, method: str, notified_at: datetime.datetime, response: str, note: str = "", now=None
 ) -> ParentNotification:
     """How the family was told about an announced visit and what they said; a refusal closes the visit."""
+    now = now_or(now)
     locked = _lock(visit)
+    if not may_view_visit(actor, locked):
+        raise PermissionDenied("Only the pair, the requester, a DSL or the Principal record what the family said.")
     if not locked.announced:
         raise ValidationError("This visit is unannounced: the family is not told in advance.")
     if locked.status not in BEFORE_DEPARTURE:
@@ -315,7 +322,7 @@ def parent_notification_record(
         response=response,
         note=note.strip(),
         recorded_by=actor,
-        recorded_at=timezone.now(),
+        recorded_at=now,
     )
     row.full_clean()
     row.save()
@@ -327,10 +334,11 @@ def parent_notification_record(
     )
     if response == ParentResponse.DECLINED:
         # A home visit is optional for families (the policies): recorded as their choice, not dropped.
-        visit_transition(
-            visit=locked,
+        _transition(
+            locked,
             to_status=S.FAMILY_DECLINED,
             actor=actor,
+            now=now,
             note=f"The family declined the visit ({row.get_method_display().lower()})",
         )
         visit.status = locked.status

@@ -16,6 +16,7 @@ from core.forms import add_service_errors
 from core.roles import Role, has_role
 from families.models import Child
 
+from .. import permissions
 from ..access import get_visit_for, visible_visits
 from ..departure.selectors import checklist_panel
 from ..lifecycle import SUBMITTABLE
@@ -125,7 +126,7 @@ def visit_detail(request, pk, cancel_form=None):
         ),
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
-    may_cancel = services.may_cancel(visit, request.user)
+    may_cancel = permissions.may_cancel(request.user, visit)
     return render(
         request,
         "visits/visit_detail.html",
