@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Trust, schools and staff"
 
     def ready(self):
+        # Models are loaded only once the app registry is ready, so the signal wiring is imported here.
         from .auth import connect_signals
 
         connect_signals()

@@ -2,11 +2,11 @@
 
 import datetime
 
+from django.utils import timezone
+
 
 def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """The UTC instants where this Europe/London day starts and ends (23 or 25 hours across a clock change)."""
-    from django.utils import timezone
-
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
     return start, end

@@ -9,6 +9,7 @@ DJANGO_ENV=production: DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are required, 
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -42,8 +43,6 @@ SAFE_WORD_KEYS = env.list("SAFE_WORD_KEY", default=[] if PRODUCTION else [DEV_SA
 if PRODUCTION and (not SAFE_WORD_KEYS or DEV_SAFE_WORD_KEY in SAFE_WORD_KEYS):
     raise ImproperlyConfigured("Set SAFE_WORD_KEY to a Fernet key (Fernet.generate_key()) in production.")
 try:
-    from cryptography.fernet import Fernet
-
     [Fernet(_key) for _key in SAFE_WORD_KEYS]
 except ValueError as _error:
     raise ImproperlyConfigured("SAFE_WORD_KEY must be Fernet keys: 32 url-safe base64-encoded bytes.") from _error

@@ -9,6 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.roles import Role, user_roles
+from visits.alerts.sweep import sweep_status
+
+from .celery import app
 
 
 @login_required
@@ -36,8 +39,6 @@ def _database_status() -> str:
 
 
 def _broker_status() -> str:
-    from homevisits.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -55,8 +56,6 @@ def _cache_status() -> str:
 
 def _alert_sweep_status() -> str:
     """'ok' while the overdue-alert sweep has run within two intervals; otherwise why not."""
-    from visits.alerts.sweep import sweep_status
-
     try:
         status = sweep_status()
     except Exception as error:  # noqa: BLE001

@@ -5,10 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
+from core.auth import forget_recent_users
 from core.roles import Role
-
-from .factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
+from tests.factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
+from visits.board.pages import forget_everything
 
 
 def pytest_configure(config):
@@ -39,11 +41,6 @@ def _own_cache_per_worker():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: no signed-in user, session or board render left by another."""
-    from django.core.cache import cache
-
-    from core.auth import forget_recent_users
-    from visits.board.pages import forget_everything
-
     cache.clear()
     forget_everything()
     forget_recent_users()

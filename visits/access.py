@@ -5,6 +5,7 @@ and Principal. The pair and requester hold a per-visit guardian permission that 
 revoke as the pair changes; DSLs and the Principal see every visit at their schools by role.
 """
 
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -33,8 +34,6 @@ def sync_visit_access(visit: Visit) -> None:
             "user_id", flat=True
         )
     )
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects.in_bulk(should_see ^ current)
     for uid in should_see - current:
         grant_visit_access(visit, users[uid])

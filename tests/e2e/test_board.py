@@ -8,11 +8,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.factories import make_authorised_visit
 from visits.alerts import sweep
 from visits.field.services import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, VisitAlert, VisitStatus
-
-from ..factories import make_authorised_visit
 
 pytestmark = pytest.mark.e2e
 

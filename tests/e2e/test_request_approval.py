@@ -5,9 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from tests.factories import ChildFactory
 from visits.models import Visit, VisitStatus
-
-from ..factories import ChildFactory
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,147 @@
+"""A real Celery worker and beat, as subprocesses, against Redis and the test's PostgreSQL database: a visit whose
+due time passes during the test gets its overdue alert stored once and its notification sent."""
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tests.factories import make_authorised_visit
+from visits.alerts.sweep import sweep_status
+from visits.field.services import visit_check_in
+from visits.models import AlertNotification, CheckInKind, VisitAlert
+
+ROOT = Path(__file__).resolve().parents[3]  # the repository
+REQUIRED = os.environ.get("CI") == "true" or os.environ.get("TEST_REQUIRE_SERVICES") == "1"
+
+pytestmark = pytest.mark.services
+
+
+def _unavailable(reason: str):
+    # In CI (or when told services are required) a missing service is a failure, never a quiet skip.
+    if REQUIRED:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    url = settings.REDIS_URL
+    if not url:
+        _unavailable("REDIS_URL is not set: the Celery integration test needs Redis.")
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+    except redis.RedisError as error:
+        _unavailable(f"Redis at {url} is unreachable: {error}")
+    client.flushdb()  # our own db number: no stale sweeps from an earlier run
+    return url
+
+
+@pytest.fixture
+def postgres_url(transactional_db):
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        _unavailable("The worker runs in another process and needs the test database in PostgreSQL (DATABASE_URL).")
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(redis_url, postgres_url, tmp_path):
+    """`celery worker -B` on Redis and the test database; stopped (and its children) after the test."""
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "development",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "EMAIL_URL": f"filemail:///{mail_dir}",
+        "SMS_BACKEND": "visits.alerts.sms.FileSMSBackend",
+        "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    with open(tmp_path / "worker.log", "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "homevisits",
+                "worker",
+                "-B",
+                "-c",
+                "1",
+                "-l",
+                "info",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        yield {"process": process, "mail_dir": mail_dir, "log": tmp_path / "worker.log"}
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(predicate, timeout: float, what: str, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    pytest.fail(f"Timed out waiting for {what}. Worker log:\n{log.read_text()[-4000:]}")
+
+
+def test_a_real_worker_and_beat_raise_and_send_an_overdue_alert(cast, worker):
+    cast.office.email = "office@example.org"
+    cast.office.save()
+    now = timezone.now()
+    # Due back 5 minutes ago, and the policy's grace is 5 minutes: overdue 6 seconds from now.
+    visit = make_authorised_visit(
+        lead=cast.staff,
+        second=cast.staff2,
+        authoriser=cast.dsl,
+        start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6),
+    )
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    visit.refresh_from_db()
+    assert visit.alert_due_at > timezone.now()  # not due yet when handed to the worker
+
+    wait_for(lambda: VisitAlert.objects.filter(visit=visit).exists(), 60, "the overdue alert", worker["log"])
+    wait_for(lambda: AlertNotification.objects.filter(sent_at__isnull=False).exists(), 30, "the email", worker["log"])
+    time.sleep(3)  # several more sweeps run: none may add a second alert or send again
+
+    alert = VisitAlert.objects.get(visit=visit)
+    assert alert.key == "overdue:0:0" and alert.raised_at >= alert.due_at == visit.alert_due_at
+    sent = AlertNotification.objects.get(alert=alert)
+    assert sent.recipient == "office@example.org" and sent.attempts == 1
+    mails = list(worker["mail_dir"].iterdir())
+    assert len(mails) == 1
+    body = mails[0].read_text()
+    assert "office@example.org" in body and visit.household.address in body and visit.reason not in body
+
+    assert sweep_status()["ok"]
