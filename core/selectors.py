@@ -6,11 +6,11 @@ from django.db.models import QuerySet
 from .models import School, StaffProfile
 
 
-def staff_at(school: School) -> QuerySet[StaffProfile]:
+def staff_at(*, school: School) -> QuerySet[StaffProfile]:
     return StaffProfile.objects.filter(schools=school, user__is_active=True).select_related("user")
 
 
-def staff_trained_on(day, *, school_ids) -> QuerySet[StaffProfile]:
+def staff_trained_on(*, day, school_ids) -> QuerySet[StaffProfile]:
     """Staff at these schools whose safer-working-practice training is valid on `day` (who may be chosen for a
     visit on that day); the same rule as StaffProfile.training_valid_on, as one query."""
     return (

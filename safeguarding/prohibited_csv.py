@@ -16,7 +16,8 @@ from core.audit import audit
 
 from .addresses import normalise_postcode_or_blank, parse_parts
 from .models import ProhibitedAddressImport
-from .services import _may_keep_list, active_keys
+from .selectors import active_keys
+from .services import _may_keep_list
 
 COLUMNS = ["address_line1", "address_line2", "town", "postcode", "note", "expires_on"]
 REQUIRED = ["address_line1", "postcode"]

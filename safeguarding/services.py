@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit
@@ -19,7 +18,7 @@ from core.roles import Role, is_senior
 from core.scoping import school_ids_for
 from core.selectors import users_with_role
 
-from .addresses import ParsedAddress, compare, parse_address, parse_parts
+from .addresses import parse_parts
 from .models import (
     AddressJudgement,
     Concern,
@@ -30,6 +29,7 @@ from .models import (
     TrainingRecord,
 )
 from .risk import risk_level
+from .selectors import active_keys, duplicate_of, household_address_key
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +44,6 @@ def _require_school(actor, school: School) -> None:
 
 
 # --- Risk assessments ---------------------------------------------------------------------------------------
-
-
-def current_risk_assessment(household) -> RiskAssessment | None:
-    """The household's latest assessment (current or stale: the caller asks `is_current_on`)."""
-    return (
-        RiskAssessment.objects.filter(household=household)
-        .select_related("signed_off_by")
-        .prefetch_related("rows")
-        .first()
-    )
-
-
-def risk_rows_to_start_from(school: School) -> list[dict]:
-    """A new assessment starts from the policy's standard hazards."""
-    return [dict(row) for row in school.policy().standard_hazards]
 
 
 @dataclass(frozen=True)
@@ -185,84 +170,6 @@ def risk_assessment_mark_for_review(*, household, reason: str, actor, now=None) 
 # --- Prohibited addresses -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AddressMatch:
-    kind: str  # "exact" or "near"
-    entry: ProhibitedAddress
-    judgement: AddressJudgement | None = None  # a DSL's decision on a near match, if one applies
-
-    @property
-    def cleared(self) -> bool:
-        """A near match a DSL judged to be a different place."""
-        return self.kind == "near" and self.judgement is not None and not self.judgement.same_place
-
-    @property
-    def blocks(self) -> bool:
-        return self.kind == "exact" or (self.kind == "near" and not self.cleared)
-
-
-def active_prohibited(*, school: School | None = None, on: datetime.date | None = None):
-    on = on or _today()
-    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=on)
-    )
-    if school is not None:
-        qs = qs.filter(Q(school=school) | Q(school__isnull=True, trust_id=school.trust_id))
-    return qs
-
-
-def _parsed_for(household_or_address) -> tuple[ParsedAddress, School | None, object]:
-    if isinstance(household_or_address, str):
-        return parse_address(household_or_address), None, None
-    h = household_or_address
-    parsed = parse_parts(line1=h.address_line1, line2=h.address_line2, town=h.town, postcode=h.postcode)
-    return parsed, h.school, h
-
-
-def household_address_key(household) -> str:
-    parsed = parse_parts(line1=household.address_line1, line2=household.address_line2, postcode=household.postcode)
-    return f"{parsed.postcode}|{parsed.key}"
-
-
-def prohibited_address_matches(
-    household_or_address, *, school: School | None = None, on: datetime.date | None = None
-) -> list[AddressMatch]:
-    """The list entries this household (or one-line address) matches: exact first, then near.
-
-    A near match (same postcode, different house; or same house with another postcode) is for a DSL to judge;
-    callers must not treat it as clear unless `match.cleared`.
-    """
-    parsed, own_school, household = _parsed_for(household_or_address)
-    school = school or own_school
-    if not parsed.premises and not parsed.postcode:
-        return []
-    lookup = Q()
-    if parsed.postcode:
-        lookup |= Q(postcode=parsed.postcode)
-    if parsed.premises:
-        lookup |= Q(premises_key=parsed.key)
-    candidates = active_prohibited(school=school, on=on).filter(lookup).select_related("school")
-    matches = []
-    for entry in candidates:
-        kind = compare(
-            parsed,
-            parse_parts(line1=entry.address_line1, line2=entry.address_line2, town=entry.town, postcode=entry.postcode),
-        )
-        if kind:
-            matches.append((kind, entry))
-    judgements = {}
-    if household is not None and any(kind == "near" for kind, _ in matches):
-        key = household_address_key(household)
-        for judgement in AddressJudgement.objects.filter(
-            household=household, household_address=key, entry__in=[e for _, e in matches]
-        ).order_by("decided_at", "id"):
-            judgements[judgement.entry_id] = judgement  # latest wins
-    result = [
-        AddressMatch(kind, entry, judgements.get(entry.pk) if kind == "near" else None) for kind, entry in matches
-    ]
-    return sorted(result, key=lambda m: (m.kind != "exact", m.entry.postcode, m.entry.address_line1))
-
-
 def _may_keep_list(actor, trust_id, school: School | None) -> None:
     if actor.is_superuser:
         return
@@ -273,27 +180,6 @@ def _may_keep_list(actor, trust_id, school: School | None) -> None:
         raise PermissionDenied("You do not work at this school.")
     if not schools.filter(trust_id=trust_id).exists():
         raise PermissionDenied("You do not work in this trust.")
-
-
-def _active_same_scope(*, trust_id, school):
-    qs = ProhibitedAddress.objects.filter(expired_at__isnull=True, trust_id=trust_id).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=_today())
-    )
-    # A trust-wide entry widens a school's own entry, so only trust-wide entries duplicate it.
-    return qs.filter(Q(school__isnull=True) | Q(school=school)) if school else qs.filter(school__isnull=True)
-
-
-def _duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddress | None:
-    return (
-        _active_same_scope(trust_id=trust_id, school=school)
-        .filter(postcode=parsed.postcode, premises_key=parsed.key)
-        .first()
-    )
-
-
-def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
-    """(postcode, premises key) of every entry a new one would duplicate: one query for a whole import."""
-    return set(_active_same_scope(trust_id=trust_id, school=school).values_list("postcode", "premises_key"))
 
 
 @transaction.atomic
@@ -327,7 +213,7 @@ def prohibited_address_add(
     if expires_on and expires_on < _today():
         raise ValidationError({"expires_on": "That date has passed: the entry would never apply."})
     parsed = parse_parts(line1=entry.address_line1, line2=entry.address_line2, postcode=entry.postcode)
-    if _duplicate_of(trust_id=trust.pk, school=school, parsed=parsed):
+    if duplicate_of(trust_id=trust.pk, school=school, parsed=parsed):
         raise ValidationError("This address is already on the list.")
     entry.save()
     audit(
@@ -449,7 +335,7 @@ def address_judgement_record(*, household, entry: ProhibitedAddress, same_place:
     judgement = AddressJudgement(
         household=household,
         entry=entry,
-        household_address=household_address_key(household),
+        household_address=household_address_key(household=household),
         same_place=same_place,
         note=note.strip(),
         decided_by=actor,

@@ -22,7 +22,7 @@ from core.roles import is_senior
 from core.scoping import school_ids_for
 from families.models import Household
 
-from . import services
+from . import selectors, services
 from .forms import (
     ExpireForm,
     ImportForm,
@@ -206,7 +206,7 @@ def household_address_check(request, pk):
             raise PermissionDenied("Only a DSL or the Principal judges a near match.")
         if form.is_valid():
             entry = get_object_or_404(
-                services.active_prohibited(school=household.school), pk=form.cleaned_data["entry"]
+                selectors.active_prohibited(school=household.school), pk=form.cleaned_data["entry"]
             )
             services.address_judgement_record(
                 household=household,
@@ -217,7 +217,7 @@ def household_address_check(request, pk):
             )
             messages.success(request, "Judgement recorded.")
             return redirect("safeguarding:address_check", pk=household.pk)
-    matches = services.prohibited_address_matches(household)
+    matches = selectors.prohibited_address_matches(household_or_address=household)
     audit(
         actor=request.user,
         action="prohibited.check",
@@ -325,7 +325,7 @@ def risk_new(request, pk):
     policy = household.school.policy()
     matrix = policy.risk_matrix
     today = timezone.localdate()
-    previous = services.current_risk_assessment(household)
+    previous = selectors.current_risk_assessment(household=household)
     start_rows = (
         [
             {
@@ -338,7 +338,7 @@ def risk_new(request, pk):
             for r in previous.rows.all()
         ]
         if previous
-        else services.risk_rows_to_start_from(household.school)
+        else selectors.risk_rows_to_start_from(school=household.school)
     )
     initial = {"review_on": today + datetime.timedelta(days=policy.risk_review_days)}
     if previous:

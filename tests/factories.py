@@ -12,7 +12,8 @@ from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisit
 from core.roles import Role
 from core.selectors import users_with_role
 from families.models import Child, Household, ParentCarer
-from safeguarding.services import RiskRowInput, current_risk_assessment, risk_assessment_create, risk_rows_to_start_from
+from safeguarding.selectors import current_risk_assessment, risk_rows_to_start_from
+from safeguarding.services import RiskRowInput, risk_assessment_create
 from visits.after.services import report_review, report_submit
 from visits.departure.services import safe_word_set, visit_inform_headteacher
 from visits.field.services import visit_check_in
@@ -325,8 +326,8 @@ def prepare_for_departure(visit, lead, *, now=None):
     visits) or the Headteacher told (unannounced), and a safe word agreed."""
 
     now = now or timezone.now()
-    if current_risk_assessment(visit.household) is None:
-        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(visit.school)]
+    if current_risk_assessment(household=visit.household) is None:
+        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(school=visit.school)]
         risk_assessment_create(household=visit.household, actor=lead, rows=rows, assessed_on=timezone.localdate(now))
     if visit.announced and not visit.parent_notifications.exists():
         parent_notification_record(visit=visit, actor=lead, method="phone", notified_at=now, response="agreed", now=now)

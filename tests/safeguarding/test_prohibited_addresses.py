@@ -12,11 +12,11 @@ from core.models import AuditEntry
 from safeguarding.addresses import compare, parse_address, parse_parts
 from safeguarding.models import ProhibitedAddress, ProhibitedAddressImport
 from safeguarding.prohibited_csv import prohibited_import_prepare
+from safeguarding.selectors import prohibited_address_matches
 from safeguarding.services import (
     address_judgement_record,
     prohibited_address_add,
     prohibited_address_expire,
-    prohibited_address_matches,
     prohibited_import_confirm,
 )
 from tests.factories import HouseholdFactory, sign_in
@@ -112,14 +112,16 @@ def test_household_matches_exact_and_near_entries(cast):
     near = _add(cast, line1="14 High Street")
     _add(cast, line1="1 Far Road", postcode="EB9 9ZZ")
     household = HouseholdFactory(school=cast.school, address_line1="12a High St", town="Luton", postcode="lu11aa")
-    matches = prohibited_address_matches(household)
+    matches = prohibited_address_matches(household_or_address=household)
     assert [(m.kind, m.entry) for m in matches] == [("exact", exact), ("near", near)]
     assert all(m.blocks for m in matches)
 
 
 def test_one_line_address_can_be_checked(cast):
     entry = _add(cast)
-    assert [(m.kind, m.entry) for m in prohibited_address_matches("12A HIGH STREET LU11AA")] == [("exact", entry)]
+    assert [(m.kind, m.entry) for m in prohibited_address_matches(household_or_address="12A HIGH STREET LU11AA")] == [
+        ("exact", entry)
+    ]
 
 
 def test_another_schools_own_entry_does_not_apply(cast):
@@ -131,9 +133,9 @@ def test_another_schools_own_entry_does_not_apply(cast):
         postcode="LU1 1AA",
     )
     household = HouseholdFactory(school=cast.school, address_line1="12a High St", postcode="LU1 1AA")
-    assert prohibited_address_matches(household) == []
+    assert prohibited_address_matches(household_or_address=household) == []
     trust_wide = _add(cast)
-    assert [m.entry for m in prohibited_address_matches(household)] == [trust_wide]
+    assert [m.entry for m in prohibited_address_matches(household_or_address=household)] == [trust_wide]
 
 
 def test_expired_entries_no_longer_match(cast, time_machine):
@@ -141,11 +143,11 @@ def test_expired_entries_no_longer_match(cast, time_machine):
     lapsing = _add(cast, expires_on=datetime.date(2026, 11, 10))
     removed = _add(cast, line1="14 High Street")
     household = HouseholdFactory(school=cast.school, address_line1="12a High St", postcode="LU1 1AA")
-    assert len(prohibited_address_matches(household)) == 2
+    assert len(prohibited_address_matches(household_or_address=household)) == 2
     prohibited_address_expire(entry=removed, actor=cast.dsl, reason="Local authority removed it.")
-    assert [m.entry for m in prohibited_address_matches(household)] == [lapsing]
+    assert [m.entry for m in prohibited_address_matches(household_or_address=household)] == [lapsing]
     time_machine.move_to(datetime.datetime(2026, 11, 11, 9, 0, tzinfo=datetime.UTC))
-    assert prohibited_address_matches(household) == []
+    assert prohibited_address_matches(household_or_address=household) == []
     assert AuditEntry.objects.filter(action="prohibited.expire").count() == 1
 
 
@@ -161,11 +163,11 @@ def test_a_near_match_is_cleared_only_by_a_dsl_judgement_on_the_current_address(
         note="Checked with the council: different house.",
         actor=cast.dsl,
     )
-    [match] = prohibited_address_matches(household)
+    [match] = prohibited_address_matches(household_or_address=household)
     assert match.cleared and not match.blocks
     household.address_line1 = "16 High St"  # they moved next door: the old judgement no longer covers them
     household.save()
-    [match] = prohibited_address_matches(household)
+    [match] = prohibited_address_matches(household_or_address=household)
     assert match.blocks
 
 
@@ -195,11 +197,11 @@ def test_matching_queries_do_not_grow_with_the_list(cast):
     _add(cast)
     _add(cast, line1="29 High Street")
     with CaptureQueriesContext(connection) as few:
-        assert len(prohibited_address_matches(household)) == 2
+        assert len(prohibited_address_matches(household_or_address=household)) == 2
     for n in range(20):
         _add(cast, line1=f"{n + 30} High Street")
     with CaptureQueriesContext(connection) as many:
-        assert len(prohibited_address_matches(household)) == 22
+        assert len(prohibited_address_matches(household_or_address=household)) == 22
     assert len(many) == len(few)
 
 
@@ -378,7 +380,7 @@ def test_only_a_senior_records_a_judgement_through_the_page(client, cast):
     assert client.post(f"/safeguarding/households/{household.pk}/address-check/", data).status_code == 403
     client.force_login(cast.dsl)
     assert client.post(f"/safeguarding/households/{household.pk}/address-check/", data).status_code == 302
-    assert prohibited_address_matches(household)[0].cleared
+    assert prohibited_address_matches(household_or_address=household)[0].cleared
 
 
 def test_add_page_keeps_typed_input_on_error(client, cast):

@@ -11,13 +11,12 @@ from core.models import AuditEntry, HomeVisitPolicy
 from core.standards import STANDARD_RISK_MATRIX, validate_risk_matrix
 from safeguarding.models import RiskAssessment
 from safeguarding.risk import risk_level
+from safeguarding.selectors import current_risk_assessment, risk_rows_to_start_from
 from safeguarding.services import (
     RiskRowInput,
-    current_risk_assessment,
     risk_assessment_create,
     risk_assessment_mark_for_review,
     risk_assessment_sign_off,
-    risk_rows_to_start_from,
 )
 from tests.factories import HouseholdFactory, sign_in
 
@@ -95,7 +94,7 @@ def test_incomplete_matrix_is_refused_in_the_policy():
 
 
 def test_new_assessment_starts_from_the_policys_standard_hazards(cast):
-    hazards = [r["hazard"] for r in risk_rows_to_start_from(cast.school)]
+    hazards = [r["hazard"] for r in risk_rows_to_start_from(school=cast.school)]
     assert len(hazards) == 5
     assert any("Driving" in h for h in hazards) and any("animal" in h for h in hazards)
     HomeVisitPolicy.objects.filter(trust=cast.trust, school=None).update(
@@ -109,7 +108,7 @@ def test_new_assessment_starts_from_the_policys_standard_hazards(cast):
             }
         ]
     )
-    assert [r["hazard"] for r in risk_rows_to_start_from(cast.school)] == ["Steep stairs"]
+    assert [r["hazard"] for r in risk_rows_to_start_from(school=cast.school)] == ["Steep stairs"]
 
 
 def test_stale_after_the_review_date(cast, household, time_machine):
@@ -141,7 +140,7 @@ def test_stale_after_an_incident_at_the_address(cast, household):
     assert AuditEntry.objects.filter(action="risk.mark_for_review", object_id=str(assessment.pk)).exists()
     # A new assessment is current again.
     fresh = make_assessment(cast, household)
-    assert current_risk_assessment(household) == fresh and fresh.is_current_on(datetime.date.today())
+    assert current_risk_assessment(household=household) == fresh and fresh.is_current_on(datetime.date.today())
 
 
 def test_marking_a_household_without_an_assessment_does_nothing(cast, household):

@@ -193,8 +193,10 @@ def test_only_staff_trained_on_the_day_can_be_chosen(cast, today):
         training_completed_on=datetime.date(2023, 1, 1),
         training_expires_on=datetime.date(2026, 11, 10),
     )
-    chosen_on = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 10), school_ids=[cast.school.pk])}
-    later = {p.user.username for p in staff_trained_on(datetime.date(2026, 11, 11), school_ids=[cast.school.pk])}
+    chosen_on = {
+        p.user.username for p in staff_trained_on(day=datetime.date(2026, 11, 10), school_ids=[cast.school.pk])
+    }
+    later = {p.user.username for p in staff_trained_on(day=datetime.date(2026, 11, 11), school_ids=[cast.school.pk])}
     assert "lapsing" in chosen_on and "lapsing" not in later
     assert "otherstaff" not in chosen_on
     assert lapsing.profile.training_valid_on(datetime.date(2026, 11, 10))

@@ -19,7 +19,7 @@ class ReportDue:
     late: bool
 
 
-def reports_due(user, now: datetime.datetime, mine_only: bool = False) -> list[ReportDue]:
+def reports_due(*, user, now: datetime.datetime, mine_only: bool = False) -> list[ReportDue]:
     """Forms still to write: the user's own as lead, or every one at their schools for a DSL/Principal."""
     qs = visible_visits(user).filter(status=VisitStatus.RETURNED)
     if mine_only or not is_senior(user):
@@ -43,7 +43,7 @@ def reports_due(user, now: datetime.datetime, mine_only: bool = False) -> list[R
     return sorted(due, key=lambda d: d.due_at)
 
 
-def reports_awaiting_review(user) -> QuerySet[Visit]:
+def reports_awaiting_review(*, user) -> QuerySet[Visit]:
     """Submitted forms a DSL or the Principal has still to sign off (none for anyone else)."""
     if not is_senior(user):
         return Visit.objects.none()
@@ -55,13 +55,13 @@ def reports_awaiting_review(user) -> QuerySet[Visit]:
     )
 
 
-def overdue_actions(user, today: datetime.date) -> QuerySet[FollowUpAction]:
+def overdue_actions(*, user, today: datetime.date) -> QuerySet[FollowUpAction]:
     """The user's own overdue actions, or every overdue action at their schools for a DSL/Principal."""
     qs = FollowUpAction.objects.for_user(user).overdue(today).select_related("owner", "visit__household")
     return qs if is_senior(user) else qs.filter(owner=user)
 
 
-def visible_incidents(user):
+def visible_incidents(*, user):
     """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
     qs = Incident.objects.filter(school_id__in=school_ids_for(user))
     if has_role(user, Role.PRINCIPAL):

@@ -45,8 +45,8 @@ def _may_raise(user) -> bool:
 
 @senior_required
 def concern_list(request):
-    concerns = visible_concerns(request.user).select_related("child", "raised_by", "school")
-    incidents = visible_incidents(request.user).select_related("visit__household", "recorded_by", "school")
+    concerns = visible_concerns(user=request.user).select_related("child", "raised_by", "school")
+    incidents = visible_incidents(user=request.user).select_related("visit__household", "recorded_by", "school")
     audit(
         actor=request.user, action="concern.list", obj=request.user, summary="Viewed the list of concerns", school=None
     )
@@ -95,7 +95,7 @@ def concern_new(request):
 
 def _concern_for(user, pk):
     concern = get_object_or_404(
-        visible_concerns(user).select_related(
+        visible_concerns(user=user).select_related(
             "child", "school", "raised_by", "closed_by", "raised_on__visit__household"
         ),
         pk=pk,
@@ -199,7 +199,9 @@ def incident_new(request):
 @login_required
 def incident_detail(request, pk):
     incident = get_object_or_404(
-        visible_incidents(request.user).select_related("visit__household", "recorded_by", "staff_accused", "school"),
+        visible_incidents(user=request.user).select_related(
+            "visit__household", "recorded_by", "staff_accused", "school"
+        ),
         pk=pk,
     )
     if incident.school_id not in school_ids_for(request.user):
@@ -433,7 +435,7 @@ def my_actions(request):
             "title": "My actions",
             "today": today,
             "show_owner": False,
-            "reports_due": selectors.reports_due(request.user, timezone.now(), mine_only=True),
+            "reports_due": selectors.reports_due(user=request.user, now=timezone.now(), mine_only=True),
             "open_actions": actions.open(),
             "done_actions": actions.filter(completed_at__gte=recent).order_by("-completed_at")[:50],
             "senior": is_senior(request.user),

@@ -21,7 +21,7 @@ from ..lifecycle import AWAY, ON_THE_DAY
 from ..models import Visit, VisitAlert, VisitPerson, VisitRole
 
 
-def board_visits(user, now: datetime.datetime):
+def board_visits(*, user, now: datetime.datetime):
     """Today's visits at the user's schools and any still out from earlier, with the pair and open alerts."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
@@ -92,7 +92,7 @@ class BoardRow:
         return self.visit.get_status_display()
 
 
-def board_rows(visits, now: datetime.datetime) -> list[BoardRow]:
+def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
     policies = {}
     rows = []
     phones: dict[str, Phone] = {}
@@ -130,7 +130,7 @@ def board_rows(visits, now: datetime.datetime) -> list[BoardRow]:
 VERSION_TTL_SECONDS = 1
 
 
-def board_version(user, now: datetime.datetime) -> str:
+def board_version(*, user, now: datetime.datetime) -> str:
     """board_version_uncached, worked out at most once a second per set of schools (and again after each
     board_changed), shared through the cache and remembered in each process: most requests need no query."""
     ids = ",".join(map(str, sorted(school_ids_for(user))))
@@ -145,13 +145,13 @@ def board_version(user, now: datetime.datetime) -> str:
     if cached and cached[:2] == (generation, second):
         version = cached[2]
     else:
-        version = board_version_uncached(user, now)
+        version = board_version_uncached(user=user, now=now)
         cache.set(key, (generation, second, version), VERSION_TTL_SECONDS + 1)
     recent_versions[ids] = (second, version)
     return version
 
 
-def board_version_uncached(user, now: datetime.datetime) -> str:
+def board_version_uncached(*, user, now: datetime.datetime) -> str:
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
     ids = school_ids_for(user)

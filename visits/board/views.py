@@ -39,7 +39,7 @@ def board_user_required(view):
 
 def _board_context(request, ack_forms=None):
     now = timezone.now()
-    rows = board_rows(board_visits(request.user, now), now)
+    rows = board_rows(visits=board_visits(user=request.user, now=now), now=now)
     ack_forms = ack_forms or {}
     open_alerts = []
     for row in rows:
@@ -65,7 +65,7 @@ def _board_page(request, version, fragment, status=200):
 
 @board_user_required
 def board(request):
-    version = board_version(request.user, timezone.now())
+    version = board_version(user=request.user, now=timezone.now())
     return _board_page(request, version, pages.live_fragment(version, lambda: _board_context(request)))
 
 
@@ -76,7 +76,7 @@ def board_live(request):
     Most polls find nothing changed: an ETag of the board's version lets them end in a 304 after a cache read
     or two; a changed board is rendered once per version and served from memory (board/pages.py).
     """
-    version = board_version(request.user, timezone.now())
+    version = board_version(user=request.user, now=timezone.now())
     etag = f'"{request.user.pk}-{version}"'  # per person: the fragment carries their CSRF token
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
@@ -93,7 +93,9 @@ def board_live(request):
 def timetable(request):
     now = timezone.now()
     return render(
-        request, "visits/timetable.html", {"rows": board_rows(board_visits(request.user, now), now), "now": now}
+        request,
+        "visits/timetable.html",
+        {"rows": board_rows(visits=board_visits(user=request.user, now=now), now=now), "now": now},
     )
 
 

@@ -25,12 +25,8 @@ from core.models import (
 )
 from core.roles import Role
 from families.models import Child, Household, ParentCarer, YearGroup
-from safeguarding.services import (
-    RiskRowInput,
-    prohibited_address_add,
-    risk_assessment_create,
-    risk_rows_to_start_from,
-)
+from safeguarding.selectors import risk_rows_to_start_from
+from safeguarding.services import RiskRowInput, prohibited_address_add, risk_assessment_create
 
 from ..after.services import action_complete, report_review, report_submit, visit_concern_raise
 from ..departure.services import safe_word_set, visit_inform_headteacher, visit_record_social_worker
@@ -347,7 +343,7 @@ class Seeder:
     def _risk_assessments(self, ctx: SchoolContext) -> None:
         """Every household but one has a current assessment (the one left shows the checklist at work)."""
         dsl = ctx.staff["dsl"]
-        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(ctx.school)]
+        rows = [RiskRowInput(**row) for row in risk_rows_to_start_from(school=ctx.school)]
         for household in ctx.households[1:]:
             dog = "dog" in household.access_notes.lower()
             risk_assessment_create(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.audit import audit
 from safeguarding.models import RiskAssessment
-from safeguarding.services import current_risk_assessment, prohibited_address_matches
+from safeguarding.selectors import current_risk_assessment, prohibited_address_matches
 
 from ..models import ChecklistOverride, SafeWord, VisitPreparation
 
@@ -59,7 +59,7 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
     overrides = {o.item: o for o in ChecklistOverride.objects.filter(visit=visit).select_related("by")}
     people = list(visit.people.all())
     prep = VisitPreparation.objects.filter(visit=visit).first()
-    assessment: RiskAssessment | None = current_risk_assessment(visit.household)
+    assessment: RiskAssessment | None = current_risk_assessment(household=visit.household)
     items: list[ChecklistItem] = []
 
     def add(key: str, met: bool, detail: str = ""):
@@ -77,7 +77,7 @@ def departure_checklist(visit, *, today: datetime.date | None = None) -> list[Ch
     authorised = visit.is_cleared_to_go
     add("authorised", authorised, "" if authorised else f"The visit is {visit.get_status_display().lower()}.")
 
-    matches = prohibited_address_matches(visit.household, on=today)
+    matches = prohibited_address_matches(household_or_address=visit.household, on=today)
     blocking = [m for m in matches if m.blocks]
     if not blocking:
         cleared = len(matches)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from core.permissions import user_may_override
 from safeguarding.models import RiskAssessment
-from safeguarding.services import current_risk_assessment
+from safeguarding.selectors import current_risk_assessment
 
 from ..permissions import may_prepare, may_see_safe_word
 from .checklist import ChecklistItem, departure_checklist
@@ -28,7 +28,7 @@ def checklist_panel(*, visit, user) -> ChecklistPanel:
     return ChecklistPanel(
         items=items,
         ready=not any(item.blocking for item in items),
-        assessment=current_risk_assessment(visit.household),
+        assessment=current_risk_assessment(household=visit.household),
         can_act=may_prepare(user, visit),
         can_see_safe_word=may_see_safe_word(user, visit),
     )

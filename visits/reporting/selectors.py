@@ -12,7 +12,7 @@ from ..lifecycle import ON_THE_DAY
 from ..models import Visit, VisitAlert
 
 
-def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
+def todays_visits(*, user, today: datetime.date) -> QuerySet[Visit]:
     """Visits starting today (school time) that were authorised or are under way, earliest first."""
     start, end = local_day_bounds(today)
     return (
@@ -25,7 +25,7 @@ def todays_visits(user, today: datetime.date) -> QuerySet[Visit]:
     )
 
 
-def out_now(user) -> QuerySet[Visit]:
+def out_now(*, user) -> QuerySet[Visit]:
     """Who is away from school now (AWAY), due back soonest first."""
     return (
         visible_visits(user)
@@ -36,7 +36,7 @@ def out_now(user) -> QuerySet[Visit]:
     )
 
 
-def open_alerts_for(user) -> list:
+def open_alerts_for(*, user) -> list:
     """Live alerts (not yet acknowledged) at the user's schools, newest first, for the dashboard."""
     return list(
         VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)

@@ -43,14 +43,14 @@ def dashboard(request):
     user, now = request.user, timezone.now()
     today = timezone.localdate(now)
     schools = list(School.objects.filter(pk__in=school_ids_for(user)).select_related("trust"))
-    warning_days = training_warning_days(schools)
+    warning_days = training_warning_days(schools=schools)
 
     pending = _panel(
-        visible_visits(user, policy.pending_for(user)).select_related("household", "school", "requested_by")
+        visible_visits(user, policy.pending_for(user=user)).select_related("household", "school", "requested_by")
     )
     for visit in pending["items"]:
         visit.age_text = policy.age_words(policy.age(visit, now))
-    due = after_selectors.reports_due(user, now)
+    due = after_selectors.reports_due(user=user, now=now)
     late = [row for row in due if row.late]
     return render(
         request,
@@ -59,21 +59,21 @@ def dashboard(request):
             "today": today,
             "now": now,
             "pending": pending,
-            "today_visits": _panel(selectors.todays_visits(user, today), rows=20),
-            "out_now": _panel(selectors.out_now(user), rows=20),
-            "alerts": selectors.open_alerts_for(user),
+            "today_visits": _panel(selectors.todays_visits(user=user, today=today), rows=20),
+            "out_now": _panel(selectors.out_now(user=user), rows=20),
+            "alerts": selectors.open_alerts_for(user=user),
             "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
             "reports_due_count": len(due),
-            "awaiting_review": _panel(after_selectors.reports_awaiting_review(user)),
-            "actions_overdue": _panel(after_selectors.overdue_actions(user, today)),
+            "awaiting_review": _panel(after_selectors.reports_awaiting_review(user=user)),
+            "actions_overdue": _panel(after_selectors.overdue_actions(user=user, today=today)),
             "concerns": _panel(
-                visible_concerns(user)
+                visible_concerns(user=user)
                 .filter(closed_at__isnull=True)
                 .select_related("child", "school")
                 .order_by("raised_at", "pk")
             ),
-            "risk_due": _panel(risk_assessments_due(user, today)),
-            "training": _panel(training_expiring(user, today, warning_days=warning_days)),
+            "risk_due": _panel(risk_assessments_due(user=user, today=today)),
+            "training": _panel(training_expiring(user=user, today=today, warning_days=warning_days)),
             "warning_days": warning_days,
         },
     )
@@ -114,7 +114,7 @@ def child_chronology(request, pk):
     actions = after_selectors.action_rows().filter(child=child, concern__isnull=True, visit__in=[v.pk for v in visits])
     for action in actions:
         entries.append({"at": action.created_at, "kind": "Action", "action": action})
-    concerns = list(visible_concerns(request.user).filter(child=child).select_related("raised_by"))
+    concerns = list(visible_concerns(user=request.user).filter(child=child).select_related("raised_by"))
     for concern in concerns:
         entries.append({"at": concern.raised_at, "kind": "Concern", "concern": concern})
     if concerns:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.models import Authorisers, EffectivePolicy
 from core.roles import Role, has_role, user_roles
 from core.scoping import school_ids_for
-from safeguarding.services import prohibited_address_matches
+from safeguarding.selectors import prohibited_address_matches
 
 from ..lifecycle import BOOKED
 from ..models import Visit, VisitRole, VisitStatus
@@ -110,7 +110,11 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
 
     # One override for the address, shared with the pre-departure checklist: a DSL's, with the reason kept.
     if not visit.pk or not visit.checklist_overrides.filter(item="address").exists():
-        blocking = [m for m in prohibited_address_matches(visit.household, school=visit.school, on=day) if m.blocks]
+        blocking = [
+            m
+            for m in prohibited_address_matches(household_or_address=visit.household, school=visit.school, on=day)
+            if m.blocks
+        ]
         if any(m.kind == "exact" for m in blocking):
             add(
                 "household",
@@ -161,7 +165,7 @@ def lead_of(visit: Visit):
     return next((p for p in visit.people.all() if p.role == VisitRole.LEAD), None)
 
 
-def pending_for(user):
+def pending_for(*, user):
     """Requests awaiting a decision at the user's schools, oldest first."""
     return (
         Visit.objects.for_user(user)

@@ -34,7 +34,7 @@ def _policies(schools) -> dict:
 def approvals(request):
     """Requests awaiting a decision at the user's schools, oldest first, with how long each has waited."""
     pending = list(
-        visible_visits(request.user, policy.pending_for(request.user))
+        visible_visits(request.user, policy.pending_for(user=request.user))
         .select_related("household", "school", "requested_by")
         .prefetch_related("people__user", "children")[:500]
     )

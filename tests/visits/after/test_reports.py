@@ -269,14 +269,14 @@ def test_autosave_after_submission_changes_nothing(client, cast, returned_visit)
 
 def test_dashboard_selectors_list_due_late_and_awaiting_review(cast, returned_visit, time_machine):
     returned = MONDAY_9AM + datetime.timedelta(hours=1, minutes=50)
-    (due,) = reports_due(cast.staff, returned + datetime.timedelta(hours=25))
+    (due,) = reports_due(user=cast.staff, now=returned + datetime.timedelta(hours=25))
     assert due.visit == returned_visit and due.late and due.due_at == returned + datetime.timedelta(hours=24)
-    assert reports_due(cast.staff2, returned) == []  # the second visitor does not write the form
-    assert [d.visit for d in reports_due(cast.dsl, returned)] == [returned_visit]
-    assert reports_due(cast.other_dsl, returned) == []
+    assert reports_due(user=cast.staff2, now=returned) == []  # the second visitor does not write the form
+    assert [d.visit for d in reports_due(user=cast.dsl, now=returned)] == [returned_visit]
+    assert reports_due(user=cast.other_dsl, now=returned) == []
     visit = make_reported_visit(lead=cast.staff2)
-    assert list(reports_awaiting_review(cast.dsl)) == [visit]
-    assert list(reports_awaiting_review(cast.staff2)) == []
+    assert list(reports_awaiting_review(user=cast.dsl)) == [visit]
+    assert list(reports_awaiting_review(user=cast.staff2)) == []
 
 
 def test_due_time_counts_real_hours_across_the_october_clock_change(client, cast, time_machine):

@@ -151,7 +151,7 @@ def test_reports_overdue_and_awaiting_review(client, cast, frozen):
 
 
 def test_live_alerts_panel_shows_open_alerts_at_the_school_only(client, cast, frozen):
-    assert open_alerts_for(cast.dsl) == []
+    assert open_alerts_for(user=cast.dsl) == []
     page = login(client, cast.dsl).get(reverse("dashboard")).content.decode()
     assert "No open alerts" in page
     mine = _today(cast.staff, "Quayle family", VisitStatus.LEFT)
@@ -168,7 +168,7 @@ def test_live_alerts_panel_shows_open_alerts_at_the_school_only(client, cast, fr
             acknowledged_at=NOW if visit is done else None,
             outcome="rang_all_fine" if visit is done else "",
         )
-    assert [a.visit for a in open_alerts_for(cast.dsl)] == [mine]
+    assert [a.visit for a in open_alerts_for(user=cast.dsl)] == [mine]
     page = client.get(reverse("dashboard")).content.decode()
     assert "Overdue: Office rings the lead&#x27;s mobile" in page and "Quayle family" in page
     assert "Faraway family" not in page and "Settled family" not in page.split("p-alerts")[1].split("</section>")[0]
