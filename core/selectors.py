@@ -27,3 +27,13 @@ def users_with_role(*, school, roles) -> QuerySet:
         .objects.filter(is_active=True, groups__name__in=list(roles), profile__schools=school)
         .distinct()
     )
+
+
+def staff_users(*, school) -> QuerySet:
+    """The active users who work at this school, for choosing a colleague (an action's owner, the accused)."""
+    return (
+        get_user_model()
+        .objects.filter(profile__schools=school, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name")
+    )

@@ -12,7 +12,7 @@ from core.scoping import school_ids_for
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
 
 from .addresses import ParsedAddress, compare, parse_address, parse_parts
-from .models import AddressJudgement, Concern, ProhibitedAddress, RiskAssessment
+from .models import AddressJudgement, Concern, ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
 
 
 def visible_concerns(*, user):
@@ -165,3 +165,40 @@ def duplicate_of(*, trust_id, school, parsed: ParsedAddress) -> ProhibitedAddres
 def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
     """(postcode, premises key) of every entry a new one would duplicate: one query for a whole import."""
     return set(_active_same_scope(trust_id=trust_id, school=school).values_list("postcode", "premises_key"))
+
+
+def _trust_ids(user) -> list[int]:
+    return list(School.objects.filter(pk__in=school_ids_for(user)).values_list("trust_id", flat=True).distinct())
+
+
+def visible_prohibited(*, user) -> QuerySet[ProhibitedAddress]:
+    """The list entries that apply to the user's schools: their own, and their trusts' trust-wide ones."""
+    return ProhibitedAddress.objects.filter(trust_id__in=_trust_ids(user)).filter(
+        Q(school__isnull=True) | Q(school_id__in=school_ids_for(user))
+    )
+
+
+def visible_imports(*, user) -> QuerySet[ProhibitedAddressImport]:
+    """Uploads of the list for the user's schools or their trusts."""
+    return (
+        ProhibitedAddressImport.objects.filter(trust_id__in=_trust_ids(user))
+        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(user)))
+        .select_related("uploaded_by")
+    )
+
+
+def risk_assessments_of(*, household) -> QuerySet[RiskAssessment]:
+    """A household's assessments, newest first, with their rows and who did and signed them."""
+    return (
+        RiskAssessment.objects.filter(household=household)
+        .select_related("created_by", "signed_off_by")
+        .prefetch_related("rows")
+    )
+
+
+def visible_risk_assessments(*, user) -> QuerySet[RiskAssessment]:
+    return (
+        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(user))
+        .select_related("created_by", "signed_off_by")
+        .prefetch_related("rows")
+    )

@@ -6,7 +6,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
-from core.models import School, StaffProfile
+from core.models import School
 from core.permissions import may_see_family_records
 from core.roles import is_senior
-from core.scoping import school_ids_for
+from core.scoping import school_ids_for, schools_for
 from families.models import Household
 
 from . import selectors, services
@@ -32,18 +32,8 @@ from .forms import (
     RiskRowFormSet,
     TrainingRecordForm,
 )
-from .models import ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
+from .models import ProhibitedAddressImport
 from .prohibited_csv import prohibited_import_prepare
-
-
-def _trust_ids(user) -> list[int]:
-    return list(School.objects.filter(pk__in=school_ids_for(user)).values_list("trust_id", flat=True).distinct())
-
-
-def _visible_prohibited(user):
-    return ProhibitedAddress.objects.filter(trust_id__in=_trust_ids(user)).filter(
-        Q(school__isnull=True) | Q(school_id__in=school_ids_for(user))
-    )
 
 
 def _scope(user, school):
@@ -59,16 +49,10 @@ def _scope(user, school):
 @senior_required
 def prohibited_list(request):
     today = timezone.localdate()
-    entries = _visible_prohibited(request.user).select_related("school", "added_by", "expired_by")
+    entries = selectors.visible_prohibited(user=request.user).select_related("school", "added_by", "expired_by")
     active = entries.filter(expired_at__isnull=True).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
     ended = entries.exclude(pk__in=active.values("pk")).order_by("-expired_at", "-expires_on")[:50]
-    pending = (
-        ProhibitedAddressImport.objects.filter(
-            trust_id__in=_trust_ids(request.user), status=ProhibitedAddressImport.Status.PENDING
-        )
-        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user)))
-        .select_related("uploaded_by")
-    )
+    pending = selectors.visible_imports(user=request.user).filter(status=ProhibitedAddressImport.Status.PENDING)
     return render(
         request,
         "safeguarding/prohibited_list.html",
@@ -117,7 +101,7 @@ def prohibited_add(request):
 
 @senior_required
 def prohibited_expire(request, pk):
-    entry = get_object_or_404(_visible_prohibited(request.user).filter(expired_at__isnull=True), pk=pk)
+    entry = get_object_or_404(selectors.visible_prohibited(user=request.user).filter(expired_at__isnull=True), pk=pk)
     form = ExpireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -168,9 +152,7 @@ def prohibited_import(request):
 @senior_required
 def prohibited_import_report(request, pk):
     batch = get_object_or_404(
-        ProhibitedAddressImport.objects.filter(trust_id__in=_trust_ids(request.user))
-        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(request.user)))
-        .select_related("school", "uploaded_by"),
+        selectors.visible_imports(user=request.user).select_related("school"),
         pk=pk,
     )
     if request.method == "POST":
@@ -240,16 +222,9 @@ def household_address_check(request, pk):
 @senior_required
 def training_due(request):
     today = timezone.localdate()
-    schools = list(School.objects.filter(pk__in=school_ids_for(request.user)).select_related("trust"))
-    warning_days = max((s.policy().training_warning_days for s in schools), default=30)
-    horizon = today + datetime.timedelta(days=warning_days)
-    profiles = (
-        StaffProfile.objects.filter(schools__in=schools, user__is_active=True)
-        .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
-        .select_related("user")
-        .prefetch_related("schools")
-        .distinct()
-        .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name")
+    warning_days = selectors.training_warning_days(schools=schools_for(request.user))
+    profiles = selectors.training_expiring(user=request.user, today=today, warning_days=warning_days).prefetch_related(
+        "schools"
     )
     rows = [
         {
@@ -303,11 +278,7 @@ def training_add(request):
 @login_required
 def household_risk(request, pk):
     household = _family_household(request.user, pk)
-    assessments = (
-        RiskAssessment.objects.filter(household=household)
-        .select_related("created_by", "signed_off_by")
-        .prefetch_related("rows")[:20]
-    )
+    assessments = selectors.risk_assessments_of(household=household)[:20]
     return render(
         request,
         "safeguarding/household_risk.html",
@@ -392,9 +363,7 @@ def risk_detail(request, pk):
     if not may_see_family_records(request.user):
         raise Http404("No such assessment.")
     assessment = get_object_or_404(
-        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(request.user))
-        .select_related("household__school", "created_by", "signed_off_by")
-        .prefetch_related("rows"),
+        selectors.visible_risk_assessments(user=request.user).select_related("household__school"),
         pk=pk,
     )
     audit(
@@ -418,9 +387,7 @@ def risk_detail(request, pk):
 @senior_required
 @require_POST
 def risk_sign_off(request, pk):
-    assessment = get_object_or_404(
-        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(request.user)), pk=pk
-    )
+    assessment = get_object_or_404(selectors.visible_risk_assessments(user=request.user), pk=pk)
     try:
         services.risk_assessment_sign_off(assessment=assessment, actor=request.user)
     except ValidationError as error:

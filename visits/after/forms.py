@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from core.selectors import staff_users
+
 from ..models import IncidentKind, VisitOutcome
 
 
@@ -47,15 +49,6 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 def _yes_no(label, **kwargs):
     return forms.TypedChoiceField(
         label=label, choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, **kwargs
-    )
-
-
-def staff_choices(school):
-    return (
-        get_user_model()
-        .objects.filter(profile__schools=school, is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name")
     )
 
 
@@ -149,7 +142,7 @@ class ActionForm(OptionalRowForm):
                 self.fields[name].required = True
             del self.fields["agreed_with_family"]  # a concern's actions never reach the family's copy
         if school is not None:
-            self.fields["owner"].queryset = staff_choices(school)
+            self.fields["owner"].queryset = staff_users(school=school)
 
 
 class GrowingFormSet(BaseFormSet):
@@ -177,7 +170,7 @@ class DebriefForm(forms.Form):
 
     def __init__(self, *args, school, exclude_user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        qs = staff_choices(school)
+        qs = staff_users(school=school)
         self.fields["debrief_with"].queryset = qs.exclude(pk=exclude_user.pk) if exclude_user else qs
 
 

@@ -9,7 +9,7 @@ from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
 from ..access import visible_visits
-from ..models import FollowUpAction, Incident, IncidentKind, Visit, VisitRole, VisitStatus
+from ..models import FollowUpAction, Incident, IncidentKind, Visit, VisitReport, VisitRole, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,17 @@ def visible_incidents(*, user):
 def action_rows() -> QuerySet[FollowUpAction]:
     """Follow-up actions with what their lists show beside them."""
     return FollowUpAction.objects.select_related("owner", "visit__household", "child", "completed_by", "concern")
+
+
+def report_visit_queryset() -> QuerySet[Visit]:
+    """A visit with what the Home Visit Form's pages show of it (get_visit_for applies need to know)."""
+    return Visit.objects.select_related("school", "household").prefetch_related("people__user", "children")
+
+
+def report_of(*, visit) -> VisitReport | None:
+    return (
+        VisitReport.objects.select_related("submitted_by", "debrief_with", "reviewed_by")
+        .prefetch_related("present")
+        .filter(visit=visit)
+        .first()
+    )

@@ -4,7 +4,6 @@ they came from and the actions that follow them."""
 import datetime
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -15,15 +14,18 @@ from django.views.decorators.http import require_POST
 from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
-from core.roles import Role, has_role, is_senior
+from core.permissions import may_raise_concerns
+from core.roles import is_senior
 from core.scoping import school_ids_for
+from core.selectors import staff_users
 from families.models import Child
 from safeguarding import services as safeguarding_services
 from safeguarding.forms import ConcernCloseForm, ConcernForm
 from safeguarding.selectors import visible_concerns
 
 from ..access import get_visit_for
-from ..models import FollowUpAction, Visit, VisitReport, VisitRole, VisitStatus
+from ..models import FollowUpAction, VisitReport, VisitRole, VisitStatus
+from ..permissions import may_debrief, may_send_letters, may_sign_off
 from . import pdf, selectors, services
 from .forms import (
     ActionCompleteForm,
@@ -37,10 +39,6 @@ from .forms import (
 )
 from .selectors import visible_incidents
 from .services import action_create
-
-
-def _may_raise(user) -> bool:
-    return has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
 
 
 @senior_required
@@ -64,7 +62,7 @@ def concern_list(request):
 @login_required
 def concern_new(request):
     """Raise a concern: from a visit (?visit=) or on its own (?child=)."""
-    if not _may_raise(request.user):
+    if not may_raise_concerns(request.user):
         raise PermissionDenied("Staff, DSLs and the Principal raise concerns.")
     visit = None
     children = Child.objects.for_user(request.user)
@@ -176,10 +174,10 @@ def concern_action_add(request, pk):
 
 @login_required
 def incident_new(request):
-    if not _may_raise(request.user):
+    if not may_raise_concerns(request.user):
         raise PermissionDenied("Staff, DSLs and the Principal record incidents.")
     visit = get_visit_for(request.user, request.GET.get("visit", ""))
-    staff = get_user_model().objects.filter(profile__schools=visit.school, is_active=True).distinct()
+    staff = staff_users(school=visit.school)
     form = IncidentForm(request.POST or None, staff=staff)
     if request.method == "POST" and form.is_valid():
         try:
@@ -210,20 +208,8 @@ def incident_detail(request, pk):
     return render(request, "visits/incident_detail.html", {"incident": incident})
 
 
-REPORT_VISIT_QS = Visit.objects.select_related("school", "household").prefetch_related("people__user", "children")
-
-
 def _lead_of(visit):
     return next((p.user for p in visit.people.all() if p.role == VisitRole.LEAD), None)
-
-
-def _report_of(visit):
-    return (
-        VisitReport.objects.select_related("submitted_by", "debrief_with", "reviewed_by")
-        .prefetch_related("present")
-        .filter(visit=visit)
-        .first()
-    )
 
 
 def _may_write_report(user, visit, report) -> bool:
@@ -263,8 +249,8 @@ def _draft_initial(visit, report):
 
 @login_required
 def report(request, pk):
-    visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
-    report = _report_of(visit)
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    report = selectors.report_of(visit=visit)
     if not _may_write_report(request.user, visit, report):
         if request.method == "POST":
             raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
@@ -337,8 +323,8 @@ def _report_detail(request, visit, report, status=200, **forms_):
 @login_required
 @require_POST
 def report_autosave(request, pk):
-    visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
-    if not _may_write_report(request.user, visit, _report_of(visit)):
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    if not _may_write_report(request.user, visit, selectors.report_of(visit=visit)):
         raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
     try:
         saved = services.report_save_draft(visit=visit, actor=request.user, data=dict(request.POST.lists()))
@@ -350,10 +336,10 @@ def report_autosave(request, pk):
 @login_required
 @require_POST
 def report_debrief(request, pk):
-    visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
-    report = _report_of(visit)
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    report = selectors.report_of(visit=visit)
     lead = _lead_of(visit)
-    if not (report and report.is_submitted and (is_senior(request.user) or request.user == lead)):
+    if not (report and report.is_submitted and may_debrief(request.user, visit)):
         raise PermissionDenied("The lead or a DSL records the debrief, once the form is submitted.")
     form = DebriefForm(request.POST, school=visit.school, exclude_user=lead)
     if form.is_valid():
@@ -370,9 +356,9 @@ def report_debrief(request, pk):
 @login_required
 @require_POST
 def report_review(request, pk):
-    visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
-    report = _report_of(visit)
-    if not (is_senior(request.user) and report and visit.status == VisitStatus.REPORTED):
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    report = selectors.report_of(visit=visit)
+    if not (may_sign_off(request.user, visit) and report and visit.status == VisitStatus.REPORTED):
         raise PermissionDenied("A DSL or the Principal signs off a submitted Home Visit Form.")
     form = ReviewForm(request.POST)
     if form.is_valid():
@@ -409,8 +395,8 @@ def missed_you_pdf(request, pk):
 @login_required
 @require_POST
 def email_letter(request, pk, document):
-    visit = get_visit_for(request.user, pk, REPORT_VISIT_QS)
-    if not (is_senior(request.user) or request.user == _lead_of(visit)):
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    if not may_send_letters(request.user, visit):
         raise PermissionDenied("The lead or a DSL sends letters to the family.")
     if document == "parent-copy" and not VisitReport.objects.filter(visit=visit, submitted_at__isnull=False).exists():
         raise Http404("The Home Visit Form has not been submitted yet.")

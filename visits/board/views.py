@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.roles import Role, has_role, is_senior
+from core.permissions import may_use_board
 from core.scoping import school_ids_for
 
 from ..alerts import services as alert_services
@@ -30,7 +30,7 @@ def board_user_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         user = request.user
-        if not (user.is_superuser or is_senior(user) or has_role(user, Role.OFFICE)):
+        if not may_use_board(user):
             raise PermissionDenied("The board is for the office, the DSLs and the Principal.")
         return view(request, *args, **kwargs)
 
@@ -137,7 +137,7 @@ def acknowledge(request, pk):
 @require_POST
 def office_duress(request, pk):
     visit = get_object_or_404(Visit, pk=pk, school_id__in=school_ids_for(request.user))
-    if not has_role(request.user, Role.OFFICE) and not request.user.is_superuser and not is_senior(request.user):
+    if not may_use_board(request.user):
         raise PermissionDenied
     try:
         alert_services.visit_raise_duress(visit=visit, actor=request.user, from_office=True)

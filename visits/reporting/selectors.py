@@ -1,13 +1,18 @@
-"""Reads for the dashboard's panels: today's visits, who is out now, open alerts."""
+"""Reads for the read-back pages: the dashboard's panels, a child's chronology, the visit search, the figures'
+schools."""
 
 import datetime
 
 from django.db.models import QuerySet
 
 from core.dates import local_day_bounds
+from core.models import School
+from core.roles import Role, has_role
 from core.scoping import school_ids_for
+from safeguarding.selectors import visible_concerns
 
 from ..access import visible_visits
+from ..after.selectors import action_rows
 from ..lifecycle import ON_THE_DAY
 from ..models import Visit, VisitAlert
 
@@ -43,3 +48,43 @@ def open_alerts_for(*, user) -> list:
         .select_related("visit__household")
         .order_by("-raised_at")[:50]
     )
+
+
+def chronology(*, user, child) -> list[dict]:
+    """A child's visits (those the user may see), their forms and actions, and (for DSLs and the Principal) their
+    concerns, oldest first."""
+    visits = list(
+        visible_visits(user, child.visits.all()).select_related("household", "report").prefetch_related("people__user")
+    )
+    entries = []
+    for visit in visits:
+        entries.append({"at": visit.scheduled_start, "kind": "Visit", "visit": visit})
+        report = getattr(visit, "report", None)
+        if report and report.submitted_at:
+            entries.append({"at": report.submitted_at, "kind": "Home Visit Form", "visit": visit, "report": report})
+    actions = action_rows().filter(child=child, concern__isnull=True, visit__in=[v.pk for v in visits])
+    for action in actions:
+        entries.append({"at": action.created_at, "kind": "Action", "action": action})
+    for concern in visible_concerns(user=user).filter(child=child).select_related("raised_by"):
+        entries.append({"at": concern.raised_at, "kind": "Concern", "concern": concern})
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def visit_search_queryset(*, user) -> QuerySet[Visit]:
+    """Every visit the user may see, with what the search list and its CSV show; the filters narrow it."""
+    return (
+        visible_visits(user)
+        .select_related("household", "school", "report")
+        .prefetch_related("people__user", "children")
+        .order_by("-scheduled_start", "-pk")
+    )
+
+
+def figure_schools(*, user) -> list[School]:
+    """Trust admins see every school of their trusts; DSLs and the Principal their own schools."""
+    if user.is_superuser:
+        return list(School.objects.order_by("name"))
+    if has_role(user, Role.TRUST_ADMIN):
+        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
+        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
+    return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))

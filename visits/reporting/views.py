@@ -13,8 +13,7 @@ from django.utils import timezone
 from core.audit import audit
 from core.decorators import senior_required
 from core.models import School
-from core.permissions import may_see_family_records
-from core.roles import Role, has_role, is_senior
+from core.permissions import may_see_family_records, may_see_figures
 from core.scoping import school_ids_for
 from families.models import Child
 from families.views import ChildDetail, HouseholdDetail
@@ -100,23 +99,8 @@ def child_chronology(request, pk):
     if not may_see_family_records(request.user):
         raise Http404("No such child.")
     child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
-    visits = list(
-        visible_visits(request.user, child.visits.all())
-        .select_related("household", "report")
-        .prefetch_related("people__user")
-    )
-    entries = []
-    for visit in visits:
-        entries.append({"at": visit.scheduled_start, "kind": "Visit", "visit": visit})
-        report = getattr(visit, "report", None)
-        if report and report.submitted_at:
-            entries.append({"at": report.submitted_at, "kind": "Home Visit Form", "visit": visit, "report": report})
-    actions = after_selectors.action_rows().filter(child=child, concern__isnull=True, visit__in=[v.pk for v in visits])
-    for action in actions:
-        entries.append({"at": action.created_at, "kind": "Action", "action": action})
-    concerns = list(visible_concerns(user=request.user).filter(child=child).select_related("raised_by"))
-    for concern in concerns:
-        entries.append({"at": concern.raised_at, "kind": "Concern", "concern": concern})
+    entries = selectors.chronology(user=request.user, child=child)
+    concerns = [e for e in entries if e["kind"] == "Concern"]
     if concerns:
         audit(
             actor=request.user,
@@ -125,7 +109,6 @@ def child_chronology(request, pk):
             school=child.school,
             summary=f"Viewed {len(concerns)} concern(s) in the chronology of {child}",
         )
-    entries.sort(key=lambda e: e["at"])
     return render(request, "visits/chronology.html", {"child": child, "entries": entries})
 
 
@@ -151,15 +134,6 @@ CSV_COLUMNS = [
     "Form submitted",
     "Form on time",
 ]
-
-
-def _search_queryset(user):
-    return (
-        visible_visits(user)
-        .select_related("household", "school", "report")
-        .prefetch_related("people__user", "children")
-        .order_by("-scheduled_start", "-pk")
-    )
 
 
 def _csv_cell(value) -> str:
@@ -204,7 +178,9 @@ class _Echo:
 def visit_search(request):
     """Visits the user may see, filtered; `?format=csv` exports exactly the filtered rows (every page)."""
 
-    visit_filter = VisitFilter(request.GET or None, queryset=_search_queryset(request.user), user=request.user)
+    visit_filter = VisitFilter(
+        request.GET or None, queryset=selectors.visit_search_queryset(user=request.user), user=request.user
+    )
     visits = visit_filter.qs
     if request.GET.get("format") == "csv" and visit_filter.is_valid():
         writer = csv.writer(_Echo())
@@ -242,20 +218,10 @@ def visit_search(request):
     )
 
 
-def _figure_schools(user):
-    """Trust admins see every school of their trusts; DSLs and the Principal their own schools; nobody else."""
-    if user.is_superuser:
-        return list(School.objects.order_by("name"))
-    if has_role(user, Role.TRUST_ADMIN):
-        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
-        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
-    if is_senior(user):
-        return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))
-    raise PermissionDenied("The figures are for the DSLs, the Principal and the trust.")
-
-
 def _figures_context(request):
-    schools = _figure_schools(request.user)
+    if not may_see_figures(request.user):
+        raise PermissionDenied("The figures are for the DSLs, the Principal and the trust.")
+    schools = selectors.figure_schools(user=request.user)
     today = timezone.localdate()
     terms = figures.recent_terms(today)
     slug = request.GET.get("term")

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,15 +12,14 @@ from django.views.decorators.http import require_POST
 from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
-from core.roles import Role, has_role
-from families.models import Child
+from core.permissions import may_request_visits
 
 from .. import permissions
-from ..access import get_visit_for, visible_visits
+from ..access import get_visit_for
 from ..departure.selectors import checklist_panel
 from ..lifecycle import SUBMITTABLE
 from ..models import Visit, VisitStatus
-from . import policy, services
+from . import policy, selectors, services
 from .forms import CancelForm, DecisionForm, ParentNotificationForm, VisitRequestForm
 
 
@@ -33,11 +31,7 @@ def _policies(schools) -> dict:
 @senior_required
 def approvals(request):
     """Requests awaiting a decision at the user's schools, oldest first, with how long each has waited."""
-    pending = list(
-        visible_visits(request.user, policy.pending_for(user=request.user))
-        .select_related("household", "school", "requested_by")
-        .prefetch_related("people__user", "children")[:500]
-    )
+    pending = list(selectors.approvals_queue(user=request.user)[:500])
     policies = _policies({v.school for v in pending})
     now = timezone.now()
     rows = []
@@ -59,9 +53,7 @@ def approval_decide(request, pk):
     visit = get_visit_for(
         request.user,
         pk,
-        Visit.objects.select_related("household", "school", "requested_by").prefetch_related(
-            "people__user__profile", "children", "decisions__decided_by", "transitions__actor"
-        ),
+        selectors.visit_page_queryset().prefetch_related("people__user__profile"),
     )
     school_policy = visit.school.policy()
     form = DecisionForm(request.POST or None)
@@ -102,12 +94,7 @@ def approval_decide(request, pk):
 
 @login_required
 def visit_list(request):
-    visits = (
-        visible_visits(request.user)
-        .select_related("household", "school")
-        .prefetch_related("people__user", "children")
-        .order_by("-scheduled_start")[:200]
-    )
+    visits = selectors.visit_list(user=request.user)[:200]
     return render(request, "visits/visit_list.html", {"visits": visits})
 
 
@@ -117,13 +104,7 @@ def visit_detail(request, pk, cancel_form=None):
     visit = get_visit_for(
         request.user,
         pk,
-        Visit.objects.select_related("household", "school", "requested_by").prefetch_related(
-            "people__user",
-            "children",
-            "transitions__actor",
-            "decisions__decided_by",
-            "parent_notifications__recorded_by",
-        ),
+        selectors.visit_page_queryset(),
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
     may_cancel = permissions.may_cancel(request.user, visit)
@@ -166,39 +147,20 @@ def visit_cancel(request, pk):
     return visit_detail(request, pk, cancel_form=form)
 
 
-def _may_request(user) -> bool:
-    return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
-
-
-def child_options(user, query: str, selected_ids) -> tuple[list[Child], set[int]]:
-    """The ticked children first, then up to 20 at the user's schools whose name matches the query."""
-    base = Child.objects.for_user(user).select_related("household").order_by("last_name", "first_name")
-    selected_ids = {int(i) for i in selected_ids if str(i).isdigit()}
-    chosen = list(base.filter(pk__in=selected_ids))
-    found = []
-    words = query.split()
-    if words:
-        matches = base.exclude(pk__in=selected_ids)
-        for word in words[:4]:
-            matches = matches.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
-        found = list(matches[:20])
-    return chosen + found, {c.pk for c in chosen}
-
-
 def _form_context(request, form, **extra):
     query = (request.POST.get("q") or request.GET.get("q") or "").strip()
     selected = form.data.getlist("children") if form.is_bound else form.initial.get("children", [])
-    options, selected_ids = child_options(request.user, query, selected)
+    options, selected_ids = selectors.child_options(user=request.user, query=query, selected_ids=selected)
     return {"form": form, "child_options": options, "selected_child_ids": selected_ids, "child_query": query, **extra}
 
 
 @login_required
 def child_search(request):
     """The child picker's options (htmx): the ticked children and the matches for what was typed."""
-    if not _may_request(request.user):
+    if not may_request_visits(request.user):
         raise PermissionDenied
-    options, selected_ids = child_options(
-        request.user, request.GET.get("q", "").strip(), request.GET.getlist("children")
+    options, selected_ids = selectors.child_options(
+        user=request.user, query=request.GET.get("q", "").strip(), selected_ids=request.GET.getlist("children")
     )
     return render(
         request,
@@ -231,7 +193,7 @@ def _request_form(request, **kwargs) -> VisitRequestForm:
 
 @login_required
 def visit_new(request):
-    if not _may_request(request.user):
+    if not may_request_visits(request.user):
         raise PermissionDenied("Only staff, DSLs and the Principal request visits.")
     initial = {}
     profile = getattr(request.user, "profile", None)
