@@ -13,6 +13,7 @@
 # Knobs for working on this script (not needed for normal use):
 #   HOMEVISITS_FORCE_THROWAWAY=1   start throwaway servers even if the default ones answer
 #   HOMEVISITS_TEST_CMD='...'      run this shell command instead of ruff and pytest
+#   PYTEST_WORKERS=N               pytest-xdist workers (default 2; 0 runs in one process)
 set -euo pipefail
 
 # shellcheck source=scripts/_common.sh
@@ -238,9 +239,12 @@ log "makemigrations --check"
 python manage.py makemigrations --check --dry-run >/dev/null ||
     die "the models and the migrations disagree: run 'python manage.py makemigrations' (a merge migration is never committed: rebase and renumber)"
 
-log "pytest $*"
+# Two processes (pytest-xdist), each with its own test database and cache database; the demo-seed tests share
+# one worker (xdist_group) so the seed runs once. PYTEST_WORKERS=0 runs in this process (easier to debug).
+workers=${PYTEST_WORKERS:-2}
+log "pytest -n $workers $*"
 status=0
-python -m pytest "$@" || status=$?
+python -m pytest -n "$workers" --dist loadgroup "$@" || status=$?
 # Exit code 5 means no tests were collected: a wrong path or a broken conftest, never a pass.
 ((status == 5)) && printf '\nERROR: pytest collected no tests; treating that as a failure.\n\n' >&2
 exit "$status"

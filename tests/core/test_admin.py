@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from core.models import AuditEntry
 from families.models import Household
 from tests.factories import ChildFactory, HouseholdFactory, SchoolFactory, TrustFactory
+from tests.helpers import fresh_case
 from visits.models import Visit
 
 
@@ -53,22 +54,20 @@ def test_admin_can_add_a_valid_visit(admin_client, cast):
     assert AuditEntry.objects.filter(action="admin.added", object_id=str(visit.pk)).exists()
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
+def test_admin_reports_bad_visit_input_beside_the_field(admin_client, cast, subtests):
+    for overrides, field, message in [
         ({"expected_duration_minutes": "-5"}, "expected_duration_minutes", "greater than or equal to 0"),
         ({"expected_duration_minutes": "0"}, "expected_duration_minutes", "at least one minute"),
         ({"expected_return_1": "09:00"}, "expected_return", "after the start"),
         ({"purpose": "sightseeing"}, "purpose", "not one of the available choices"),
-    ],
-)
-def test_admin_reports_bad_visit_input_beside_the_field(admin_client, cast, overrides, field, message):
-    child = ChildFactory(household__school=cast.school)
-    response = admin_client.post("/admin/visits/visit/add/", _visit_data(cast, child, **overrides))
-    assert response.status_code == 200
-    errors = response.context["adminform"].form.errors
-    assert any(message in e for e in errors[field]), errors
-    assert Visit.objects.count() == 0
+    ]:
+        with subtests.test(overrides=overrides, field=field, message=message), fresh_case(None):
+            child = ChildFactory(household__school=cast.school)
+            response = admin_client.post("/admin/visits/visit/add/", _visit_data(cast, child, **overrides))
+            assert response.status_code == 200
+            errors = response.context["adminform"].form.errors
+            assert any(message in e for e in errors[field]), errors
+            assert Visit.objects.count() == 0
 
 
 def test_admin_refuses_a_child_from_another_school(admin_client, cast):

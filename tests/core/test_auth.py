@@ -2,8 +2,9 @@
 
 import re
 
-import pytest
 from django.urls import reverse
+
+from tests.helpers import fresh_case
 
 
 def test_login_page_renders_with_labels(client, db):
@@ -26,24 +27,22 @@ def test_pages_need_a_login(client, db):
         assert response.url.startswith("/accounts/login/"), url
 
 
-@pytest.mark.parametrize(
-    ("who", "landing"),
-    [
+def test_each_role_lands_on_its_own_start_page(client, cast, subtests):
+    for who, landing in [
         ("staff", "/visits/"),
         ("dsl", "/dashboard/"),
         ("principal", "/dashboard/"),
         ("office", "/board/"),
         ("trust_admin", "/admin/"),
-    ],
-)
-def test_each_role_lands_on_its_own_start_page(client, cast, who, landing):
-    response = client.post(
-        reverse("login"), {"username": getattr(cast, who).username, "password": "test-password"}, follow=False
-    )
-    assert response.status_code == 302
-    response = client.get(response.url)
-    assert response.status_code == 302
-    assert response.url == landing
+    ]:
+        with subtests.test(who=who, landing=landing), fresh_case(client):
+            response = client.post(
+                reverse("login"), {"username": getattr(cast, who).username, "password": "test-password"}, follow=False
+            )
+            assert response.status_code == 302
+            response = client.get(response.url)
+            assert response.status_code == 302
+            assert response.url == landing
 
 
 def test_log_out_ends_the_session(client, cast):
@@ -53,15 +52,16 @@ def test_log_out_ends_the_session(client, cast):
     assert client.get("/visits/").status_code == 302
 
 
-@pytest.mark.parametrize("url", ["/approvals/", "/dashboard/"])
-def test_senior_pages_refuse_other_roles(client, cast, url):
-    for user in [cast.staff, cast.office]:
-        client.force_login(user)
-        assert client.get(url).status_code == 403
-    client.force_login(cast.dsl)
-    response = client.get(url)
-    assert response.status_code == 200
-    assert b"Not built yet" not in response.content  # both are real pages (issue 3 and issue 7)
+def test_senior_pages_refuse_other_roles(client, cast, subtests):
+    for url in ["/approvals/", "/dashboard/"]:
+        with subtests.test(url=url), fresh_case(client):
+            for user in [cast.staff, cast.office]:
+                client.force_login(user)
+                assert client.get(url).status_code == 403
+            client.force_login(cast.dsl)
+            response = client.get(url)
+            assert response.status_code == 200
+            assert b"Not built yet" not in response.content  # both are real pages (issue 3 and issue 7)
 
 
 def test_navigation_shows_each_role_its_own_links(client, cast):

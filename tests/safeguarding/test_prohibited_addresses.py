@@ -20,6 +20,7 @@ from safeguarding.services import (
     prohibited_import_confirm,
 )
 from tests.factories import HouseholdFactory, sign_in
+from tests.helpers import fresh_case
 
 # (one-line address as staff type it, the list entry as (line 1, line 2, town, postcode))
 MUST_MATCH = [
@@ -268,9 +269,8 @@ def test_confirm_is_all_or_nothing(cast):
     assert ProhibitedAddress.objects.filter(address_line1="1 Ash Road").count() == 0
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
+def test_bad_files_get_a_clear_message_and_save_nothing(cast, subtests):
+    for content, message in [
         ("street,postcode\n1 Ash Road,EB1 1AA\n", "missing column(s): address_line1; unknown column(s): street"),
         ("address_line1,postcode,postcode\n1 Ash Road,EB1 1AA,EB1 1AA\n", "repeated column(s): postcode"),
         ("address_line1,postcode\n1 Ash Road,Saint-\xc9tienne\n".encode("cp1252"), "not in UTF-8"),
@@ -279,13 +279,12 @@ def test_confirm_is_all_or_nothing(cast):
         ("\n\n,,\n", "empty"),
         ("address_line1,postcode\n\n\n", "no addresses"),
         ('address_line1,postcode\n"1 Ash Road,EB1 1AA\n', "could not be read as CSV"),
-    ],
-)
-def test_bad_files_get_a_clear_message_and_save_nothing(cast, content, message):
-    with pytest.raises(ValidationError) as error:
-        prohibited_import_prepare(upload=_csv(content), trust=cast.trust, school=None, actor=cast.dsl)
-    assert message in " ".join(error.value.messages)
-    assert ProhibitedAddressImport.objects.count() == 0
+    ]:
+        with subtests.test(content=content, message=message), fresh_case(None):
+            with pytest.raises(ValidationError) as error:
+                prohibited_import_prepare(upload=_csv(content), trust=cast.trust, school=None, actor=cast.dsl)
+            assert message in " ".join(error.value.messages)
+            assert ProhibitedAddressImport.objects.count() == 0
 
 
 def test_a_10_mb_file_is_refused_before_it_is_read(cast):
@@ -325,27 +324,27 @@ KEEPERS = {
 }
 
 
-@pytest.mark.parametrize(("who", "status"), KEEPERS.items())
-@pytest.mark.parametrize(
-    "url", ["/safeguarding/prohibited/", "/safeguarding/prohibited/add/", "/safeguarding/prohibited/import/"]
-)
-def test_list_pages_by_role(client, cast, who, status, url):
-    client.force_login(getattr(cast, who))
-    assert client.get(url).status_code == status
+def test_list_pages_by_role(client, cast, subtests):
+    for who, status in KEEPERS.items():
+        for url in ["/safeguarding/prohibited/", "/safeguarding/prohibited/add/", "/safeguarding/prohibited/import/"]:
+            with subtests.test(who=who, status=status, url=url), fresh_case(client):
+                client.force_login(getattr(cast, who))
+                assert client.get(url).status_code == status
 
 
-@pytest.mark.parametrize(("who", "status"), {**KEEPERS, "other_dsl": 404}.items())
-def test_school_entry_and_import_pages_by_role(client, cast, who, status):
-    entry = _add(cast, school=cast.school)
-    batch = prohibited_import_prepare(
-        upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n"),
-        trust=cast.trust,
-        school=cast.school,
-        actor=cast.dsl,
-    )
-    client.force_login(getattr(cast, who))
-    assert client.get(f"/safeguarding/prohibited/{entry.pk}/expire/").status_code == status
-    assert client.get(f"/safeguarding/prohibited/import/{batch.pk}/").status_code == status
+def test_school_entry_and_import_pages_by_role(client, cast, subtests):
+    for who, status in {**KEEPERS, "other_dsl": 404}.items():
+        with subtests.test(who=who, status=status), fresh_case(client):
+            entry = _add(cast, school=cast.school)
+            batch = prohibited_import_prepare(
+                upload=_csv("address_line1,postcode\n1 Ash Road,EB1 1AA\n"),
+                trust=cast.trust,
+                school=cast.school,
+                actor=cast.dsl,
+            )
+            client.force_login(getattr(cast, who))
+            assert client.get(f"/safeguarding/prohibited/{entry.pk}/expire/").status_code == status
+            assert client.get(f"/safeguarding/prohibited/import/{batch.pk}/").status_code == status
 
 
 def test_other_schools_own_entries_are_not_listed(client, cast):
@@ -362,14 +361,15 @@ def test_other_schools_own_entries_are_not_listed(client, cast):
     assert b"2 Shared Row" in page and b"1 Secret Row" not in page
 
 
-@pytest.mark.parametrize(("who", "status"), [("staff", 200), ("dsl", 200), ("office", 404), ("other_dsl", 404)])
-def test_address_check_page_by_role(client, cast, who, status):
-    _add(cast, line1="14 High Street")
-    household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
-    client.force_login(getattr(cast, who))
-    response = client.get(f"/safeguarding/households/{household.pk}/address-check/")
-    assert response.status_code == status
-    assert (b"Near match" in response.content) == (status == 200)
+def test_address_check_page_by_role(client, cast, subtests):
+    for who, status in [("staff", 200), ("dsl", 200), ("office", 404), ("other_dsl", 404)]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            _add(cast, line1="14 High Street")
+            household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
+            client.force_login(getattr(cast, who))
+            response = client.get(f"/safeguarding/households/{household.pk}/address-check/")
+            assert response.status_code == status
+            assert (b"Near match" in response.content) == (status == 200)
 
 
 def test_only_a_senior_records_a_judgement_through_the_page(client, cast):
@@ -419,21 +419,19 @@ def test_discard_imports_nothing(client, cast):
     assert batch.status == "discarded" and ProhibitedAddress.objects.count() == 0
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
+def test_bad_uploads_get_a_message_beside_the_field_never_a_500(client, cast, subtests):
+    for content, message in [
         (b"street,postcode\n1 Ash Road,EB1 1AA\n", b"The header row is wrong"),
         ("address_line1,postcode\n1 Ash Road,\xc9\n".encode("latin-1"), b"not in UTF-8"),
         (b"address_line1,postcode\n" + b"1 Ash Road,EB1 1AA\n" * 560_000, b"largest list accepted"),
         (b"\n\n\n", b"The file is empty"),
-    ],
-)
-def test_bad_uploads_get_a_message_beside_the_field_never_a_500(client, cast, content, message):
-    client.force_login(cast.dsl)
-    response = client.post("/safeguarding/prohibited/import/", {"file": _csv(content)})
-    assert response.status_code == 200
-    assert message in response.content
-    assert ProhibitedAddressImport.objects.count() == 0
+    ]:
+        with subtests.test(content=content, message=message), fresh_case(client):
+            client.force_login(cast.dsl)
+            response = client.post("/safeguarding/prohibited/import/", {"file": _csv(content)})
+            assert response.status_code == 200
+            assert message in response.content
+            assert ProhibitedAddressImport.objects.count() == 0
 
 
 def test_expire_through_the_page_needs_a_reason(client, cast):

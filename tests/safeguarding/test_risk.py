@@ -19,6 +19,7 @@ from safeguarding.services import (
     risk_assessment_sign_off,
 )
 from tests.factories import HouseholdFactory, sign_in
+from tests.helpers import fresh_case
 
 NOON = datetime.datetime(2026, 11, 2, 12, 0, tzinfo=datetime.UTC)
 
@@ -183,30 +184,30 @@ PAGE = {
 }
 
 
-@pytest.mark.parametrize(("who", "status"), PAGE.items())
-@pytest.mark.parametrize("page", ["household_risk", "risk_new", "risk_detail"])
-def test_risk_pages_by_role(client, cast, household, who, status, page):
-    assessment = make_assessment(cast, household, vulnerable_persons="Toddler in the home")
-    url = {
-        "household_risk": f"/safeguarding/households/{household.pk}/risk/",
-        "risk_new": f"/safeguarding/households/{household.pk}/risk/new/",
-        "risk_detail": f"/safeguarding/risk/{assessment.pk}/",
-    }[page]
-    client.force_login(getattr(cast, who))
-    response = client.get(url)
-    assert response.status_code == status
-    assert (b"Marlowe family" in response.content) == (status == 200)
+def test_risk_pages_by_role(client, cast, household, subtests):
+    for who, status in PAGE.items():
+        for page in ["household_risk", "risk_new", "risk_detail"]:
+            with subtests.test(who=who, status=status, page=page), fresh_case(client):
+                assessment = make_assessment(cast, household, vulnerable_persons="Toddler in the home")
+                url = {
+                    "household_risk": f"/safeguarding/households/{household.pk}/risk/",
+                    "risk_new": f"/safeguarding/households/{household.pk}/risk/new/",
+                    "risk_detail": f"/safeguarding/risk/{assessment.pk}/",
+                }[page]
+                client.force_login(getattr(cast, who))
+                response = client.get(url)
+                assert response.status_code == status
+                assert (b"Marlowe family" in response.content) == (status == 200)
 
 
-@pytest.mark.parametrize(
-    ("who", "status"), [("staff", 403), ("office", 403), ("other_dsl", 404), ("dsl", 302), ("principal", 302)]
-)
-def test_sign_off_page_by_role(client, cast, household, who, status):
-    assessment = make_assessment(cast, household, aggressive_adult=True)
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/safeguarding/risk/{assessment.pk}/sign-off/").status_code == status
-    assessment.refresh_from_db()
-    assert (assessment.signed_off_at is not None) == (status == 302)
+def test_sign_off_page_by_role(client, cast, household, subtests):
+    for who, status in [("staff", 403), ("office", 403), ("other_dsl", 404), ("dsl", 302), ("principal", 302)]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            assessment = make_assessment(cast, household, aggressive_adult=True)
+            client.force_login(getattr(cast, who))
+            assert client.post(f"/safeguarding/risk/{assessment.pk}/sign-off/").status_code == status
+            assessment.refresh_from_db()
+            assert (assessment.signed_off_at is not None) == (status == 302)
 
 
 def _post_data(review_on="2026-12-31", rows=None, **fields):

@@ -14,6 +14,7 @@ from core.selectors import staff_trained_on
 from safeguarding.models import TrainingRecord
 from safeguarding.services import training_record_add
 from tests.factories import make_member, sign_in
+from tests.helpers import fresh_case
 
 TODAY = datetime.date(2026, 11, 2)
 
@@ -48,18 +49,18 @@ def test_an_older_record_does_not_shorten_the_latest(cast, today):
     assert profile.training_expires_on == datetime.date(2029, 10, 1)
 
 
-@pytest.mark.parametrize(
-    ("completed", "expires", "field"),
-    [
+def test_bad_dates_are_refused(cast, today, subtests):
+    for completed, expires, field in [
         (datetime.date(2026, 10, 1), datetime.date(2026, 9, 1), "expires_on"),
         (datetime.date(2027, 1, 1), datetime.date(2030, 1, 1), "completed_on"),
-    ],
-)
-def test_bad_dates_are_refused(cast, today, completed, expires, field):
-    with pytest.raises(ValidationError) as error:
-        training_record_add(profile=cast.staff.profile, completed_on=completed, expires_on=expires, actor=cast.dsl)
-    assert field in error.value.message_dict
-    assert TrainingRecord.objects.count() == 0
+    ]:
+        with subtests.test(completed=completed, expires=expires, field=field), fresh_case(None):
+            with pytest.raises(ValidationError) as error:
+                training_record_add(
+                    profile=cast.staff.profile, completed_on=completed, expires_on=expires, actor=cast.dsl
+                )
+            assert field in error.value.message_dict
+            assert TrainingRecord.objects.count() == 0
 
 
 # --- The DSL page -----------------------------------------------------------------------------------------
@@ -76,11 +77,12 @@ PAGE = {
 }
 
 
-@pytest.mark.parametrize(("who", "status"), PAGE.items())
-@pytest.mark.parametrize("url", ["/safeguarding/training/", "/safeguarding/training/add/"])
-def test_training_pages_by_role(client, cast, who, status, url):
-    client.force_login(getattr(cast, who))
-    assert client.get(url).status_code == status
+def test_training_pages_by_role(client, cast, subtests):
+    for who, status in PAGE.items():
+        for url in ["/safeguarding/training/", "/safeguarding/training/add/"]:
+            with subtests.test(who=who, status=status, url=url), fresh_case(client):
+                client.force_login(getattr(cast, who))
+                assert client.get(url).status_code == status
 
 
 def test_page_lists_expired_and_due_within_the_policy_window(client, cast, today):

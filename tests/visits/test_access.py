@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from core.models import AuditEntry
 from families.models import Child, Household
 from tests.factories import ChildFactory, make_visit, sign_in
+from tests.helpers import fresh_case
 from visits.access import can_view_visit, sync_visit_access, visible_visits
 from visits.models import Visit
 
@@ -29,23 +30,25 @@ def visit(cast):
     return make_visit(lead=cast.staff, second=cast.staff2)
 
 
-@pytest.mark.parametrize(("who", "status"), VISIT_PAGE.items())
-def test_visit_page_by_role(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    response = client.get(f"/visits/{visit.pk}/")
-    assert response.status_code == status
-    if status == 200:
-        assert visit.reason.encode() in response.content
-    else:
-        assert visit.reason.encode() not in response.content
+def test_visit_page_by_role(client, cast, visit, subtests):
+    for who, status in VISIT_PAGE.items():
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            response = client.get(f"/visits/{visit.pk}/")
+            assert response.status_code == status
+            if status == 200:
+                assert visit.reason.encode() in response.content
+            else:
+                assert visit.reason.encode() not in response.content
 
 
-@pytest.mark.parametrize(("who", "sees"), VISIT_PAGE.items())
-def test_visit_list_shows_only_visits_the_user_may_see(client, cast, visit, who, sees):
-    client.force_login(getattr(cast, who))
-    response = client.get("/visits/")
-    assert response.status_code == 200
-    assert (f'href="/visits/{visit.pk}/"'.encode() in response.content) == (sees == 200)
+def test_visit_list_shows_only_visits_the_user_may_see(client, cast, visit, subtests):
+    for who, sees in VISIT_PAGE.items():
+        with subtests.test(who=who, sees=sees), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            response = client.get("/visits/")
+            assert response.status_code == 200
+            assert (f'href="/visits/{visit.pk}/"'.encode() in response.content) == (sees == 200)
 
 
 def test_unknown_visit_is_404(client, cast):
@@ -60,18 +63,27 @@ def test_viewing_a_visit_is_audited(client, cast, visit):
     assert (entry.actor, entry.object_id) == (cast.dsl, str(visit.pk))
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [("staff", 200), ("dsl", 200), ("principal", 200), ("office", 404), ("other_dsl", 404), ("other_staff", 404)],
-)
-@pytest.mark.parametrize("kind", ["household", "child"])
-def test_family_records_are_scoped_to_the_school(client, cast, who, status, kind):
-    child = ChildFactory(household__school=cast.school, first_name="Wren")
-    url = f"/visits/households/{child.household.pk}/" if kind == "household" else f"/visits/children/{child.pk}/"
-    client.force_login(getattr(cast, who))
-    response = client.get(url)
-    assert response.status_code == status
-    assert (b"Wren" in response.content) == (status == 200)
+def test_family_records_are_scoped_to_the_school(client, cast, subtests):
+    for who, status in [
+        ("staff", 200),
+        ("dsl", 200),
+        ("principal", 200),
+        ("office", 404),
+        ("other_dsl", 404),
+        ("other_staff", 404),
+    ]:
+        for kind in ["household", "child"]:
+            with subtests.test(who=who, status=status, kind=kind), fresh_case(client):
+                child = ChildFactory(household__school=cast.school, first_name="Wren")
+                url = (
+                    f"/visits/households/{child.household.pk}/"
+                    if kind == "household"
+                    else f"/visits/children/{child.pk}/"
+                )
+                client.force_login(getattr(cast, who))
+                response = client.get(url)
+                assert response.status_code == status
+                assert (b"Wren" in response.content) == (status == 200)
 
 
 def test_querysets_are_scoped_to_the_users_schools(cast):

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tests.factories import ChildFactory, make_visit
+from tests.helpers import fresh_case
 from visits.models import Visit, VisitPerson, VisitRole, VisitStatus
 from visits.requests.services import Visitor
 
@@ -63,22 +64,24 @@ def test_service_refuses_a_visit_without_exactly_one_lead(cast):
     assert Visit.objects.count() == 0
 
 
-@pytest.mark.parametrize(
-    ("minutes", "return_after", "field"),
-    [(-5, 30, "expected_duration_minutes"), (30, 0, "expected_return"), (30, 10, "expected_return")],
-)
-def test_service_reports_bad_times_on_the_field_and_saves_nothing(cast, minutes, return_after, field):
-    start = timezone.now() + datetime.timedelta(days=1)
-    with pytest.raises(ValidationError) as error:
-        make_visit(
-            lead=cast.staff,
-            second=cast.staff2,
-            start=start,
-            minutes=minutes,
-            expected_return=start + datetime.timedelta(minutes=return_after),
-        )
-    assert field in error.value.message_dict
-    assert Visit.objects.count() == 0
+def test_service_reports_bad_times_on_the_field_and_saves_nothing(cast, subtests):
+    for minutes, return_after, field in [
+        (-5, 30, "expected_duration_minutes"),
+        (30, 0, "expected_return"),
+        (30, 10, "expected_return"),
+    ]:
+        with subtests.test(minutes=minutes, return_after=return_after, field=field), fresh_case(None):
+            start = timezone.now() + datetime.timedelta(days=1)
+            with pytest.raises(ValidationError) as error:
+                make_visit(
+                    lead=cast.staff,
+                    second=cast.staff2,
+                    start=start,
+                    minutes=minutes,
+                    expected_return=start + datetime.timedelta(minutes=return_after),
+                )
+            assert field in error.value.message_dict
+            assert Visit.objects.count() == 0
 
 
 def test_service_refuses_a_child_from_another_school(cast):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from core.models import AuditEntry
 from safeguarding.services import concern_raise
 from tests.factories import ChildFactory, make_reported_visit, make_visit, sign_in, walk_visit
+from tests.helpers import fresh_case
 from visits.after.services import action_complete, action_create
 from visits.models import FollowUpAction, VisitStatus
 
@@ -70,9 +71,8 @@ def test_completing_records_who_when_and_the_outcome(client, cast, time_machine)
     assert "Posted first class" in page
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
+def test_complete_permission_matrix(client, cast, subtests):
+    for who, status in [
         ("staff", 302),
         ("staff2", 404),
         ("outsider", 404),
@@ -82,19 +82,19 @@ def test_completing_records_who_when_and_the_outcome(client, cast, time_machine)
         ("trust_admin", 404),
         ("other_dsl", 404),
         ("other_staff", 404),
-    ],
-)
-def test_complete_permission_matrix(client, cast, who, status):
-    action = _action(cast, cast.staff, "Send the chart", datetime.date(2026, 10, 19))
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/visits/actions/{action.pk}/complete/", {"completion_outcome": "x"}).status_code == status
-    action.refresh_from_db()
-    assert (action.completed_at is not None) == (status == 302)
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            action = _action(cast, cast.staff, "Send the chart", datetime.date(2026, 10, 19))
+            client.force_login(getattr(cast, who))
+            assert (
+                client.post(f"/visits/actions/{action.pk}/complete/", {"completion_outcome": "x"}).status_code == status
+            )
+            action.refresh_from_db()
+            assert (action.completed_at is not None) == (status == 302)
 
 
-@pytest.mark.parametrize(
-    ("who", "mine", "school"),
-    [
+def test_list_permission_matrix(client, cast, subtests):
+    for who, mine, school in [
         ("staff", 200, 403),
         ("staff2", 200, 403),
         ("outsider", 200, 403),
@@ -104,16 +104,15 @@ def test_complete_permission_matrix(client, cast, who, status):
         ("trust_admin", 200, 403),
         ("other_dsl", 200, 200),
         ("other_staff", 200, 403),
-    ],
-)
-def test_list_permission_matrix(client, cast, who, mine, school):
-    _action(cast, cast.staff, "Oakfield job", datetime.date(2026, 10, 19))
-    client.force_login(getattr(cast, who))
-    assert client.get("/visits/actions/mine/").status_code == mine
-    response = client.get("/visits/actions/")
-    assert response.status_code == school
-    if school == 200:
-        assert ("Oakfield job" in response.content.decode()) == (who != "other_dsl")
+    ]:
+        with subtests.test(who=who, mine=mine, school=school), fresh_case(client):
+            _action(cast, cast.staff, "Oakfield job", datetime.date(2026, 10, 19))
+            client.force_login(getattr(cast, who))
+            assert client.get("/visits/actions/mine/").status_code == mine
+            response = client.get("/visits/actions/")
+            assert response.status_code == school
+            if school == 200:
+                assert ("Oakfield job" in response.content.decode()) == (who != "other_dsl")
 
 
 def test_school_list_shows_every_owner_with_due_dates(client, cast):
@@ -149,20 +148,21 @@ def test_a_concern_action_does_not_reveal_the_concern_to_its_owner(client, cast)
     assert f"/safeguarding/concerns/{concern.pk}/" not in page and "Bruising" not in page
 
 
-@pytest.mark.parametrize("url", ["/visits/actions/mine/", "/visits/actions/"])
-def test_action_lists_query_count_does_not_grow(client, cast, url):
-    visit = make_reported_visit(lead=cast.staff)
-    sign_in(client, cast.dsl)
-    _action(cast, cast.dsl, "First", datetime.date(2026, 10, 19), visit=visit)
-    with CaptureQueriesContext(connection) as one:
-        client.get(url)
-    for n in range(6):
-        done = _action(cast, cast.dsl, f"Job {n}", datetime.date(2026, 10, 19), visit=visit)
-        if n % 2:
-            action_complete(action=done, actor=cast.dsl, outcome="done")
-    with CaptureQueriesContext(connection) as many:
-        client.get(url)
-    assert len(many) == len(one)
+def test_action_lists_query_count_does_not_grow(client, cast, subtests):
+    for url in ["/visits/actions/mine/", "/visits/actions/"]:
+        with subtests.test(url=url), fresh_case(client):
+            visit = make_reported_visit(lead=cast.staff)
+            sign_in(client, cast.dsl)
+            _action(cast, cast.dsl, "First", datetime.date(2026, 10, 19), visit=visit)
+            with CaptureQueriesContext(connection) as one:
+                client.get(url)
+            for n in range(6):
+                done = _action(cast, cast.dsl, f"Job {n}", datetime.date(2026, 10, 19), visit=visit)
+                if n % 2:
+                    action_complete(action=done, actor=cast.dsl, outcome="done")
+            with CaptureQueriesContext(connection) as many:
+                client.get(url)
+            assert len(many) == len(one)
 
 
 def test_chronology_lists_visits_reports_and_actions_in_date_order(client, cast, time_machine):

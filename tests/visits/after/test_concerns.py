@@ -9,6 +9,7 @@ from core.models import AuditEntry
 from safeguarding.models import Concern
 from safeguarding.services import concern_raise
 from tests.factories import ChildFactory, make_visit, sign_in, walk_visit
+from tests.helpers import fresh_case
 from visits.after.services import incident_record, visit_concern_raise
 from visits.models import Incident, VisitStatus
 
@@ -91,28 +92,32 @@ CONCERN_MATRIX = [
 ]
 
 
-@pytest.mark.parametrize(("who", "status"), CONCERN_MATRIX)
-def test_who_can_see_a_concern(client, cast, visit, who, status):
-    concern = visit_concern_raise(visit=visit, child=visit.children.get(), raised_by=cast.staff, details=DETAILS)
-    client.force_login(getattr(cast, who))
-    response = client.get(f"/safeguarding/concerns/{concern.pk}/")
-    assert response.status_code == status
-    assert (DETAILS in response.content.decode()) == (status == 200)
-    views = AuditEntry.objects.filter(action="concern.view", object_id=str(concern.pk))
-    assert views.count() == (1 if status == 200 else 0)
-    if status == 200:
-        assert views.get().actor == getattr(cast, who)
-    list_status = {200: 200, 404: 200}.get(status, 403)  # another school's DSL has a list, without this concern
-    listing = client.get("/safeguarding/concerns/")
-    assert listing.status_code == list_status
-    assert (str(concern.child) in listing.content.decode()) == (status == 200)
+def test_who_can_see_a_concern(client, cast, visit, subtests):
+    for who, status in CONCERN_MATRIX:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            concern = visit_concern_raise(
+                visit=visit, child=visit.children.get(), raised_by=cast.staff, details=DETAILS
+            )
+            client.force_login(getattr(cast, who))
+            response = client.get(f"/safeguarding/concerns/{concern.pk}/")
+            assert response.status_code == status
+            assert (DETAILS in response.content.decode()) == (status == 200)
+            views = AuditEntry.objects.filter(action="concern.view", object_id=str(concern.pk))
+            assert views.count() == (1 if status == 200 else 0)
+            if status == 200:
+                assert views.get().actor == getattr(cast, who)
+            list_status = {200: 200, 404: 200}.get(status, 403)  # another school's DSL has a list, without this concern
+            listing = client.get("/safeguarding/concerns/")
+            assert listing.status_code == list_status
+            assert (str(concern.child) in listing.content.decode()) == (status == 200)
 
 
-@pytest.mark.parametrize(("who", "status"), CONCERN_MATRIX)
-def test_concern_new_permission_matrix(client, cast, who, status):
-    client.force_login(getattr(cast, who))
-    expected = 403 if who in ("office", "trust_admin") else 200
-    assert client.get("/safeguarding/concerns/new/").status_code == expected
+def test_concern_new_permission_matrix(client, cast, subtests):
+    for who, status in CONCERN_MATRIX:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            expected = 403 if who in ("office", "trust_admin") else 200
+            assert client.get("/safeguarding/concerns/new/").status_code == expected
 
 
 def test_dsl_adds_an_action_and_closes_with_an_outcome(client, cast, visit):
@@ -218,9 +223,8 @@ def test_accusation_needs_the_member_of_staff(client, cast, visit):
     assert "Say which member of staff" in response.content.decode() and not Incident.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
+def test_incident_new_permission_matrix(client, cast, visit, subtests):
+    for who, status in [
         ("staff", 200),
         ("staff2", 200),
         ("outsider", 404),
@@ -230,11 +234,10 @@ def test_accusation_needs_the_member_of_staff(client, cast, visit):
         ("trust_admin", 403),
         ("other_dsl", 404),
         ("other_staff", 404),
-    ],
-)
-def test_incident_new_permission_matrix(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    assert client.get(f"/safeguarding/incidents/new/?visit={visit.pk}").status_code == status
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert client.get(f"/safeguarding/incidents/new/?visit={visit.pk}").status_code == status
 
 
 def test_chronology_shows_concerns_only_to_those_allowed(client, cast, visit):

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from core.roles import Role
 from families.models import ParentCarer
 from tests.factories import ChildFactory, ParentCarerFactory, make_member, make_reported_visit, make_visit
+from tests.helpers import fresh_case
 from visits.after.pdf import missed_you_pdf, parent_copy_context, parent_copy_pdf
 from visits.after.services import visit_concern_raise
 from visits.models import Visit
@@ -205,16 +206,19 @@ PDF_MATRIX = [
 ]
 
 
-@pytest.mark.parametrize(("who", "status"), PDF_MATRIX)
-@pytest.mark.parametrize("document", ["parent-copy.pdf", "missed-you.pdf"])
-def test_pdf_download_permission_matrix(client, cast, who, status, document):
-    visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
-    client.force_login(getattr(cast, who))
-    response = client.get(f"/visits/{visit.pk}/{document}")
-    assert response.status_code == status
-    if status == 200:
-        assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
-        assert "Home Visit Form" in pdf_text(response.content) or "Sorry we missed you" in pdf_text(response.content)
+def test_pdf_download_permission_matrix(client, cast, subtests):
+    for who, status in PDF_MATRIX:
+        for document in ["parent-copy.pdf", "missed-you.pdf"]:
+            with subtests.test(who=who, status=status, document=document), fresh_case(client):
+                visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+                client.force_login(getattr(cast, who))
+                response = client.get(f"/visits/{visit.pk}/{document}")
+                assert response.status_code == status
+                if status == 200:
+                    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+                    assert "Home Visit Form" in pdf_text(response.content) or "Sorry we missed you" in pdf_text(
+                        response.content
+                    )
 
 
 def test_parent_copy_waits_for_the_submitted_form(client, cast):
@@ -245,9 +249,8 @@ def test_email_without_an_address_says_so(client, cast, mailoutbox):
     assert mailoutbox == []
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
+def test_email_permission_matrix(client, cast, mailoutbox, subtests):
+    for who, status in [
         ("staff", 302),
         ("staff2", 403),
         ("outsider", 404),
@@ -257,14 +260,13 @@ def test_email_without_an_address_says_so(client, cast, mailoutbox):
         ("trust_admin", 404),
         ("other_dsl", 404),
         ("other_staff", 404),
-    ],
-)
-def test_email_permission_matrix(client, cast, who, status, mailoutbox):
-    visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
-    ParentCarerFactory(household=visit.household, email="carer@example.org")
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == status
-    assert len(mailoutbox) == (1 if status == 302 else 0)
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+            ParentCarerFactory(household=visit.household, email="carer@example.org")
+            client.force_login(getattr(cast, who))
+            assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == status
+            assert len(mailoutbox) == (1 if status == 302 else 0)
 
 
 def test_the_school_logo_is_on_every_page(cast, family, settings, tmp_path):

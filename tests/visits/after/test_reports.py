@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core.models import AuditEntry, HomeVisitPolicy
 from tests.factories import make_reported_visit, make_visit, walk_visit
+from tests.helpers import fresh_case
 from visits.after.selectors import reports_awaiting_review, reports_due
 from visits.after.services import report_due_at
 from visits.models import FollowUpAction, VisitReport, VisitStatus
@@ -104,27 +105,25 @@ def test_drafts_save_as_the_lead_types_and_come_back(client, cast, returned_visi
     assert returned_visit.status == VisitStatus.RETURNED  # a draft does not submit anything
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
+def test_bad_input_is_shown_beside_the_field_and_nothing_typed_is_lost(client, cast, returned_visit, subtests):
+    for overrides, field, message in [
         ({"departed_at": "2026-10-12T09:00"}, "departed_at", "must be after you arrived"),
         ({"outcome": "abandoned"}, "abandoned_reason", "Say why the visit was abandoned"),
         ({"invited_in_by": ""}, "invited_in_by", "Say who invited you in"),
         ({"outcome": ""}, "outcome", "Choose the outcome"),
-    ],
-)
-def test_bad_input_is_shown_beside_the_field_and_nothing_typed_is_lost(
-    client, cast, returned_visit, overrides, field, message
-):
-    client.force_login(cast.staff)
-    response = client.post(f"/visits/{returned_visit.pk}/report/", _form(cast, **overrides))
-    assert response.status_code == 200
-    assert any(message in e for e in response.context["form"].errors[field])
-    page = response.content.decode()
-    assert f'id="error_1_id_{field}"' in page and "We agreed a new bedtime" in page
-    returned_visit.refresh_from_db()
-    assert returned_visit.status == VisitStatus.RETURNED and not FollowUpAction.objects.exists()
-    assert VisitReport.objects.get().draft["parent_summary"] == ["We agreed a new bedtime so mornings are calmer."]
+    ]:
+        with subtests.test(overrides=overrides, field=field, message=message), fresh_case(client):
+            client.force_login(cast.staff)
+            response = client.post(f"/visits/{returned_visit.pk}/report/", _form(cast, **overrides))
+            assert response.status_code == 200
+            assert any(message in e for e in response.context["form"].errors[field])
+            page = response.content.decode()
+            assert f'id="error_1_id_{field}"' in page and "We agreed a new bedtime" in page
+            returned_visit.refresh_from_db()
+            assert returned_visit.status == VisitStatus.RETURNED and not FollowUpAction.objects.exists()
+            assert VisitReport.objects.get().draft["parent_summary"] == [
+                "We agreed a new bedtime so mornings are calmer."
+            ]
 
 
 def test_seen_visit_needs_someone_present(client, cast, returned_visit):
@@ -202,23 +201,24 @@ READ_MATRIX = [
 ]
 
 
-@pytest.mark.parametrize(("who", "status"), READ_MATRIX)
-def test_report_page_permission_matrix(client, cast, returned_visit, who, status):
-    client.force_login(getattr(cast, who))
-    assert client.get(f"/visits/{returned_visit.pk}/report/").status_code == status
+def test_report_page_permission_matrix(client, cast, returned_visit, subtests):
+    for who, status in READ_MATRIX:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert client.get(f"/visits/{returned_visit.pk}/report/").status_code == status
 
 
-@pytest.mark.parametrize(("who", "status"), [(w, 403 if s == 200 else s) for w, s in READ_MATRIX if w != "staff"])
-def test_only_the_lead_may_write_or_autosave(client, cast, returned_visit, who, status):
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/visits/{returned_visit.pk}/report/", _form(cast)).status_code == status
-    assert client.post(f"/visits/{returned_visit.pk}/report/autosave/", _form(cast)).status_code == status
-    assert not VisitReport.objects.exists()
+def test_only_the_lead_may_write_or_autosave(client, cast, returned_visit, subtests):
+    for who, status in [(w, 403 if s == 200 else s) for w, s in READ_MATRIX if w != "staff"]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert client.post(f"/visits/{returned_visit.pk}/report/", _form(cast)).status_code == status
+            assert client.post(f"/visits/{returned_visit.pk}/report/autosave/", _form(cast)).status_code == status
+            assert not VisitReport.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
+def test_review_permission_matrix(client, cast, subtests):
+    for who, status in [
         ("staff", 403),
         ("staff2", 403),
         ("outsider", 404),
@@ -228,12 +228,11 @@ def test_only_the_lead_may_write_or_autosave(client, cast, returned_visit, who, 
         ("trust_admin", 404),
         ("other_dsl", 404),
         ("other_staff", 404),
-    ],
-)
-def test_review_permission_matrix(client, cast, who, status):
-    visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": ""}).status_code == status
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+            client.force_login(getattr(cast, who))
+            assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": ""}).status_code == status
 
 
 def test_form_cannot_be_written_before_the_visitors_are_back(client, cast):

@@ -72,6 +72,8 @@ def worker(redis_url, postgres_url, tmp_path):
         "SMS_BACKEND": "visits.alerts.sms.FileSMSBackend",
         "SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
         "DJANGO_LOG_LEVEL": "WARNING",
+        # This pytest-xdist worker's own cache database (tests/conftest.py), not the one the environment names.
+        "CACHE_URL": settings.CACHES["default"].get("LOCATION", ""),
     }
     with open(tmp_path / "worker.log", "w") as log:
         process = subprocess.Popen(

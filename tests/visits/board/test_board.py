@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import EscalationStep
 from tests.factories import ChildFactory, make_authorised_visit
+from tests.helpers import fresh_case
 from visits.alerts import sweep
 from visits.board.pages import forget_everything
 from visits.field.services import visit_check_in
@@ -43,29 +44,27 @@ def visit(cast):
 BOARD_PAGES = ["/board/", "/board/live/", "/board/timetable/"]
 
 
-@pytest.mark.parametrize("url", BOARD_PAGES)
-@pytest.mark.parametrize(
-    "who, status",
-    [
-        ("staff", 403),
-        ("staff2", 403),
-        ("outsider", 403),
-        ("dsl", 200),
-        ("principal", 200),
-        ("office", 200),
-        ("trust_admin", 403),
-        ("other_dsl", 200),
-        ("other_staff", 403),
-    ],
-)
-def test_who_may_see_the_board(client, cast, visit, url, who, status):
-    client.force_login(getattr(cast, who))
-    with at(10, 5):
-        response = client.get(url)
-    assert response.status_code == status
-    if status == 200:
-        # Another school's DSL sees their own board, never this school's visit.
-        assert ("Willow Lane" in response.content.decode()) == (who != "other_dsl")
+def test_who_may_see_the_board(client, cast, visit, subtests):
+    for url in BOARD_PAGES:
+        for who, status in [
+            ("staff", 403),
+            ("staff2", 403),
+            ("outsider", 403),
+            ("dsl", 200),
+            ("principal", 200),
+            ("office", 200),
+            ("trust_admin", 403),
+            ("other_dsl", 200),
+            ("other_staff", 403),
+        ]:
+            with subtests.test(url=url, who=who, status=status), fresh_case(client):
+                client.force_login(getattr(cast, who))
+                with at(10, 5):
+                    response = client.get(url)
+                assert response.status_code == status
+                if status == 200:
+                    # Another school's DSL sees their own board, never this school's visit.
+                    assert ("Willow Lane" in response.content.decode()) == (who != "other_dsl")
 
 
 @pytest.mark.parametrize("url", BOARD_PAGES)
@@ -161,9 +160,8 @@ def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, v
     assert VisitAlert.objects.get(pk=police.pk).is_open
 
 
-@pytest.mark.parametrize(
-    "who, status",
-    [
+def test_who_may_acknowledge_an_alert(client, cast, visit, subtests):
+    for who, status in [
         ("office", 302),
         ("dsl", 302),
         ("principal", 302),
@@ -171,25 +169,27 @@ def test_a_bad_acknowledgement_keeps_what_was_typed_and_says_why(client, cast, v
         ("trust_admin", 403),
         ("other_dsl", 404),
         ("other_staff", 403),
-    ],
-)
-def test_who_may_acknowledge_an_alert(client, cast, visit, who, status):
-    with at(10, 56):
-        sweep.alerts_sweep()
-        alert = VisitAlert.objects.get()
-        client.force_login(getattr(cast, who))
-        response = client.post(f"/board/alerts/{alert.pk}/acknowledge/", {f"ack-{alert.pk}-outcome": "rang_no_answer"})
-    assert response.status_code == status
-    assert VisitAlert.objects.get().is_open == (status != 302)
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            with at(10, 56):
+                sweep.alerts_sweep()
+                alert = VisitAlert.objects.get()
+                client.force_login(getattr(cast, who))
+                response = client.post(
+                    f"/board/alerts/{alert.pk}/acknowledge/", {f"ack-{alert.pk}-outcome": "rang_no_answer"}
+                )
+            assert response.status_code == status
+            assert VisitAlert.objects.get().is_open == (status != 302)
 
 
-@pytest.mark.parametrize("who, status", [("office", 302), ("dsl", 302), ("staff", 403), ("other_dsl", 404)])
-def test_the_office_code_word_button(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    with at(10, 20):
-        response = client.post(f"/board/visits/{visit.pk}/code-word/")
-    assert response.status_code == status
-    assert VisitAlert.objects.filter(kind="duress").exists() == (status == 302)
+def test_the_office_code_word_button(client, cast, visit, subtests):
+    for who, status in [("office", 302), ("dsl", 302), ("staff", 403), ("other_dsl", 404)]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            with at(10, 20):
+                response = client.post(f"/board/visits/{visit.pk}/code-word/")
+            assert response.status_code == status
+            assert VisitAlert.objects.filter(kind="duress").exists() == (status == 302)
 
 
 def test_the_leads_number_for_today_has_its_own_line_only_when_it_is_not_their_usual_one(client, cast, visit):

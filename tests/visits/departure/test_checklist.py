@@ -18,6 +18,7 @@ from safeguarding.services import (
     risk_assessment_sign_off,
 )
 from tests.factories import ChildFactory, make_visit, walk_visit
+from tests.helpers import fresh_case
 from visits.departure.checklist import departure_blockers, departure_check_record, departure_checklist
 from visits.departure.services import (
     checklist_override,
@@ -130,18 +131,16 @@ def test_review_date_before_the_visit_blocks(cast, visit, time_machine):
     assert item.key == "risk_assessment" and "Review was due" in item.detail
 
 
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
+def test_risk_flags_change_the_visit(cast, ready_visit, subtests):
+    for flags, message in [
         ({"aggressive_adult": True}, "sign-off"),
         ({"dangerous_animals": True, "animals_note": "Two dogs"}, "another room"),
         ({"invite_to_school_instead": True}, "invite the family into school"),
-    ],
-)
-def test_risk_flags_change_the_visit(cast, ready_visit, flags, message):
-    assess(cast, ready_visit.household, **flags)
-    [item] = departure_blockers(ready_visit)
-    assert item.key == "risk_flags" and message in item.detail
+    ]:
+        with subtests.test(flags=flags, message=message), fresh_case(None):
+            assess(cast, ready_visit.household, **flags)
+            [item] = departure_blockers(ready_visit)
+            assert item.key == "risk_flags" and message in item.detail
 
 
 def test_sign_off_and_animals_agreement_clear_the_flags(cast, ready_visit):
@@ -209,9 +208,8 @@ def test_social_worker_item_only_when_a_child_has_one(cast, ready_visit, child):
 # --- Overrides by the role the policy names ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("who", "item", "allowed"),
-    [
+def test_override_by_role(cast, visit, subtests):
+    for who, item, allowed in [
         ("dsl", "risk_assessment", True),
         ("principal", "risk_assessment", True),
         ("staff", "risk_assessment", False),
@@ -221,25 +219,24 @@ def test_social_worker_item_only_when_a_child_has_one(cast, ready_visit, child):
         ("principal", "training", True),
         ("principal", "safe_word", False),  # nobody: it must be met
         ("principal", "authorised", False),
-    ],
-)
-def test_override_by_role(cast, visit, who, item, allowed):
-    actor = getattr(cast, who)
-    cast.staff2.profile.training_expires_on = datetime.date(2020, 1, 1)  # so the training item is not met
-    cast.staff2.profile.training_completed_on = datetime.date(2019, 1, 1)
-    cast.staff2.profile.save()
-    if allowed:
-        checklist_override(visit=visit, item=item, reason="Agreed on the phone with the family.", actor=actor)
-        overridden = next(i for i in departure_checklist(visit) if i.key == item)
-        assert overridden.overridden and not overridden.blocking
-        assert overridden.override.reason == "Agreed on the phone with the family."
-        assert item not in keys(departure_blockers(visit))
-        assert AuditEntry.objects.filter(action="checklist.override").exists()
-    else:
-        with pytest.raises(PermissionDenied):
-            checklist_override(visit=visit, item=item, reason="Because.", actor=actor)
-        assert item in keys(departure_blockers(visit))
-        assert not ChecklistOverride.objects.exists()
+    ]:
+        with subtests.test(who=who, item=item, allowed=allowed), fresh_case(None):
+            actor = getattr(cast, who)
+            cast.staff2.profile.training_expires_on = datetime.date(2020, 1, 1)  # so the training item is not met
+            cast.staff2.profile.training_completed_on = datetime.date(2019, 1, 1)
+            cast.staff2.profile.save()
+            if allowed:
+                checklist_override(visit=visit, item=item, reason="Agreed on the phone with the family.", actor=actor)
+                overridden = next(i for i in departure_checklist(visit) if i.key == item)
+                assert overridden.overridden and not overridden.blocking
+                assert overridden.override.reason == "Agreed on the phone with the family."
+                assert item not in keys(departure_blockers(visit))
+                assert AuditEntry.objects.filter(action="checklist.override").exists()
+            else:
+                with pytest.raises(PermissionDenied):
+                    checklist_override(visit=visit, item=item, reason="Because.", actor=actor)
+                assert item in keys(departure_blockers(visit))
+                assert not ChecklistOverride.objects.exists()
 
 
 def test_policy_names_the_overriding_role(cast, visit):
@@ -301,18 +298,21 @@ def test_the_checklist_links_to_where_the_family_notice_is_recorded(client, cast
     assert 'href="#parents"' in page and 'id="parents"' in page
 
 
-@pytest.mark.parametrize(
-    ("who", "status", "overridden"),
-    [("dsl", 302, True), ("staff", 403, False), ("office", 404, False), ("other_dsl", 404, False)],
-)
-def test_override_action_by_role(client, cast, visit, who, status, overridden):
-    client.force_login(getattr(cast, who))
-    response = client.post(
-        f"/safeguarding/visits/{visit.pk}/checklist/override/",
-        {"item": "risk_assessment", "reason": "Assessed by phone this morning."},
-    )
-    assert response.status_code == status
-    assert ChecklistOverride.objects.exists() == overridden
+def test_override_action_by_role(client, cast, visit, subtests):
+    for who, status, overridden in [
+        ("dsl", 302, True),
+        ("staff", 403, False),
+        ("office", 404, False),
+        ("other_dsl", 404, False),
+    ]:
+        with subtests.test(who=who, status=status, overridden=overridden), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            response = client.post(
+                f"/safeguarding/visits/{visit.pk}/checklist/override/",
+                {"item": "risk_assessment", "reason": "Assessed by phone this morning."},
+            )
+            assert response.status_code == status
+            assert ChecklistOverride.objects.exists() == overridden
 
 
 def test_get_and_unknown_actions_are_refused(client, cast, visit):
@@ -345,20 +345,28 @@ def test_announced_visit_does_not_email_the_headteacher(cast, ready_visit):
         visit_inform_headteacher(visit=ready_visit, actor=cast.staff)
 
 
-@pytest.mark.parametrize(("who", "status"), ACT.items())
-@pytest.mark.parametrize(
-    ("action", "data"),
-    [("social_worker", {"told_after": "on", "note": "DSL rings at 3pm"}), ("headteacher", {}), ("cancel_animals", {})],
-)
-def test_other_actions_by_role(client, cast, child, who, status, action, data):
-    visit = make_visit(
-        lead=cast.staff, second=cast.staff2, child=child, announced=False, unannounced_reason="Welfare check."
-    )
-    authorise(cast, visit)
-    client.force_login(getattr(cast, who))
-    response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/{action}/", data)
-    assert response.status_code == status
-    visit.refresh_from_db()
-    assert (visit.status == VisitStatus.CANCELLED) == (status == 302 and action == "cancel_animals")
-    audited = AuditEntry.objects.filter(action__in=["visit.social_worker", "visit.headteacher_informed"]).exists()
-    assert audited == (status == 302 and action != "cancel_animals")
+def test_other_actions_by_role(client, cast, child, subtests):
+    for who, status in ACT.items():
+        for action, data in [
+            ("social_worker", {"told_after": "on", "note": "DSL rings at 3pm"}),
+            ("headteacher", {}),
+            ("cancel_animals", {}),
+        ]:
+            with subtests.test(who=who, status=status, action=action, data=data), fresh_case(client):
+                visit = make_visit(
+                    lead=cast.staff,
+                    second=cast.staff2,
+                    child=child,
+                    announced=False,
+                    unannounced_reason="Welfare check.",
+                )
+                authorise(cast, visit)
+                client.force_login(getattr(cast, who))
+                response = client.post(f"/safeguarding/visits/{visit.pk}/checklist/{action}/", data)
+                assert response.status_code == status
+                visit.refresh_from_db()
+                assert (visit.status == VisitStatus.CANCELLED) == (status == 302 and action == "cancel_animals")
+                audited = AuditEntry.objects.filter(
+                    action__in=["visit.social_worker", "visit.headteacher_informed"]
+                ).exists()
+                assert audited == (status == 302 and action != "cancel_animals")

@@ -16,6 +16,7 @@ from django.db import connection
 from core.models import AuditEntry
 from safeguarding.services import RiskRowInput, risk_assessment_create
 from tests.factories import ChildFactory, make_visit
+from tests.helpers import fresh_case
 from tests.homevisits.test_settings import GOOD_KEY, manage
 from visits.departure.services import safe_word_set
 from visits.models import SafeWord
@@ -67,11 +68,12 @@ def test_no_risk_assessment_no_safe_word(cast):
         safe_word_set(visit=visit, word=WORD, actor=cast.staff)
 
 
-@pytest.mark.parametrize("word", ["ab", "x" * 61, "   "])
-def test_bad_words_are_refused(cast, visit, word):
-    with pytest.raises(ValidationError):
-        safe_word_set(visit=visit, word=word, actor=cast.staff)
-    assert not SafeWord.objects.exists()
+def test_bad_words_are_refused(cast, visit, subtests):
+    for word in ["ab", "x" * 61, "   "]:
+        with subtests.test(word=word), fresh_case(None):
+            with pytest.raises(ValidationError):
+                safe_word_set(visit=visit, word=word, actor=cast.staff)
+            assert not SafeWord.objects.exists()
 
 
 SEES = {
@@ -87,16 +89,17 @@ SEES = {
 }
 
 
-@pytest.mark.parametrize(("who", "status"), SEES.items())
-def test_who_sees_the_word(client, cast, visit, who, status):
-    safe_word_set(visit=visit, word=WORD, actor=cast.staff)
-    client.force_login(getattr(cast, who))
-    response = client.get(f"/safeguarding/visits/{visit.pk}/safe-word/")
-    assert response.status_code == status
-    assert (WORD.encode() in response.content) == (status == 200)
-    if status == 200:
-        assert response["Cache-Control"] == "no-store"
-        assert AuditEntry.objects.filter(action="safe_word.view", actor=getattr(cast, who)).exists()
+def test_who_sees_the_word(client, cast, visit, subtests):
+    for who, status in SEES.items():
+        with subtests.test(who=who, status=status), fresh_case(client):
+            safe_word_set(visit=visit, word=WORD, actor=cast.staff)
+            client.force_login(getattr(cast, who))
+            response = client.get(f"/safeguarding/visits/{visit.pk}/safe-word/")
+            assert response.status_code == status
+            assert (WORD.encode() in response.content) == (status == 200)
+            if status == 200:
+                assert response["Cache-Control"] == "no-store"
+                assert AuditEntry.objects.filter(action="safe_word.view", actor=getattr(cast, who)).exists()
 
 
 SETS = {
@@ -112,12 +115,13 @@ SETS = {
 }
 
 
-@pytest.mark.parametrize(("who", "status"), SETS.items())
-def test_who_agrees_the_word(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    response = client.post(f"/safeguarding/visits/{visit.pk}/safe-word/", {"word": WORD})
-    assert response.status_code == status
-    assert SafeWord.objects.filter(visit=visit).exists() == (status == 302)
+def test_who_agrees_the_word(client, cast, visit, subtests):
+    for who, status in SETS.items():
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            response = client.post(f"/safeguarding/visits/{visit.pk}/safe-word/", {"word": WORD})
+            assert response.status_code == status
+            assert SafeWord.objects.filter(visit=visit).exists() == (status == 302)
 
 
 def test_htmx_reveal_returns_just_the_fragment(client, cast, visit):

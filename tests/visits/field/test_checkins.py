@@ -7,6 +7,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from tests.factories import make_authorised_visit, make_visit
+from tests.helpers import fresh_case
 from visits.departure.services import check_out_blockers
 from visits.field.services import visit_check_in
 from visits.models import AlertKind, CheckInKind, VisitAlert, VisitStatus
@@ -34,9 +35,8 @@ def post(client, user, visit, **data):
     return client.post(field_url(visit), data)
 
 
-@pytest.mark.parametrize(
-    "who, status",
-    [
+def test_who_may_open_the_field_page(client, cast, visit, subtests):
+    for who, status in [
         ("staff", 200),
         ("staff2", 200),
         ("office", 200),
@@ -46,11 +46,10 @@ def post(client, user, visit, **data):
         ("trust_admin", 404),
         ("other_dsl", 404),
         ("other_staff", 404),
-    ],
-)
-def test_who_may_open_the_field_page(client, cast, visit, who, status):
-    client.force_login(getattr(cast, who))
-    assert client.get(field_url(visit)).status_code == status
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert client.get(field_url(visit)).status_code == status
 
 
 def test_anonymous_is_sent_to_log_in(client, visit):

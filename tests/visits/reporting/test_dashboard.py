@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from safeguarding.models import Concern, RiskAssessment
 from tests.factories import ChildFactory, HouseholdFactory, bulk_visits, make_visit, walk_visit
+from tests.helpers import fresh_case
 from visits.models import FollowUpAction, Visit, VisitAlert, VisitStatus
 from visits.reporting.selectors import open_alerts_for
 
@@ -28,9 +29,8 @@ def frozen():
         yield
 
 
-@pytest.mark.parametrize(
-    "who, expected",
-    [
+def test_who_may_open_the_dashboard(client, cast, subtests):
+    for who, expected in [
         ("staff", 403),
         ("staff2", 403),
         ("outsider", 403),
@@ -40,11 +40,10 @@ def frozen():
         ("principal", 200),
         ("other_dsl", 200),
         ("other_staff", 403),
-    ],
-)
-def test_who_may_open_the_dashboard(client, cast, who, expected):
-    login(client, getattr(cast, who))
-    assert client.get(reverse("dashboard")).status_code == expected
+    ]:
+        with subtests.test(who=who, expected=expected), fresh_case(client):
+            login(client, getattr(cast, who))
+            assert client.get(reverse("dashboard")).status_code == expected
 
 
 def test_anonymous_is_sent_to_log_in(client, db):

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from core.models import AuditEntry
 from tests.factories import ChildFactory, bulk_visits, make_reported_visit, make_visit
+from tests.helpers import fresh_case
 from visits.access import visible_visits
 from visits.models import Purpose, VisitStatus
 
@@ -55,9 +56,8 @@ def visits(cast):
     }
 
 
-@pytest.mark.parametrize(
-    "who, expected",
-    [
+def test_every_signed_in_role_opens_the_list_but_sees_only_their_visits(client, cast, visits, subtests):
+    for who, expected in [
         ("staff", 200),
         ("staff2", 200),
         ("outsider", 200),
@@ -67,17 +67,16 @@ def visits(cast):
         ("trust_admin", 200),
         ("other_dsl", 200),
         ("other_staff", 200),
-    ],
-)
-def test_every_signed_in_role_opens_the_list_but_sees_only_their_visits(client, cast, visits, who, expected):
-    user = getattr(cast, who)
-    client.force_login(user)
-    response = client.get(URL)
-    assert response.status_code == expected
-    shown = {v.pk for v in response.context["page"].object_list}
+    ]:
+        with subtests.test(who=who, expected=expected), fresh_case(client):
+            user = getattr(cast, who)
+            client.force_login(user)
+            response = client.get(URL)
+            assert response.status_code == expected
+            shown = {v.pk for v in response.context["page"].object_list}
 
-    assert shown == set(visible_visits(user).values_list("pk", flat=True))
-    assert visits["other_school"].pk not in shown or who in ("other_dsl", "other_staff")
+            assert shown == set(visible_visits(user).values_list("pk", flat=True))
+            assert visits["other_school"].pk not in shown or who in ("other_dsl", "other_staff")
 
 
 def test_anonymous_must_log_in(client, db):
@@ -89,9 +88,8 @@ def _shown(client, user, **params):
     return {v.pk for v in client.get(URL, params).context["page"].object_list}
 
 
-@pytest.mark.parametrize(
-    "params, expected",
-    [
+def test_filters_for_a_dsl(client, cast, visits, subtests):
+    for params, expected in [
         ({}, {"attendance", "send", "reported"}),
         ({"purpose": "send_support"}, {"send"}),
         ({"status": "reported"}, {"reported"}),
@@ -101,10 +99,9 @@ def _shown(client, user, **params):
         ({"date_from": "2026-10-12", "date_to": "2026-10-12"}, {"attendance"}),
         ({"date_from": "2026-10-13"}, {"send", "reported"}),
         ({"date_to": "2026-10-19"}, {"attendance", "send"}),
-    ],
-)
-def test_filters_for_a_dsl(client, cast, visits, params, expected):
-    assert _shown(client, cast.dsl, **params) == {visits[k].pk for k in expected}
+    ]:
+        with subtests.test(params=params, expected=expected), fresh_case(client):
+            assert _shown(client, cast.dsl, **params) == {visits[k].pk for k in expected}
 
 
 def test_filter_by_staff_and_child(client, cast, visits):
@@ -175,10 +172,11 @@ def _queries(client, user, params):
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("params", [{}, {"year_group": "3"}, {"format": "csv"}])
-def test_query_count_does_not_grow_with_rows(client, cast, params):
-    bulk_visits(lead=cast.staff, n=5, status=VisitStatus.REPORTED, start=LONDON_DAY)
-    small = _queries(client, cast.dsl, params)
-    bulk_visits(lead=cast.staff, n=45, status=VisitStatus.REPORTED, start=LONDON_DAY)
-    large = _queries(client, cast.dsl, params)
-    assert small == large
+def test_query_count_does_not_grow_with_rows(client, cast, subtests):
+    for params in [{}, {"year_group": "3"}, {"format": "csv"}]:
+        with subtests.test(params=params), fresh_case(client):
+            bulk_visits(lead=cast.staff, n=5, status=VisitStatus.REPORTED, start=LONDON_DAY)
+            small = _queries(client, cast.dsl, params)
+            bulk_visits(lead=cast.staff, n=45, status=VisitStatus.REPORTED, start=LONDON_DAY)
+            large = _queries(client, cast.dsl, params)
+            assert small == large

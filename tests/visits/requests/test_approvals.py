@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from core.models import AuditEntry, Authorisers, HomeVisitPolicy
 from core.roles import Role
-from tests.factories import ChildFactory, make_member, make_visit, sign_in
+from tests.factories import bulk_visits, make_member, make_visit, sign_in
+from tests.helpers import fresh_case
 from visits.models import AuthorisationDecision, Visit, VisitStatus
 from visits.requests import services
 
@@ -116,21 +117,19 @@ def test_a_dsl_approves_with_conditions_and_the_requester_is_told(
     assert "Status: Authorised" in page and "Ring the office on arrival." in page
 
 
-@pytest.mark.parametrize(
-    ("decision", "status", "message"),
-    [
+def test_decline_and_changes_need_a_reason(client, cast, visit, subtests):
+    for decision, status, message in [
         ("declined", VisitStatus.DECLINED, "Give the reason for declining."),
         ("changes_requested", VisitStatus.CHANGES_REQUESTED, "Say what needs to change."),
-    ],
-)
-def test_decline_and_changes_need_a_reason(client, cast, visit, decision, status, message):
-    response = decide(client, cast.dsl, visit, decision)
-    assert response.status_code == 200 and message in response.content.decode()
-    assert AuthorisationDecision.objects.count() == 0
-    decide(client, cast.dsl, visit, decision, reason="Invite the family into school first.")
-    visit.refresh_from_db()
-    assert visit.status == status
-    assert AuthorisationDecision.objects.get().reason == "Invite the family into school first."
+    ]:
+        with subtests.test(decision=decision, status=status, message=message), fresh_case(client):
+            response = decide(client, cast.dsl, visit, decision)
+            assert response.status_code == 200 and message in response.content.decode()
+            assert AuthorisationDecision.objects.count() == 0
+            decide(client, cast.dsl, visit, decision, reason="Invite the family into school first.")
+            visit.refresh_from_db()
+            assert visit.status == status
+            assert AuthorisationDecision.objects.get().reason == "Invite the family into school first."
 
 
 def test_the_visit_page_leads_a_dsl_to_the_decision(client, cast, visit):
@@ -186,56 +185,53 @@ APPROVE = {
 }
 
 
-@pytest.mark.parametrize(
-    ("decision", "to_status"),
-    [
+def test_each_decision_by_every_role(client, cast, visit, subtests):
+    for decision, to_status in [
         ("approved", VisitStatus.AUTHORISED),
         ("declined", VisitStatus.DECLINED),
         ("changes_requested", VisitStatus.CHANGES_REQUESTED),
-    ],
-)
-@pytest.mark.parametrize(("who", "status"), APPROVE.items())
-def test_each_decision_by_every_role(client, cast, visit, who, status, decision, to_status):
-    assert decide(client, getattr(cast, who), visit, decision, reason="Reason given").status_code == status
-    visit.refresh_from_db()
-    assert visit.status == (to_status if status == 302 else VisitStatus.REQUESTED)
-    assert AuthorisationDecision.objects.count() == (1 if status == 302 else 0)
+    ]:
+        for who, status in APPROVE.items():
+            with subtests.test(decision=decision, to_status=to_status, who=who, status=status), fresh_case(client):
+                assert decide(client, getattr(cast, who), visit, decision, reason="Reason given").status_code == status
+                visit.refresh_from_db()
+                assert visit.status == (to_status if status == 302 else VisitStatus.REQUESTED)
+                assert AuthorisationDecision.objects.count() == (1 if status == 302 else 0)
 
 
-@pytest.mark.parametrize("decision", ["approved", "declined", "changes_requested"])
-@pytest.mark.parametrize("relation", ["requester", "second"])
-def test_nobody_decides_a_visit_they_requested_or_are_on(client, cast, decision, relation):
-    if relation == "requester":
-        visit = requested(cast, lead=cast.dsl, second=cast.staff2)
-    else:
-        visit = requested(cast, lead=cast.staff, second=cast.dsl)
-    assert decide(client, cast.dsl, visit, decision, reason="x").status_code == 403
-    client.force_login(cast.dsl)
-    assert (
-        "You cannot decide a visit you requested or are part of."
-        in client.get(f"/approvals/{visit.pk}/").content.decode()
-    )
-    assert decide(client, cast.principal, visit, decision, reason="x").status_code == 302
+def test_nobody_decides_a_visit_they_requested_or_are_on(client, cast, subtests):
+    for decision in ["approved", "declined", "changes_requested"]:
+        for relation in ["requester", "second"]:
+            with subtests.test(decision=decision, relation=relation), fresh_case(client):
+                if relation == "requester":
+                    visit = requested(cast, lead=cast.dsl, second=cast.staff2)
+                else:
+                    visit = requested(cast, lead=cast.staff, second=cast.dsl)
+                assert decide(client, cast.dsl, visit, decision, reason="x").status_code == 403
+                client.force_login(cast.dsl)
+                assert (
+                    "You cannot decide a visit you requested or are part of."
+                    in client.get(f"/approvals/{visit.pk}/").content.decode()
+                )
+                assert decide(client, cast.principal, visit, decision, reason="x").status_code == 302
 
 
-@pytest.mark.parametrize(
-    ("fields", "label"),
-    [
+def test_principal_only_exceptions(client, cast, subtests):
+    for fields, label in [
         ({"start": at(17, 30)}, "Starts at 17:30"),
         ({"minutes": 45}, "Lasts 45 minutes"),
         ({"announced": False, "unannounced_reason": "Welfare check agreed with social care."}, "Unannounced"),
-    ],
-)
-def test_principal_only_exceptions(client, cast, fields, label):
-    visit = requested(cast, principal_exception_reason="Only time both carers are home.", **fields)
-    client.force_login(cast.dsl)
-    page = client.get(f"/approvals/{visit.pk}/").content.decode()
-    assert label in page and "Only the Principal can approve" in page
-    assert decide(client, cast.dsl, visit).status_code == 403
-    decide(client, cast.principal, visit)
-    visit.refresh_from_db()
-    assert visit.status == VisitStatus.AUTHORISED
-    assert AuthorisationDecision.objects.get().exceptions
+    ]:
+        with subtests.test(fields=fields, label=label), fresh_case(client):
+            visit = requested(cast, principal_exception_reason="Only time both carers are home.", **fields)
+            client.force_login(cast.dsl)
+            page = client.get(f"/approvals/{visit.pk}/").content.decode()
+            assert label in page and "Only the Principal can approve" in page
+            assert decide(client, cast.dsl, visit).status_code == 403
+            decide(client, cast.principal, visit)
+            visit.refresh_from_db()
+            assert visit.status == VisitStatus.AUTHORISED
+            assert AuthorisationDecision.objects.get().exceptions
 
 
 def test_a_dsl_may_still_decline_a_principal_only_request(client, cast):
@@ -311,11 +307,12 @@ MATRIX = {
 }
 
 
-@pytest.mark.parametrize(("who", "codes"), MATRIX.items())
-def test_permission_matrix(client, cast, visit, who, codes):
-    client.force_login(getattr(cast, who))
-    got = tuple(client.get(url.format(pk=visit.pk)).status_code for url in VIEWS)
-    assert got == codes
+def test_permission_matrix(client, cast, visit, subtests):
+    for who, codes in MATRIX.items():
+        with subtests.test(who=who, codes=codes), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            got = tuple(client.get(url.format(pk=visit.pk)).status_code for url in VIEWS)
+            assert got == codes
 
 
 def test_anonymous_users_are_sent_to_log_in(client, visit):
@@ -324,26 +321,23 @@ def test_anonymous_users_are_sent_to_log_in(client, visit):
         assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize(
-    ("who", "status"), [("staff", 302), ("staff2", 403), ("dsl", 403), ("outsider", 404), ("other_dsl", 404)]
-)
-def test_submit_by_every_relation(client, cast, who, status):
-    draft = make_visit(lead=cast.staff, second=cast.staff2, start=at(10))
-    client.force_login(getattr(cast, who))
-    assert client.post(f"/visits/{draft.pk}/submit/").status_code == status
-    draft.refresh_from_db()
-    assert (draft.status == VisitStatus.REQUESTED) == (status == 302)
+def test_submit_by_every_relation(client, cast, subtests):
+    for who, status in [("staff", 302), ("staff2", 403), ("dsl", 403), ("outsider", 404), ("other_dsl", 404)]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            draft = make_visit(lead=cast.staff, second=cast.staff2, start=at(10))
+            client.force_login(getattr(cast, who))
+            assert client.post(f"/visits/{draft.pk}/submit/").status_code == status
+            draft.refresh_from_db()
+            assert (draft.status == VisitStatus.REQUESTED) == (status == 302)
 
 
 # --- query counts ----------------------------------------------------------------------------------------------
 
 
-def _make_requests(cast, n):
-    """n requested visits without running n policy checks: the list pages are what is measured."""
-    for _ in range(n):
-        child = ChildFactory(household__school=cast.school)
-        visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10))
-        Visit.objects.filter(pk=visit.pk).update(status=VisitStatus.REQUESTED, submitted_at=timezone.now())
+def _make_requests(cast, n, *, day):
+    """n requests awaiting a decision, one made through the verbs and copied (bulk_visits): the list pages are
+    what is measured."""
+    bulk_visits(lead=cast.staff, n=n, status=VisitStatus.REQUESTED, start=day, step_minutes=1)
 
 
 def _count(client, url):
@@ -353,17 +347,20 @@ def _count(client, url):
     return len(queries), response
 
 
-@pytest.mark.parametrize(("url", "who"), [("/approvals/", "dsl"), ("/visits/", "dsl"), ("/visits/", "staff")])
-def test_list_queries_do_not_grow_with_visits(client, cast, url, who):
-    sign_in(client, getattr(cast, who))
-    _make_requests(cast, 5)
-    few, _ = _count(client, url)
-    _make_requests(cast, 195)
-    many, response = _count(client, url)
-    link = "/approvals/" if url == "/approvals/" else "/visits/"
-    shown = {
-        pk for pk in Visit.objects.values_list("pk", flat=True) if f'href="{link}{pk}/"' in response.content.decode()
-    }
-    assert len(shown) == 200  # every row is on the page, so the count covers them all
-    print(f"{url} as {who}: {few} queries for 5 visits, {many} for 200")
-    assert many == few, f"{url}: {few} queries for 5 visits, {many} for 200"
+def test_list_queries_do_not_grow_with_visits(client, cast, subtests):
+    for url, who in [("/approvals/", "dsl"), ("/visits/", "dsl"), ("/visits/", "staff")]:
+        with subtests.test(url=url, who=who), fresh_case(client):
+            sign_in(client, getattr(cast, who))
+            _make_requests(cast, 5, day=at(10))
+            few, _ = _count(client, url)
+            _make_requests(cast, 195, day=at(10) + datetime.timedelta(days=1))
+            many, response = _count(client, url)
+            link = "/approvals/" if url == "/approvals/" else "/visits/"
+            shown = {
+                pk
+                for pk in Visit.objects.values_list("pk", flat=True)
+                if f'href="{link}{pk}/"' in response.content.decode()
+            }
+            assert len(shown) == 200  # every row is on the page, so the count covers them all
+            print(f"{url} as {who}: {few} queries for 5 visits, {many} for 200")
+            assert many == few, f"{url}: {few} queries for 5 visits, {many} for 200"

@@ -14,6 +14,7 @@ from core.models import AuditEntry, HomeVisitPolicy
 from core.roles import Role
 from safeguarding.services import prohibited_address_add
 from tests.factories import ChildFactory, make_member, make_visit
+from tests.helpers import fresh_case
 from visits.access import can_view_visit
 from visits.departure.checklist import departure_blockers
 from visits.departure.services import checklist_override
@@ -166,12 +167,13 @@ def test_the_picker_keeps_ticked_children_after_an_error(client, cast, child):
     assert f'value="{child.pk}" id="id_children_{child.pk}" checked' in response.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.OFFICE, Role.TRUST_ADMIN])
-def test_roles_that_do_not_visit_cannot_request(client, cast, role):
-    user = {Role.OFFICE: cast.office, Role.TRUST_ADMIN: cast.trust_admin}[role]
-    client.force_login(user)
-    assert client.get("/visits/new/").status_code == 403
-    assert client.get("/visits/children/search/", {"q": "a"}).status_code == 403
+def test_roles_that_do_not_visit_cannot_request(client, cast, subtests):
+    for role in [Role.OFFICE, Role.TRUST_ADMIN]:
+        with subtests.test(role=role), fresh_case(client):
+            user = {Role.OFFICE: cast.office, Role.TRUST_ADMIN: cast.trust_admin}[role]
+            client.force_login(user)
+            assert client.get("/visits/new/").status_code == 403
+            assert client.get("/visits/children/search/", {"q": "a"}).status_code == 403
 
 
 # --- policy checks on submit, each from both sides -----------------------------------------------------------
@@ -182,16 +184,17 @@ def test_fewer_than_two_visitors_is_refused(client, cast, child):
     assert Visit.objects.count() == 0  # not even a draft is left behind
 
 
-@pytest.mark.parametrize(("expires", "ok"), [(DAY, True), (DAY - datetime.timedelta(days=1), False), (None, False)])
-def test_second_visitors_training_must_be_valid_on_the_visit_day(client, cast, child, expires, ok):
-    colleague = make_member(
-        "colleague", cast.school, Role.STAFF, training_completed_on=None, training_expires_on=expires
-    )
-    response = submit(client, cast.staff, form_data(child, colleague))
-    if ok:
-        assert response.status_code == 302
-    else:
-        assert refused(response, "second_visitor", "safer-working-practice training is missing or expired")
+def test_second_visitors_training_must_be_valid_on_the_visit_day(client, cast, child, subtests):
+    for expires, ok in [(DAY, True), (DAY - datetime.timedelta(days=1), False), (None, False)]:
+        with subtests.test(expires=expires, ok=ok), fresh_case(client):
+            colleague = make_member(
+                "colleague", cast.school, Role.STAFF, training_completed_on=None, training_expires_on=expires
+            )
+            response = submit(client, cast.staff, form_data(child, colleague))
+            if ok:
+                assert response.status_code == 302
+            else:
+                assert refused(response, "second_visitor", "safer-working-practice training is missing or expired")
 
 
 def test_the_leads_own_training_counts_too(client, cast, child):
@@ -200,25 +203,29 @@ def test_the_leads_own_training_counts_too(client, cast, child):
     assert refused(submit(client, cast.staff, form_data(child, cast.staff2)), "second_visitor", "training")
 
 
-@pytest.mark.parametrize(
-    ("start", "back", "ok"),
-    [("08:30", "09:30", True), ("08:29", "09:30", False), ("16:30", "17:30", True), ("16:31", "17:30", False)],
-)
-def test_visiting_hours_come_from_the_school_policy(client, cast, child, start, back, ok):
-    response = submit(client, cast.staff, form_data(child, cast.staff2, start_time=start, return_time=back))
-    if ok:
-        assert response.status_code == 302
-    else:
-        assert refused(response, "start_time", "ask for the Principal's exception")
+def test_visiting_hours_come_from_the_school_policy(client, cast, child, subtests):
+    for start, back, ok in [
+        ("08:30", "09:30", True),
+        ("08:29", "09:30", False),
+        ("16:30", "17:30", True),
+        ("16:31", "17:30", False),
+    ]:
+        with subtests.test(start=start, back=back, ok=ok), fresh_case(client):
+            response = submit(client, cast.staff, form_data(child, cast.staff2, start_time=start, return_time=back))
+            if ok:
+                assert response.status_code == 302
+            else:
+                assert refused(response, "start_time", "ask for the Principal's exception")
 
 
-@pytest.mark.parametrize(("minutes", "ok"), [("30", True), ("31", False)])
-def test_duration_limit_comes_from_the_school_policy(client, cast, child, minutes, ok):
-    response = submit(client, cast.staff, form_data(child, cast.staff2, expected_duration_minutes=minutes))
-    if ok:
-        assert response.status_code == 302
-    else:
-        assert refused(response, "expected_duration_minutes", "more than the 30 allowed")
+def test_duration_limit_comes_from_the_school_policy(client, cast, child, subtests):
+    for minutes, ok in [("30", True), ("31", False)]:
+        with subtests.test(minutes=minutes, ok=ok), fresh_case(client):
+            response = submit(client, cast.staff, form_data(child, cast.staff2, expected_duration_minutes=minutes))
+            if ok:
+                assert response.status_code == 302
+            else:
+                assert refused(response, "expected_duration_minutes", "more than the 30 allowed")
 
 
 def test_a_schools_own_policy_values_are_used(client, cast, child):
@@ -251,15 +258,16 @@ def test_an_evening_visit_goes_ahead_as_a_request_for_the_principals_exception(c
     assert "Needs the Principal" in page and "Starts at 17:30" in page and "more than the 30 allowed" in page
 
 
-@pytest.mark.parametrize(("start", "ok"), [("10:50", True), ("10:49", False)])
-def test_a_visitor_already_booked_at_an_overlapping_time_is_refused(client, cast, child, start, ok):
-    booked = make_visit(lead=cast.staff2, second=cast.dsl, start=at(10, 0), minutes=30)  # back at school 10:50
-    services.visit_submit(visit=booked, actor=cast.staff2)
-    response = submit(client, cast.staff, form_data(child, cast.staff2, start_time=start, return_time="11:30"))
-    if ok:
-        assert response.status_code == 302
-    else:
-        assert refused(response, "second_visitor", "already booked on another visit from 10:00 to 10:50")
+def test_a_visitor_already_booked_at_an_overlapping_time_is_refused(client, cast, child, subtests):
+    for start, ok in [("10:50", True), ("10:49", False)]:
+        with subtests.test(start=start, ok=ok), fresh_case(client):
+            booked = make_visit(lead=cast.staff2, second=cast.dsl, start=at(10, 0), minutes=30)  # back at school 10:50
+            services.visit_submit(visit=booked, actor=cast.staff2)
+            response = submit(client, cast.staff, form_data(child, cast.staff2, start_time=start, return_time="11:30"))
+            if ok:
+                assert response.status_code == 302
+            else:
+                assert refused(response, "second_visitor", "already booked on another visit from 10:00 to 10:50")
 
 
 def test_a_draft_or_declined_visit_does_not_hold_anyones_time(client, cast, child):
@@ -320,32 +328,28 @@ def authorised(cast, child):
     return visit
 
 
-@pytest.mark.parametrize(
-    ("change", "back_to_requested"),
-    [
+def test_changing_who_or_when_after_authorisation_needs_a_new_decision(client, cast, child, authorised, subtests):
+    for change, back_to_requested in [
         ({"start_time": "11:00", "return_time": "12:00"}, True),  # when
         ({"second_visitor": "outsider"}, True),  # who
         ({"reason": "Absent since Monday; the phone is now disconnected."}, False),
         ({"vehicle": "Red estate car"}, False),
-    ],
-)
-def test_changing_who_or_when_after_authorisation_needs_a_new_decision(
-    client, cast, child, authorised, change, back_to_requested
-):
-    data = form_data(child, cast.staff2, action="Save changes")
-    data.update(change)
-    if change.get("second_visitor") == "outsider":
-        data["second_visitor"] = cast.outsider.pk
-    client.force_login(cast.staff)
-    response = client.post(f"/visits/{authorised.pk}/edit/", data)
-    assert response.status_code == 302
-    authorised.refresh_from_db()
-    expected = VisitStatus.REQUESTED if back_to_requested else VisitStatus.AUTHORISED
-    assert authorised.status == expected
-    if back_to_requested:
-        step = authorised.transitions.last()
-        assert (step.from_status, step.to_status) == (VisitStatus.AUTHORISED, VisitStatus.REQUESTED)
-        assert "needs a new decision" in step.note
+    ]:
+        with subtests.test(change=change, back_to_requested=back_to_requested), fresh_case(client):
+            data = form_data(child, cast.staff2, action="Save changes")
+            data.update(change)
+            if change.get("second_visitor") == "outsider":
+                data["second_visitor"] = cast.outsider.pk
+            client.force_login(cast.staff)
+            response = client.post(f"/visits/{authorised.pk}/edit/", data)
+            assert response.status_code == 302
+            authorised.refresh_from_db()
+            expected = VisitStatus.REQUESTED if back_to_requested else VisitStatus.AUTHORISED
+            assert authorised.status == expected
+            if back_to_requested:
+                step = authorised.transitions.last()
+                assert (step.from_status, step.to_status) == (VisitStatus.AUTHORISED, VisitStatus.REQUESTED)
+                assert "needs a new decision" in step.note
 
 
 def test_changing_where_after_authorisation_needs_a_new_decision(cast, child, authorised):
@@ -377,13 +381,18 @@ def test_changing_the_pair_moves_the_per_visit_permission(cast, child, authorise
     assert can_view_visit(cast.outsider, authorised) and not can_view_visit(cast.staff2, authorised)
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [("staff", 200), ("staff2", 403), ("dsl", 403), ("outsider", 404), ("office", 404), ("other_dsl", 404)],
-)
-def test_only_the_requester_may_change_a_visit(client, cast, authorised, who, status):
-    client.force_login(getattr(cast, who))
-    assert client.get(f"/visits/{authorised.pk}/edit/").status_code == status
+def test_only_the_requester_may_change_a_visit(client, cast, authorised, subtests):
+    for who, status in [
+        ("staff", 200),
+        ("staff2", 403),
+        ("dsl", 403),
+        ("outsider", 404),
+        ("office", 404),
+        ("other_dsl", 404),
+    ]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert client.get(f"/visits/{authorised.pk}/edit/").status_code == status
 
 
 def test_a_declined_request_cannot_be_changed(client, cast, child):
@@ -463,13 +472,12 @@ def test_an_unannounced_visit_has_no_family_notice(cast, child):
         )
 
 
-@pytest.mark.parametrize(
-    ("who", "status"), [("staff2", 302), ("dsl", 302), ("outsider", 404), ("office", 404), ("other_dsl", 404)]
-)
-def test_who_may_record_the_familys_answer(client, cast, authorised, who, status):
-    client.force_login(getattr(cast, who))
-    assert notify(client, authorised).status_code == status
-    assert ParentNotification.objects.count() == (1 if status == 302 else 0)
+def test_who_may_record_the_familys_answer(client, cast, authorised, subtests):
+    for who, status in [("staff2", 302), ("dsl", 302), ("outsider", 404), ("office", 404), ("other_dsl", 404)]:
+        with subtests.test(who=who, status=status), fresh_case(client):
+            client.force_login(getattr(cast, who))
+            assert notify(client, authorised).status_code == status
+            assert ParentNotification.objects.count() == (1 if status == 302 else 0)
 
 
 def test_the_change_form_shows_the_visit_as_it_is(client, cast, child, authorised):

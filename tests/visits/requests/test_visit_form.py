@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.models import AuditEntry
 from tests.factories import ChildFactory
+from tests.helpers import fresh_case
 from visits.models import Visit, VisitRole, VisitStatus
 
 
@@ -64,9 +65,8 @@ def test_form_is_prefilled_from_the_profile(client, cast):
     assert 'value="020 7946 0123"' in page
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
+def test_bad_input_is_reported_beside_the_field(client, cast, child, subtests):
+    for overrides, field, message in [
         ({"expected_duration_minutes": "-10"}, "expected_duration_minutes", "at least one minute"),
         ({"return_time": "09:30"}, "return_time", "must be after the start"),
         ({"return_time": "10:15"}, "return_time", "before the visit would end"),
@@ -74,19 +74,18 @@ def test_form_is_prefilled_from_the_profile(client, cast):
         ({"announced": "no"}, "unannounced_reason", "Say why this visit is unannounced"),
         ({"lead_mobile": "12"}, "lead_mobile", "valid phone number"),
         ({"second_visitor": "", "external_name": "Dr Imre Castellan"}, "external_organisation", "organisation"),
-    ],
-)
-def test_bad_input_is_reported_beside_the_field(client, cast, child, overrides, field, message):
-    client.force_login(cast.staff)
-    data = _form(child, cast.staff2, **overrides)
-    response = client.post("/visits/new/", data)
-    assert response.status_code == 200
-    form = response.context["form"]
-    assert any(message in e for e in form.errors[field]), form.errors
-    page = response.content.decode()
-    assert f'id="error_1_id_{field}"' in page  # crispy renders the message beside the field
-    assert "Absent since Monday, no calls returned." in page  # nothing typed is lost
-    assert Visit.objects.count() == 0
+    ]:
+        with subtests.test(overrides=overrides, field=field, message=message), fresh_case(client):
+            client.force_login(cast.staff)
+            data = _form(child, cast.staff2, **overrides)
+            response = client.post("/visits/new/", data)
+            assert response.status_code == 200
+            form = response.context["form"]
+            assert any(message in e for e in form.errors[field]), form.errors
+            page = response.content.decode()
+            assert f'id="error_1_id_{field}"' in page  # crispy renders the message beside the field
+            assert "Absent since Monday, no calls returned." in page  # nothing typed is lost
+            assert Visit.objects.count() == 0
 
 
 def test_a_child_from_another_school_is_refused(client, cast, child):
