@@ -208,7 +208,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 2 * ALERT_SWEEP_INTERVAL_SECONDS},
     },
 }
-# How often the office board refreshes itself (the issue asks for within 5 s).
+# How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 
 # Text messages: console in development; a provider's backend class in production (visits.sms).

@@ -14,7 +14,7 @@ from families.models import Child, Household
 
 from .addresses import parse_parts
 
-# --- Risk assessments, prohibited addresses, training, the safe word and the pre-departure checklist ---------
+# --- Risk assessments, prohibited addresses and training ---------------------------------------------------
 
 
 class RiskLevel(models.TextChoices):

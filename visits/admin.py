@@ -127,7 +127,7 @@ class VisitAdmin(SchoolScopedAdmin):
         sync_visit_access(form.instance)
 
 
-# --- Staff safety records (issue 5): evidence of who checked in, which alerts were raised and how they were met --
+# --- Staff safety records: evidence of who checked in, which alerts were raised and how they were met --
 
 
 @admin.register(CheckIn)

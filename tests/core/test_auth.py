@@ -61,7 +61,7 @@ def test_senior_pages_refuse_other_roles(client, cast, subtests):
             client.force_login(cast.dsl)
             response = client.get(url)
             assert response.status_code == 200
-            assert b"Not built yet" not in response.content  # both are real pages (issue 3 and issue 7)
+            assert b"Not built yet" not in response.content  # both are real pages
 
 
 def test_navigation_shows_each_role_its_own_links(client, cast):

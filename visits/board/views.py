@@ -146,6 +146,3 @@ def office_duress(request, pk):
     else:
         messages.warning(request, "Duress alert raised: call the police now (999) with the details shown.")
     return redirect("board")
-
-
-# --- field check-ins ----------------------------------------------------------------------------------------

@@ -796,7 +796,7 @@ class Seeder:
         via_changes,
         withdrawn,
     ):
-        """The steps from draft to `final`, along visits.services.ALLOWED, with believable times."""
+        """The steps from draft to `final`, along visits.lifecycle.ALLOWED, with believable times."""
         rng = self.rng
         if final == S.DRAFT:
             return

@@ -78,7 +78,7 @@ class AuthorisationDecision(PermanentRecord):
     def __str__(self):
         return f"{self.get_decision_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d %H:%M}"
 
-    # The codes visits.policy.principal_exceptions() uses, as a reader would say them.
+    # The codes visits.requests.policy.principal_exceptions() uses, as a reader would say them.
     EXCEPTION_LABELS = {
         "outside_hours": "starting outside visiting hours",
         "over_max_duration": "lasting longer than the policy allows",

@@ -64,7 +64,7 @@ class Visit(models.Model):
     submitted_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was last sent for authorisation: the approvals queue's order."
     )
-    # Field check-ins (visits.checkins): when the pair left school and reached the door, and the return time
+    # Field check-ins (visits/field/services.py): when the pair left school and reached the door, and the return time
     # they are now working to (the planned one plus any extension, or what the office agreed on a call).
     checked_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     arrived_at = models.DateTimeField(null=True, blank=True, editable=False)

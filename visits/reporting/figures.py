@@ -1,4 +1,4 @@
-"""Governors' and trust figures per school and term (issue 7): pure reads, a fixed number of queries.
+"""Governors' and trust figures per school and term: pure reads, a fixed number of queries.
 
 Terms are simplified English school terms, said so on the page: autumn is September to December, spring
 January to March (Easter moves; we stop at the end of March) and summer April to July. August is in no term.

@@ -133,7 +133,7 @@ def visit_create(
     return visit
 
 
-# Changing any of these after authorisation (who, where, when) needs a new decision (issue 3).
+# Changing any of these after authorisation (who, where, when) needs a new decision.
 MATERIAL = {"household", "children", "people", "scheduled_start", "expected_duration_minutes", "expected_return"}
 
 

@@ -44,7 +44,7 @@ def assess(cast, household, **flags):
 
 
 def tell_family(cast, visit, response="agreed"):
-    """Issue 3's record of how the family was told: the one the checklist reads."""
+    """The request's record of how the family was told: the one the checklist reads."""
     return parent_notification_record(
         visit=visit, actor=cast.staff, method="phone", response=response, notified_at=timezone.now()
     )

@@ -1,4 +1,4 @@
-"""The DSL and Principal dashboard (issue 7): who may open it, what each panel shows, bounded queries."""
+"""The DSL and Principal dashboard: who may open it, what each panel shows, bounded queries."""
 
 import datetime
 

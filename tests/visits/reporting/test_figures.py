@@ -1,4 +1,4 @@
-"""Governors' and trust figures (issue 7), checked against a hand-built term with known answers."""
+"""Governors' and trust figures, checked against a hand-built term with known answers."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""The filtered visit list and its CSV export (issue 7)."""
+"""The filtered visit list and its CSV export."""
 
 import csv
 import datetime

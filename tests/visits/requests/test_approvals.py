@@ -283,7 +283,7 @@ def test_every_transition_is_on_the_timeline(client, cast, visit, time_machine):
     assert "Take a colleague who knows the family." in timeline
 
 
-# --- permission matrix: every view of this issue by every role and school --------------------------------------
+# --- permission matrix: every request and decision page by every role and school --------------------------------------
 
 VIEWS = [
     "/approvals/",

@@ -488,7 +488,7 @@ def test_the_change_form_shows_the_visit_as_it_is(client, cast, child, authorise
     assert f'value="{child.pk}" id="id_children_{child.pk}" checked' in page
 
 
-# --- the prohibited-addresses list (issue 4's matching, checked on submit) --------------------------------------
+# --- the prohibited-addresses list (its matching, checked on submit) --------------------------------------
 
 
 def _prohibit(cast, line1, postcode):
