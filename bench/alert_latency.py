@@ -75,7 +75,7 @@ def cast():
         make_member("bench-lead", school, Role.STAFF)
         make_member("bench-second", school, Role.STAFF)
         make_member("bench-dsl", school, Role.DSL)
-    from django.contrib.auth import get_user_model
+    from django.contrib.auth import get_user_model  # the script sets Django up first (see the top)
 
     users = {u.username: u for u in get_user_model().objects.filter(username__startswith="bench-")}
     return school, users

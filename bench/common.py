@@ -5,11 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_database(db_url: str) -> None:
-    import psycopg
 
     name = db_url.rsplit("/", 1)[1]
     with psycopg.connect(db_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -29,7 +31,6 @@ urlpatterns = []  # filled in main(): the project's URLs plus the trivial view, 
 
 
 def _recreate_database(name: str) -> None:
-    import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -37,6 +38,7 @@ def _recreate_database(name: str) -> None:
 
 
 def _build(total: int):
+    # main() points Django at the benchmark's database and sets it up, so Django and the project load only now.
     from django.test.utils import override_settings
     from django.utils import timezone
 
@@ -119,9 +121,10 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
     if not args.reuse:
         _recreate_database(args.database)
-    import django
+    import django  # after the benchmark's DATABASE_URL is in the environment
 
     django.setup()
+    # Django is set up just above, so its modules and the project's are imported only now.
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection

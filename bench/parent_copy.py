@@ -8,6 +8,7 @@ The first render (font loading) is reported separately and left out of the media
 """
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -15,6 +16,8 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,20 +32,21 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bench-parent-copy-")
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
-    import django
+    import django  # after the benchmark's DATABASE_URL is in the environment
 
     django.setup()
-    from django.core.management import call_command
+    from django.core.management import call_command  # Django is set up just above
 
     call_command("migrate", verbosity=0)
 
+    # Django is set up above, so its modules and the project's are imported only now.
     from django.contrib.auth.hashers import make_password
     from django.test.utils import override_settings
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         visit = _reported_visit(args.paragraphs, make_password)
 
-    from visits.after.pdf import parent_copy_pdf
+    from visits.after.pdf import parent_copy_pdf  # the project's modules, once Django is set up
 
     start = time.perf_counter()
     first = parent_copy_pdf(visit)
@@ -63,10 +67,6 @@ def main():
         parent_copy_pdf(visit)
         plain.append((time.perf_counter() - start) * 1000)
 
-    import io
-
-    from pypdf import PdfReader
-
     pages = len(PdfReader(io.BytesIO(data)).pages)
     print(f"parent copy: {args.renders} renders, {pages} page(s), {len(first) / 1024:.0f} KiB")
     print(f"first render (fonts cold): {first_ms:.0f} ms")
@@ -80,7 +80,7 @@ def main():
         f"max {max(peaks):.1f} MiB"
     )
     try:
-        import resource
+        import resource  # Unix only: the except below covers the rest
 
         print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     except ImportError:
