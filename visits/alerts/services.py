@@ -24,10 +24,6 @@ from ..permissions import may_act_on_alerts, may_check_in
 from .sweep import store_alert
 
 
-def _lock(visit: Visit) -> Visit:
-    return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
-
-
 def resolve_open_alerts(*, visit: Visit, actor, outcome: str, now, kinds=None) -> int:
     """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked."""
     open_alerts = visit.alerts.filter(acknowledged_at__isnull=True)
@@ -57,7 +53,7 @@ def alert_acknowledge(
     """The office says what it did about an alert. 'Rang, all fine' with a new return time resolves the visit's
     overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running."""
     now = now_or(now)
-    visit = _lock(alert.visit)
+    visit = Visit.objects.locked(alert.visit)
     if not may_act_on_alerts(actor, visit):
         raise PermissionDenied("The board's alerts are for the office, the DSLs and the Principal of this school.")
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
@@ -112,7 +108,7 @@ def visit_raise_duress(*, visit: Visit, actor, from_office: bool, now=None) -> V
     """The code word, from the field's discreet control or the office's button: the top escalation at once.
     A second press while one is open adds nothing (the office is already acting)."""
     now = now_or(now)
-    visit = _lock(visit)
+    visit = Visit.objects.locked(visit)
     if not (may_act_on_alerts(actor, visit) if from_office else may_check_in(actor, visit)):
         raise PermissionDenied("Only the pair, the office, a DSL or the Principal raise a duress alert.")
     if not visit.is_away:

@@ -8,7 +8,6 @@ per recipient and channel (delivery.py sends them)."""
 import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils import timezone
 from core.audit import audit
 from core.models import EscalationAction
 from core.roles import Role
+from core.selectors import users_with_role
 
 from ..changes import board_changed
 from ..lifecycle import AWAY
@@ -33,12 +33,7 @@ HEARTBEAT_NAME = "alert-sweep"
 
 def _recipients(visit: Visit, roles: set[str]) -> list:
     """Active users with any of `roles` at the visit's school, with their profiles."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles, profile__schools=visit.school_id)
-        .select_related("profile")
-        .distinct()
-    )
+    return list(users_with_role(school=visit.school_id, roles=roles).select_related("profile"))
 
 
 def _audience(alert: VisitAlert) -> tuple[set[str], bool]:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.forms import add_service_errors
 from core.permissions import may_use_board
 from core.scoping import school_ids_for
 
@@ -123,8 +124,7 @@ def acknowledge(request, pk):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            for field, errs in getattr(error, "message_dict", {None: error.messages}).items():
-                form.add_error(field if field in form.fields else None, errs)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Recorded: {alert.title}, {form.cleaned_data['outcome'].replace('_', ' ')}.")
             return redirect("board")

@@ -62,7 +62,7 @@ def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> 
 
 
 def _lock_for(actor, visit: Visit) -> Visit:
-    locked = Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
+    locked = Visit.objects.locked(visit)
     if not may_check_in(actor, locked):
         raise PermissionDenied("Only the pair, or the office on their behalf, record their check-ins.")
     return locked

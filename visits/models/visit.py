@@ -39,6 +39,11 @@ class VisitQuerySet(SchoolScopedQuerySet):
     def away(self):
         return self.filter(status__in=AWAY)
 
+    def locked(self, visit):
+        """The visit's row, locked until the transaction ends, so two clicks (or a click and the sweep) cannot
+        interleave; with its school, whose policy every verb reads."""
+        return self.select_for_update().select_related("school").get(pk=visit.pk)
+
 
 class Visit(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="visits")

@@ -5,12 +5,12 @@ rolled-back change never sends an email.
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
 from core.models import Authorisers
 from core.roles import Role
+from core.selectors import users_with_role
 
 from ..models import AuthorisationDecision, Visit
 from . import policy
@@ -27,13 +27,7 @@ def approvers_for(visit: Visit):
     if school_policy.authorisers == Authorisers.PRINCIPAL_ONLY or policy.principal_exceptions(visit, school_policy):
         roles = [Role.PRINCIPAL]
     involved = {visit.requested_by_id} | {p.user_id for p in visit.people.all() if p.user_id}
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles, profile__schools=visit.school)
-        .exclude(pk__in=involved)
-        .exclude(email="")
-        .distinct()
-    )
+    return users_with_role(school=visit.school, roles=roles).exclude(pk__in=involved).exclude(email="")
 
 
 def notify_approvers(visit_id: int) -> int:

@@ -144,10 +144,6 @@ DECISION_STATUS = {
 }
 
 
-def _lock(visit: Visit) -> Visit:
-    return Visit.objects.select_for_update().select_related("school").get(pk=visit.pk)
-
-
 def _send_for_decision(visit: Visit, *, actor, note: str, now) -> None:
     policy.check_submission(visit, requested_by=visit.requested_by)
     _transition(visit, to_status=S.REQUESTED, actor=actor, now=now, note=note)
@@ -159,7 +155,7 @@ def _send_for_decision(visit: Visit, *, actor, note: str, now) -> None:
 @transaction.atomic
 def visit_submit(*, visit: Visit, actor, now=None) -> Visit:
     """Send a draft (or a request sent back for changes) for authorisation, if the school's policy allows it."""
-    locked = _lock(visit)
+    locked = Visit.objects.locked(visit)
     if locked.status not in SUBMITTABLE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} cannot be submitted.")
     if actor.pk != locked.requested_by_id:
@@ -175,7 +171,7 @@ def visit_cancel(*, visit: Visit, actor, reason: str, now=None) -> Visit:
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the visit is called off: its history keeps the reason."})
-    locked = _lock(visit)
+    locked = Visit.objects.locked(visit)
     if locked.status not in BEFORE_DEPARTURE:
         raise ValidationError(
             f"A visit that is {locked.get_status_display().lower()} cannot be cancelled: "
@@ -212,7 +208,7 @@ def visit_update(
     **fields,
 ) -> Visit:
     """Edit a visit. Changing who, where or when after authorisation sends it back for a new decision."""
-    locked = _lock(visit)
+    locked = Visit.objects.locked(visit)
     if locked.status not in BEFORE_DEPARTURE:
         raise ValidationError(f"A visit that is {locked.get_status_display().lower()} can no longer be changed.")
     if actor.pk != locked.requested_by_id:
@@ -261,7 +257,7 @@ def visit_decide(
 ) -> AuthorisationDecision:
     """A DSL's or the Principal's decision, kept as a permanent record, and the visit moved on by it."""
     now = now_or(now)
-    locked = _lock(visit)
+    locked = Visit.objects.locked(visit)
     if locked.status != S.REQUESTED:
         raise ValidationError(f"This visit is {locked.get_status_display().lower()}: there is no request to decide.")
     school_policy = locked.school.policy()
@@ -308,7 +304,7 @@ def parent_notification_record(
 ) -> ParentNotification:
     """How the family was told about an announced visit and what they said; a refusal closes the visit."""
     now = now_or(now)
-    locked = _lock(visit)
+    locked = Visit.objects.locked(visit)
     if not may_view_visit(actor, locked):
         raise PermissionDenied("Only the pair, the requester, a DSL or the Principal record what the family said.")
     if not locked.announced:
