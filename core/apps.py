@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Models are loaded only once the app registry is ready, so the signal wiring is imported here.
+        from . import checks  # noqa: F401 - registers the deploy checks
         from .auth import connect_signals
 
         connect_signals()

@@ -214,6 +214,12 @@ BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 # Text messages: console in development; a provider's backend class in production (visits.sms).
 SMS_BACKEND = env("SMS_BACKEND", default="visits.alerts.sms.ConsoleSMSBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+if PRODUCTION:
+    from core.checks import unsafe_backends  # plain constants and a function: safe before setup
+
+    _unsafe = unsafe_backends(email_backend=EMAIL_CONFIG["EMAIL_BACKEND"], sms_backend=SMS_BACKEND)
+    if _unsafe:
+        raise ImproperlyConfigured(" ".join(message for _setting, message in _unsafe))
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ def manage(*args, **env):
         "DJANGO_ALLOW_ASYNC_UNSAFE": None,
         "SAFE_WORD_KEY": SAFE_WORD_KEY,
         "CACHE_URL": "redis://127.0.0.1:6379/14",
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.org:587",
+        "SMS_BACKEND": f"{__name__}.ProviderSMSBackend",
         **env,
     }
     for name, value in list(full_env.items()):
@@ -29,6 +31,13 @@ def manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
     )
+
+
+class ProviderSMSBackend:
+    """Stands for a provider's backend in the production settings: never sends (the subprocess only checks)."""
+
+    def send(self, to, body):
+        raise AssertionError("not for sending")
 
 
 def test_check_deploy_is_clean_when_configured():
@@ -52,6 +61,37 @@ def test_production_refuses_to_start_unsafely(env, message):
     result = manage("check", **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"EMAIL_URL": "consolemail://"}, "EMAIL_BACKEND"),
+        ({"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_BACKEND"),
+        ({"EMAIL_URL": "memorymail://"}, "EMAIL_BACKEND"),
+        ({"EMAIL_URL": None}, "EMAIL_BACKEND"),  # the default is the console
+        ({"SMS_BACKEND": "visits.alerts.sms.ConsoleSMSBackend"}, "SMS_BACKEND"),
+        ({"SMS_BACKEND": "visits.alerts.sms.FileSMSBackend"}, "SMS_BACKEND"),
+        ({"SMS_BACKEND": "visits.alerts.sms.LocmemSMSBackend"}, "SMS_BACKEND"),
+        ({"SMS_BACKEND": None}, "SMS_BACKEND"),
+    ],
+)
+def test_production_refuses_backends_that_reach_nobody(env, setting):
+    """A reset link or a duress alert printed to the log instead of sent: production does not start."""
+    result = manage("check", DJANGO_SECRET_KEY=GOOD_KEY, **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{setting} is " in result.stderr
+
+
+def test_deploy_check_names_each_unsafe_backend():
+    """Outside production the app starts, and `check --deploy` says which setting would be refused."""
+    env = {"DJANGO_ENV": "development", "EMAIL_URL": "consolemail://", "SMS_BACKEND": None}
+    result = manage("check", "--deploy", **env)
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND: (homevisits.E001)" in result.stderr
+    assert "SMS_BACKEND: (homevisits.E002)" in result.stderr
+    assert "console" in result.stderr
 
 
 def test_seed_demo_refuses_to_run_in_production():
