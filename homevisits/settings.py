@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_filters",
     "phonenumber_field",
     "localflavor",
+    "csp",
     "core",
     "families",
     "safeguarding",
@@ -74,6 +75,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers and the board screen (settings further down):
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -220,6 +225,46 @@ if PRODUCTION:
     _unsafe = unsafe_backends(email_backend=EMAIL_CONFIG["EMAIL_BACKEND"], sms_backend=SMS_BACKEND)
     if _unsafe:
         raise ImproperlyConfigured(" ".join(message for _setting, message in _unsafe))
+
+# Headers and the board screen.
+# A strict Content-Security-Policy: scripts, styles, images and requests from this site only; no inline script
+# or style (templates load everything from static/), no plugins, no framing, forms post only here.
+# Bootstrap's CSS draws its icons (menu, checkboxes, selects) as data: SVG images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Nothing in the product uses the camera, microphone, location or the like (the field page records check-ins,
+# not positions): each is off for every origin. Sound stays allowed here, for the board's alert cue.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "ambient-light-sensor": [],
+    "autoplay": ["self"],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "publickey-credentials-get": ["self"],  # passkeys for sign-in
+    "screen-wake-lock": ["self"],  # a board screen may keep itself awake
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
 from core.permissions import may_raise_concerns
+from core.redirects import redirect_to_next
 from core.roles import is_senior
 from core.scoping import school_ids_for
 from core.selectors import staff_users
@@ -466,4 +467,4 @@ def action_complete(request, pk):
             messages.success(request, f"Completed: {action.description}")
     else:
         messages.error(request, "Say what was done before marking the action complete.")
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/") else "visits:my_actions")
+    return redirect_to_next(request, "visits:my_actions")

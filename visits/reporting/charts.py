@@ -72,11 +72,12 @@ def bar_chart(
         height = len(rows) * (BAR_HEIGHT + GAP) + GAP
         parts = [p for i, (label, value) in enumerate(rows) for p in _bar_parts(i, label, value, top or 1, unit)]
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {} {}" width="100%" '
-        'style="max-width:{}px" class="figure-chart"><title>{}</title>{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'class="figure-chart"><title>{}</title>{}</svg>',
         width,
         height,
         width,
+        height,
         title,
         format_html_join("", "{}", ((p,) for p in parts)),
     )
