@@ -30,6 +30,11 @@ def may_use_board(user) -> bool:
     return user.is_superuser or is_senior(user) or has_role(user, Role.OFFICE)
 
 
+def may_manage_board_screens(user, school) -> bool:
+    """Trust admins register and switch off the reception screens of their schools."""
+    return works_at(user, school) and (user.is_superuser or has_role(user, Role.TRUST_ADMIN))
+
+
 def may_see_figures(user) -> bool:
     """The governors' and trust figures: the DSLs and the Principal for their schools, trust admins for the trust."""
     return user.is_superuser or is_senior(user) or has_role(user, Role.TRUST_ADMIN)

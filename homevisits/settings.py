@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.screen_auth.BoardScreenMiddleware",  # a reception screen's device cookie (the board only)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -265,6 +266,11 @@ PERMISSIONS_POLICY = {
     "usb": [],
     "xr-spatial-tracking": [],
 }
+# Reception board screens (core.screens): the one-time enrolment link lasts this long; the screen's device
+# cookie lasts as long as browsers allow (400 days), is sent to /board/ only, and ends when it is switched off.
+BOARD_SCREEN_ENROLMENT_HOURS = env.int("BOARD_SCREEN_ENROLMENT_HOURS", default=24)
+BOARD_SCREEN_COOKIE_NAME = "homevisits_board_screen"
+BOARD_SCREEN_COOKIE_AGE_SECONDS = 400 * 24 * 60 * 60
 
 LOGGING = {
     "version": 1,

@@ -4,10 +4,12 @@ from .audit import AuditEntry
 from .base import PermanentRecord
 from .policy import Authorisers, EffectivePolicy, EscalationAction, EscalationStep, HomeVisitPolicy
 from .schools import School, Trust
+from .screens import BoardScreen
 from .staff import StaffProfile
 
 __all__ = [
     "AuditEntry",
+    "BoardScreen",
     "Authorisers",
     "EffectivePolicy",
     "EscalationAction",

@@ -57,6 +57,14 @@
     }
   });
   document.body.addEventListener("htmx:sendError", function () { lost.classList.remove("d-none"); });
-  document.body.addEventListener("htmx:responseError", function () { lost.classList.remove("d-none"); });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    // A reception screen that was switched off: reload, so it shows that message and none of the board.
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 403 && xhr.getResponseHeader("X-Board-Screen") === "off") {
+      window.location.reload();
+      return;
+    }
+    lost.classList.remove("d-none");
+  });
   check();
 })();

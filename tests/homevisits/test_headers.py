@@ -45,6 +45,7 @@ def casework_pages(visit, concern):
         ("staff", "/visits/actions/mine/"),
         ("office", "/board/"),
         ("office", "/board/timetable/"),
+        ("trust_admin", "/board/screens/"),
     ]
 
 
@@ -86,6 +87,7 @@ def test_no_page_carries_inline_script_or_style(client, cast, casework, subtests
     visit, concern = casework
     pages = [(who, url) for who, url in casework_pages(visit, concern) if not url.endswith((".pdf", "csv"))]
     pages += [("staff", f"/visits/{make_visit(lead=cast.staff).pk}/field/"), (None, "/accounts/login/")]
+    pages += [(None, "/board/screens/enrol/")]
     for who, url in pages:
         with subtests.test(url=url):
             client.logout()

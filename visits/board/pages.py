@@ -97,6 +97,7 @@ def page(request, version: str | None, fragment: Rendered, context: dict) -> Ren
     a form's errors). The shell comes from memory, unless messages are waiting (after an acknowledgement, say):
     they are shown once, so that page is rendered afresh."""
     user = request.user
+    screen = getattr(request, "board_screen", None)
 
     def render_shell():
         placeholder = mark_safe(FRAGMENT_PLACEHOLDER)  # noqa: S308 - our constant, replaced by escaped HTML
@@ -110,13 +111,17 @@ def page(request, version: str | None, fragment: Rendered, context: dict) -> Ren
         before, after = render_shell()
         return before + fragment + after
     key = (
-        user.pk,
-        user.username,
-        user.get_full_name(),
-        user.is_staff,
-        user.is_superuser,
-        user_roles(user),
-        tuple(context.items()),
+        ("screen", screen, tuple(context.items()))
+        if screen
+        else (
+            user.pk,
+            user.username,
+            user.get_full_name(),
+            user.is_staff,
+            user.is_superuser,
+            user_roles(user),
+            tuple(context.items()),
+        )
     )
     before, after = shells.get_or_render(key, render_shell)
     return pages.get_or_render((key, version), lambda: before + fragment + after)

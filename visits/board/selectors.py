@@ -21,8 +21,9 @@ from ..lifecycle import AWAY, ON_THE_DAY
 from ..models import Visit, VisitAlert, VisitPerson, VisitRole
 
 
-def board_visits(*, user, now: datetime.datetime):
-    """Today's visits at the user's schools and any still out from earlier, with the pair and open alerts."""
+def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
+    """Today's visits at the user's schools (or these schools: a board screen's) and any still out from earlier,
+    with the pair and open alerts."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -33,7 +34,7 @@ def board_visits(*, user, now: datetime.datetime):
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     return (
-        Visit.objects.filter(school_id__in=school_ids_for(user))
+        Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
         .annotate(lead_mobile_raw=Cast("lead_mobile", CharField()))
         .filter(Q(status__in=AWAY) | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY))
@@ -130,10 +131,15 @@ def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
 VERSION_TTL_SECONDS = 1
 
 
-def board_version(*, user, now: datetime.datetime) -> str:
+def _schools(user, school_ids) -> list[int]:
+    return school_ids if school_ids is not None else school_ids_for(user)
+
+
+def board_version(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None) -> str:
     """board_version_uncached, worked out at most once a second per set of schools (and again after each
     board_changed), shared through the cache and remembered in each process: most requests need no query."""
-    ids = ",".join(map(str, sorted(school_ids_for(user))))
+    school_ids = _schools(user, school_ids)
+    ids = ",".join(map(str, sorted(school_ids)))
     second = int(now.timestamp())  # the clock the request sees (tests travel in time; so may a real clock)
     recent = recent_versions.get(ids)
     if recent and recent[0] == second:
@@ -145,16 +151,16 @@ def board_version(*, user, now: datetime.datetime) -> str:
     if cached and cached[:2] == (generation, second):
         version = cached[2]
     else:
-        version = board_version_uncached(user=user, now=now)
+        version = board_version_uncached(now=now, school_ids=school_ids)
         cache.set(key, (generation, second, version), VERSION_TTL_SECONDS + 1)
     recent_versions[ids] = (second, version)
     return version
 
 
-def board_version_uncached(*, user, now: datetime.datetime) -> str:
+def board_version_uncached(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None) -> str:
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
-    ids = school_ids_for(user)
+    ids = _schools(user, school_ids)
     start, end = local_day_bounds(timezone.localdate(now))
     due_back = Coalesce("due_back_at", "expected_return", output_field=DateTimeField())
     overdue = Q()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import screens, views
 
 # Under /board/ (homevisits/urls.py).
 urlpatterns = [
@@ -9,4 +9,8 @@ urlpatterns = [
     path("timetable/", views.timetable, name="board-timetable"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="board-acknowledge"),
     path("visits/<int:pk>/code-word/", views.office_duress, name="board-duress"),
+    path("screens/", screens.screen_list, name="board-screens"),
+    path("screens/<int:pk>/switch-off/", screens.screen_switch_off, name="board-screen-switch-off"),
+    path("screens/enrol/", screens.screen_enrol, name="board-screen-enrol"),
+    path("screens/enrol/<str:code>/", screens.screen_enrol, name="board-screen-enrol-code"),
 ]

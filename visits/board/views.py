@@ -38,9 +38,41 @@ def board_user_required(view):
     return wrapped
 
 
+def board_viewer_required(view):
+    """board_user_required, or an enrolled reception screen (core.screen_auth), which sees its own school's board
+    and nothing else. A screen that was switched off is told so, with nothing of the board."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if _screen(request):
+                return view(request, *args, **kwargs)
+            if getattr(request, "board_screen_off", False):
+                return screen_switched_off(request)
+        return board_user_required(view)(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _screen(request):
+    return getattr(request, "board_screen", None)
+
+
+def screen_switched_off(request):
+    response = render(request, "visits/board_screen_off.html", status=403)
+    response["X-Board-Screen"] = "off"  # board.js reloads on it, so the screen stops showing the board at once
+    return response
+
+
+def _viewer(request) -> dict:
+    """Whose board: a screen's school, or the signed-in user's schools."""
+    screen = _screen(request)
+    return {"school_ids": [screen.school_id]} if screen else {"user": request.user}
+
+
 def _board_context(request, ack_forms=None):
     now = timezone.now()
-    rows = board_rows(visits=board_visits(user=request.user, now=now), now=now)
+    rows = board_rows(visits=board_visits(**_viewer(request), now=now), now=now)
     ack_forms = ack_forms or {}
     open_alerts = []
     for row in rows:
@@ -60,25 +92,29 @@ def _board_context(request, ack_forms=None):
 
 
 def _board_page(request, version, fragment, status=200):
-    html = pages.page(request, version, fragment, {"poll_seconds": settings.BOARD_POLL_SECONDS})
+    context = {"poll_seconds": settings.BOARD_POLL_SECONDS}
+    if _screen(request):
+        context.update(screen_name=_screen(request).name, screen_school=_screen(request).school_name)
+    html = pages.page(request, version, fragment, context)
     return HttpResponse(html.for_request(request), status=status)
 
 
-@board_user_required
+@board_viewer_required
 def board(request):
-    version = board_version(user=request.user, now=timezone.now())
+    version = board_version(**_viewer(request), now=timezone.now())
     return _board_page(request, version, pages.live_fragment(version, lambda: _board_context(request)))
 
 
-@board_user_required
+@board_viewer_required
 def board_live(request):
     """The fragment htmx swaps in every few seconds: alerts, the sweep's health and the rows.
 
     Most polls find nothing changed: an ETag of the board's version lets them end in a 304 after a cache read
     or two; a changed board is rendered once per version and served from memory (board/pages.py).
     """
-    version = board_version(user=request.user, now=timezone.now())
-    etag = f'"{request.user.pk}-{version}"'  # per person: the fragment carries their CSRF token
+    version = board_version(**_viewer(request), now=timezone.now())
+    viewer = f"screen{_screen(request).pk}" if _screen(request) else request.user.pk
+    etag = f'"{viewer}-{version}"'  # per person: the fragment carries their CSRF token
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
     else:
