@@ -42,3 +42,48 @@ def log_in(live_server):
         page.wait_for_load_state()
 
     return _log_in
+
+
+# Every page in every browser test runs under the real Content-Security-Policy: a blocked inline script or
+# style, or a request to another origin, is reported by the page and fails the test that caused it.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def watch_csp(context, violations: list) -> None:
+    context.add_init_script(CSP_WATCH)
+
+    def on_console(message):
+        text = message.text
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            violations.append(text)
+
+    context.on("console", on_console)
+
+
+@pytest.fixture
+def csp_violations():
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_csp_violations(request, monkeypatch, csp_violations):
+    if "page" not in request.fixturenames and "browser" not in request.fixturenames:
+        yield
+        return
+    from playwright.sync_api import Browser
+
+    new_context = Browser.new_context
+
+    def watched_new_context(self, *args, **kwargs):
+        context = new_context(self, *args, **kwargs)
+        watch_csp(context, csp_violations)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    yield
+    assert csp_violations == [], "the Content-Security-Policy blocked something on these pages"
