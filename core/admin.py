@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Q
 
 from .audit import audit
-from .models import AuditEntry, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from .models import AuditEntry, BoardScreen, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
 from .scoping import school_ids_for
 
 
@@ -153,3 +153,12 @@ class AuditEntryAdmin(RecordAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
+
+
+@admin.register(BoardScreen)
+class BoardScreenAdmin(RecordAdmin):
+    """Read-only: screens are registered and switched off on /board/screens/, through the audited verbs."""
+
+    list_display = ["name", "school", "created_at", "enrolled_at", "revoked_at"]
+    list_filter = ["school"]
+    exclude = ["enrolment_code_hash", "device_token_hash"]
