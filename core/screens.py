@@ -64,6 +64,27 @@ def screen_register(*, actor, school: School, name: str, now=None) -> tuple[Boar
     return screen, code
 
 
+@transaction.atomic
+def screen_new_link(*, actor, screen: BoardScreen, now=None) -> tuple[BoardScreen, str]:
+    """A fresh one-time enrolment code for a screen (its link expired, or its browser lost the cookie or was
+    replaced). The browser enrolled before, if any, stops being the screen at once."""
+    if not may_manage_board_screens(actor, screen.school):
+        raise PermissionDenied("Only a trust admin of this school enrols its board screens.")
+    now = now or timezone.now()
+    screen = BoardScreen.objects.select_for_update().select_related("school").get(pk=screen.pk)
+    if screen.revoked_at:
+        raise ValidationError("This screen was switched off: register a new one.")
+    forget_screen(screen)
+    code = secrets.token_urlsafe(24)
+    screen.enrolment_code_hash = token_hash(code)
+    screen.enrolment_expires_at = now + datetime.timedelta(hours=settings.BOARD_SCREEN_ENROLMENT_HOURS)
+    screen.device_token_hash = None
+    screen.enrolled_at = None
+    screen.save(update_fields=["enrolment_code_hash", "enrolment_expires_at", "device_token_hash", "enrolled_at"])
+    audit(actor=actor, action="board_screen.new_link", obj=screen, summary=f"New enrolment link for {screen}")
+    return screen, code
+
+
 def enrolment_screen(*, code: str, now=None) -> BoardScreen | None:
     """The screen this code would enrol, if it still can (unused, unexpired, not switched off)."""
     now = now or timezone.now()

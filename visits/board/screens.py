@@ -42,17 +42,30 @@ def screen_list(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            # The code is shown this once (only its hash is kept): rendered here, not carried in a redirect.
-            link = request.build_absolute_uri(reverse("board-screen-enrol-code", args=[code]))
-            return render(
-                request,
-                "visits/board_screen_registered.html",
-                {"screen": screen, "code": code, "link": link, "hours": settings.BOARD_SCREEN_ENROLMENT_HOURS},
-            )
+            return _show_link(request, screen, code)
     status = 400 if form.errors else 200
     now = timezone.now()
     context = {"screens": [(s, s.status(now)) for s in screens.screens_for(user=request.user)], "form": form}
     return render(request, "visits/board_screens.html", context, status=status)
+
+
+def _show_link(request, screen, code):
+    # The code is shown this once (only its hash is kept): rendered here, not carried in a redirect.
+    link = request.build_absolute_uri(reverse("board-screen-enrol-code", args=[code]))
+    context = {"screen": screen, "code": code, "link": link, "hours": settings.BOARD_SCREEN_ENROLMENT_HOURS}
+    return render(request, "visits/board_screen_registered.html", context)
+
+
+@trust_admin_required
+@require_POST
+def screen_new_link(request, pk):
+    screen = get_object_or_404(screens.screens_for(user=request.user), pk=pk)
+    try:
+        screen, code = screens.screen_new_link(actor=request.user, screen=screen)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("board-screens")
+    return _show_link(request, screen, code)
 
 
 @trust_admin_required

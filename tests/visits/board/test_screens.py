@@ -224,3 +224,22 @@ def test_the_screens_list_query_count_does_not_grow(client, cast):
         if n % 2:
             screens.screen_revoke(actor=cast.trust_admin, screen=screen)
     assert count() == few
+
+
+def test_a_new_link_re_enrols_and_the_old_browser_stops_being_the_screen(client, cast, two_boards):
+    oak, _river = two_boards
+    old, record = enrolled_client(cast)
+    with at(10, 20):
+        assert old.get("/board/live/").status_code == 200
+    client.force_login(cast.trust_admin)
+    page = client.post(f"/board/screens/{record.pk}/new-link/")
+    assert page.status_code == 200
+    new = Client()
+    assert new.post(page.context["link"], {"code": page.context["code"]}).status_code == 302
+    with at(10, 20):
+        assert oak.household.address in new.get("/board/").content.decode()
+        assert old.get("/board/live/").status_code == 302
+    assert AuditEntry.objects.filter(action="board_screen.new_link", actor=cast.trust_admin).exists()
+    screens.screen_revoke(actor=cast.trust_admin, screen=record)
+    again = client.post(f"/board/screens/{record.pk}/new-link/", follow=True)
+    assert "was switched off" in again.content.decode()
