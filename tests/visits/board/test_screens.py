@@ -243,3 +243,15 @@ def test_a_new_link_re_enrols_and_the_old_browser_stops_being_the_screen(client,
     screens.screen_revoke(actor=cast.trust_admin, screen=record)
     again = client.post(f"/board/screens/{record.pk}/new-link/", follow=True)
     assert "was switched off" in again.content.decode()
+
+
+def test_a_screens_unchanged_poll_costs_no_query(cast, two_boards):
+    """Screens poll every few seconds: who the screen is comes from the cache, like a signed-in user."""
+    screen, _record = enrolled_client(cast)
+    with at(10, 20):
+        first = screen.get("/board/live/")
+        with CaptureQueriesContext(connection) as queries:
+            again = screen.get("/board/live/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    # (ATOMIC_REQUESTS still opens a savepoint around the request: that is not a query.)
+    assert [q["sql"] for q in queries if q["sql"].split()[0] in {"SELECT", "INSERT", "UPDATE", "DELETE"}] == []
