@@ -249,7 +249,6 @@ CONTENT_SECURITY_POLICY = {
 # not positions): each is off for every origin. Sound stays allowed here, for the board's alert cue.
 PERMISSIONS_POLICY = {
     "accelerometer": [],
-    "ambient-light-sensor": [],
     "autoplay": ["self"],
     "camera": [],
     "display-capture": [],

@@ -59,7 +59,8 @@ def watch_csp(context, violations: list) -> None:
 
     def on_console(message):
         text = message.text
-        if text.startswith("CSP violation") or "Content Security Policy" in text:
+        # Chromium also warns of a Permissions-Policy feature it does not know: a typo would go unnoticed.
+        if text.startswith("CSP violation") or "Content Security Policy" in text or "Permissions-Policy" in text:
             violations.append(text)
 
     context.on("console", on_console)
@@ -86,4 +87,4 @@ def _fail_on_csp_violations(request, monkeypatch, csp_violations):
 
     monkeypatch.setattr(Browser, "new_context", watched_new_context)
     yield
-    assert csp_violations == [], "the Content-Security-Policy blocked something on these pages"
+    assert csp_violations == [], "the Content-Security-Policy (or Permissions-Policy) objected on these pages"

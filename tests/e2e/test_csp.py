@@ -112,3 +112,15 @@ def test_a_reception_screen_from_enrolment_to_switched_off(browser, live_server,
     expect(screen.locator(f"#visit-{visit.pk}")).to_have_count(0)
     desk.close()
     wall.close()
+
+
+def test_the_admin_pages_trust_admins_use_work_under_the_policy(page, live_server, cast, admin_user, log_in):
+    log_in(page, admin_user, password="password")
+    for path in ["/admin/", f"/admin/core/school/{cast.school.pk}/change/", "/admin/core/homevisitpolicy/add/"]:
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("#content")).to_be_visible()
+    # The policy form's inline rows are added by the admin's own script.
+    rows = page.locator("tr.dynamic-escalation_steps")
+    before = rows.count()
+    page.get_by_role("button", name="Add another Escalation step").click()
+    assert rows.count() == before + 1
