@@ -98,7 +98,20 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                 ]
             },
         ),
-        ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
+        (
+            "Staff safety",
+            {
+                "description": "A visit works to these values and the escalation steps as they are when its pair "
+                "check out: an edit changes nothing for visits already out.",
+                "fields": [
+                    "earliest_checkout_minutes",
+                    "overdue_grace_minutes",
+                    "max_extension_minutes",
+                    "remind_before_minutes",
+                    "repeat_after_minutes",
+                ],
+            },
+        ),
         ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
         (
             "Risk, training and the pre-departure checklist",

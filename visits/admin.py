@@ -109,6 +109,8 @@ class VisitAdmin(SchoolScopedAdmin):
         "escalation_level",
         "overdue_round",
         "on_site_alert_raised",
+        "reminder_queued",
+        "safety_chain",
         "created_at",
         "updated_at",
     ]
@@ -146,8 +148,8 @@ class VisitAlertAdmin(RecordAdmin):
 
 @admin.register(AlertNotification)
 class AlertNotificationAdmin(RecordAdmin):
-    school_path = "alert__visit__school"
-    list_display = ["alert", "channel", "recipient", "created_at", "sent_at", "attempts", "last_error"]
+    school_path = "visit__school"
+    list_display = ["visit", "key", "channel", "recipient", "created_at", "sent_at", "failed_at", "attempts"]
     list_filter = ["channel"]
 
 

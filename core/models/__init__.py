@@ -2,18 +2,28 @@
 
 from .audit import AuditEntry
 from .base import PermanentRecord
-from .policy import Authorisers, EffectivePolicy, EscalationAction, EscalationStep, HomeVisitPolicy
+from .policy import (
+    Authorisers,
+    ChainStep,
+    EffectivePolicy,
+    EscalationAction,
+    EscalationStep,
+    HomeVisitPolicy,
+    SafetyChain,
+)
 from .schools import School, Trust
 from .staff import StaffProfile
 
 __all__ = [
     "AuditEntry",
     "Authorisers",
+    "ChainStep",
     "EffectivePolicy",
     "EscalationAction",
     "EscalationStep",
     "HomeVisitPolicy",
     "PermanentRecord",
+    "SafetyChain",
     "School",
     "StaffProfile",
     "Trust",
