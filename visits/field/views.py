@@ -73,6 +73,8 @@ def field(request, pk):
             "kinds": CheckInKind,
             "quick": QUICK_CHECKIN,
             "pair": [p for p in visit.people.all() if p.user_id],
+            "chain": chain,
+            "planned_minutes": int(visit.planned_length.total_seconds() // 60),
         },
         status=400 if request.method == "POST" else 200,
     )
