@@ -4,6 +4,7 @@ schools."""
 import datetime
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 
 from core.dates import local_day_bounds
 from core.models import School
@@ -38,7 +39,7 @@ def out_now(*, user) -> QuerySet[Visit]:
         .away()
         .select_related("household")
         .prefetch_related("people__user")
-        .order_by("expected_return", "pk")
+        .order_by(Coalesce("due_back_at", "expected_return"), "pk")
     )
 
 
