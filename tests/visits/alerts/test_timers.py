@@ -130,7 +130,11 @@ def test_due_back_is_the_check_out_plus_the_planned_length(client, cast, planned
     client.force_login(cast.office)
     with at(*left):
         board = client.get("/board/").content.decode()
+        on_behalf = client.get(reverse("visits:field", args=[planned.pk])).content.decode()
+    client.force_login(cast.staff)
+    with at(*left):
         field = client.get(reverse("visits:field", args=[planned.pk])).content.decode()
+    assert f"They checked out at {left[0]:02}:{left[1]:02}" in on_behalf
     assert f"<strong>{due[0]:02}:{due[1]:02}</strong>" in board and "planned 10:50" in board
     assert f"due back <strong>{due[0]:02}:{due[1]:02}</strong>" in field
     assert f"You checked out at {left[0]:02}:{left[1]:02}: due back is that plus the planned 50 minutes" in field
