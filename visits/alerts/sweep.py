@@ -264,6 +264,9 @@ def _sweep_one(visit: Visit, policy, now) -> int:
     """Raise what is due for one claimed visit, repeat what is unanswered, queue the lead's reminder. The
     compare-and-swap makes a second claimant a no-op."""
     chain = visit.chain(policy)
+    if not visit.safety_chain:
+        # Checked out before chains were frozen: work to the policy's chain for this run without asking again.
+        visit.safety_chain = chain.to_json()
     due = _due_alerts(visit, chain, now)
     remind_at = visit.remind_at(chain)
     remind = bool(remind_at and remind_at <= now)
