@@ -165,6 +165,13 @@ def _queue_reminder(visit: Visit, now) -> None:
     text = f"Due back {local_due:%H:%M}: extend or check in: {field_link(visit)}"
     rows = _pair_texts(visit, key=f"reminder:{visit.overdue_round}", alert=None, body=text, lead_only=True, now=now)
     AlertNotification.objects.bulk_create(rows, ignore_conflicts=True)
+    audit(
+        actor=None,
+        action="visit.reminder",
+        obj=visit,
+        school=visit.school,
+        summary=f"Lead reminded: due back {local_due:%H:%M}" if rows else "No mobile to remind the lead on",
+    )
 
 
 def store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str = "", step_order=None):

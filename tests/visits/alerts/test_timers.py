@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from core.models import EscalationStep, HomeVisitPolicy
+from core.models import AuditEntry, EscalationStep, HomeVisitPolicy
 from tests.factories import make_authorised_visit
 from visits.alerts import delivery, services, sms, sweep
 from visits.field.services import visit_check_in, visit_extend
@@ -418,6 +418,24 @@ def test_the_last_step_repeats_until_acknowledged(cast, out):
     assert inbox() == []
 
 
+def test_an_unanswered_check_on_them_alert_climbs_to_the_senior_team(cast, out):
+    with at(10, 5):
+        visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.ARRIVED)
+    sweep_and_send(10, 35)  # on site for the policy's 30 minutes
+    assert [who for _, who, _ in inbox()] == ["office@example.org"]
+    sweep_and_send(10, 40)  # unanswered: the office again (and the lead's reminder, due at 10:40)
+    assert [who for _, who, _ in inbox()] == ["office@example.org", LEAD_MOBILE]
+    sweep_and_send(10, 45)
+    assert {who for _, who, _ in inbox()} == {
+        "office@example.org",
+        "dsl@example.org",
+        "head@example.org",
+        "+442079460500",
+        "+442079460510",
+        "+442079460520",
+    }
+
+
 def test_a_check_in_stops_the_repeats(cast, out):
     sweep_and_send(10, 55)
     with at(10, 57):
@@ -443,6 +461,7 @@ def test_the_lead_is_reminded_before_due_back_once(cast, out):
     ]
     row = AlertNotification.objects.get(key="reminder:0")
     assert row.alert is None and row.provider_id == sms.outbox[0]["id"]
+    assert AuditEntry.objects.filter(action="visit.reminder", summary="Lead reminded: due back 10:50").count() == 1
     inbox()
     sweep_and_send(10, 41)
     assert inbox() == []
