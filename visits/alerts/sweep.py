@@ -50,19 +50,19 @@ def _audience(alert: VisitAlert) -> tuple[set[str], bool]:
 
 
 def _next_audience(alert: VisitAlert) -> tuple[set[str], bool]:
-    """The people an unanswered alert climbs to: the next step's (the senior team after an on-site alert); the
-    last step, and duress, stay with their own (already the widest)."""
+    """The people an unanswered alert climbs to: its own and the next step's (the senior team after an on-site
+    alert). The last step, and duress, stay with their own (already the widest)."""
+    own, own_text = _audience(alert)
+    following = None
     if alert.kind == AlertKind.ON_SITE_TOO_LONG:
-        roles, by_text = step_audience(EscalationAction.ALERT_SENIOR)
+        following = EscalationAction.ALERT_SENIOR
     elif alert.kind == AlertKind.OVERDUE and alert.step_order is not None:
         steps = alert.visit.chain().steps
-        following = steps[alert.step_order + 1] if alert.step_order + 1 < len(steps) else None
-        if following is None:
-            return _audience(alert)
-        roles, by_text = step_audience(following.action)
-    else:
-        return _audience(alert)
-    own, own_text = _audience(alert)
+        if alert.step_order + 1 < len(steps):
+            following = steps[alert.step_order + 1].action
+    if following is None:
+        return own, own_text
+    roles, by_text = step_audience(following)
     return own | roles, own_text or by_text
 
 
