@@ -162,7 +162,8 @@ def make_due_visits(school, users, count, window_start):
             start=due - datetime.timedelta(minutes=55),
             child=ChildFactory(household__school=school),
         )
-        visit_check_in(visit=visit, actor=users["bench-lead"], kind=CheckInKind.CHECKED_OUT)
+        # They leave at the planned start: due back is re-based on the check-out time.
+        visit_check_in(visit=visit, actor=users["bench-lead"], kind=CheckInKind.CHECKED_OUT, now=visit.scheduled_start)
 
 
 def pct(values, p):

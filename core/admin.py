@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 from django.db.models import Q
+from django.utils.html import format_html, format_html_join
 
 from .audit import audit
 from .models import AuditEntry, BoardScreen, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
 from .scoping import school_ids_for
+from .selectors import contact_gaps
 
 
 class SchoolScopedAdmin(admin.ModelAdmin):
@@ -98,7 +100,21 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                 ]
             },
         ),
-        ("Staff safety", {"fields": ["overdue_grace_minutes", "max_extension_minutes"]}),
+        (
+            "Staff safety",
+            {
+                "description": "A visit works to these values and the escalation steps as they are when its pair "
+                "check out: an edit changes nothing for visits already out.",
+                "fields": [
+                    "contact_warnings",
+                    "earliest_checkout_minutes",
+                    "overdue_grace_minutes",
+                    "max_extension_minutes",
+                    "remind_before_minutes",
+                    "repeat_after_minutes",
+                ],
+            },
+        ),
         ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
         (
             "Risk, training and the pre-departure checklist",
@@ -114,6 +130,20 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
             },
         ),
     ]
+
+    readonly_fields = ["contact_warnings"]
+
+    @admin.display(description="Who the escalation steps reach")
+    def contact_warnings(self, obj):
+        """Warned before it matters: a step whose people at a school have no email, or no mobile for texts."""
+        if obj is None or obj.pk is None:
+            return "Saved policies list any step that would reach nobody."
+        schools = [obj.school] if obj.school_id else list(obj.trust.schools.all())
+        gaps = [gap for school in schools for gap in contact_gaps(school=school, policy=school.policy())]
+        if not gaps:
+            return "Every step reaches someone with an email, and a mobile where the step sends texts."
+        items = format_html_join("", "<li>{}</li>", ((gap,) for gap in gaps))
+        return format_html('<ul class="errornote" style="list-style: disc inside">{}</ul>', items)
 
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request)

@@ -3,7 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from .models import School, StaffProfile
+from .models import EscalationAction, School, StaffProfile
+from .roles import Role
 
 
 def staff_at(*, school: School) -> QuerySet[StaffProfile]:
@@ -37,3 +38,35 @@ def staff_users(*, school) -> QuerySet:
         .distinct()
         .order_by("first_name", "last_name")
     )
+
+
+def step_audience(action: str) -> tuple[frozenset[str], bool]:
+    """Who hears of an escalation step (by their role at the school), and whether by text as well as email."""
+    senior = {Role.DSL, Role.PRINCIPAL}
+    if action == EscalationAction.POLICE_PROMPT:
+        return frozenset({Role.OFFICE, *senior}), True
+    if action == EscalationAction.ALERT_SENIOR:
+        return frozenset(senior), True
+    return frozenset({Role.OFFICE}), False
+
+
+def contact_gaps(*, school, policy) -> list[str]:
+    """Warnings, before it matters, for each escalation step whose people at this school could not be reached:
+    nobody active with an email, or (for a step sent by text) nobody with a mobile."""
+    gaps, reachable = [], {}
+    for number, step in enumerate(policy.escalation_steps, start=1):
+        roles, by_text = step_audience(step.action)
+        if roles not in reachable:
+            users = list(users_with_role(school=school, roles=roles).select_related("profile"))
+            reachable[roles] = (
+                any(u.email for u in users),
+                any(getattr(getattr(u, "profile", None), "mobile", None) for u in users),
+            )
+        has_email, has_mobile = reachable[roles]
+        who = " or ".join(sorted(Role(r).label for r in roles))
+        label = EscalationAction(step.action).label
+        if not has_email:
+            gaps.append(f"{school.name}, step {number} ({label}): no active {who} has an email address.")
+        if by_text and not has_mobile:
+            gaps.append(f"{school.name}, step {number} ({label}): no active {who} has a mobile for texts.")
+    return gaps

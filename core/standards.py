@@ -79,6 +79,11 @@ STANDARD_CHECKLIST_OVERRIDES = {
 
 STANDARD_RISK_REVIEW_DAYS = 365
 STANDARD_TRAINING_WARNING_DAYS = 30
+# Staff-safety timers: the earliest a pair may check out before the planned start, how long an unanswered alert
+# waits before it is sent again (and then climbs), and when the lead is reminded before due back.
+STANDARD_EARLIEST_CHECKOUT_MINUTES = 60
+STANDARD_REPEAT_AFTER_MINUTES = 5
+STANDARD_REMIND_BEFORE_MINUTES = 10
 
 
 def validate_risk_matrix(value) -> None:

@@ -244,8 +244,23 @@ def walk_visit(visit, actor, to_status, *, times=None):
     and a DSL signs it off. `actor` is the lead. `times` (status -> when) lets a data set replay a past visit;
     otherwise each step happens now."""
 
+    # A pair may check out only on the planned day, from shortly before the planned start: a visit planned for
+    # another day is walked out (and on) at its planned times, as it would be on the day.
+    on_the_day = {
+        "out": visit.scheduled_start,
+        "on_site": visit.scheduled_start + datetime.timedelta(minutes=10),
+        "left": visit.scheduled_start + datetime.timedelta(minutes=20),
+        "returned": visit.scheduled_start + datetime.timedelta(minutes=30),
+    }
+    planned_today = timezone.localdate(visit.scheduled_start) == timezone.localdate()
+
     def at(status):
-        return (times or {}).get(status) or timezone.now()
+        given = (times or {}).get(status)
+        if given:
+            return given
+        if status in on_the_day and not planned_today:
+            return on_the_day[status]
+        return timezone.now()
 
     steps = PATH[PATH.index(visit.status) + 1 : PATH.index(to_status) + 1]
     for status in steps:
@@ -297,7 +312,16 @@ def make_reported_visit(
         if present is not None
         else [{"name": "Rowan Pellingham", "relationship": "mother", "parental_responsibility": True}]
     )
-    report_submit(visit=visit, actor=lead, fields=fields, present=present, actions=list(actions))
+    # Written half an hour after they came back (a visit planned for another day came back on that day).
+    back = visit.transitions.filter(to_status="returned").latest("at").at
+    report_submit(
+        visit=visit,
+        actor=lead,
+        fields=fields,
+        present=present,
+        actions=list(actions),
+        now=back + datetime.timedelta(minutes=30),
+    )
     visit.refresh_from_db()
     return visit
 

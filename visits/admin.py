@@ -7,6 +7,7 @@ from core.scoping import school_ids_for
 from families.models import Child
 
 from .access import sync_visit_access
+from .alerts.services import visit_times_corrected
 from .models import (
     AlertNotification,
     AuthorisationDecision,
@@ -109,6 +110,8 @@ class VisitAdmin(SchoolScopedAdmin):
         "escalation_level",
         "overdue_round",
         "on_site_alert_raised",
+        "reminder_queued",
+        "safety_chain",
         "created_at",
         "updated_at",
     ]
@@ -125,6 +128,9 @@ class VisitAdmin(SchoolScopedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         sync_visit_access(form.instance)
+        if change and {"scheduled_start", "expected_return"} & set(form.changed_data):
+            # A visit that is out works to a due time derived from these: recompute it, never leave it stale.
+            visit_times_corrected(visit=form.instance, actor=request.user)
 
 
 # --- Staff safety records: evidence of who checked in, which alerts were raised and how they were met --
@@ -146,8 +152,8 @@ class VisitAlertAdmin(RecordAdmin):
 
 @admin.register(AlertNotification)
 class AlertNotificationAdmin(RecordAdmin):
-    school_path = "alert__visit__school"
-    list_display = ["alert", "channel", "recipient", "created_at", "sent_at", "attempts", "last_error"]
+    school_path = "visit__school"
+    list_display = ["visit", "key", "channel", "recipient", "created_at", "sent_at", "failed_at", "attempts"]
     list_filter = ["channel"]
 
 

@@ -2,7 +2,15 @@
 
 from .audit import AuditEntry
 from .base import PermanentRecord
-from .policy import Authorisers, EffectivePolicy, EscalationAction, EscalationStep, HomeVisitPolicy
+from .policy import (
+    Authorisers,
+    ChainStep,
+    EffectivePolicy,
+    EscalationAction,
+    EscalationStep,
+    HomeVisitPolicy,
+    SafetyChain,
+)
 from .schools import School, Trust
 from .screens import BoardScreen
 from .staff import StaffProfile
@@ -11,11 +19,13 @@ __all__ = [
     "AuditEntry",
     "BoardScreen",
     "Authorisers",
+    "ChainStep",
     "EffectivePolicy",
     "EscalationAction",
     "EscalationStep",
     "HomeVisitPolicy",
     "PermanentRecord",
+    "SafetyChain",
     "School",
     "StaffProfile",
     "Trust",

@@ -9,7 +9,10 @@ from django.db.models import Q
 
 from ..standards import (
     STANDARD_CHECKLIST_OVERRIDES,
+    STANDARD_EARLIEST_CHECKOUT_MINUTES,
     STANDARD_HAZARDS,
+    STANDARD_REMIND_BEFORE_MINUTES,
+    STANDARD_REPEAT_AFTER_MINUTES,
     STANDARD_RISK_MATRIX,
     STANDARD_RISK_REVIEW_DAYS,
     STANDARD_TRAINING_WARNING_DAYS,
@@ -49,6 +52,27 @@ class HomeVisitPolicy(models.Model):
     )
     max_extension_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Most that staff may extend a visit by from the field."
+    )
+    earliest_checkout_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="earliest check-out before the planned start",
+        help_text=f"Minutes before the planned start that the pair may check out. Empty: "
+        f"{STANDARD_EARLIEST_CHECKOUT_MINUTES}.",
+    )
+    repeat_after_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="repeat an unanswered alert after",
+        help_text=f"Minutes an alert may go unacknowledged before it is sent again, then to the next step's "
+        f"people. Empty: {STANDARD_REPEAT_AFTER_MINUTES}.",
+    )
+    remind_before_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="remind the lead before due back",
+        help_text=f"Minutes before due back that the lead is texted a reminder (0: no reminder). Empty: "
+        f"{STANDARD_REMIND_BEFORE_MINUTES}.",
     )
     earliest_start = models.TimeField(null=True, blank=True, help_text="Earliest start of a visit.")
     latest_start = models.TimeField(
@@ -112,6 +136,10 @@ class HomeVisitPolicy(models.Model):
             models.CheckConstraint(
                 name="policy_minutes_positive",
                 condition=Q(max_visit_minutes__isnull=True) | Q(max_visit_minutes__gt=0),
+            ),
+            models.CheckConstraint(
+                name="policy_repeat_after_positive",
+                condition=Q(repeat_after_minutes__isnull=True) | Q(repeat_after_minutes__gt=0),
             ),
             models.CheckConstraint(
                 name="policy_report_hours_positive",
@@ -184,6 +212,9 @@ class EffectivePolicy:
     risk_review_days: int
     training_warning_days: int
     checklist_override_roles: dict
+    earliest_checkout_minutes: int
+    repeat_after_minutes: int
+    remind_before_minutes: int
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
     OPTIONAL_VALUES = {
@@ -192,6 +223,9 @@ class EffectivePolicy:
         "risk_review_days": STANDARD_RISK_REVIEW_DAYS,
         "training_warning_days": STANDARD_TRAINING_WARNING_DAYS,
         "checklist_override_roles": STANDARD_CHECKLIST_OVERRIDES,
+        "earliest_checkout_minutes": STANDARD_EARLIEST_CHECKOUT_MINUTES,
+        "repeat_after_minutes": STANDARD_REPEAT_AFTER_MINUTES,
+        "remind_before_minutes": STANDARD_REMIND_BEFORE_MINUTES,
     }
 
     @staticmethod
@@ -233,3 +267,66 @@ class EffectivePolicy:
             values["checklist_override_roles"] = {**STANDARD_CHECKLIST_OVERRIDES, **values["checklist_override_roles"]}
         own_steps = tuple(override.escalation_steps.all()) if override else ()
         return cls(school_id=school.pk, escalation_steps=own_steps or tuple(default.escalation_steps.all()), **values)
+
+    def frozen_chain(self) -> "SafetyChain":
+        """What a visit checking out now works to, copied onto it so later edits change nothing mid-visit."""
+        return SafetyChain(
+            grace_minutes=self.overdue_grace_minutes,
+            max_extension_minutes=self.max_extension_minutes,
+            max_visit_minutes=self.max_visit_minutes,
+            repeat_after_minutes=self.repeat_after_minutes,
+            remind_before_minutes=self.remind_before_minutes,
+            steps=tuple(ChainStep(action=s.action, delay_minutes=s.delay_minutes) for s in self.escalation_steps),
+        )
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    action: str
+    delay_minutes: int
+
+
+@dataclass(frozen=True)
+class SafetyChain:
+    """The escalation chain and timer values a visit works to from its check-out (after grafana/oncall's
+    escalation snapshot). Stored on the visit as JSON; the sweep reads only this copy."""
+
+    grace_minutes: int
+    max_extension_minutes: int
+    max_visit_minutes: int
+    repeat_after_minutes: int
+    remind_before_minutes: int
+    steps: tuple[ChainStep, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "grace_minutes": self.grace_minutes,
+            "max_extension_minutes": self.max_extension_minutes,
+            "max_visit_minutes": self.max_visit_minutes,
+            "repeat_after_minutes": self.repeat_after_minutes,
+            "remind_before_minutes": self.remind_before_minutes,
+            "steps": [{"action": s.action, "delay_minutes": s.delay_minutes} for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SafetyChain":
+        return cls(
+            grace_minutes=data["grace_minutes"],
+            max_extension_minutes=data["max_extension_minutes"],
+            max_visit_minutes=data["max_visit_minutes"],
+            repeat_after_minutes=data["repeat_after_minutes"],
+            remind_before_minutes=data["remind_before_minutes"],
+            steps=tuple(ChainStep(**step) for step in data["steps"]),
+        )
+
+    def frozen_chain(self) -> "SafetyChain":
+        return self
+
+    # The names EffectivePolicy uses, so code that is handed either reads the same values.
+    @property
+    def overdue_grace_minutes(self) -> int:
+        return self.grace_minutes
+
+    @property
+    def escalation_steps(self) -> tuple[ChainStep, ...]:
+        return self.steps

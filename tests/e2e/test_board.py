@@ -32,7 +32,8 @@ def test_a_row_turns_overdue_without_a_reload_and_the_office_acknowledges_it(
         authoriser=cast.dsl,
         start=now - datetime.timedelta(minutes=55) + datetime.timedelta(seconds=6),
     )
-    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    # They left at the planned start: due back is re-based on the check-out.
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT, now=visit.scheduled_start)
     sweep.alerts_sweep()  # a healthy sweep, so the board is not warning about alerting
 
     log_in(page, cast.office)

@@ -1,71 +1,107 @@
-"""Sending what the sweep queued: an outbox with one row per recipient and channel, sent at least once; a row
-marked sent is never sent again."""
+"""Sending what the sweep queued: an outbox with one row per recipient, channel and round, sent at least once; a
+row counts as sent only once the provider has accepted it (its message id is stored), and is never sent again.
+A row that still fails after its retries is marked failed (the board names it) and sent on the other channel."""
 
+import datetime
 import logging
+import uuid
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import AlertNotification, NotificationChannel, VisitAlert
+from ..changes import board_changed
+from ..models import AlertNotification, NotificationChannel
 from .sms import send_sms
 
 logger = logging.getLogger(__name__)
 
-MAX_SEND_ATTEMPTS = 10
+# Five tries over about half a minute (2, 4, 8, 16 s apart), then the other channel.
+MAX_SEND_ATTEMPTS = 5
+FALLBACK_SUFFIX = ":other"
 
 
-def alert_message(alert: VisitAlert) -> tuple[str, str]:
-    """Subject and body. Need to know: who, where, due back, phone, vehicle; never the reason or reports."""
-    visit = alert.visit
-    names = " and ".join(p.name for p in visit.people.all())
-    local_due = timezone.localtime(visit.due_back)
-    subject = f"[Home visits] {alert.title}: {names}"
-    lines = [
-        f"{alert.title}.",
-        f"Visitors: {names}.",
-        f"Address: {visit.household.address}.",
-        f"Due back: {local_due:%H:%M} on {local_due:%d %b}.",
-        f"Lead's mobile: {visit.lead_mobile or 'not given'}.",
-        f"Vehicle: {visit.vehicle or 'not given'}.",
-        "Open the board to acknowledge what you did.",
-    ]
-    return subject, "\n".join(lines)
+def retry_delay(attempts: int) -> datetime.timedelta:
+    return datetime.timedelta(seconds=2**attempts)
 
 
-def _send(notification: AlertNotification) -> None:
-    subject, body = alert_message(notification.alert)
-    if notification.channel == NotificationChannel.EMAIL:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+def _send_email(row: AlertNotification) -> str:
+    message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient])
+    if message.send() != 1:
+        raise RuntimeError("the mail server accepted nothing")
+    # A provider through django-anymail gives its own id; plain SMTP's acceptance is the send itself.
+    status = getattr(message, "anymail_status", None)
+    return getattr(status, "message_id", None) or f"smtp:{uuid.uuid4().hex}"
+
+
+def _send(row: AlertNotification) -> str:
+    """Send one row; the provider's id for the accepted message, or an exception."""
+    if row.channel == NotificationChannel.EMAIL:
+        return _send_email(row)
+    return send_sms(to=row.recipient, body=f"{row.subject}\n{row.body}"[:600])
+
+
+def _other_channel(row: AlertNotification) -> AlertNotification | None:
+    """The same message to the same person by their other contact, if they have one (and this is not already
+    the fallback)."""
+    if row.key.endswith(FALLBACK_SUFFIX) or row.user is None:
+        return None
+    if row.channel == NotificationChannel.SMS:
+        channel, recipient = NotificationChannel.EMAIL, row.user.email
     else:
-        send_sms(to=notification.recipient, body=f"{subject}\n{body}"[:600])
+        mobile = getattr(getattr(row.user, "profile", None), "mobile", None)
+        channel, recipient = NotificationChannel.SMS, mobile.as_e164 if mobile else ""
+    if not recipient:
+        return None
+    return AlertNotification(
+        visit_id=row.visit_id,
+        alert_id=row.alert_id,
+        key=row.key + FALLBACK_SUFFIX,
+        user=row.user,
+        channel=channel,
+        recipient=recipient,
+        subject=row.subject,
+        body=row.body,
+        created_at=row.failed_at,
+    )
 
 
-def notifications_deliver(*, limit: int = 100) -> int:
-    """Send unsent notifications; each row is claimed under a lock that others skip, then marked sent.
+def notifications_deliver(*, limit: int = 100, now: datetime.datetime | None = None) -> int:
+    """Send unsent notifications whose retry time has come; each row is claimed under a lock that others skip.
 
     A crash between sending and the commit leaves the row unsent, so it is sent again (at least once);
     a row once marked sent is never sent again.
     """
-    sent = 0
+    now = now or timezone.now()
+    sent, failed = 0, False
     with transaction.atomic():
         rows = list(
-            AlertNotification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_SEND_ATTEMPTS)
-            .select_related("alert__visit__household")
-            .prefetch_related("alert__visit__people__user")
-            .order_by("created_at")
+            AlertNotification.objects.filter(sent_at__isnull=True, failed_at__isnull=True)
+            .exclude(retry_at__gt=now)
+            .select_related("user__profile")
+            .order_by("created_at", "pk")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         for row in rows:
             row.attempts += 1
             try:
-                _send(row)
+                provider_id = _send(row)
+                if not provider_id:
+                    raise RuntimeError("the provider did not accept the message (no message id)")
             except Exception as error:  # noqa: BLE001 - one failing recipient must not stop the rest
                 logger.exception("Sending %s failed", row)
                 row.last_error = f"{error.__class__.__name__}: {error}"[:300]
+                row.retry_at = now + retry_delay(row.attempts)
+                if row.attempts >= MAX_SEND_ATTEMPTS:
+                    row.failed_at, failed = now, True
+                    fallback = _other_channel(row)
+                    if fallback:
+                        AlertNotification.objects.bulk_create([fallback], ignore_conflicts=True)
             else:
-                row.sent_at = timezone.now()
+                row.sent_at, row.provider_id = timezone.now(), str(provider_id)[:120]
                 sent += 1
-            row.save(update_fields=["attempts", "sent_at", "last_error"])
+            row.save(update_fields=["attempts", "sent_at", "provider_id", "retry_at", "failed_at", "last_error"])
+    if failed:
+        board_changed()
     return sent

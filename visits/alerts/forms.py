@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from ..models import AlertKind, AlertOutcome, VisitAlert
+from ..models import CONFIRMED_SAFE, AlertKind, AlertOutcome, VisitAlert
 
 
 class AcknowledgeForm(forms.Form):
@@ -25,6 +25,10 @@ class AcknowledgeForm(forms.Form):
         choices = [AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.POLICE_CALLED]
         if alert.kind == AlertKind.ON_SITE_TOO_LONG:
             choices.insert(0, AlertOutcome.CHECKED_FINE)
+        if alert.kind == AlertKind.DURESS:
+            # It stays up until someone confirms they are safe; calling the police is a step on the way.
+            choices = [*CONFIRMED_SAFE] if alert.police_called_at else [AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE]
+            self.fields["outcome"].label = "What have you done? It stays up until you confirm they are safe."
         self.fields["outcome"].choices = [(c.value, c.label) for c in choices]
 
     def clean(self):

@@ -12,6 +12,7 @@ from core.models import EscalationAction
 from ..changes import board_changed
 from ..lifecycle import now_or
 from ..models import (
+    CONFIRMED_SAFE,
     AlertKind,
     AlertOutcome,
     CheckIn,
@@ -25,18 +26,71 @@ from .sweep import store_alert
 
 
 def resolve_open_alerts(*, visit: Visit, actor, outcome: str, now, kinds=None) -> int:
-    """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked."""
-    open_alerts = visit.alerts.filter(acknowledged_at__isnull=True)
+    """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked.
+    Never a duress alert: only a named person confirming the pair are safe closes that (alert_acknowledge)."""
+    open_alerts = visit.alerts.filter(acknowledged_at__isnull=True).exclude(kind=AlertKind.DURESS)
     if kinds:
         open_alerts = open_alerts.filter(kind__in=kinds)
-    return open_alerts.update(acknowledged_at=now, acknowledged_by=actor, outcome=outcome)
+    return open_alerts.update(acknowledged_at=now, acknowledged_by=actor, outcome=outcome, next_repeat_at=None)
 
 
 def start_new_round(visit: Visit, *, due_back: datetime.datetime) -> None:
-    """A new return time: the overdue chain starts again from its first step if they are late again."""
+    """A new return time: the overdue chain (and the lead's reminder) start again if they are late again."""
     visit.due_back_at = due_back
     visit.overdue_round += 1
     visit.escalation_level = 0
+    visit.reminder_queued = False
+
+
+ROUND_FIELDS = ["due_back_at", "overdue_round", "escalation_level", "reminder_queued"]
+
+
+def recompute_timer(visit: Visit) -> None:
+    """Store when the sweep must next look at the visit, from its current fields (after healthchecks'
+    alert_after, recomputed on every write). Call with the visit locked, after its other changes are saved."""
+    visit.alert_due_at = visit.alert_due()
+    Visit.objects.filter(pk=visit.pk).update(alert_due_at=visit.alert_due_at)
+    board_changed()
+
+
+def rebased_due_back(visit: Visit, checked_out_at: datetime.datetime) -> datetime.datetime:
+    """Due back follows what happened: the check-out time plus the planned length, plus any extension."""
+    return checked_out_at + visit.planned_length + datetime.timedelta(minutes=visit.extended_minutes)
+
+
+@transaction.atomic
+def visit_times_corrected(*, visit: Visit, actor, now=None) -> Visit:
+    """An admin corrected a visit's planned times: a visit that is out is re-based on them (unless the office
+    has since agreed a return time on a call) and its timer recomputed."""
+    now = now_or(now)
+    locked = Visit.objects.locked(visit)
+    if not (actor.is_superuser or actor.has_perm("visits.change_visit")):
+        raise PermissionDenied("Only an admin corrects a visit's times.")
+    if not locked.is_away:
+        return locked
+    before = locked.due_back
+    if locked.overdue_round == 0 or not locked.due_back_at:
+        locked.due_back_at = rebased_due_back(locked, locked.checked_out_at or now)
+        locked.save(update_fields=["due_back_at", "updated_at"])
+    recompute_timer(locked)
+    audit(
+        actor=actor,
+        action="visit.times_corrected",
+        obj=locked,
+        summary="Planned times corrected: due back recomputed",
+        due_back_before=before.isoformat(),
+        due_back=locked.due_back.isoformat(),
+    )
+    return locked
+
+
+OVERDUE_OUTCOMES = {
+    AlertOutcome.RANG_ALL_FINE,
+    AlertOutcome.RANG_NO_ANSWER,
+    AlertOutcome.POLICE_CALLED,
+    AlertOutcome.CHECKED_FINE,
+}
+DURESS_OUTCOMES = {AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE}
 
 
 @transaction.atomic
@@ -51,7 +105,10 @@ def alert_acknowledge(
     now=None,
 ) -> VisitAlert:
     """The office says what it did about an alert. 'Rang, all fine' with a new return time resolves the visit's
-    overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running."""
+    overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running.
+
+    A duress alert stays up until a named person (the actor) confirms the pair are safe and says how; "police
+    called" with its reference is recorded on it as a step and leaves it up."""
     now = now_or(now)
     visit = Visit.objects.locked(alert.visit)
     if not may_act_on_alerts(actor, visit):
@@ -59,12 +116,7 @@ def alert_acknowledge(
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.acknowledged_at:
         raise ValidationError("This alert has already been acknowledged.")
-    if outcome not in {
-        AlertOutcome.RANG_ALL_FINE,
-        AlertOutcome.RANG_NO_ANSWER,
-        AlertOutcome.POLICE_CALLED,
-        AlertOutcome.CHECKED_FINE,
-    }:
+    if outcome not in (DURESS_OUTCOMES if alert.is_duress else OVERDUE_OUTCOMES):
         raise ValidationError({"outcome": "Choose what you did."})
     police_reference = police_reference.strip()
     if outcome == AlertOutcome.POLICE_CALLED and not police_reference:
@@ -74,8 +126,26 @@ def alert_acknowledge(
             raise ValidationError({"new_return": "Give the new return time they agreed."})
         if new_return <= now:
             raise ValidationError({"new_return": "The new return time must be in the future."})
+    if alert.is_duress and outcome == AlertOutcome.POLICE_CALLED:
+        alert.police_reference, alert.police_called_at = police_reference, now
+        alert.note = "\n".join(filter(None, [alert.note, note.strip()]))
+        alert.next_repeat_at = None  # someone is acting: no more rounds, but it stays up
+        alert.full_clean()
+        alert.save()
+        recompute_timer(visit)
+        audit(
+            actor=actor,
+            action="alert.police_called",
+            obj=alert,
+            school=visit.school,
+            summary=f"{alert.title}: police called, reference {police_reference}",
+            police_reference=police_reference,
+        )
+        return alert
     alert.acknowledged_at, alert.acknowledged_by, alert.outcome = now, actor, outcome
-    alert.police_reference, alert.note = police_reference, note.strip()
+    alert.police_reference = police_reference or alert.police_reference
+    alert.note = "\n".join(filter(None, [alert.note, note.strip()]))
+    alert.next_repeat_at = None
     alert.full_clean()
     alert.save()
     if outcome == AlertOutcome.RANG_ALL_FINE and visit.is_away:
@@ -87,12 +157,11 @@ def alert_acknowledge(
             kinds=[AlertKind.OVERDUE, AlertKind.ON_SITE_TOO_LONG],
         )
         start_new_round(visit, due_back=new_return)
-        visit.alert_due_at = visit.next_alert_due(visit.school.policy())
-        visit.save(update_fields=["due_back_at", "overdue_round", "escalation_level", "alert_due_at", "updated_at"])
-    board_changed()
+        visit.save(update_fields=[*ROUND_FIELDS, "updated_at"])
+    recompute_timer(visit)
     audit(
         actor=actor,
-        action="alert.acknowledge",
+        action="alert.confirmed_safe" if outcome in CONFIRMED_SAFE else "alert.acknowledge",
         obj=alert,
         school=visit.school,
         summary=f"{alert.title}: {alert.get_outcome_display()}",
@@ -127,5 +196,6 @@ def visit_raise_duress(*, visit: Visit, actor, from_office: bool, now=None) -> V
         now=now,
         action=EscalationAction.POLICE_PROMPT,
     )
+    recompute_timer(visit)
     audit(actor=actor, action="visit.duress", obj=visit, summary="Duress alert raised", from_office=from_office)
     return alert

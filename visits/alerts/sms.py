@@ -1,13 +1,17 @@
 """Text messages through a pluggable backend (settings.SMS_BACKEND), like Django's email backends.
 
 Console in development; a locmem outbox for tests; a file backend for the integration test and benchmarks.
-A provider's backend is a class with `send(to, body)` that raises on failure.
+A provider's backend is a class with `send(to, body)` that returns the provider's id for the message it accepted
+and raises on failure; a message counts as sent only with that id. The local backends return a local id
+(production refuses them).
 """
 
+import itertools
 import json
 import logging
 import os
 import sys
+import uuid
 
 from django.conf import settings
 from django.utils import timezone
@@ -16,29 +20,36 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 outbox: list[dict] = []
+_locmem_ids = itertools.count(1)
 
 
 class ConsoleSMSBackend:
-    def send(self, to: str, body: str) -> None:
+    def send(self, to: str, body: str) -> str:
         sys.stdout.write(f"SMS to {to}: {body}\n")
         sys.stdout.flush()
+        return f"console:{uuid.uuid4().hex}"
 
 
 class LocmemSMSBackend:
-    def send(self, to: str, body: str) -> None:
-        outbox.append({"to": to, "body": body})
+    def send(self, to: str, body: str) -> str:
+        message_id = f"locmem:{next(_locmem_ids)}"
+        outbox.append({"to": to, "body": body, "id": message_id})
+        return message_id
 
 
 class FileSMSBackend:
     """One JSON line per message in settings.SMS_FILE_PATH: lets another process count what was sent."""
 
-    def send(self, to: str, body: str) -> None:
-        line = json.dumps({"to": to, "body": body, "at": timezone.now().isoformat()})
+    def send(self, to: str, body: str) -> str:
+        message_id = f"file:{uuid.uuid4().hex}"
+        line = json.dumps({"to": to, "body": body, "at": timezone.now().isoformat(), "id": message_id})
         with open(settings.SMS_FILE_PATH, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        return message_id
 
 
-def send_sms(*, to: str, body: str) -> None:
-    import_string(settings.SMS_BACKEND)().send(to, body)
+def send_sms(*, to: str, body: str) -> str:
+    """Send one text; the provider's id for it."""
+    return import_string(settings.SMS_BACKEND)().send(to, body)

@@ -1,21 +1,24 @@
-"""The sweep that raises overdue and on-site-too-long alerts, and its heartbeat (after healthchecks' sendalerts).
+"""The sweep that raises overdue and on-site-too-long alerts, repeats and climbs unanswered ones, queues the lead's
+reminder, and its heartbeat (after healthchecks' sendalerts).
 
-Each visit stores when its next alert is due (`Visit.alert_due_at`, a partial index on away visits). The sweep
-claims due rows with row locks that skip locked rows and a compare-and-swap update, and stores each alert under
-a key unique per visit and step, so several workers never raise one twice. Each alert queues one notification
-per recipient and channel (delivery.py sends them)."""
+Each visit stores when the sweep must next look at it (`Visit.alert_due_at`, a partial index on away visits),
+worked out from the chain frozen onto it at check-out (`Visit.safety_chain`), never the live policy. The sweep
+claims due rows with row locks that skip locked rows and a compare-and-swap update, and stores each alert under a
+key unique per visit and step, so several workers never raise one twice. Every message is an outbox row
+(AlertNotification) unique per visit, key, channel and recipient: at least once, never twice (delivery.py sends
+them)."""
 
 import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit
 from core.models import EscalationAction
-from core.roles import Role
-from core.selectors import users_with_role
+from core.selectors import step_audience, users_with_role
 
 from ..changes import board_changed
 from ..lifecycle import AWAY
@@ -26,49 +29,158 @@ from ..models import (
     SweepHeartbeat,
     Visit,
     VisitAlert,
+    VisitRole,
 )
 
 HEARTBEAT_NAME = "alert-sweep"
 
 
-def _recipients(visit: Visit, roles: set[str]) -> list:
+def _recipients(visit: Visit, roles) -> list:
     """Active users with any of `roles` at the visit's school, with their profiles."""
     return list(users_with_role(school=visit.school_id, roles=roles).select_related("profile"))
 
 
 def _audience(alert: VisitAlert) -> tuple[set[str], bool]:
     """Who hears of an alert, and whether by text as well as email (the board shows every alert)."""
-    senior = {Role.DSL, Role.PRINCIPAL}
-    if alert.kind == AlertKind.DURESS or alert.action == EscalationAction.POLICE_PROMPT:
-        return {Role.OFFICE} | senior, True
-    if alert.action == EscalationAction.ALERT_SENIOR:
-        return senior, True
-    return {Role.OFFICE}, False
+    if alert.kind == AlertKind.DURESS:
+        roles, by_text = step_audience(EscalationAction.POLICE_PROMPT)
+    else:
+        roles, by_text = step_audience(alert.action or EscalationAction.RING_LEAD)
+    return set(roles), by_text
 
 
-def _queue_notifications(alert: VisitAlert, now: datetime.datetime) -> None:
-    roles, by_text = _audience(alert)
+def _next_audience(alert: VisitAlert) -> tuple[set[str], bool]:
+    """The people an unanswered alert climbs to: its own and the next step's (the senior team after an on-site
+    alert). The last step, and duress, stay with their own (already the widest)."""
+    own, own_text = _audience(alert)
+    following = None
+    if alert.kind == AlertKind.ON_SITE_TOO_LONG:
+        following = EscalationAction.ALERT_SENIOR
+    elif alert.kind == AlertKind.OVERDUE and alert.step_order is not None:
+        steps = alert.visit.chain().steps
+        if alert.step_order + 1 < len(steps):
+            following = steps[alert.step_order + 1].action
+    if following is None:
+        return own, own_text
+    roles, by_text = step_audience(following)
+    return own | roles, own_text or by_text
+
+
+def _mobile(user):
+    mobile = getattr(getattr(user, "profile", None), "mobile", None)
+    return mobile.as_e164 if mobile else None
+
+
+def field_link(visit: Visit) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("visits:field", args=[visit.pk])
+
+
+def alert_message(alert: VisitAlert, round_number: int = 0) -> tuple[str, str]:
+    """Subject and body. Need to know: who, where, due back, phone, vehicle; never the reason or reports."""
+    visit = alert.visit
+    names = " and ".join(p.name for p in visit.people.all())
+    local_due = timezone.localtime(visit.due_back)
+    again = f" (still unanswered, round {round_number + 1})" if round_number else ""
+    subject = f"[Home visits] {alert.title}{again}: {names}"
+    lines = [
+        f"{alert.title}.",
+        f"Visitors: {names}.",
+        f"Address: {visit.household.address}.",
+        f"Due back: {local_due:%H:%M} on {local_due:%d %b}.",
+        f"Lead's mobile: {visit.lead_mobile or 'not given'}.",
+        f"Vehicle: {visit.vehicle or 'not given'}.",
+        "Nobody has acknowledged this yet." if round_number else "",
+        "Open the board to acknowledge what you did.",
+    ]
+    return subject, "\n".join(line for line in lines if line)
+
+
+def _rows_for(visit, *, key, alert, users, by_text, subject, body, now) -> list[AlertNotification]:
     rows = []
-    for user in _recipients(alert.visit, roles):
+    for user in users:
+        common = dict(visit=visit, alert=alert, key=key, user=user, subject=subject, body=body, created_at=now)
         if user.email:
-            rows.append(
-                AlertNotification(alert=alert, channel=NotificationChannel.EMAIL, recipient=user.email, created_at=now)
-            )
-        mobile = getattr(user.profile, "mobile", None)
+            rows.append(AlertNotification(channel=NotificationChannel.EMAIL, recipient=user.email, **common))
+        mobile = _mobile(user)
         if by_text and mobile:
+            rows.append(AlertNotification(channel=NotificationChannel.SMS, recipient=mobile, **common))
+    return rows
+
+
+def _pair_texts(visit: Visit, *, key: str, alert, body: str, lead_only: bool, now) -> list[AlertNotification]:
+    """Texts to the pair themselves: the lead on the mobile given for the visit (else their profile's)."""
+    rows = []
+    for person in visit.people.select_related("user__profile").filter(role__in=[VisitRole.LEAD, VisitRole.SECOND]):
+        if lead_only and person.role != VisitRole.LEAD:
+            continue
+        mobile = _mobile(person.user)
+        if person.role == VisitRole.LEAD and visit.lead_mobile:
+            mobile = visit.lead_mobile.as_e164
+        if mobile:
             rows.append(
                 AlertNotification(
-                    alert=alert, channel=NotificationChannel.SMS, recipient=mobile.as_e164, created_at=now
+                    visit=visit,
+                    alert=alert,
+                    key=key,
+                    user=person.user,
+                    channel=NotificationChannel.SMS,
+                    recipient=mobile,
+                    subject="Home visit",
+                    body=body,
+                    created_at=now,
                 )
             )
+    return rows
+
+
+def _queue_notifications(alert: VisitAlert, now: datetime.datetime, round_number: int = 0) -> None:
+    """One round of an alert's messages. The second round goes to the same people; from the third it climbs
+    to the next step's people too. The first overdue step also texts the pair."""
+    roles, by_text = _audience(alert) if round_number < 2 else _next_audience(alert)
+    subject, body = alert_message(alert, round_number)
+    key = f"alert:{alert.pk}:{round_number}"
+    visit = alert.visit
+    rows = _rows_for(
+        visit,
+        key=key,
+        alert=alert,
+        users=_recipients(visit, roles),
+        by_text=by_text,
+        subject=subject,
+        body=body,
+        now=now,
+    )
+    if alert.kind == AlertKind.OVERDUE and alert.step_order == 0 and round_number == 0:
+        local_due = timezone.localtime(visit.due_back)
+        text = (
+            f"You were due back at {local_due:%H:%M} and the office has not heard from you. Ring the office now, "
+            f"or check in or extend: {field_link(visit)}"
+        )
+        rows += _pair_texts(visit, key=f"{key}:pair", alert=alert, body=text, lead_only=False, now=now)
     AlertNotification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _queue_reminder(visit: Visit, now) -> None:
+    local_due = timezone.localtime(visit.due_back)
+    text = f"Due back {local_due:%H:%M}: extend or check in: {field_link(visit)}"
+    rows = _pair_texts(visit, key=f"reminder:{visit.overdue_round}", alert=None, body=text, lead_only=True, now=now)
+    AlertNotification.objects.bulk_create(rows, ignore_conflicts=True)
+    audit(
+        actor=None,
+        action="visit.reminder",
+        obj=visit,
+        school=visit.school,
+        summary=f"Lead reminded: due back {local_due:%H:%M}" if rows else "No mobile to remind the lead on",
+    )
 
 
 def store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str = "", step_order=None):
     """Store the alert once: a second attempt with the same key (another worker, a retry) changes nothing."""
+    repeat = datetime.timedelta(minutes=visit.chain().repeat_after_minutes)
     try:
         with transaction.atomic():
             # raised_at is the moment of storing, not the sweep's start: what the latency figures measure.
+            raised_at = timezone.now()
             alert = VisitAlert.objects.create(
                 visit=visit,
                 key=key,
@@ -76,10 +188,16 @@ def store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str =
                 action=action,
                 step_order=step_order,
                 due_at=due_at,
-                raised_at=timezone.now(),
+                raised_at=raised_at,
+                next_repeat_at=max(raised_at, now) + repeat,
             )
     except IntegrityError:
         return None
+    if kind == AlertKind.OVERDUE and step_order:
+        # The later step carries on repeating and climbing; the earlier ones it replaces stop.
+        visit.alerts.filter(kind=AlertKind.OVERDUE, acknowledged_at__isnull=True, step_order__lt=step_order).update(
+            next_repeat_at=None
+        )
     board_changed()
     audit(
         actor=None,
@@ -96,10 +214,12 @@ def store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str =
 
 def _due_alerts(visit: Visit, policy, now) -> list[dict]:
     """Every alert due by `now` that this visit has not raised yet, earliest first (a sweep that was down
-    catches up: all the steps that fell due while it was away are raised at once)."""
+    catches up: all the steps that fell due while it was away are raised at once). Reads the visit's frozen
+    chain; `policy` only stands in for a visit that has none (checked out before chains were frozen)."""
     due = []
-    steps = policy.escalation_steps
-    overdue_at = visit.overdue_at(policy)
+    chain = visit.chain(policy)
+    steps = chain.steps
+    overdue_at = visit.overdue_at(chain)
     for index in range(visit.escalation_level, len(steps)):
         step = steps[index]
         at = overdue_at + datetime.timedelta(minutes=step.delay_minutes)
@@ -114,7 +234,7 @@ def _due_alerts(visit: Visit, policy, now) -> list[dict]:
                 step_order=index,
             )
         )
-    on_site_at = visit.on_site_too_long_at(policy)
+    on_site_at = visit.on_site_too_long_at(chain)
     if on_site_at and not visit.on_site_alert_raised and on_site_at <= now:
         due.append(
             dict(key=f"on_site:{int(visit.arrived_at.timestamp())}", kind=AlertKind.ON_SITE_TOO_LONG, due_at=on_site_at)
@@ -122,9 +242,41 @@ def _due_alerts(visit: Visit, policy, now) -> list[dict]:
     return sorted(due, key=lambda a: a["due_at"])
 
 
+def _repeat_unanswered(visit: Visit, now) -> int:
+    """Send another round of each unanswered alert whose repeat has fallen due. The round number is in each
+    outbox row's key, so a second sweep (or a retry) never sends one twice."""
+    repeat = datetime.timedelta(minutes=visit.chain().repeat_after_minutes)
+    due = list(
+        visit.alerts.select_for_update()
+        .filter(acknowledged_at__isnull=True, next_repeat_at__lte=now)
+        .order_by("raised_at")
+    )
+    for alert in due:
+        alert.visit = visit
+        _queue_notifications(alert, now, round_number=alert.rounds_sent)
+        alert.rounds_sent += 1
+        alert.next_repeat_at = now + repeat
+        alert.save(update_fields=["rounds_sent", "next_repeat_at"])
+        audit(
+            actor=None,
+            action="alert.repeat",
+            obj=alert,
+            school=visit.school,
+            summary=f"{alert.title}: unanswered, sent again (round {alert.rounds_sent})",
+        )
+    return len(due)
+
+
 def _sweep_one(visit: Visit, policy, now) -> int:
-    """Raise what is due for one claimed visit. The compare-and-swap makes a second claimant a no-op."""
-    due = _due_alerts(visit, policy, now)
+    """Raise what is due for one claimed visit, repeat what is unanswered, queue the lead's reminder. The
+    compare-and-swap makes a second claimant a no-op."""
+    chain = visit.chain(policy)
+    if not visit.safety_chain:
+        # Checked out before chains were frozen: work to the policy's chain for this run without asking again.
+        visit.safety_chain = chain.to_json()
+    due = _due_alerts(visit, chain, now)
+    remind_at = visit.remind_at(chain)
+    remind = bool(remind_at and remind_at <= now)
     level = visit.escalation_level + sum(1 for a in due if a["kind"] == AlertKind.OVERDUE)
     on_site_raised = visit.on_site_alert_raised or any(a["kind"] == AlertKind.ON_SITE_TOO_LONG for a in due)
     before = dict(
@@ -132,16 +284,23 @@ def _sweep_one(visit: Visit, policy, now) -> int:
         escalation_level=visit.escalation_level,
         overdue_round=visit.overdue_round,
         on_site_alert_raised=visit.on_site_alert_raised,
+        reminder_queued=visit.reminder_queued,
         due_back_at=visit.due_back_at,
     )
     visit.escalation_level, visit.on_site_alert_raised = level, on_site_raised
-    next_due = visit.next_alert_due(policy)
+    visit.reminder_queued = visit.reminder_queued or remind
     swapped = Visit.objects.filter(pk=visit.pk, **before).update(
-        escalation_level=level, on_site_alert_raised=on_site_raised, alert_due_at=next_due
+        escalation_level=level, on_site_alert_raised=on_site_raised, reminder_queued=visit.reminder_queued
     )
     if swapped != 1:
         return 0  # Another sweep, or a check-in, changed the visit first: it has recomputed the timer itself.
-    return sum(1 for a in due if store_alert(visit=visit, now=now, **a))
+    # Past due already (a sweep that was down): the overdue texts say it better than a late reminder.
+    if remind and now < visit.overdue_at(chain):
+        _queue_reminder(visit, now)
+    raised = sum(1 for a in due if store_alert(visit=visit, now=now, **a))
+    _repeat_unanswered(visit, now)
+    Visit.objects.filter(pk=visit.pk).update(alert_due_at=visit.alert_due(chain))
+    return raised
 
 
 def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> int:

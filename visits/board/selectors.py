@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db.models import CharField, Count, DateTimeField, Max, Prefetch, Q
+from django.db.models import CharField, Count, DateTimeField, Exists, Max, OuterRef, Prefetch, Q
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
@@ -18,12 +18,17 @@ from core.scoping import school_ids_for
 from ..alerts.sweep import sweep_status
 from ..changes import GENERATION_KEY, recent_versions
 from ..lifecycle import AWAY, ON_THE_DAY
-from ..models import Visit, VisitAlert, VisitPerson, VisitRole
+from ..models import AlertKind, AlertNotification, Visit, VisitAlert, VisitPerson, VisitRole
+
+
+def open_duress(visit_ref="pk"):
+    return VisitAlert.objects.filter(visit=OuterRef(visit_ref), kind=AlertKind.DURESS, acknowledged_at__isnull=True)
 
 
 def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
-    """Today's visits at the user's schools (or these schools: a board screen's) and any still out from earlier,
-    with the pair and open alerts."""
+    """Today's visits at the user's schools (or these schools: a board screen's), any still out from earlier, and
+    any with a duress alert nobody has yet confirmed safe (whatever their status): with the pair, open alerts and
+    messages that failed."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -33,15 +38,21 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
         .annotate(mobile_raw=Cast("user__profile__mobile", CharField()))
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
+    failed = AlertNotification.objects.filter(failed_at__isnull=False).select_related("user").order_by("failed_at")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
         .annotate(lead_mobile_raw=Cast("lead_mobile", CharField()))
-        .filter(Q(status__in=AWAY) | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY))
+        .filter(
+            Q(status__in=AWAY)
+            | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY)
+            | Exists(open_duress())
+        )
         .select_related("household", "school")
         .prefetch_related(
             Prefetch("people", queryset=people, to_attr="pair"),
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"),
+            Prefetch("notifications", queryset=failed, to_attr="failed_notifications"),
         )
         .order_by("scheduled_start", "pk")
     )
@@ -82,9 +93,19 @@ class BoardRow:
         return bool(self.lead_mobile) and (usual is None or usual.tel != self.lead_mobile.tel)
 
     @cached_property
+    def duress(self) -> VisitAlert | None:
+        """The duress alert still up (until someone confirms the pair safe), if any."""
+        return next((a for a in self.visit.open_alerts if a.is_duress), None)
+
+    @property
+    def failures(self) -> list[str]:
+        """Messages that did not reach a phone or inbox after their retries: "text to Sam Okafor failed"."""
+        return [n.failure_text for n in self.visit.failed_notifications]
+
+    @cached_property
     def state(self) -> str:
         """Words for the row's state: never colour alone. Read several times a row by the template."""
-        if any(a.kind == "duress" for a in self.visit.open_alerts):
+        if self.duress:
             return "DURESS"
         if self.overdue:
             return "OVERDUE"
@@ -125,6 +146,8 @@ def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
                 lead_mobile=phone(visit.lead_mobile_raw),
             )
         )
+    # Duress first, on every board of the school, whatever the time of the visit.
+    rows.sort(key=lambda row: row.duress is None)
     return rows
 
 
@@ -174,9 +197,10 @@ def board_version_uncached(*, user=None, now: datetime.datetime, school_ids: lis
         .aggregate(n=Count("id"), changed=Max("updated_at"), overdue=Count("id", filter=Q(status__in=AWAY) & overdue))
     )
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
-        last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True))
+        last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True)), police=Max("police_called_at")
     )
+    failed = AlertNotification.objects.filter(visit__school_id__in=ids, failed_at__isnull=False).count()
     sweep = sweep_status(now)
     sweep = sweep["ok"] or sweep["last_run_at"]  # healthy, or since when not
-    raw = f"{sorted(ids)}|{visits}|{alerts}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"
+    raw = f"{sorted(ids)}|{visits}|{alerts}|{failed}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]

@@ -79,8 +79,8 @@ def _board_context(request, ack_forms=None):
         for alert in row.visit.open_alerts:
             alert.visit = row.visit  # already loaded: no query per alert
             open_alerts.append((alert, row, ack_forms.get(alert.pk) or AcknowledgeForm(alert=alert)))
-    # Police prompts and duress first, then the oldest.
-    open_alerts.sort(key=lambda item: (not item[0].is_police_prompt, item[0].raised_at))
+    # Duress first, then police prompts, then the oldest.
+    open_alerts.sort(key=lambda item: (not item[0].is_duress, not item[0].is_police_prompt, item[0].raised_at))
     return {
         "rows": rows,
         "open_alerts": open_alerts,
@@ -172,9 +172,16 @@ def acknowledge(request, pk):
 @board_user_required
 @require_POST
 def office_duress(request, pk):
-    visit = get_object_or_404(Visit, pk=pk, school_id__in=school_ids_for(request.user))
+    """The code word heard on a call: one confirmation first (a mis-click would send the whole school to 999)."""
+    visit = get_object_or_404(
+        Visit.objects.select_related("household").prefetch_related("people__user"),
+        pk=pk,
+        school_id__in=school_ids_for(request.user),
+    )
     if not may_use_board(request.user):
         raise PermissionDenied
+    if request.POST.get("confirm") != "yes":
+        return render(request, "visits/duress_confirm.html", {"visit": visit})
     try:
         alert_services.visit_raise_duress(visit=visit, actor=request.user, from_office=True)
     except ValidationError as error:

@@ -10,11 +10,11 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from core.audit import audit
 
-from ..alerts.services import resolve_open_alerts, start_new_round
-from ..changes import board_changed
+from ..alerts.services import ROUND_FIELDS, rebased_due_back, recompute_timer, resolve_open_alerts, start_new_round
 from ..departure.services import check_out_blockers
 from ..lifecycle import _transition, now_or
 from ..models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitStatus
@@ -41,9 +41,8 @@ def available_checkins(visit: Visit) -> list[str]:
 
 
 def _finish(visit: Visit, *, actor, kind: str, now, minutes=None, fields=()) -> CheckIn:
-    visit.alert_due_at = visit.next_alert_due(visit.school.policy())
-    visit.save(update_fields=["alert_due_at", "updated_at", *fields])
-    board_changed()
+    visit.save(update_fields=["updated_at", *fields])
+    recompute_timer(visit)
     checkin = CheckIn(
         visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=not is_pair(actor, visit), minutes=minutes
     )
@@ -68,6 +67,23 @@ def _lock_for(actor, visit: Visit) -> Visit:
     return locked
 
 
+def check_out_refusal(visit: Visit, *, policy, now) -> str:
+    """Why the pair may not check out now, in words that say what to do; empty when they may. A check-out long
+    before the planned start, or on another day, would set a due-back time nobody would notice passing."""
+    start, local_now = visit.local_start, timezone.localtime(now)
+    change = "Change the visit's date and time first (a change goes back for a decision), then check out."
+    if local_now.date() != start.date():
+        return f"This visit is planned for {start:%A %-d %B}, not today. {change}"
+    minutes = policy.earliest_checkout_minutes
+    earliest = timezone.localtime(start - datetime.timedelta(minutes=minutes))
+    if now < earliest:
+        return (
+            f"This visit is planned to start at {start:%H:%M}: you can check out from {earliest:%H:%M} "
+            f"({minutes} minutes before). If you are going now, c{change[1:]}"
+        )
+    return ""
+
+
 @transaction.atomic
 def visit_check_in(*, visit: Visit, actor, kind: str, now=None) -> CheckIn:
     """Record a status check-in (check out, arrived, left, returned, not returning)."""
@@ -77,6 +93,10 @@ def visit_check_in(*, visit: Visit, actor, kind: str, now=None) -> CheckIn:
         blockers = check_out_blockers(locked, actor=actor, now=now)
         if blockers:
             raise ValidationError(blockers)
+        policy = locked.school.policy()
+        refusal = check_out_refusal(locked, policy=policy, now=now)
+        if refusal:
+            raise ValidationError(refusal)
     route = ROUTES.get(kind, {}).get(locked.status)
     if route is None:
         raise ValidationError(
@@ -87,8 +107,11 @@ def visit_check_in(*, visit: Visit, actor, kind: str, now=None) -> CheckIn:
         _transition(locked, to_status=status, actor=actor, now=now, note=note)
     fields = []
     if kind == CheckInKind.CHECKED_OUT:
+        # The start of a safety session: due back re-based on the real departure, the chain frozen as it is now.
         locked.checked_out_at = now
-        fields.append("checked_out_at")
+        locked.due_back_at = rebased_due_back(locked, now)
+        locked.safety_chain = policy.frozen_chain().to_json()
+        fields += ["checked_out_at", "due_back_at", "safety_chain"]
     elif kind == CheckInKind.ARRIVED:
         locked.arrived_at = now
         fields.append("arrived_at")
@@ -108,8 +131,8 @@ def visit_extend(*, visit: Visit, actor, minutes: int, now=None) -> CheckIn:
     locked = _lock_for(actor, visit)
     if not locked.is_away:
         raise ValidationError("You can only extend a visit while you are out.")
-    policy = locked.school.policy()
-    left = policy.max_extension_minutes - locked.extended_minutes
+    limit = locked.chain().max_extension_minutes
+    left = limit - locked.extended_minutes
     if minutes is None or minutes < 1:
         raise ValidationError({"minutes": "Extend by at least one minute."})
     if minutes > left:
@@ -117,7 +140,7 @@ def visit_extend(*, visit: Visit, actor, minutes: int, now=None) -> CheckIn:
             {
                 "minutes": (
                     f"You can extend by at most {left} more minutes (the policy allows "
-                    f"{policy.max_extension_minutes} in all). Ring the office to agree a later time."
+                    f"{limit} in all). Ring the office to agree a later time."
                 )
             }
         )
@@ -134,5 +157,5 @@ def visit_extend(*, visit: Visit, actor, minutes: int, now=None) -> CheckIn:
         kind=CheckInKind.EXTENDED,
         now=now,
         minutes=minutes,
-        fields=["extended_minutes", "due_back_at", "overdue_round", "escalation_level"],
+        fields=["extended_minutes", *ROUND_FIELDS],
     )

@@ -33,8 +33,8 @@ def _field_visit(user, pk) -> Visit:
 @login_required
 def field(request, pk):
     visit = _field_visit(request.user, pk)
-    policy = visit.school.policy()
-    extend_form = ExtendForm(minutes_left=policy.max_extension_minutes - visit.extended_minutes)
+    chain = visit.chain()
+    extend_form = ExtendForm(minutes_left=chain.max_extension_minutes - visit.extended_minutes)
     if request.method == "POST":
         kind = request.POST.get("kind", "")
         try:
@@ -44,7 +44,7 @@ def field(request, pk):
                 return redirect("visits:field", pk=visit.pk)
             if kind == CheckInKind.EXTENDED:
                 extend_form = ExtendForm(
-                    request.POST, minutes_left=policy.max_extension_minutes - visit.extended_minutes
+                    request.POST, minutes_left=chain.max_extension_minutes - visit.extended_minutes
                 )
                 if extend_form.is_valid():
                     services.visit_extend(visit=visit, actor=request.user, minutes=extend_form.cleaned_data["minutes"])
@@ -73,6 +73,8 @@ def field(request, pk):
             "kinds": CheckInKind,
             "quick": QUICK_CHECKIN,
             "pair": [p for p in visit.people.all() if p.user_id],
+            "chain": chain,
+            "planned_minutes": int(visit.planned_length.total_seconds() // 60),
         },
         status=400 if request.method == "POST" else 200,
     )

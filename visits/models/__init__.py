@@ -5,7 +5,15 @@ Import them from here: `from visits.models import Visit`.
 
 from ..lifecycle import VisitStatus
 from .after import FollowUpAction, Incident, IncidentKind, PresentPerson, VisitConcern, VisitOutcome, VisitReport
-from .alerts import AlertKind, AlertNotification, AlertOutcome, NotificationChannel, SweepHeartbeat, VisitAlert
+from .alerts import (
+    CONFIRMED_SAFE,
+    AlertKind,
+    AlertNotification,
+    AlertOutcome,
+    NotificationChannel,
+    SweepHeartbeat,
+    VisitAlert,
+)
 from .departure import ChecklistOverride, SafeWord, VisitPreparation
 from .field import CheckIn, CheckInKind
 from .requests import AuthorisationDecision, Decision, NotifyMethod, ParentNotification, ParentResponse
@@ -20,6 +28,7 @@ from .visit import (
 )
 
 __all__ = [
+    "CONFIRMED_SAFE",
     "AlertKind",
     "AlertNotification",
     "AlertOutcome",

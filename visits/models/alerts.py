@@ -21,6 +21,13 @@ class AlertOutcome(models.TextChoices):
     POLICE_CALLED = "police_called", "Police called"
     CHECKED_FINE = "checked_fine", "Checked on them: all fine"
     RESOLVED_BY_CHECKIN = "resolved_by_checkin", "Resolved by a check-in"
+    # The only ways a duress alert closes: a named person confirms the pair are safe, and says how.
+    SAFE_SPOKE = "safe_spoke", "Confirmed safe: I spoke to them on the phone"
+    SAFE_BACK = "safe_back", "Confirmed safe: they are back"
+    SAFE_POLICE = "safe_police", "Confirmed safe: the police confirmed it"
+
+
+CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_BACK, AlertOutcome.SAFE_POLICE)
 
 
 class VisitAlert(models.Model):
@@ -39,7 +46,14 @@ class VisitAlert(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=AlertOutcome.choices, blank=True)
     police_reference = models.CharField(max_length=60, blank=True)
+    # For duress, calling the police is a step that leaves the alert up (it closes only when someone confirms
+    # the pair are safe): when the office said it called them.
+    police_called_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # Unanswered alerts are sent again, then to the next step's people: how many rounds are queued so far and
+    # when the next falls due (empty once answered, or when a later step has taken over).
+    rounds_sent = models.PositiveSmallIntegerField(default=1)
+    next_repeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["visit", "raised_at", "id"]
@@ -52,6 +66,10 @@ class VisitAlert(models.Model):
             models.CheckConstraint(
                 name="police_called_has_reference",
                 condition=~Q(outcome="police_called") | ~Q(police_reference=""),
+            ),
+            models.CheckConstraint(
+                name="duress_closes_only_when_confirmed_safe",
+                condition=~Q(kind="duress") | Q(acknowledged_at__isnull=True) | Q(outcome__in=CONFIRMED_SAFE),
             ),
         ]
         indexes = [
@@ -75,6 +93,10 @@ class VisitAlert(models.Model):
     def is_police_prompt(self) -> bool:
         return self.kind == AlertKind.DURESS or self.action == "police_prompt"
 
+    @property
+    def is_duress(self) -> bool:
+        return self.kind == AlertKind.DURESS
+
 
 class NotificationChannel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -82,25 +104,52 @@ class NotificationChannel(models.TextChoices):
 
 
 class AlertNotification(models.Model):
-    """One message for one recipient on one channel: an outbox row, unique, so a retry never sends twice."""
+    """The outbox: one message for one recipient on one channel, about an alert (each round of it) or a visit (the
+    lead's reminder). Unique per visit, key, channel and recipient, so a retry never sends twice; it counts as sent
+    only once the provider accepted it (`provider_id`)."""
 
-    alert = models.ForeignKey(VisitAlert, on_delete=models.CASCADE, related_name="notifications")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="notifications")
+    alert = models.ForeignKey(VisitAlert, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    key = models.CharField(max_length=60, default="", help_text="e.g. alert:12:0 (alert 12, first round), reminder:0")
     channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
     recipient = models.CharField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200, default="")
+    body = models.TextField(default="")
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=120, blank=True, help_text="The provider's id for the accepted message.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after its retries.")
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["alert", "channel", "recipient"]
+        ordering = ["visit", "key", "channel", "recipient"]
         constraints = [
-            models.UniqueConstraint(fields=["alert", "channel", "recipient"], name="notify_once_per_recipient"),
+            models.UniqueConstraint(fields=["visit", "key", "channel", "recipient"], name="notify_once_per_recipient"),
+            models.CheckConstraint(name="sent_means_accepted", condition=Q(sent_at__isnull=True) | ~Q(provider_id="")),
         ]
-        indexes = [models.Index(fields=["created_at"], name="notification_unsent", condition=Q(sent_at__isnull=True))]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="notification_unsent",
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+            ),
+            models.Index(fields=["visit"], name="notification_failed", condition=Q(failed_at__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.channel} to {self.recipient}"
+
+    @property
+    def failure_text(self) -> str:
+        """What the board says: "text to Sam Okafor failed"."""
+        what = "text" if self.channel == NotificationChannel.SMS else "email"
+        who = (self.user.get_full_name() or self.user.username) if self.user_id else self.recipient
+        return f"{what} to {who} failed"
 
 
 class SweepHeartbeat(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from phonenumber_field.modelfields import PhoneNumberField
 
-from core.models import School
+from core.models import SafetyChain, School
 from core.scoping import SchoolScopedQuerySet
 from families.models import Child, Household
 
@@ -83,6 +83,11 @@ class Visit(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0, editable=False)
     overdue_round = models.PositiveSmallIntegerField(default=0, editable=False)
     on_site_alert_raised = models.BooleanField(default=False, editable=False)
+    # Whether the lead's "due back soon" text is queued for the current round (a new return time starts a new one).
+    reminder_queued = models.BooleanField(default=False, editable=False)
+    # The escalation chain, grace and limits as they were at check-out (core.models.SafetyChain as JSON): the
+    # sweep reads only this, so a policy edit while the pair are out changes nothing for them.
+    safety_chain = models.JSONField(null=True, blank=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
     )
@@ -199,30 +204,54 @@ class Visit(models.Model):
         """The return time the pair are working to now."""
         return self.due_back_at or self.expected_return
 
-    def overdue_at(self, policy) -> datetime.datetime:
-        return self.due_back + datetime.timedelta(minutes=policy.overdue_grace_minutes)
+    @property
+    def planned_length(self) -> datetime.timedelta:
+        """Planned start to planned return: what due back is re-based on at check-out."""
+        return self.expected_return - self.scheduled_start
+
+    def chain(self, policy=None) -> SafetyChain:
+        """The chain this visit works to: the copy frozen at check-out; before that, the school's live one."""
+        if self.safety_chain:
+            return SafetyChain.from_json(self.safety_chain)
+        return (policy or self.school.policy()).frozen_chain()
+
+    def overdue_at(self, policy=None) -> datetime.datetime:
+        return self.due_back + datetime.timedelta(minutes=self.chain(policy).grace_minutes)
 
     def is_overdue(self, policy, now: datetime.datetime) -> bool:
         return self.is_away and now >= self.overdue_at(policy)
 
-    def on_site_too_long_at(self, policy) -> datetime.datetime | None:
+    def on_site_too_long_at(self, policy=None) -> datetime.datetime | None:
         if self.status != VisitStatus.ON_SITE or not self.arrived_at:
             return None
-        return self.arrived_at + datetime.timedelta(minutes=policy.max_visit_minutes)
+        return self.arrived_at + datetime.timedelta(minutes=self.chain(policy).max_visit_minutes)
 
-    def next_alert_due(self, policy) -> datetime.datetime | None:
-        """When the next alert for this visit falls due, from its own fields and the school's policy (pure)."""
+    def remind_at(self, policy=None) -> datetime.datetime | None:
+        """When the lead is texted "due back soon", unless already done this round (or the policy says never)."""
+        minutes = self.chain(policy).remind_before_minutes
+        if not self.is_away or self.reminder_queued or not minutes:
+            return None
+        return self.due_back - datetime.timedelta(minutes=minutes)
+
+    def next_alert_due(self, policy=None, *, repeat_at: datetime.datetime | None = None) -> datetime.datetime | None:
+        """When the sweep must next look at this visit, from its own fields and frozen chain (pure). `repeat_at`
+        is the earliest repeat of an alert still unanswered (VisitAlert.next_repeat_at)."""
         if not self.is_away:
             return None
-        candidates = []
-        steps = policy.escalation_steps
-        if self.escalation_level < len(steps):
-            step = steps[self.escalation_level]
-            candidates.append(self.overdue_at(policy) + datetime.timedelta(minutes=step.delay_minutes))
-        on_site_at = self.on_site_too_long_at(policy)
+        chain = self.chain(policy)
+        candidates = [at for at in (repeat_at, self.remind_at(chain)) if at]
+        if self.escalation_level < len(chain.steps):
+            step = chain.steps[self.escalation_level]
+            candidates.append(self.overdue_at(chain) + datetime.timedelta(minutes=step.delay_minutes))
+        on_site_at = self.on_site_too_long_at(chain)
         if on_site_at and not self.on_site_alert_raised:
             candidates.append(on_site_at)
         return min(candidates) if candidates else None
+
+    def alert_due(self, policy=None) -> datetime.datetime | None:
+        """next_alert_due with the visit's unanswered alerts' repeats read from the database (one query)."""
+        repeat_at = self.alerts.filter(acknowledged_at__isnull=True).aggregate(at=models.Min("next_repeat_at"))["at"]
+        return self.next_alert_due(policy, repeat_at=repeat_at)
 
 
 class VisitRole(models.TextChoices):

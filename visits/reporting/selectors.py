@@ -4,17 +4,19 @@ schools."""
 import datetime
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 
 from core.dates import local_day_bounds
 from core.models import School
 from core.roles import Role, has_role
 from core.scoping import school_ids_for
+from core.selectors import contact_gaps
 from safeguarding.selectors import visible_concerns
 
 from ..access import visible_visits
 from ..after.selectors import action_rows
 from ..lifecycle import ON_THE_DAY
-from ..models import Visit, VisitAlert
+from ..models import AlertKind, Visit, VisitAlert
 
 
 def todays_visits(*, user, today: datetime.date) -> QuerySet[Visit]:
@@ -37,7 +39,7 @@ def out_now(*, user) -> QuerySet[Visit]:
         .away()
         .select_related("household")
         .prefetch_related("people__user")
-        .order_by("expected_return", "pk")
+        .order_by(Coalesce("due_back_at", "expected_return"), "pk")
     )
 
 
@@ -48,6 +50,23 @@ def open_alerts_for(*, user) -> list:
         .select_related("visit__household")
         .order_by("-raised_at")[:50]
     )
+
+
+def open_duress_for(*, user) -> list:
+    """Duress alerts nobody has yet confirmed safe at the user's schools, oldest first: the top of the dashboard."""
+    return list(
+        VisitAlert.objects.filter(
+            visit__school_id__in=school_ids_for(user), kind=AlertKind.DURESS, acknowledged_at__isnull=True
+        )
+        .select_related("visit__household")
+        .prefetch_related("visit__people__user")
+        .order_by("raised_at")
+    )
+
+
+def contact_gaps_for(*, schools) -> list[str]:
+    """For each school, the escalation steps whose people nobody could reach (core.selectors.contact_gaps)."""
+    return [gap for school in schools for gap in contact_gaps(school=school, policy=school.policy())]
 
 
 def chronology(*, user, child) -> list[dict]:

@@ -61,6 +61,8 @@ def dashboard(request):
             "today_visits": _panel(selectors.todays_visits(user=user, today=today), rows=20),
             "out_now": _panel(selectors.out_now(user=user), rows=20),
             "alerts": selectors.open_alerts_for(user=user),
+            "duress": selectors.open_duress_for(user=user),
+            "contact_gaps": selectors.contact_gaps_for(schools=schools),
             "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
             "reports_due_count": len(due),
             "awaiting_review": _panel(after_selectors.reports_awaiting_review(user=user)),

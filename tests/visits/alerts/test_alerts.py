@@ -19,6 +19,9 @@ START = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 # make_visit: 30 minutes plus 20 travelling -> due back 10:50; the trust default grace is 5 minutes, its steps
 # 0, 15 and 30 minutes after that.
 OVERDUE = datetime.datetime(2026, 11, 23, 10, 55, tzinfo=UTC)
+# The trust default reminds the lead 10 minutes before due back, and repeats an unanswered alert after 5.
+REMINDER = datetime.datetime(2026, 11, 23, 10, 40, tzinfo=UTC)
+LEAD_MOBILE, SECOND_MOBILE = "+442079460456", "+442079460123"
 
 
 def at(hour, minute, second=0):
@@ -55,8 +58,12 @@ def alert_keys(visit):
     return list(VisitAlert.objects.filter(visit=visit).order_by("raised_at", "id").values_list("key", flat=True))
 
 
-def test_checking_out_sets_the_timer_to_the_end_of_the_grace(out_visit):
+def test_checking_out_sets_the_timer_to_the_reminder_then_the_end_of_the_grace(out_visit):
     assert out_visit.status == VisitStatus.OUT
+    assert out_visit.alert_due_at == REMINDER
+    with at(10, 40):
+        assert sweep.alerts_sweep() == 0
+    out_visit.refresh_from_db()
     assert out_visit.alert_due_at == OVERDUE
 
 
@@ -72,20 +79,24 @@ def test_each_step_of_the_chain_fires_at_its_own_delay(cast, out_visit):
         delivery.notifications_deliver()
     first = VisitAlert.objects.get(visit=out_visit)
     assert first.action == EscalationAction.RING_LEAD and first.due_at == OVERDUE
-    # Step one goes to the office by email (and the board); nobody is texted yet.
+    # Step one goes to the office by email (and the board); the pair themselves are texted, nobody else.
     assert [m.to for m in mail.outbox] == [["office@example.org"]]
-    assert sms.outbox == []
+    assert sorted(m["to"] for m in sms.outbox) == [SECOND_MOBILE, LEAD_MOBILE]
+    assert all("You were due back at 10:50" in m["body"] for m in sms.outbox)
     assert "Willow Lane" in mail.outbox[0].body and "EB12 ABC" in mail.outbox[0].body
     assert out_visit.reason not in mail.outbox[0].body
 
     with at(11, 9, 59):
         assert sweep.alerts_sweep() == 0
+        delivery.notifications_deliver()
+    mail.outbox.clear()
+    sms.outbox.clear()
     with at(11, 10):
         assert sweep.alerts_sweep() == 1
         delivery.notifications_deliver()
     senior = VisitAlert.objects.get(visit=out_visit, step_order=1)
     assert senior.action == EscalationAction.ALERT_SENIOR
-    assert sorted(m.to[0] for m in mail.outbox[1:]) == ["dsl@example.org", "head@example.org"]
+    assert sorted(m.to[0] for m in mail.outbox) == ["dsl@example.org", "head@example.org"]
     assert len(sms.outbox) == 2
 
     with at(11, 25):
@@ -94,7 +105,8 @@ def test_each_step_of_the_chain_fires_at_its_own_delay(cast, out_visit):
     police = VisitAlert.objects.get(visit=out_visit, step_order=2)
     assert police.action == EscalationAction.POLICE_PROMPT and police.is_police_prompt
     out_visit.refresh_from_db()
-    assert out_visit.alert_due_at is None  # the chain has run out: nothing more to time
+    # The chain has run out of steps; the last one repeats until someone answers it.
+    assert out_visit.alert_due_at == datetime.datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
     with at(12, 0):
         assert sweep.alerts_sweep() == 0
 
@@ -193,16 +205,23 @@ def test_a_failed_send_is_retried_and_a_sent_one_never_repeated(out_visit, monke
         if len(calls) == 1:
             raise ConnectionError("mail server down")
 
+        return f"provider:{len(calls)}"
+
     monkeypatch.setattr(delivery, "_send", flaky)
     with at(10, 55):
         sweep.alerts_sweep()
+        AlertNotification.objects.exclude(channel="email").delete()  # the pair's texts: not this test's business
         assert delivery.notifications_deliver() == 0
     row = AlertNotification.objects.get()
     assert row.sent_at is None and "mail server down" in row.last_error
+    with at(10, 55, 1):
+        assert delivery.notifications_deliver() == 0  # waits before trying again
     with at(10, 55, 2):
         assert delivery.notifications_deliver() == 1
         assert delivery.notifications_deliver() == 0
     assert len(calls) == 2
+    row.refresh_from_db()
+    assert row.provider_id == "provider:2"
 
 
 def test_rang_all_fine_resolves_and_restarts_the_chain_from_the_new_time(cast, out_visit):
@@ -217,6 +236,11 @@ def test_rang_all_fine_resolves_and_restarts_the_chain_from_the_new_time(cast, o
     assert not VisitAlert.objects.filter(visit=out_visit, acknowledged_at__isnull=True).exists()
     out_visit.refresh_from_db()
     assert out_visit.due_back == new_return
+    # The lead is reminded again before the new time, then the chain starts again after it.
+    assert out_visit.alert_due_at == new_return - datetime.timedelta(minutes=10)
+    with at(11, 20):
+        assert sweep.alerts_sweep() == 0
+    out_visit.refresh_from_db()
     assert out_visit.alert_due_at == new_return + datetime.timedelta(minutes=5)
     with at(11, 34):
         assert sweep.alerts_sweep() == 0
@@ -279,7 +303,11 @@ def test_on_site_past_the_policy_maximum_raises_a_softer_check_on_them_alert(cas
         delivery.notifications_deliver()
     alert = VisitAlert.objects.get(visit=out_visit)
     assert alert.kind == AlertKind.ON_SITE_TOO_LONG and not alert.is_police_prompt
-    assert [m.to for m in mail.outbox] == [["office@example.org"]] and sms.outbox == []
+    assert [m.to for m in mail.outbox] == [["office@example.org"]]
+    # The only text is the lead's own reminder (due back 10:50), which fell due at the same moment.
+    assert [(m["to"], m["body"]) for m in sms.outbox] == [
+        (LEAD_MOBILE, f"Home visit\nDue back 10:50: extend or check in: {sweep.field_link(out_visit)}")
+    ]
     with at(10, 45):
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.LEFT)
     alert.refresh_from_db()
@@ -319,16 +347,26 @@ def test_running_late_moves_the_timer_within_the_policy_limit(cast, out_visit):
         assert sweep.alerts_sweep() == 1
 
 
-def test_the_schools_own_policy_sets_the_grace_and_the_chain(cast, out_visit):
+def test_the_schools_own_policy_sets_the_grace_and_the_chain_from_the_next_check_out(cast, out_visit):
     override = HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, overdue_grace_minutes=10)
     EscalationStep.objects.create(policy=override, order=0, action=EscalationAction.POLICE_PROMPT, delay_minutes=0)
+    with at(9, 0):
+        later = make_authorised_visit(lead=cast.outsider, second=cast.principal, authoriser=cast.dsl, start=START)
+    with at(10, 1):
+        visit_check_in(visit=later, actor=cast.outsider, kind=CheckInKind.CHECKED_OUT)  # due back 10:51
     with at(10, 45):
-        visit_extend(visit=out_visit, actor=cast.staff, minutes=1)  # recompute under the new policy
-    with at(11, 0):
-        assert sweep.alerts_sweep() == 0
-    with at(11, 1):  # due back 10:51 + 10 minutes' grace, straight to the police prompt
+        visit_extend(visit=out_visit, actor=cast.staff, minutes=1)  # due back 10:51 too
+    with at(10, 56):  # the visit already out keeps the trust's 5 minutes and its ring-the-lead first step
         assert sweep.alerts_sweep() == 1
-    assert VisitAlert.objects.get(visit=out_visit).action == EscalationAction.POLICE_PROMPT
+    assert VisitAlert.objects.get().visit == out_visit
+    assert VisitAlert.objects.get().action == EscalationAction.RING_LEAD
+    with at(11, 0, 59):
+        sweep.alerts_sweep()
+    assert not later.alerts.exists()
+    with at(11, 1):  # the one that left after the edit: 10 minutes' grace, straight to the police prompt
+        sweep.alerts_sweep()
+    later.refresh_from_db()
+    assert VisitAlert.objects.get(visit=later).action == EscalationAction.POLICE_PROMPT
 
 
 def test_the_heartbeat_says_when_the_sweep_has_stopped(db, settings):

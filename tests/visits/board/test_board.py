@@ -187,9 +187,24 @@ def test_the_office_code_word_button(client, cast, visit, subtests):
         with subtests.test(who=who, status=status), fresh_case(client):
             client.force_login(getattr(cast, who))
             with at(10, 20):
-                response = client.post(f"/board/visits/{visit.pk}/code-word/")
+                response = client.post(f"/board/visits/{visit.pk}/code-word/", {"confirm": "yes"})
             assert response.status_code == status
             assert VisitAlert.objects.filter(kind="duress").exists() == (status == 302)
+
+
+def test_the_code_word_button_asks_once_before_raising_duress(client, cast, visit):
+    client.force_login(cast.office)
+    with at(10, 20):
+        html = client.get("/board/").content.decode()
+        assert "Code word received on a call" in html
+        asked = client.post(f"/board/visits/{visit.pk}/code-word/")
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Did you hear the code word?" in page and "Willow Lane" in page and "Yes, raise the duress alert" in page
+    assert not VisitAlert.objects.filter(kind="duress").exists()
+    with at(10, 20, 5):
+        assert client.post(f"/board/visits/{visit.pk}/code-word/", {"confirm": "yes"}).status_code == 302
+    assert VisitAlert.objects.filter(kind="duress").count() == 1
 
 
 def test_the_leads_number_for_today_has_its_own_line_only_when_it_is_not_their_usual_one(client, cast, visit):
@@ -271,7 +286,7 @@ def test_a_board_rendered_once_is_served_to_every_screen_without_a_query(cast, v
 
         code_word = f"/board/visits/{visit.pk}/code-word/"
         assert dsl.post(code_word, {"csrfmiddlewaretoken": token(office_html)}).status_code == 403
-        assert office.post(code_word, {"csrfmiddlewaretoken": token(office_html)}).status_code == 302
+        assert office.post(code_word, {"csrfmiddlewaretoken": token(office_html), "confirm": "yes"}).status_code == 302
     assert VisitAlert.objects.filter(kind="duress").count() == 1
 
 

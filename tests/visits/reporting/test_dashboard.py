@@ -179,7 +179,9 @@ def _data(cast, n, *, hour=9, days_ahead=2):
     start_today = NOW.replace(hour=hour)
     bulk_visits(lead=cast.staff, n=n, status=VisitStatus.REQUESTED, start=NOW + datetime.timedelta(days=days_ahead))
     bulk_visits(lead=cast.staff, n=n, status=VisitStatus.AUTHORISED, start=start_today, step_minutes=1)
-    bulk_visits(lead=cast.staff2, n=n, status=VisitStatus.ON_SITE, start=start_today)
+    # On site now: they checked out on the planned day (the second call's, the day before), never ahead of it.
+    on_site_start = NOW.replace(hour=9) - datetime.timedelta(days=days_ahead - 2)
+    bulk_visits(lead=cast.staff2, n=n, status=VisitStatus.ON_SITE, start=on_site_start)
     bulk_visits(lead=cast.staff, n=n, status=VisitStatus.RETURNED, start=NOW - datetime.timedelta(days=3))
     bulk_visits(lead=cast.staff2, n=n, status=VisitStatus.REPORTED, start=NOW - datetime.timedelta(days=1))
     child = ChildFactory(household__school=cast.school)

@@ -176,7 +176,7 @@ def term_data(cast):
     alert(v1, "overdue:0:0", raised=at(10, 5, 11), outcome="rang_all_fine")
     alert(v1, "overdue:1:0", raised=at(10, 5, 12), outcome="rang_no_answer")
     alert(v2, "overdue:0:0", raised=at(11, 10, 12))
-    alert(v2, "duress:1", kind="duress", raised=at(11, 10, 12), outcome="police_called")
+    alert(v2, "duress:1", kind="duress", raised=at(11, 10, 12), outcome="safe_police")  # the police confirmed them safe
     alert(v3, "overdue:0:1", raised=at(6, 10, 12), outcome="rang_all_fine")  # summer term: not counted
     return {"v1": v1, "v2": v2, "v3": v3, "v5": v5}
 

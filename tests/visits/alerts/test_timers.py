@@ -1,0 +1,553 @@
+"""Timers that cannot be fooled, by time travel: due back re-based on the real check-out, the chain frozen at
+check-out, duress that stays up until someone confirms the pair safe, unanswered alerts that repeat and climb,
+the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by name."""
+
+import datetime
+from html.parser import HTMLParser
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from core.models import AuditEntry, EscalationStep, HomeVisitPolicy
+from tests.factories import make_authorised_visit
+from visits.alerts import delivery, services, sms, sweep
+from visits.field.services import visit_check_in, visit_extend
+from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert
+
+UTC = datetime.UTC
+# A winter Monday: local time is UTC. make_authorised_visit plans 10:00 to 10:50 (30 minutes plus travelling).
+START = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LEAD_MOBILE, SECOND_MOBILE = "+442079460456", "+442079460123"
+
+
+def when(hour, minute, second=0, day=23):
+    return datetime.datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
+
+
+def at(hour, minute, second=0, day=23):
+    return time_machine.travel(when(hour, minute, second, day), tick=False)
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox(settings):
+    settings.SMS_BACKEND = "visits.alerts.sms.LocmemSMSBackend"
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def contacts(cast):
+    """The office, the DSL and the Principal each with an email and a mobile."""
+    for n, (user, address) in enumerate(
+        [(cast.office, "office@example.org"), (cast.dsl, "dsl@example.org"), (cast.principal, "head@example.org")]
+    ):
+        user.email = address
+        user.save()
+        user.profile.mobile = f"020 7946 05{n}0"
+        user.profile.save()
+    return cast
+
+
+@pytest.fixture
+def planned(contacts):
+    cast = contacts
+    with at(9, 0):
+        return make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=START)
+
+
+@pytest.fixture
+def out(cast, planned):
+    """Checked out on time at 10:00: due back 10:50, overdue at 10:55."""
+    with at(10, 0):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    planned.refresh_from_db()
+    return planned
+
+
+def sweep_and_send(hour, minute, second=0):
+    with at(hour, minute, second):
+        raised = sweep.alerts_sweep()
+        delivery.notifications_deliver()
+    return raised
+
+
+def inbox():
+    """Who got which message, and empty the outboxes."""
+    got = sorted([("email", m.to[0], m.subject) for m in mail.outbox] + [("sms", m["to"], "") for m in sms.outbox])
+    mail.outbox.clear()
+    sms.outbox.clear()
+    return got
+
+
+# --- Due back follows reality ----------------------------------------------------------------------------------
+
+
+def test_a_check_out_hours_before_the_planned_start_is_refused_with_what_to_do(cast, contacts):
+    with at(7, 0):
+        visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=when(13, 0))
+    with at(7, 41), pytest.raises(ValidationError) as refused:
+        visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    message = refused.value.messages[0]
+    assert "you can check out from 12:00 (60 minutes before)" in message
+    assert "change the visit's date and time first (a change goes back for a decision)" in message
+    visit.refresh_from_db()
+    assert visit.status == "authorised" and visit.checked_out_at is None and visit.alert_due_at is None
+
+
+def test_a_check_out_on_another_day_is_refused(cast, planned):
+    with at(10, 0, day=24), pytest.raises(ValidationError) as refused:
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    assert "planned for Monday 23 November, not today" in refused.value.messages[0]
+
+
+def test_the_field_page_shows_the_refusal_in_plain_words(client, cast, planned):
+    client.force_login(cast.staff)
+    with at(8, 30):
+        response = client.post(reverse("visits:field", args=[planned.pk]), {"kind": CheckInKind.CHECKED_OUT})
+    assert response.status_code == 400
+    assert "you can check out from 09:00 (60 minutes before)" in response.content.decode()
+
+
+def test_the_policy_sets_how_early_a_pair_may_check_out(cast, planned):
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, earliest_checkout_minutes=90)
+    with at(8, 30):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    planned.refresh_from_db()
+    assert planned.due_back == when(9, 20)  # 08:30 plus the planned 50 minutes
+
+
+@pytest.mark.parametrize(("left", "due"), [((9, 20), (10, 10)), ((10, 45), (11, 35))])
+def test_due_back_is_the_check_out_plus_the_planned_length(client, cast, planned, left, due):
+    with at(*left):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    planned.refresh_from_db()
+    assert planned.due_back == when(*due)
+    assert planned.alert_due_at == when(*due) - datetime.timedelta(minutes=10)  # the lead's reminder first
+    # The board and the field page show the re-based time, with the planned one beside it on the board.
+    client.force_login(cast.office)
+    with at(*left):
+        board = client.get("/board/").content.decode()
+        on_behalf = client.get(reverse("visits:field", args=[planned.pk])).content.decode()
+    client.force_login(cast.staff)
+    with at(*left):
+        field = client.get(reverse("visits:field", args=[planned.pk])).content.decode()
+    assert f"They checked out at {left[0]:02}:{left[1]:02}" in on_behalf
+    assert f"<strong>{due[0]:02}:{due[1]:02}</strong>" in board and "planned 10:50" in board
+    assert f"due back <strong>{due[0]:02}:{due[1]:02}</strong>" in field
+    assert f"You checked out at {left[0]:02}:{left[1]:02}: due back is that plus the planned 50 minutes" in field
+    # Nothing fires at the planned time; the chain runs from the re-based one.
+    overdue = when(*due) + datetime.timedelta(minutes=5)
+    with at(overdue.hour, overdue.minute - 1, 59):
+        sweep.alerts_sweep()
+    assert not planned.alerts.exists()
+    with at(overdue.hour, overdue.minute):
+        assert sweep.alerts_sweep() == 1
+
+
+# --- The chain is frozen at check-out --------------------------------------------------------------------------
+
+
+def test_shortening_the_chain_mid_visit_still_raises_every_step_the_visit_left_with(cast, out):
+    default = HomeVisitPolicy.objects.get(trust=cast.trust, school__isnull=True)
+    with at(10, 56):
+        assert sweep.alerts_sweep() == 1
+    # An admin cuts the chain to its first step and doubles the grace while the pair are overdue.
+    EscalationStep.objects.filter(policy=default, order__gt=0).delete()
+    default.overdue_grace_minutes = 10
+    default.save()
+    with at(11, 10):
+        assert sweep.alerts_sweep() == 1
+    with at(11, 25):
+        assert sweep.alerts_sweep() == 1
+    police = VisitAlert.objects.get(visit=out, step_order=2)
+    assert police.is_police_prompt and police.due_at == when(11, 25)
+
+
+def test_the_extension_limit_is_the_one_the_visit_left_with(cast, out):
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, max_extension_minutes=5)
+    with at(10, 30):
+        visit_extend(visit=out, actor=cast.staff, minutes=30)  # the trust's 30 when they checked out
+    out.refresh_from_db()
+    assert out.due_back == when(11, 20)
+
+
+def test_an_extension_recomputes_the_stored_timer(cast, out):
+    with at(10, 41):  # after the reminder time, which is past: the next thing due is the new reminder
+        sweep.alerts_sweep()
+        visit_extend(visit=out, actor=cast.staff, minutes=15)
+    out.refresh_from_db()
+    assert out.due_back == when(11, 5)
+    assert out.alert_due_at == when(10, 55)  # 10 minutes before the new due back: a new reminder
+    with at(10, 55):
+        sweep.alerts_sweep()
+    out.refresh_from_db()
+    assert out.alert_due_at == when(11, 10)  # then the end of the new grace
+
+
+def test_an_admin_correcting_the_planned_times_rebases_a_visit_that_is_out(cast, out, admin_user):
+    Visit.objects.filter(pk=out.pk).update(expected_return=when(11, 20))  # the admin form's save
+    with at(10, 30):
+        services.visit_times_corrected(visit=out, actor=admin_user)
+    out.refresh_from_db()
+    assert out.due_back == when(11, 20)  # checked out 10:00, now 80 minutes planned
+    assert out.alert_due_at == when(11, 10)
+    with pytest.raises(services.PermissionDenied):
+        services.visit_times_corrected(visit=out, actor=cast.office)
+
+
+class _FormValues(HTMLParser):
+    """What a browser would post back from a page's forms, unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._textarea = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in {"submit", "button", "file"}:
+            if attrs.get("type") in {"checkbox", "radio"}:
+                if "checked" in attrs:
+                    self.data.setdefault(name, []).append(attrs.get("value", "on"))
+            else:
+                self.data[name] = attrs.get("value") or ""
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select].append(attrs.get("value", ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, text):
+        if self._textarea:
+            self.data[self._textarea] += text.lstrip("\n")
+
+
+def test_an_admin_correcting_the_planned_return_in_the_admin_rebases_the_timer(out, admin_client):
+    url = f"/admin/visits/visit/{out.pk}/change/"
+    values = _FormValues()
+    with at(10, 30):
+        values.feed(admin_client.get(url).content.decode())
+    data = {k: v for k, v in values.data.items() if k != "csrfmiddlewaretoken"}
+    data["expected_return_1"] = "11:20"  # planned 10:00 to 11:20 now
+    with at(10, 30):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    out.refresh_from_db()
+    assert out.expected_return == when(11, 20) and out.due_back == when(11, 20)
+    assert out.alert_due_at == when(11, 10)
+
+
+def test_a_policy_edit_before_check_out_applies_to_that_visit(cast, planned):
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, overdue_grace_minutes=20)
+    with at(10, 0):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    planned.refresh_from_db()
+    assert planned.safety_chain["grace_minutes"] == 20
+    assert [s["action"] for s in planned.safety_chain["steps"]] == ["ring_lead", "alert_senior", "police_prompt"]
+    with at(11, 9, 59):
+        assert sweep.alerts_sweep() == 0
+    with at(11, 10):
+        assert sweep.alerts_sweep() == 1
+
+
+# --- Duress stays up ---------------------------------------------------------------------------------------------
+
+
+def _duress(cast, visit, hour=10, minute=20):
+    with at(hour, minute):
+        return services.visit_raise_duress(visit=visit, actor=cast.staff2, from_office=False)
+
+
+def test_police_called_is_a_step_and_duress_stays_up_on_every_screen(client, cast, out):
+    alert = _duress(cast, out)
+    with at(10, 25):
+        services.alert_acknowledge(
+            alert=alert, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 4411"
+        )
+    alert.refresh_from_db()
+    assert alert.is_open and alert.police_called_at == when(10, 25)
+    # A check-in, an extension, a return: none of them closes it.
+    with at(10, 30):
+        visit_extend(visit=out, actor=cast.staff, minutes=10)
+    with at(10, 40):
+        visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.RETURNED)
+    alert.refresh_from_db()
+    assert alert.is_open
+    # A later visit that is fine sits below it on the board; the returned visit stays on it, in words.
+    with at(11, 0):
+        other = make_authorised_visit(lead=cast.outsider, second=cast.principal, authoriser=cast.dsl, start=when(11, 5))
+        visit_check_in(visit=other, actor=cast.outsider, kind=CheckInKind.CHECKED_OUT)
+    for who in (cast.office, cast.dsl):
+        client.force_login(who)
+        with at(11, 10, day=23):
+            board = client.get("/board/").content.decode()
+        assert board.index(f'id="visit-{out.pk}"') < board.index(f'id="visit-{other.pk}"')
+        assert 'data-state="DURESS"' in board and "board-duress" in board
+        assert "police called 10:25 (ref CAD 4411). Not yet confirmed safe." in board
+        assert "Police called at 10:25, reference CAD 4411. This stays up until someone confirms" in board
+    client.force_login(cast.dsl)
+    with at(11, 10):
+        dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "DURESS:" in dashboard and "may be in danger" in dashboard and "Police called at 10:25" in dashboard
+    assert dashboard.index("DURESS:") < dashboard.index("Requests awaiting a decision")
+
+
+def test_only_a_named_person_saying_how_closes_a_duress_alert(client, cast, out):
+    alert = _duress(cast, out)
+    for outcome in (AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.CHECKED_FINE):
+        with at(10, 22), pytest.raises(ValidationError):
+            services.alert_acknowledge(alert=alert, actor=cast.office, outcome=outcome, new_return=when(11, 0))
+    with at(10, 23):
+        services.alert_acknowledge(alert=alert, actor=cast.principal, outcome=AlertOutcome.SAFE_SPOKE, note="Fine.")
+    alert.refresh_from_db()
+    assert not alert.is_open and alert.acknowledged_by == cast.principal
+    assert alert.get_outcome_display() == "Confirmed safe: I spoke to them on the phone"
+    client.force_login(cast.office)
+    with at(10, 24):
+        board = client.get("/board/").content.decode()
+    assert 'data-state="DURESS"' not in board and "Not yet confirmed safe" not in board
+
+
+def test_the_board_offers_the_ways_to_confirm_safe_and_police_called_once(client, cast, out):
+    alert = _duress(cast, out)
+    client.force_login(cast.office)
+    with at(10, 21):
+        board = client.get("/board/").content.decode()
+    assert "Police called" in board and "Confirmed safe: they are back" in board
+    assert "Confirmed safe: the police confirmed it" in board and "Rang: all fine" not in board
+    with at(10, 22):
+        response = client.post(
+            reverse("board-acknowledge", args=[alert.pk]),
+            {f"ack-{alert.pk}-outcome": "police_called", f"ack-{alert.pk}-police_reference": "CAD 9"},
+        )
+    assert response.status_code == 302
+    with at(10, 23):
+        board = client.get("/board/").content.decode()
+    assert "reference CAD 9" in board
+    assert 'value="police_called"' not in board.split(f'id="alert-{alert.pk}"')[1].split("</article>")[0]
+
+
+def test_duress_repeats_until_the_police_are_called(cast, out):
+    _duress(cast, out)
+    inbox()
+    sweep_and_send(10, 25)  # five minutes unanswered: sent again to the same people
+    assert {who for _, who, _ in inbox()} == {
+        "office@example.org",
+        "dsl@example.org",
+        "head@example.org",
+        "+442079460500",
+        "+442079460510",
+        "+442079460520",
+    }
+    alert = VisitAlert.objects.get(visit=out, kind=AlertKind.DURESS)
+    with at(10, 26):
+        services.alert_acknowledge(
+            alert=alert, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 1"
+        )
+    sweep_and_send(10, 40)
+    assert [m for m in inbox() if m[0] == "email"] == []
+
+
+# --- Escalation until someone answers ----------------------------------------------------------------------------
+
+
+def test_an_unanswered_alert_is_sent_again_then_to_the_next_steps_people(cast, out):
+    sweep_and_send(10, 55)
+    assert [(c, who) for c, who, _ in inbox()] == [
+        ("email", "office@example.org"),
+        ("sms", SECOND_MOBILE),
+        ("sms", LEAD_MOBILE),
+    ]
+    sweep_and_send(10, 59, 59)
+    assert inbox() == []
+    sweep_and_send(11, 0)  # five minutes unanswered: again, to the office
+    assert [(c, who) for c, who, _ in inbox()] == [("email", "office@example.org")]
+    sweep_and_send(11, 5)  # still unanswered: the senior team hears of it too, by text as well
+    got = inbox()
+    assert {who for _, who, _ in got} == {
+        "office@example.org",
+        "dsl@example.org",
+        "head@example.org",
+        "+442079460500",
+        "+442079460510",
+        "+442079460520",
+    }
+    assert all("still unanswered, round 3" in subject for channel, _, subject in got if channel == "email")
+    # A second sweep at the same moment sends nothing twice.
+    sweep_and_send(11, 5)
+    assert inbox() == []
+    first = VisitAlert.objects.get(visit=out, step_order=0)
+    assert first.rounds_sent == 3
+    with at(11, 7):
+        services.alert_acknowledge(alert=first, actor=cast.office, outcome=AlertOutcome.RANG_NO_ANSWER)
+    sweep_and_send(11, 9)
+    assert inbox() == []
+
+
+def test_the_last_step_repeats_until_acknowledged(cast, out):
+    with at(11, 25):
+        assert sweep.alerts_sweep() == 3
+    police = VisitAlert.objects.get(visit=out, step_order=2)
+    earlier = VisitAlert.objects.filter(visit=out, step_order__lt=2)
+    assert all(a.next_repeat_at is None for a in earlier)  # the last step carries on for them
+    for minute in (30, 35, 40):
+        sweep_and_send(11, minute)
+        assert {who for _, who, _ in inbox()} >= {"office@example.org", "dsl@example.org", "head@example.org"}
+    police.refresh_from_db()
+    assert police.rounds_sent == 4
+    with at(11, 41):
+        services.alert_acknowledge(
+            alert=police, actor=cast.dsl, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 77"
+        )
+    out.refresh_from_db()
+    assert out.alert_due_at is None
+    sweep_and_send(12, 0)
+    assert inbox() == []
+
+
+def test_an_unanswered_check_on_them_alert_climbs_to_the_senior_team(cast, out):
+    with at(10, 5):
+        visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.ARRIVED)
+    sweep_and_send(10, 35)  # on site for the policy's 30 minutes
+    assert [who for _, who, _ in inbox()] == ["office@example.org"]
+    sweep_and_send(10, 40)  # unanswered: the office again (and the lead's reminder, due at 10:40)
+    assert [who for _, who, _ in inbox()] == ["office@example.org", LEAD_MOBILE]
+    sweep_and_send(10, 45)
+    assert {who for _, who, _ in inbox()} == {
+        "office@example.org",
+        "dsl@example.org",
+        "head@example.org",
+        "+442079460500",
+        "+442079460510",
+        "+442079460520",
+    }
+
+
+def test_a_check_in_stops_the_repeats(cast, out):
+    sweep_and_send(10, 55)
+    with at(10, 57):
+        visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.RETURNED)
+    inbox()
+    sweep_and_send(11, 10)
+    assert inbox() == []
+
+
+# --- The pair are reminded ---------------------------------------------------------------------------------------
+
+
+def test_the_lead_is_reminded_before_due_back_once(cast, out):
+    sweep_and_send(10, 39, 59)
+    assert inbox() == []
+    sweep_and_send(10, 40)
+    assert sms.outbox == [
+        {
+            "to": LEAD_MOBILE,
+            "body": f"Home visit\nDue back 10:50: extend or check in: http://localhost:8000/visits/{out.pk}/field/",
+            "id": sms.outbox[0]["id"],
+        }
+    ]
+    row = AlertNotification.objects.get(key="reminder:0")
+    assert row.alert is None and row.provider_id == sms.outbox[0]["id"]
+    assert AuditEntry.objects.filter(action="visit.reminder", summary="Lead reminded: due back 10:50").count() == 1
+    inbox()
+    sweep_and_send(10, 41)
+    assert inbox() == []
+    # Extended: a new reminder before the new time.
+    with at(10, 45):
+        visit_extend(visit=out, actor=cast.staff, minutes=20)
+    sweep_and_send(11, 0)
+    assert [m[1] for m in inbox()] == [LEAD_MOBILE]
+
+
+def test_no_reminder_when_the_policy_says_none(cast, planned):
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, remind_before_minutes=0)
+    with at(10, 0):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    planned.refresh_from_db()
+    assert planned.alert_due_at == when(10, 55)
+    sweep_and_send(10, 50)
+    assert inbox() == []
+
+
+# --- Steps that would reach nobody, messages that failed ---------------------------------------------------------
+
+
+def test_a_step_whose_people_have_no_mobile_is_warned_of_before_it_matters(client, cast, contacts, admin_client):
+    for user in (cast.dsl, cast.principal):
+        user.profile.mobile = ""
+        user.profile.save()
+    cast.office.email = ""
+    cast.office.save()
+    client.force_login(cast.dsl)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "Escalation alerts that would reach nobody" in page
+    assert "step 1 (Office rings the lead&#x27;s mobile): no active Office / reception has an email address" in page
+    assert "step 2 (Alert the DSL and Principal): no active Designated Safeguarding Lead (or deputy) or " in page
+    assert "Principal / Headteacher has a mobile for texts." in page
+    policy = HomeVisitPolicy.objects.get(trust=cast.trust, school__isnull=True)
+    admin_page = admin_client.get(f"/admin/core/homevisitpolicy/{policy.pk}/change/").content.decode()
+    assert "Oakfield Test Primary, step 2 (Alert the DSL and Principal)" in admin_page
+    cast.dsl.profile.mobile = "020 7946 0999"
+    cast.dsl.profile.save()
+    cast.office.email = "office@example.org"
+    cast.office.save()
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "would reach nobody" not in page
+
+
+def test_a_text_that_fails_after_its_retries_is_named_on_the_board_and_sent_by_email(client, cast, out, settings):
+    settings.SMS_BACKEND = "tests.visits.alerts.test_timers.DeadSMSBackend"
+    with at(11, 10):
+        sweep.alerts_sweep()  # step 2 texts the DSL and the Principal
+    for second in (0, 2, 6, 14, 30):  # 2, 4, 8 and 16 seconds apart
+        with at(11, 10, second):
+            delivery.notifications_deliver()
+    failed = AlertNotification.objects.filter(failed_at__isnull=False, channel="sms", alert__step_order=1)
+    assert {n.user for n in failed} == {cast.dsl, cast.principal}
+    assert all(n.attempts == 5 and n.sent_at is None for n in failed)
+    fallback = AlertNotification.objects.get(user=cast.dsl, key__endswith=":other")
+    assert fallback.channel == "email" and fallback.recipient == "dsl@example.org"
+    client.force_login(cast.office)
+    with at(11, 10, 31):
+        board = client.get("/board/").content.decode()
+        delivery.notifications_deliver()
+    assert f"Text to {cast.dsl.get_full_name()} failed" in board
+    assert f"Text to {cast.principal.get_full_name()} failed: sending it by email instead" in board
+    fallback.refresh_from_db()
+    assert fallback.sent_at is not None and fallback.provider_id.startswith("smtp:")
+
+
+def test_a_message_counts_as_sent_only_when_the_provider_accepted_it(cast, out, settings):
+    settings.SMS_BACKEND = "tests.visits.alerts.test_timers.SilentSMSBackend"
+    with at(10, 55):
+        sweep.alerts_sweep()
+        delivery.notifications_deliver()
+    texts = AlertNotification.objects.filter(channel="sms")
+    assert texts.count() == 2 and all(t.sent_at is None and "did not accept" in t.last_error for t in texts)
+    email = AlertNotification.objects.get(channel="email")
+    assert email.sent_at is not None and email.provider_id
+
+
+class DeadSMSBackend:
+    def send(self, to, body):
+        raise ConnectionError("provider unreachable")
+
+
+class SilentSMSBackend:
+    """Answers without an id: nothing says the provider took the message."""
+
+    def send(self, to, body):
+        return ""
