@@ -4,7 +4,16 @@ from django.contrib import admin
 from django.db.models import Q
 
 from .audit import audit
-from .models import AuditEntry, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from .models import (
+    AuditEntry,
+    EscalationStep,
+    HomeVisitPolicy,
+    IdentityProvider,
+    School,
+    StaffProfile,
+    Trust,
+    TrustSignInPolicy,
+)
 from .scoping import school_ids_for
 
 
@@ -153,3 +162,28 @@ class AuditEntryAdmin(RecordAdmin):
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
+
+
+class TrustScopedAdmin(SchoolScopedAdmin):
+    """A trust's own settings: its admins see and change only their trust's."""
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(trust__schools__in=school_ids_for(request.user)).distinct()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.related_model is Trust:
+            kwargs["queryset"] = Trust.objects.filter(schools__in=school_ids_for(request.user)).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(TrustSignInPolicy)
+class TrustSignInPolicyAdmin(TrustScopedAdmin):
+    list_display = ["trust", "second_factor_for_all_staff", "trusted_browser_days"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(TrustScopedAdmin):
+    list_display = ["trust", "kind", "tenant", "enforces_second_factor", "enabled"]

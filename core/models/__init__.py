@@ -4,6 +4,7 @@ from .audit import AuditEntry
 from .base import PermanentRecord
 from .policy import Authorisers, EffectivePolicy, EscalationAction, EscalationStep, HomeVisitPolicy
 from .schools import School, Trust
+from .signin import IdentityProvider, IdentityProviderKind, TrustSignInPolicy
 from .staff import StaffProfile
 
 __all__ = [
@@ -13,8 +14,11 @@ __all__ = [
     "EscalationAction",
     "EscalationStep",
     "HomeVisitPolicy",
+    "IdentityProvider",
+    "IdentityProviderKind",
     "PermanentRecord",
     "School",
     "StaffProfile",
     "Trust",
+    "TrustSignInPolicy",
 ]
