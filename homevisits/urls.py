@@ -1,13 +1,12 @@
-from django.conf import settings
 from allauth.account import views as account_views
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
 from core.signin import urls as signin_urls
 from core.signin.views import SignInView
-
 from visits.after import urls as after_urls
 from visits.reporting import urls as reporting_urls
 from visits.requests import urls as requests_urls

@@ -4,7 +4,7 @@ axes' signals. Each row is written inside the request's transaction (ATOMIC_REQU
 from allauth.account import signals as account_signals
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa import signals as mfa_signals
-from allauth.mfa.internal.flows.trust import decode_trust_cookie, create_config_fingerprint
+from allauth.mfa.internal.flows.trust import create_config_fingerprint, decode_trust_cookie
 from allauth.mfa.models import Authenticator
 from axes.helpers import get_client_ip_address
 from axes.signals import user_locked_out

@@ -45,7 +45,7 @@ def log_in(live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
         page.wait_for_load_state()
         if secret and "/2fa/authenticate/" in page.url:
             page.locator("input[name=code]").fill(totp_code(secret))
