@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from core.models import AuditEntry
 
+NEW = "marmalade tractor orbit"
+
 
 def actions_for(user):
     return list(AuditEntry.objects.filter(object_id=str(user.pk)).order_by("id").values_list("action", flat=True))
@@ -34,7 +36,7 @@ def test_a_password_change_is_audited(client, cast):
     client.post(reverse("login"), {"login": "staff", "password": "test-password"})
     response = client.post(
         reverse("account_change_password"),
-        {"oldpassword": "test-password", "password1": "marmalade tractor orbit", "password2": "marmalade tractor orbit"},
+        {"oldpassword": "test-password", "password1": NEW, "password2": NEW},
     )
     assert response.status_code == 302
     assert "signin.password_changed" in actions_for(cast.staff)
