@@ -101,6 +101,4 @@ def _works_in(user, provider: IdentityProvider) -> bool:
 
 
 def _refused(request, provider, reason: str):
-    return render(
-        request, "account/sso_refused.html", {"reason": reason, "provider": provider}, status=403
-    )
+    return render(request, "account/sso_refused.html", {"reason": reason, "provider": provider}, status=403)

@@ -17,9 +17,7 @@ class SignInRules:
 
 def sign_in_policy_for(user) -> SignInRules:
     policies = list(TrustSignInPolicy.objects.filter(trust__schools__staff__user=user).distinct())
-    trusts = (
-        user.profile.schools.values("trust").distinct().count() if hasattr(user, "profile") else 0
-    )
+    trusts = user.profile.schools.values("trust").distinct().count() if hasattr(user, "profile") else 0
     # A trust with no row of its own works to the defaults, which count too.
     if len(policies) < trusts or not policies:
         policies.append(DEFAULTS)
