@@ -61,7 +61,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin):
         """Link the sign-in to the member of staff whose address the trust's own provider vouches for."""
         provider = provider_for(sociallogin.account.provider)
-        claims = sociallogin.account.extra_data or {}
+        claims = token_claims(sociallogin.account.extra_data or {})
         if sociallogin.is_existing:
             user = sociallogin.user
             if provider is None or not user.is_active or not _works_in(user, provider):
@@ -78,6 +78,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 _refused(request, provider, f"{email} is not the email address of any member of staff here.")
             )
         sociallogin.connect(request, user)
+
+
+def token_claims(extra_data: dict) -> dict:
+    """allauth keeps the userinfo answer and the ID token apart; the ID token's claims win."""
+    return {**(extra_data.get("userinfo") or {}), **(extra_data.get("id_token") or {})}
 
 
 def verified_email(provider: IdentityProvider | None, claims: dict) -> str:
