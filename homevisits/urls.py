@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.signin import urls as signin_urls
-from core.signin.views import SignInView
+from core.signin.views import SignInView, TrustBrowserView
 from visits.after import urls as after_urls
 from visits.reporting import urls as reporting_urls
 from visits.requests import urls as requests_urls
@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/login/", SignInView.as_view(), name="account_login"),
     path("accounts/logout/", account_views.logout, name="logout"),
+    path("accounts/2fa/trust/", TrustBrowserView.as_view(), name="mfa_trust"),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include(signin_urls)),
     path("admin/", admin.site.urls),

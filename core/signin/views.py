@@ -2,6 +2,7 @@
 and the trust admin's list of lockouts."""
 
 from allauth.account.views import LoginView
+from allauth.mfa.base.views import TrustView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 from ..models import AuditEntry, IdentityProvider
 from ..roles import Role, has_role
 from . import selectors, services
+from .policy import sign_in_policy_for
 
 
 class SignInView(LoginView):
@@ -19,6 +21,25 @@ class SignInView(LoginView):
         context = super().get_context_data(**kwargs)
         context["sso_providers"] = IdentityProvider.objects.filter(enabled=True).select_related("trust")
         return context
+
+
+class TrustBrowserView(TrustView):
+    """allauth's "trust this browser?", for the strictest number of days of the person's trusts (0: not offered)."""
+
+    def _days(self) -> int:
+        return sign_in_policy_for(self.request._login_stage.login.user).trusted_browser_days
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["trusted_days"] = days = self._days()
+        context["trust_allowed"] = days > 0
+        return context
+
+    def form_valid(self, form):
+        if self._days() <= 0 and self.request.POST.get("action") == "trust":
+            self.request.POST = self.request.POST.copy()
+            self.request.POST["action"] = "skip"
+        return super().form_valid(form)
 
 
 def locked_out(request, credentials, *args, **kwargs):

@@ -136,3 +136,23 @@ def test_a_trusted_browser_skips_the_code_only_for_the_trusts_days(client, cast,
 def test_the_admins_own_log_in_page_sends_people_to_the_one_sign_in(client, cast):
     response = client.get("/admin/login/")
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_trust_question_names_the_trusts_days_and_is_not_asked_where_it_allows_none(client, cast):
+    policy = TrustSignInPolicy.objects.create(trust=cast.trust, trusted_browser_days=5)
+    secret = give_totp(cast.dsl)
+    sign_in(client, cast.dsl)
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    assert "Trust for 5 days" in client.get(reverse("mfa_trust")).content.decode()
+    client.post(reverse("mfa_trust"), {"action": "skip"})
+    client.post(reverse("logout"))
+
+    policy.trusted_browser_days = 0
+    policy.save()
+    sign_in(client, cast.dsl)
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret, steps_ahead=1)})
+    page = client.get(reverse("mfa_trust")).content.decode()
+    assert "Trust for" not in page and "asks for the code at every sign-in" in page
+    response = client.post(reverse("mfa_trust"), {"action": "trust"})  # a hand-made request changes nothing
+    assert "mfa_trusted" not in response.cookies
+    assert client.get("/dashboard/").status_code == 200
