@@ -121,7 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username and address before any check
+    "core.signin.backends.AxesBackend",  # first: refuses a locked-out username and address before any check
     "core.auth.CachedModelBackend",  # ModelBackend, with the signed-in user kept in the cache
     "allauth.account.auth_backends.AuthenticationBackend",  # sign-in by single sign-on and passkey
     "guardian.backends.ObjectPermissionBackend",

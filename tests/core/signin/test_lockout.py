@@ -94,3 +94,8 @@ def test_the_lockout_page_reads_in_a_fixed_number_of_queries(client, cast, djang
     client.force_login(cast.trust_admin)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("signin:lockouts")).status_code == 200
+
+
+def test_a_sign_in_without_a_web_request_is_not_refused_by_the_lockout(client, cast):
+    lock(client, cast.staff)
+    assert client.login(username="staff2", password="test-password")  # no address: nothing to lock
