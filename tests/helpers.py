@@ -64,3 +64,9 @@ def give_totp(user, secret: str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"):
 
     TOTP.activate(user, secret)
     return secret
+
+
+def wrong_code(secret: str) -> str:
+    """A six-digit code that no step in the accepted window gives for this secret."""
+    valid = {totp_code(secret, steps_ahead=step) for step in (-1, 0, 1, 2)}
+    return next(code for code in (f"{n:06d}" for n in range(10**6)) if code not in valid)

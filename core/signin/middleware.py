@@ -5,7 +5,7 @@ Both act only on a signed-in user (a registered board screen has none), and read
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -31,6 +31,29 @@ SECOND_FACTOR_PAGES = {
     "mfa_generate_recovery_codes",
     "healthz",
 }
+
+
+# Where a second-factor code is typed: a username locked at this address may not try one.
+CODE_PAGES = {"mfa_authenticate", "mfa_reauthenticate"}
+
+
+def _locked_out_of_codes(request):
+    from allauth.account.utils import url_str_to_user_pk
+    from axes.handlers.proxy import AxesProxyHandler
+
+    from .views import locked_out
+
+    if request.user.is_authenticated:
+        user = request.user
+    else:
+        pending = (request.session.get("account_login") or {}).get("user_pk")  # allauth's sign-in half-way
+        user = get_user_model().objects.filter(pk=url_str_to_user_pk(pending)).first() if pending else None
+    if user is None:
+        return None
+    credentials = {"username": user.get_username()}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return locked_out(request, credentials)
+    return None
 
 
 def _to_login(request, message: str):
@@ -94,6 +117,11 @@ class SecondFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
+        name = request.resolver_match.url_name if request.resolver_match else ""
+        if name in CODE_PAGES and request.method == "POST":
+            locked = _locked_out_of_codes(request)
+            if locked is not None:
+                return locked
         if not user.is_authenticated:
             return None
         if request.resolver_match and request.resolver_match.url_name in SECOND_FACTOR_PAGES:

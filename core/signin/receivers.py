@@ -76,7 +76,13 @@ def _trusted_browser(request, user, days: int) -> bool:
     return any(t.fingerprint == fingerprint and t.at >= oldest for t in decode_trust_cookie(request))
 
 
+# The sender of the failed sign-in sent for a wrong second-factor code, so that axes counts it too.
+WRONG_CODE = "core.signin.wrong-second-factor-code"
+
+
 def on_sign_in_failed(sender, credentials, request=None, **kwargs):
+    if sender == WRONG_CODE:
+        return  # audited as a wrong code already
     username = (credentials or {}).get("username", "")
     subject = _user_named(username)
     audit(
@@ -145,6 +151,9 @@ def on_second_factor_failed(sender, request, user, authenticator=None, **kwargs)
         summary=f"Wrong second-factor code for {user.username} from {_address(request) or 'unknown address'}",
         address=_address(request),
     )
+    # A wrong code counts as a wrong password for axes: five lock that username at that address, so a stolen
+    # password does not buy unlimited guesses at the code.
+    auth_signals.user_login_failed.send(sender=WRONG_CODE, credentials={"username": user.username}, request=request)
 
 
 def on_locked_out(sender, request, username, ip_address, **kwargs):

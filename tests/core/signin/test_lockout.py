@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from core.models import AuditEntry
+from tests.helpers import give_totp, totp_code, wrong_code
 
 RECEPTION = "192.0.2.10"  # documentation addresses: nothing is sent anywhere
 HOME = "198.51.100.7"
@@ -99,3 +100,18 @@ def test_the_lockout_page_reads_in_a_fixed_number_of_queries(client, cast, djang
 def test_a_sign_in_without_a_web_request_is_not_refused_by_the_lockout(client, cast):
     lock(client, cast.staff)
     assert client.login(username="staff2", password="test-password")  # no address: nothing to lock
+
+
+def test_five_wrong_codes_lock_the_account_at_that_address_even_for_the_right_code(client, cast):
+    secret = give_totp(cast.dsl)
+    attempt(client, cast.dsl, "test-password", RECEPTION)
+    for _ in range(4):
+        response = client.post(reverse("mfa_authenticate"), {"code": wrong_code(secret)}, REMOTE_ADDR=RECEPTION)
+        assert response.status_code == 200
+    response = client.post(reverse("mfa_authenticate"), {"code": wrong_code(secret)}, REMOTE_ADDR=RECEPTION)
+    assert response.status_code == 429
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)}, REMOTE_ADDR=RECEPTION)
+    assert response.status_code == 429
+    assert client.get("/dashboard/", REMOTE_ADDR=RECEPTION).status_code == 302
+    assert AuditEntry.objects.filter(action="signin.locked_out", object_id=str(cast.dsl.pk)).exists()
+    assert AuditEntry.objects.filter(action="signin.second_factor_failed").count() >= 5
