@@ -156,3 +156,11 @@ def test_the_trust_question_names_the_trusts_days_and_is_not_asked_where_it_allo
     response = client.post(reverse("mfa_trust"), {"action": "trust"})  # a hand-made request changes nothing
     assert "mfa_trusted" not in response.cookies
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_the_roles_named_in_settings_are_the_privileged_roles():
+    from django.conf import settings
+
+    from core.roles import Role
+
+    assert set(settings.SECOND_FACTOR_ROLES) == {Role.DSL, Role.PRINCIPAL, Role.OFFICE, Role.TRUST_ADMIN}
