@@ -253,6 +253,7 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 15 * 60  # opening casework, a safe word or an export asks again after this
 # axes locks a username at an address; allauth's own per-username lock would let anyone lock anyone out.
 ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip"}
+MFA_ADAPTER = "core.signin.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Home visits"

@@ -2,12 +2,17 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import render
 
+from .. import crypto
 from ..models import IdentityProvider, IdentityProviderKind
+from ..roles import user_roles
+from .policy import sign_in_policy_for
 from .session import reauthenticated_within
 
 
@@ -23,6 +28,30 @@ class AccountAdapter(DefaultAccountAdapter):
         if request is None or not request.user.is_authenticated:
             return True
         return not reauthenticated_within(request, request.user, settings.ACCOUNT_REAUTHENTICATION_TIMEOUT)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Second-factor secrets encrypted at rest (the safe word's keys), and no removing the last one a role needs."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        user = authenticator.user
+        needs_one = (
+            user.is_superuser
+            or bool(user_roles(user) & set(settings.SECOND_FACTOR_ROLES))
+            or sign_in_policy_for(user).second_factor_for_all_staff
+        )
+        if not needs_one:
+            return True
+        factors = Authenticator.objects.filter(
+            user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+        )
+        return factors.exclude(pk=authenticator.pk).exists()
 
 
 def _providers():

@@ -164,3 +164,22 @@ def test_the_roles_named_in_settings_are_the_privileged_roles():
     from core.roles import Role
 
     assert set(settings.SECOND_FACTOR_ROLES) == {Role.DSL, Role.PRINCIPAL, Role.OFFICE, Role.TRUST_ADMIN}
+
+
+def test_the_authenticator_secret_is_encrypted_at_rest(cast):
+    secret = give_totp(cast.dsl)
+    stored = Authenticator.objects.get(user=cast.dsl, type="totp").data["secret"]
+    assert secret not in stored and stored.startswith("gAAAAA")
+
+
+def test_a_dsl_cannot_remove_their_only_second_factor_but_visiting_staff_can(client, cast):
+    give_totp(cast.dsl)
+    client.force_login(cast.dsl)
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 200 and response.context["form"].errors
+    assert Authenticator.objects.filter(user=cast.dsl, type="totp").exists()
+    give_totp(cast.staff)
+    client.force_login(cast.staff)
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=cast.staff, type="totp").exists()
