@@ -5,7 +5,17 @@ from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from .audit import audit
-from .models import AuditEntry, BoardScreen, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
+from .models import (
+    AuditEntry,
+    BoardScreen,
+    EscalationStep,
+    HomeVisitPolicy,
+    IdentityProvider,
+    School,
+    StaffProfile,
+    Trust,
+    TrustSignInPolicy,
+)
 from .scoping import school_ids_for
 from .selectors import contact_gaps
 
@@ -192,3 +202,28 @@ class BoardScreenAdmin(RecordAdmin):
     list_display = ["name", "school", "created_at", "enrolled_at", "revoked_at"]
     list_filter = ["school"]
     exclude = ["enrolment_code_hash", "device_token_hash"]
+
+
+class TrustScopedAdmin(SchoolScopedAdmin):
+    """A trust's own settings: its admins see and change only their trust's."""
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(trust__schools__in=school_ids_for(request.user)).distinct()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.related_model is Trust:
+            kwargs["queryset"] = Trust.objects.filter(schools__in=school_ids_for(request.user)).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(TrustSignInPolicy)
+class TrustSignInPolicyAdmin(TrustScopedAdmin):
+    list_display = ["trust", "second_factor_for_all_staff", "trusted_browser_days"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(TrustScopedAdmin):
+    list_display = ["trust", "kind", "tenant", "enforces_second_factor", "enabled"]

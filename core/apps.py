@@ -9,5 +9,7 @@ class CoreConfig(AppConfig):
         # Models are loaded only once the app registry is ready, so the signal wiring is imported here.
         from . import checks  # noqa: F401 - registers the deploy checks
         from .auth import connect_signals
+        from .signin.receivers import connect_signals as connect_sign_in_signals
 
         connect_signals()
+        connect_sign_in_signals()

@@ -6,6 +6,7 @@ DJANGO_ENV=production: DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are required, 
 `manage.py check --deploy` is clean. DATABASE_URL and REDIS_URL select PostgreSQL and Redis in any mode.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -67,6 +68,12 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "localflavor",
     "csp",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "axes",
     "core",
     "families",
     "safeguarding",
@@ -87,6 +94,11 @@ MIDDLEWARE = [
     "core.screen_auth.BoardScreenMiddleware",  # a reception screen's device cookie (the board only)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sign-in: after authentication and messages; axes last, as it asks.
+    "core.signin.middleware.SessionLimitsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "core.signin.middleware.SecondFactorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "homevisits.urls"
@@ -115,21 +127,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "core.signin.backends.AxesBackend",  # first: refuses a locked-out username and address before any check
     "core.auth.CachedModelBackend",  # ModelBackend, with the signed-in user kept in the cache
+    "allauth.account.auth_backends.AuthenticationBackend",  # sign-in by single sign-on and passkey
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No anonymous guardian user: every page but log-in and /healthz needs a signed-in member of staff.
 ANONYMOUS_USER_NAME = None
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -279,6 +284,65 @@ LOGGING = {
     # WeasyPrint logs every layout step at INFO; keep its warnings (missing fonts, bad CSS) only.
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+
+# Sign-in (django-allauth, its MFA and single sign-on, django-axes). Kept together in one block.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # zxcvbn's dictionaries (English words, names, common passwords, dates and years) plus our own words.
+    {"NAME": "django_zxcvbn_password_validator.ZxcvbnPasswordValidator"},
+]
+PASSWORD_MINIMAL_STRENGTH = 3  # zxcvbn's 0-4 score: 3 is "safely unguessable" (about 10^10 guesses)
+PASSWORD_EXTRA_DICTIONARY = ["safeguarding", "homevisits", "home visit", "school", "academy", "trust", "reception"]
+ACCOUNT_ADAPTER = "core.signin.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "core.signin.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # addresses are set by the trust admin, not typed in by the person
+ACCOUNT_SESSION_REMEMBER = False  # shared PCs: the session ends with the browser
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 15 * 60  # opening casework, a safe word or an export asks again after this
+# axes locks a username at an address; allauth's own per-username lock would let anyone lock anyone out.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip"}
+MFA_ADAPTER = "core.signin.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Home visits"
+MFA_TOTP_TOLERANCE = 1  # a code from the step before or after: phones' clocks drift
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION  # http://localhost in development and tests
+MFA_TRUST_ENABLED = True
+# The longest any trust may choose; each trust's own number (Trust.trusted_browser_days) is checked at sign-in.
+MFA_TRUST_COOKIE_AGE = datetime.timedelta(days=30)
+SOCIALACCOUNT_AUTO_SIGNUP = False
+# core.signin.adapters links a verified address from the trust's own provider to that member of staff, or refuses.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# Lockout: one username at one address. Cool-off in minutes.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # Redis in production, shared by every process
+AXES_RESET_ON_SUCCESS = True
+if not CACHE_URL:
+    # run.sh's single web process: its own cache is shared by every request it serves (production has Redis).
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+AXES_LOCKOUT_CALLABLE = "core.signin.views.locked_out"
+# Behind the production proxy the address is the last hop it adds; in development the socket's own.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1) if PRODUCTION else None
+AXES_VERBOSE = False
+# Sessions: signed out after this long without a request, and after this long whatever happens.
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Roles that must pass a second factor before any page but setting one up.
+SECOND_FACTOR_ROLES = ["DSL", "Principal", "Office", "Trust admin"]
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

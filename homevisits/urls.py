@@ -1,8 +1,12 @@
+from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from core.signin import urls as signin_urls
+from core.signin.views import SignInView, TrustBrowserView
 from visits.after import urls as after_urls
 from visits.reporting import urls as reporting_urls
 from visits.requests import urls as requests_urls
@@ -11,11 +15,19 @@ from . import views
 
 admin.site.site_header = "Home visits administration"
 admin.site.site_title = "Home visits admin"
+# The admin signs in through the same page as everyone (second factor, lockout and audit included).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # allauth's pages; "login" and "logout" are the names the templates and tests have always used.
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="account_login"),
+    path("accounts/logout/", account_views.logout, name="logout"),
+    path("accounts/2fa/trust/", TrustBrowserView.as_view(), name="mfa_trust"),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/", include(signin_urls)),
     path("admin/", admin.site.urls),
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),

@@ -72,3 +72,22 @@ def cast(db):
         other_dsl=make_member("otherdsl", river, Role.DSL),
         other_staff=make_member("otherstaff", river, Role.STAFF),
     )
+
+
+@pytest.fixture(autouse=True)
+def _force_login_is_a_full_sign_in(monkeypatch):
+    """client.force_login stands for a whole sign-in, second factor included, as it did before there was one.
+
+    The sign-in tests (tests/core/signin/) sign in through the real pages instead, and test the second factor there.
+    """
+    from django.test.client import ClientMixin
+
+    from tests.helpers import mark_second_factor_passed
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        mark_second_factor_passed(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)

@@ -28,3 +28,45 @@ def fresh_case(client=None):
         yield
         transaction.set_rollback(True)
     _forget()
+
+
+def mark_second_factor_passed(client, user) -> None:
+    """Record in a test client's session that its user passed a second factor, as allauth does after a code."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    session = client.session
+    records = list(session.get(AUTHENTICATION_METHODS_SESSION_KEY) or [])
+    records.append({"method": "mfa", "type": "totp", "at": time.time(), "test": "force_login"})
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()
+
+
+def totp_code(secret: str, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows now (or a step of 30 s later) for this secret."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    counter = int(time.time()) // app_settings.TOTP_PERIOD + steps_ahead
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def give_totp(user, secret: str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"):
+    """Set an authenticator app up for a user, as the setup page does once its code was right."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, secret)
+    return secret
+
+
+def wrong_code(secret: str) -> str:
+    """A six-digit code that no step in the accepted window gives for this secret."""
+    valid = {totp_code(secret, steps_ahead=step) for step in (-1, 0, 1, 2)}
+    return next(code for code in (f"{n:06d}" for n in range(10**6)) if code not in valid)

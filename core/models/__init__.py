@@ -13,6 +13,7 @@ from .policy import (
 )
 from .schools import School, Trust
 from .screens import BoardScreen
+from .signin import IdentityProvider, IdentityProviderKind, TrustSignInPolicy
 from .staff import StaffProfile
 
 __all__ = [
@@ -24,9 +25,12 @@ __all__ = [
     "EscalationAction",
     "EscalationStep",
     "HomeVisitPolicy",
+    "IdentityProvider",
+    "IdentityProviderKind",
     "PermanentRecord",
     "SafetyChain",
     "School",
     "StaffProfile",
     "Trust",
+    "TrustSignInPolicy",
 ]

@@ -23,4 +23,4 @@ def test_staff_log_in_on_a_phone_and_land_on_visits(page, live_server, cast, log
 def test_wrong_password_stays_on_login_with_a_message(page, live_server, cast, log_in):
     log_in(page, cast.staff, password="wrong")
     assert "/accounts/login/" in page.url
-    assert page.get_by_text("did not match").is_visible()
+    assert page.get_by_text("username and/or password you specified are not correct").is_visible()

@@ -19,6 +19,7 @@ from core.redirects import redirect_to_next
 from core.roles import is_senior
 from core.scoping import school_ids_for
 from core.selectors import staff_users
+from core.signin.decorators import recent_sign_in_required
 from families.models import Child
 from safeguarding import services as safeguarding_services
 from safeguarding.forms import ConcernCloseForm, ConcernForm
@@ -105,6 +106,7 @@ def _concern_for(user, pk):
 
 
 @senior_required
+@recent_sign_in_required
 def concern_detail(request, pk):
     concern = _concern_for(request.user, pk)
     safeguarding_services.concern_viewed(concern=concern, actor=request.user)
@@ -196,6 +198,7 @@ def incident_new(request):
 
 
 @login_required
+@recent_sign_in_required
 def incident_detail(request, pk):
     incident = get_object_or_404(
         visible_incidents(user=request.user).select_related(

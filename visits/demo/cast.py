@@ -18,6 +18,9 @@ SAFE_WORDS = ["Blue umbrella", "Marigold", "Lighthouse", "Paper crane", "Juniper
 
 
 PASSWORD = "demo-password"
+# Demo data only: every demo user whose role needs a second factor has an authenticator app with this published
+# secret (README). Add it to any authenticator app, or compute a code with `python manage.py demo_totp_code`.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPDEMOHOMEVISITS23"
 
 
 RANDOM_SEED = 2026

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
@@ -24,6 +25,7 @@ from core.models import (
     Trust,
 )
 from core.roles import Role
+from core.signin.services import demo_second_factor_set
 from families.models import Child, Household, ParentCarer, YearGroup
 from safeguarding.selectors import risk_rows_to_start_from
 from safeguarding.services import RiskRowInput, prohibited_address_add, risk_assessment_create
@@ -59,6 +61,7 @@ from ..requests.services import (
 from .cast import (
     ACCESS_NOTES,
     AUTHORISED_NOTES,
+    DEMO_TOTP_SECRET,
     EDUCATIONAL_PSYCHOLOGIST,
     EMAIL_DOMAIN,
     ENGLISH,
@@ -295,6 +298,8 @@ class Seeder:
                 )
             )
         profile.schools.add(*schools)
+        if member.role in settings.SECOND_FACTOR_ROLES:
+            demo_second_factor_set(user=user, secret=DEMO_TOTP_SECRET)
         return user
 
     def _training(self, state: str) -> tuple[datetime.date, datetime.date]:

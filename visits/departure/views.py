@@ -7,6 +7,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.signin.decorators import ask_again_unless_recent
+
 from ..access import get_visit_for
 from ..models import Visit
 from ..permissions import may_prepare, may_see_safe_word
@@ -40,6 +42,8 @@ def safe_word(request, pk):
         return redirect(visit)
     if not may_see_safe_word(request.user, visit):
         raise Http404("No such visit.")
+    if (asked := ask_again_unless_recent(request)) is not None:
+        return asked
     word = services.safe_word_reveal(visit=visit, user=request.user)
     template = "visits/_safe_word.html" if request.htmx else "visits/safe_word_page.html"
     response = render(request, template, {"visit": visit, "word": word})

@@ -15,6 +15,7 @@ from core.decorators import senior_required
 from core.models import School
 from core.permissions import may_see_family_records, may_see_figures
 from core.scoping import school_ids_for
+from core.signin.decorators import raise_if_sign_in_not_recent
 from families.models import Child
 from families.views import ChildDetail, HouseholdDetail
 from safeguarding.selectors import risk_assessments_due, training_expiring, training_warning_days, visible_concerns
@@ -185,6 +186,7 @@ def visit_search(request):
     )
     visits = visit_filter.qs
     if request.GET.get("format") == "csv" and visit_filter.is_valid():
+        raise_if_sign_in_not_recent(request)
         writer = csv.writer(_Echo())
         applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
         audit(

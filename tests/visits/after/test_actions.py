@@ -39,8 +39,10 @@ def test_my_actions_lists_mine_and_flags_overdue_ones(client, cast, time_machine
     page = client.get("/visits/actions/mine/").content.decode()
     assert "Ring the family about Monday" in page and "Someone else" not in page and "Overdue" not in page
     time_machine.move_to(FRIDAY + datetime.timedelta(days=3), tick=False)  # Monday: due today, not overdue
+    client.force_login(cast.staff)  # a new day, a new sign-in (sessions end after 30 idle minutes)
     assert "Overdue" not in client.get("/visits/actions/mine/").content.decode()
     time_machine.move_to(FRIDAY + datetime.timedelta(days=4), tick=False)
+    client.force_login(cast.staff)
     assert "Overdue" in client.get("/visits/actions/mine/").content.decode()
     assert list(FollowUpAction.objects.overdue(datetime.date(2026, 10, 20))) == list(FollowUpAction.objects.open())
 
@@ -214,6 +216,7 @@ def test_my_actions_lists_forms_to_write_with_the_late_flag(client, cast, time_m
     page = client.get("/visits/actions/mine/").content.decode()
     assert "Home Visit Forms to write" in page and "due Sat 17 Oct 09:00" in page and ">Late<" not in page
     time_machine.move_to(FRIDAY + datetime.timedelta(hours=25), tick=False)
+    client.force_login(cast.staff)  # the next day, a new sign-in
     assert ">Late<" in client.get("/visits/actions/mine/").content.decode()
     client.force_login(cast.dsl)  # the DSL's own page lists only forms they lead
     assert "Home Visit Forms to write" not in client.get("/visits/actions/mine/").content.decode()

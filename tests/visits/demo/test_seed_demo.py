@@ -4,7 +4,9 @@ import datetime
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -18,6 +20,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 from core.models import Authorisers, School, Trust
 from core.roles import Role
 from families.models import Child, Household, ParentCarer, YearGroup
+from tests.helpers import totp_code
+from visits.demo.cast import DEMO_TOTP_SECRET
 from visits.lifecycle import ALLOWED
 from visits.models import Visit, VisitPerson, VisitStatus
 
@@ -102,7 +106,9 @@ def test_every_user_has_their_role_and_logs_in_with_the_demo_password(seeded):
     for username, role in EXPECTED_USERS.items():
         user = users[username]
         assert [g.name for g in user.groups.all()] == [role], username
-        assert Client().login(username=username, password=PASSWORD), username
+        assert user.check_password(PASSWORD), username
+        has_app = Authenticator.objects.filter(user=user, type="totp").exists()
+        assert has_app == (role in settings.SECOND_FACTOR_ROLES), username
         expected_schools = {"oakfield", "riverside"} if role == Role.TRUST_ADMIN else {username.split("-")[0]}
         assert {s.slug for s in user.profile.schools.all()} == expected_schools, username
     assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
@@ -235,3 +241,13 @@ def test_it_refuses_to_run_in_production(db, settings):
     with pytest.raises(CommandError, match="production"):
         seed()
     assert counts() == before  # nothing loaded (the module's own seed, if it ran first, is all there is)
+
+
+def test_the_demo_dsl_signs_in_with_the_readmes_password_and_authenticator_code(seeded):
+    client = Client()
+    response = client.post("/accounts/login/", {"login": "oakfield-dsl", "password": PASSWORD})
+    assert response.status_code == 302 and response.url == "/accounts/2fa/authenticate/"
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(DEMO_TOTP_SECRET)})
+    assert response.status_code == 302
+    client.post("/accounts/2fa/trust/", {"action": "skip"})
+    assert client.get("/dashboard/").status_code == 200

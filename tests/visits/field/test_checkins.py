@@ -151,8 +151,8 @@ def test_the_quick_check_in_is_a_discreet_duress_alert(client, cast, visit):
         visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
     with at(10, 20):
         response = post(client, cast.staff2, visit, kind="quick")
-    assert response.status_code == 302
-    page = client.get(response.url).content.decode()
+        assert response.status_code == 302
+        page = client.get(response.url).content.decode()
     assert "Check-in sent." in page and "duress" not in page.lower()
     alert = VisitAlert.objects.get(visit=visit)
     assert alert.kind == AlertKind.DURESS and alert.is_police_prompt

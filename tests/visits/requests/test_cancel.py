@@ -75,8 +75,8 @@ def test_a_visit_under_way_cannot_be_cancelled(client, cast, authorised):
 def test_a_cancelled_visit_leaves_the_board_and_the_approvals_list(client, cast, authorised):
     request = make_visit(lead=cast.staff, second=cast.staff2, start=tomorrow_at(14))
     walk_visit(request, cast.staff, VisitStatus.REQUESTED)
-    client.force_login(cast.dsl)
     with time_machine.travel(authorised.scheduled_start - datetime.timedelta(hours=1), tick=False):  # its day
+        client.force_login(cast.dsl)
         assert authorised.household.address in client.get("/board/").content.decode()
         assert f"/approvals/{request.pk}/" in client.get("/approvals/").content.decode()
         cancel(client, authorised)

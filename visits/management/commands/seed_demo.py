@@ -8,7 +8,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from core.models import Trust
-from visits.demo.cast import PASSWORD, TRUST_NAME, TRUST_SLUG
+from visits.demo.cast import DEMO_TOTP_SECRET, PASSWORD, TRUST_NAME, TRUST_SLUG
 from visits.demo.seed import Seeder, login_rows
 
 
@@ -43,3 +43,7 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo log-ins:")
         for row in rows:
             self.stdout.write("  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip())
+        self.stdout.write(
+            f"\nDSLs, Principals, office staff and the trust admin also type a code from an authenticator app set up "
+            f"with the demo secret {DEMO_TOTP_SECRET} (demo data only), or from `manage.py demo_totp_code`."
+        )
