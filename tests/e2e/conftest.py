@@ -35,12 +35,12 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def log_in(live_server):
-    """Log a user in through the real log-in page; the roles that need a second factor get an authenticator app
-    and type its code, as a person would."""
+    """Log a user in through the real log-in page; superusers and the roles that need a second factor get an
+    authenticator app and type its code, as a person would."""
 
     def _log_in(page, user, password="test-password"):
         secret = None
-        if user.groups.filter(name__in=settings.SECOND_FACTOR_ROLES).exists():
+        if user.is_superuser or user.groups.filter(name__in=settings.SECOND_FACTOR_ROLES).exists():
             secret = give_totp(user)
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill(user.username)
