@@ -1,7 +1,6 @@
 """The audit trail is append-only: PostgreSQL refuses UPDATE and DELETE, and the hash chain shows any edit or gap."""
 
 import threading
-from contextlib import contextmanager
 
 import pgtrigger
 import pytest
@@ -13,23 +12,9 @@ from django.db.models import ProtectedError
 from core.audit import audit, verify_chain
 from core.models import AuditEntry
 from tests.conftest import APP_ROLE
+from tests.helpers import as_database_owner
 
 TRIGGER = "core.AuditEntry:append_only"
-
-
-@contextmanager
-def as_superuser():
-    """Act as the session's superuser for a while. In CI the suite runs as the app role, which may not change the
-    trail at all; the trigger and the chain are there for those who can (the owner, a superuser)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_user")
-        [role] = cursor.fetchone()
-        cursor.execute("SET ROLE NONE")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {connection.ops.quote_name(role)}")
 
 
 def _history(cast, n=5):
@@ -51,7 +36,7 @@ def _refused(change, because="Cannot update or delete rows"):
 
 def test_updates_and_deletes_are_refused_by_the_trigger_even_for_a_superuser(cast):
     entries = _history(cast, 3)
-    with as_superuser():
+    with as_database_owner():
         _assert_refused(entries[1])
 
 
@@ -104,7 +89,7 @@ def test_a_normal_history_verifies(cast, capsys):
 
 def test_an_edit_made_with_the_trigger_ignored_is_detected_and_named(cast):
     entries = _history(cast, 5)
-    with as_superuser(), pgtrigger.ignore(TRIGGER):
+    with as_database_owner(), pgtrigger.ignore(TRIGGER):
         AuditEntry.objects.filter(pk=entries[2].pk).update(summary="Nothing happened here")
     with pytest.raises(CommandError, match=rf"broken at entry #{entries[2].pk}: its content no longer matches"):
         call_command("audit_verify")
@@ -112,14 +97,14 @@ def test_an_edit_made_with_the_trigger_ignored_is_detected_and_named(cast):
 
 def test_an_edit_to_the_details_or_the_actor_name_is_detected(cast):
     entries = _history(cast, 3)
-    with as_superuser(), pgtrigger.ignore(TRIGGER):
+    with as_database_owner(), pgtrigger.ignore(TRIGGER):
         AuditEntry.objects.filter(pk=entries[0].pk).update(actor_name="someone else")
     assert verify_chain().broken.entry_id == entries[0].pk
 
 
 def test_a_deleted_entry_is_detected_at_the_one_after_it(cast):
     entries = _history(cast, 5)
-    with as_superuser(), pgtrigger.ignore(TRIGGER):
+    with as_database_owner(), pgtrigger.ignore(TRIGGER):
         AuditEntry.objects.filter(pk=entries[2].pk).delete()
     expected = rf"broken at entry #{entries[3].pk}: does not follow entry #{entries[1].pk}"
     with pytest.raises(CommandError, match=expected):
@@ -128,7 +113,7 @@ def test_a_deleted_entry_is_detected_at_the_one_after_it(cast):
 
 def test_a_deleted_first_entry_is_detected(cast):
     entries = _history(cast, 3)
-    with as_superuser(), pgtrigger.ignore(TRIGGER):
+    with as_database_owner(), pgtrigger.ignore(TRIGGER):
         AuditEntry.objects.filter(pk=entries[0].pk).delete()
     assert verify_chain().broken.entry_id == entries[1].pk
 
@@ -136,7 +121,7 @@ def test_a_deleted_first_entry_is_detected(cast):
 def test_removed_latest_entries_are_detected_against_a_kept_head(cast):
     entries = _history(cast, 4)
     kept_head = entries[-1].entry_hash
-    with as_superuser(), pgtrigger.ignore(TRIGGER):
+    with as_database_owner(), pgtrigger.ignore(TRIGGER):
         AuditEntry.objects.filter(pk=entries[-1].pk).delete()
     with pytest.raises(CommandError, match="entries at the end of the trail were removed"):
         call_command("audit_verify", expect_head=kept_head)
