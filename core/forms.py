@@ -37,6 +37,11 @@ def control_character_problem(value, *, multiline: bool) -> str:
     return ""
 
 
+def without_control_characters(text: str) -> str:
+    """For what is only searched with, never stored: a search box's text, where a refusal would help nobody."""
+    return _CONTROL_SINGLE_LINE.sub("", text)
+
+
 def is_multiline(field) -> bool:
     return isinstance(field.widget, forms.Textarea)
 

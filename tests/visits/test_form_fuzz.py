@@ -56,7 +56,7 @@ VALUES = st.one_of(
     st.text(alphabet=st.characters(max_codepoint=0xA0), max_size=15),  # ASCII, C0 and C1 controls, DEL
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
-EXTRA_KEYS = ["\x00", "action", "csrfmiddlewaretoken", "id", "pk", "school", "child", "children", "rows-TOTAL_FORMS"]
+EXTRA_KEYS = ["\x00", "q", "action", "csrfmiddlewaretoken", "pk", "school", "child", "children", "rows-TOTAL_FORMS"]
 WATCHED = [Visit, VisitPerson, Concern, Incident, ProhibitedAddress, RiskAssessment, RiskRow, PresentPerson]
 WATCHED += [FollowUpAction, AuditEntry]
 

@@ -278,3 +278,30 @@ def test_a_csv_with_100000_header_names_is_refused_before_any_other_check(client
     upload = SimpleUploadedFile("ok.csv", f"{header}\n1 Ash Road,EB1 1AA\n".encode(), content_type="text/csv")
     response = client.post("/safeguarding/prohibited/import/", {"file": upload})
     assert response.status_code == 200 and "unknown column(s): extra_0" in response.content.decode()
+
+
+def test_the_child_search_takes_any_text_without_an_error(client, cast):
+    ChildFactory(household__school=cast.school, first_name="Juniper")
+    client.force_login(cast.staff)
+    for query, children, found in [
+        ("Jun\x00", [], True),
+        ("\x00", [], False),
+        ("Jun", ["²", "9" * 30, "x"], True),
+        ("Ju\x1bniper", [], True),  # the stray character is left out of the search
+        ("Jux\x00", [], False),
+    ]:
+        response = client.get("/visits/children/search/", {"q": query, "children": children})
+        assert response.status_code == 200
+        assert ("Juniper" in response.content.decode()) == found, query
+    data = _request_data(ChildFactory(household__school=cast.school), cast.staff2, reason="", q="\x00Jun")
+    response = client.post("/visits/new/", data)
+    assert response.status_code == 200 and not Visit.objects.exists()
+
+
+def test_hostile_query_parameters_on_the_form_pages_are_not_found_not_an_error(client, cast, subtests):
+    client.force_login(cast.staff)
+    for url in ["/safeguarding/concerns/new/", "/safeguarding/incidents/new/"]:
+        for param in ["visit", "child"]:
+            for value in ["\x00", "1\x00", "9" * 30, "-1", "²", "x"]:
+                with subtests.test(url=url, param=param, value=value):
+                    assert client.get(url, {param: value}).status_code in {200, 404}
