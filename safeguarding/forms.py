@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from localflavor.gb.forms import GBPostcodeField
 
+from core.forms import CappedFormSet, Form, formset_factory
 from core.models import School, StaffProfile
 from core.scoping import school_ids_for
 
@@ -34,7 +35,7 @@ class SchoolScopeField(forms.ModelChoiceField):
         return f"Only {obj.name}"
 
 
-class ProhibitedAddressForm(forms.Form):
+class ProhibitedAddressForm(Form):
     school = SchoolScopeField(
         queryset=School.objects.none(),
         required=False,
@@ -54,7 +55,7 @@ class ProhibitedAddressForm(forms.Form):
         self.helper = _helper("Add to the list")
 
 
-class ExpireForm(forms.Form):
+class ExpireForm(Form):
     reason = forms.CharField(max_length=300, help_text="e.g. the local authority removed it on 3 March.")
 
     def __init__(self, *args, **kwargs):
@@ -62,7 +63,7 @@ class ExpireForm(forms.Form):
         self.helper = _helper("Take off the list")
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     school = SchoolScopeField(queryset=School.objects.none(), required=False, empty_label="Every school in the trust")
     file = forms.FileField(
         label="CSV file",
@@ -76,7 +77,7 @@ class ImportForm(forms.Form):
         self.helper = _helper("Check the file")
 
 
-class JudgementForm(forms.Form):
+class JudgementForm(Form):
     entry = forms.IntegerField(widget=forms.HiddenInput)
     same_place = forms.TypedChoiceField(
         label="Is this the listed address?",
@@ -87,7 +88,7 @@ class JudgementForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="How you decided.")
 
 
-class RiskAssessmentForm(forms.Form):
+class RiskAssessmentForm(Form):
     vulnerable_persons = forms.CharField(
         label="Vulnerable persons particularly at risk", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -127,7 +128,7 @@ class RiskAssessmentForm(forms.Form):
         return data
 
 
-class RiskRowForm(forms.Form):
+class RiskRowForm(Form):
     hazard = forms.CharField(max_length=200)
     people = forms.CharField(label="People at risk", max_length=200)
     severity = forms.ChoiceField(label="Severity of harm")
@@ -141,7 +142,7 @@ class RiskRowForm(forms.Form):
         self.fields["likelihood"].choices = [("", "Choose")] + [(k, label) for k, label in matrix["likelihoods"]]
 
 
-class BaseRiskRowFormSet(forms.BaseFormSet):
+class BaseRiskRowFormSet(CappedFormSet):
     def clean(self):
         if any(self.errors):
             return
@@ -149,10 +150,10 @@ class BaseRiskRowFormSet(forms.BaseFormSet):
             raise forms.ValidationError("An assessment needs at least one hazard.")
 
 
-RiskRowFormSet = forms.formset_factory(RiskRowForm, formset=BaseRiskRowFormSet, extra=1, can_delete=True)
+RiskRowFormSet = formset_factory(RiskRowForm, formset=BaseRiskRowFormSet, extra=1, can_delete=True)
 
 
-class TrainingRecordForm(forms.Form):
+class TrainingRecordForm(Form):
     profile = forms.ModelChoiceField(queryset=StaffProfile.objects.none(), label="Member of staff")
     course = forms.CharField(max_length=200, initial="Safer working practice (home visits)")
     provider = forms.CharField(max_length=200, required=False)
@@ -184,7 +185,7 @@ class ChildChoice(forms.ModelChoiceField):
         return f"{obj.first_name} {obj.last_name} ({obj.get_year_group_display()})"
 
 
-class ConcernForm(forms.Form):
+class ConcernForm(Form):
     child = ChildChoice(queryset=None, error_messages={"invalid_choice": "Choose a child on your school's roll."})
     kind = forms.ChoiceField(
         choices=ConcernKind.choices, widget=forms.RadioSelect, initial=ConcernKind.CONCERN, label="What is it?"
@@ -204,7 +205,7 @@ class ConcernForm(forms.Form):
         self.fields["child"].queryset = children
 
 
-class ConcernCloseForm(forms.Form):
+class ConcernCloseForm(Form):
     outcome = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Outcome",

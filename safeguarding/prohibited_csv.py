@@ -45,6 +45,8 @@ ALIASES = {
     "expires_on_date": "expires_on",
 }
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y"]
+# Far more than the six real columns, and small enough that no header check ever has much to look through.
+MAX_COLUMNS = 100
 
 
 def _header_name(raw: str) -> str:
@@ -97,6 +99,11 @@ def parse_rows(text: str, *, trust_id, school) -> tuple[list[dict], list[dict]]:
     try:
         for values in reader:
             line = reader.line_num
+            if header is None and len(values) > MAX_COLUMNS:
+                raise ValidationError(
+                    f"The header row has {len(values)} columns; a list has at most {MAX_COLUMNS}. "
+                    f"The columns are: {', '.join(COLUMNS)}."
+                )
             if not any(v.strip() for v in values):
                 continue  # blank lines (or lines of bare commas) are spacing, not rows
             if header is None:

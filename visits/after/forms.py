@@ -3,9 +3,9 @@ sign-off, completing an action, and incidents."""
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from core.forms import CappedFormSet, Form, formset_factory
 from core.selectors import staff_users
 
 from ..models import IncidentKind, VisitOutcome
@@ -15,7 +15,7 @@ def _datetime_local():
     return forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class IncidentForm(forms.Form):
+class IncidentForm(Form):
     kind = forms.ChoiceField(choices=IncidentKind.choices, widget=forms.RadioSelect, label="What happened?")
     occurred_at = forms.DateTimeField(label="When", widget=_datetime_local())
     details = forms.CharField(
@@ -57,7 +57,7 @@ class StaffChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.username
 
 
-class ReportForm(forms.Form):
+class ReportForm(Form):
     """The Home Visit Form's single fields. The people present and the actions are formsets beside it."""
 
     arrived_at = forms.DateTimeField(label="Arrived", widget=_datetime_local())
@@ -101,7 +101,7 @@ class ReportForm(forms.Form):
         return data
 
 
-class OptionalRowForm(forms.Form):
+class OptionalRowForm(Form):
     """A formset row that may be left empty; once anything is typed in it, `needed` fields are required."""
 
     needed: dict[str, str] = {}  # field name -> the message when it is missing from a row in use
@@ -145,7 +145,7 @@ class ActionForm(OptionalRowForm):
             self.fields["owner"].queryset = staff_users(school=school)
 
 
-class GrowingFormSet(BaseFormSet):
+class GrowingFormSet(CappedFormSet):
     """Every row optional (blank rows are ignored), with room for the rows restored from a draft plus spares."""
 
     spare_rows = 2
@@ -164,7 +164,7 @@ PresentFormSet = formset_factory(PresentForm, formset=GrowingFormSet, extra=2)
 ActionFormSet = formset_factory(ActionForm, formset=GrowingFormSet, extra=2)
 
 
-class DebriefForm(forms.Form):
+class DebriefForm(Form):
     debrief_with = StaffChoiceField(queryset=get_user_model().objects.none(), label="Debriefed with")
     debrief_at = forms.DateTimeField(label="When", widget=_datetime_local())
 
@@ -174,7 +174,7 @@ class DebriefForm(forms.Form):
         self.fields["debrief_with"].queryset = qs.exclude(pk=exclude_user.pk) if exclude_user else qs
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(Form):
     review_comment = forms.CharField(
         required=False,
         label="Comment",
@@ -183,7 +183,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ActionCompleteForm(forms.Form):
+class ActionCompleteForm(Form):
     completion_outcome = forms.CharField(
         label="What was done",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 
 from core.audit import audit
+from core.forms import control_character_problem
 from core.mail import notify_by_email
 from core.permissions import works_at
 from core.roles import Role, is_senior
@@ -141,6 +142,9 @@ def _editable_report(visit: Visit, actor) -> VisitReport:
 def report_save_draft(*, visit: Visit, actor, data: dict[str, list[str]], now=None) -> VisitReport:
     """Keep exactly what the lead has typed so far, valid or not, so nothing is lost."""
     report = _editable_report(visit, actor)
+    if any(control_character_problem([k, *v], multiline=True) for k, v in data.items()):
+        # The view leaves refused fields out; PostgreSQL could not store a NUL in the draft anyway.
+        raise ValidationError("The draft has a control character that cannot be stored.")
     report.draft = {k: v for k, v in data.items() if k != "csrfmiddlewaretoken"}
     report.draft_saved_at = now_or(now)
     report.save(update_fields=["draft", "draft_saved_at"])

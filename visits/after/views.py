@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from core.audit import audit
 from core.decorators import senior_required
-from core.forms import add_service_errors
+from core.forms import add_service_errors, control_character_problem, is_multiline
 from core.permissions import may_raise_concerns
 from core.redirects import redirect_to_next
 from core.roles import is_senior
@@ -251,6 +252,57 @@ def _draft_initial(visit, report):
     return main, present, actions
 
 
+def _report_forms(post, visit):
+    return (
+        ReportForm(post),
+        PresentFormSet(post, prefix="present"),
+        ActionFormSet(post, prefix="action", form_kwargs={"school": visit.school}),
+    )
+
+
+def _draft_from_post(post, forms_, previous: dict) -> tuple[dict, dict]:
+    """(the draft to keep, {field name: message} for the fields refused). Only the form's own fields are kept;
+    a field refused for a control character keeps what the draft had for it, so the rest of what was typed is
+    saved and nothing unstorable is."""
+    form, present, actions = forms_
+    draft, refused = {}, {}
+    for bound in [form, *present.forms, *actions.forms]:
+        for name, field in bound.fields.items():
+            key = bound.add_prefix(name)
+            if key not in post:
+                continue
+            values = post.getlist(key)
+            problem = control_character_problem(values, multiline=is_multiline(field))
+            if problem:
+                refused[key] = problem
+                if key in previous:
+                    draft[key] = previous[key]
+            else:
+                draft[key] = values
+    return draft, refused
+
+
+def _only_refusals(forms_, refused: dict) -> None:
+    form, present, actions = forms_
+    for bound in [form, *present.forms, *actions.forms]:
+        for name in list(bound.errors):
+            if bound.add_prefix(name) not in refused:
+                del bound.errors[name]
+    for formset in (present, actions):
+        formset.non_form_errors().clear()
+
+
+def _autosave_slots(forms_, refused: dict):
+    """Out-of-band updates for the message slot beside each field: the refusal, or empty again once fixed."""
+    form, present, actions = forms_
+    keys = [b.add_prefix(n) for b in [form, *present.forms, *actions.forms] for n in b.fields]
+    return format_html_join(
+        "",
+        '<div id="autosave-{}" class="invalid-feedback d-block" hx-swap-oob="true">{}</div>',
+        ((key, refused.get(key, "")) for key in keys),
+    )
+
+
 @login_required
 def report(request, pk):
     visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
@@ -260,9 +312,8 @@ def report(request, pk):
             raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
         return _report_detail(request, visit, report)
     if request.method == "POST":
-        form = ReportForm(request.POST)
-        present = PresentFormSet(request.POST, prefix="present")
-        actions = ActionFormSet(request.POST, prefix="action", form_kwargs={"school": visit.school})
+        form, present, actions = forms_ = _report_forms(request.POST, visit)
+        draft, refused = _draft_from_post(request.POST, forms_, report.draft if report else {})
         if request.POST.get("action") != "draft" and form.is_valid() and present.is_valid() and actions.is_valid():
             try:
                 services.report_submit(
@@ -278,10 +329,13 @@ def report(request, pk):
                 messages.success(request, "Home Visit Form submitted. The DSL will review it.")
                 return redirect(visit)
         # Keep what was typed even when something is wrong, so nothing is lost.
-        services.report_save_draft(visit=visit, actor=request.user, data=dict(request.POST.lists()))
+        services.report_save_draft(visit=visit, actor=request.user, data=draft)
         if request.POST.get("action") == "draft":
-            messages.success(request, "Draft saved.")
-            return redirect("visits:report", pk=visit.pk)
+            if not refused:
+                messages.success(request, "Draft saved.")
+                return redirect("visits:report", pk=visit.pk)
+            _only_refusals(forms_, refused)  # a draft need not be complete: show only what could not be kept
+            messages.error(request, "The draft is saved, except the field marked below.")
     else:
         main, present_rows, action_rows = _draft_initial(visit, report)
         form = ReportForm(initial=main)
@@ -328,13 +382,19 @@ def _report_detail(request, visit, report, status=200, **forms_):
 @require_POST
 def report_autosave(request, pk):
     visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
-    if not _may_write_report(request.user, visit, selectors.report_of(visit=visit)):
+    report = selectors.report_of(visit=visit)
+    if not _may_write_report(request.user, visit, report):
         raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
+    forms_ = _report_forms(request.POST, visit)
+    draft, refused = _draft_from_post(request.POST, forms_, report.draft if report else {})
     try:
-        saved = services.report_save_draft(visit=visit, actor=request.user, data=dict(request.POST.lists()))
+        saved = services.report_save_draft(visit=visit, actor=request.user, data=draft)
     except ValidationError as error:  # e.g. submitted in another tab meanwhile
         return HttpResponse(" ".join(error.messages), status=409)
-    return HttpResponse(f"Draft saved at {timezone.localtime(saved.draft_saved_at):%H:%M:%S}")
+    status = f"Draft saved at {timezone.localtime(saved.draft_saved_at):%H:%M:%S}"
+    if refused:
+        status += ", except what the message beside a field is about"
+    return HttpResponse(format_html("{}{}", status, _autosave_slots(forms_, refused)))
 
 
 @login_required

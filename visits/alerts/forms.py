@@ -5,10 +5,12 @@ import datetime
 from django import forms
 from django.utils import timezone
 
+from core.forms import Form
+
 from ..models import CONFIRMED_SAFE, AlertKind, AlertOutcome, VisitAlert
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(Form):
     outcome = forms.ChoiceField(label="What did you do?", widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     new_return = forms.TimeField(
         label="New return time (if all fine)",

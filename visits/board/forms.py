@@ -2,10 +2,11 @@
 
 from django import forms
 
+from core.forms import Form
 from core.models import School
 
 
-class ScreenRegisterForm(forms.Form):
+class ScreenRegisterForm(Form):
     school = forms.ModelChoiceField(queryset=School.objects.none(), empty_label=None)
     name = forms.CharField(
         max_length=100, help_text="Where the screen is, so you can tell it apart, e.g. “Reception, main entrance”."
@@ -16,5 +17,5 @@ class ScreenRegisterForm(forms.Form):
         self.fields["school"].queryset = schools
 
 
-class ScreenEnrolForm(forms.Form):
+class ScreenEnrolForm(Form):
     code = forms.CharField(max_length=100, label="Enrolment code", strip=True)

@@ -2,8 +2,10 @@
 
 from django import forms
 
+from core.forms import Form
 
-class ExtendForm(forms.Form):
+
+class ExtendForm(Form):
     minutes = forms.TypedChoiceField(label="Running late: extend by", coerce=int, choices=())
 
     def __init__(self, *args, minutes_left: int, **kwargs):

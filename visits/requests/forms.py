@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from core.forms import Form
 from core.scoping import school_ids_for
 from families.models import Child
 
@@ -22,7 +23,7 @@ class ChildChoiceField(forms.ModelMultipleChoiceField):
         return f"{obj.first_name} {obj.last_name} ({obj.get_year_group_display()}, {obj.household.name})"
 
 
-class VisitRequestForm(forms.Form):
+class VisitRequestForm(Form):
     """The request a member of staff fills in on their phone or at a desk: who, why, with whom, when."""
 
     children = ChildChoiceField(
@@ -264,7 +265,7 @@ class VisitRequestForm(forms.Form):
         }
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect, label="Your decision")
     reason = forms.CharField(
         required=False,
@@ -297,7 +298,7 @@ class DecisionForm(forms.Form):
         return data
 
 
-class CancelForm(forms.Form):
+class CancelForm(Form):
     reason = forms.CharField(
         label="Why is the visit called off?",
         max_length=500,
@@ -306,7 +307,7 @@ class CancelForm(forms.Form):
     )
 
 
-class ParentNotificationForm(forms.Form):
+class ParentNotificationForm(Form):
     method = forms.ChoiceField(choices=NotifyMethod.choices, label="How the family was told")
     notified_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     notified_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time"}))

@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
+from core.forms import without_control_characters
 from families.models import Child
 
 from ..access import visible_visits
@@ -42,10 +43,10 @@ def approvals_queue(*, user) -> QuerySet[Visit]:
 def child_options(*, user, query: str, selected_ids) -> tuple[list[Child], set[int]]:
     """The ticked children first, then up to 20 at the user's schools whose name matches the query."""
     base = Child.objects.for_user(user).select_related("household").order_by("last_name", "first_name")
-    selected_ids = {int(i) for i in selected_ids if str(i).isdigit()}
+    selected_ids = {int(i) for i in map(str, selected_ids) if i.isascii() and i.isdigit() and len(i) < 10}
     chosen = list(base.filter(pk__in=selected_ids))
     found = []
-    words = query.split()
+    words = without_control_characters(query).split()  # PostgreSQL cannot even compare with a NUL
     if words:
         matches = base.exclude(pk__in=selected_ids)
         for word in words[:4]:
