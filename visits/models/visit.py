@@ -83,6 +83,10 @@ class Visit(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0, editable=False)
     overdue_round = models.PositiveSmallIntegerField(default=0, editable=False)
     on_site_alert_raised = models.BooleanField(default=False, editable=False)
+    # Set by the sweep when raising this visit's alerts raised an error (it is set aside and retried a little
+    # later, the rest are still alerted); the board tells the office to ring the pair. Cleared by a good sweep.
+    alerting_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerting_error = models.CharField(max_length=300, blank=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
     )
