@@ -1,5 +1,6 @@
-"""A real Celery worker (which runs the sweep itself: no beat), as a subprocess, against Redis and the test's PostgreSQL database: a visit whose
-due time passes during the test gets its overdue alert stored once and its notification sent."""
+"""A real Celery worker (which runs the sweep itself: no beat), as a subprocess, against Redis and the test's
+PostgreSQL database: a visit whose due time passes during the test gets its overdue alert stored once and its
+notification sent."""
 
 import datetime
 import os

@@ -13,8 +13,8 @@ from django.core import mail
 from django.db import OperationalError
 from django.test import Client
 
-from homevisits.celery import app
 from core.roles import Role
+from homevisits.celery import app
 from tests.factories import ChildFactory, make_authorised_visit, make_member
 from visits.alerts import sms, sweep, sweeper
 from visits.board.pages import forget_everything
