@@ -251,7 +251,8 @@ def run(name, count, workers=1, kill=None, beats=0):
         for n in range(workers):
             celery.worker(f"w{n}")
         wait_for_sweep(started)
-        window_start = timezone.now() + datetime.timedelta(seconds=count * 0.3 + 5)
+        # Long enough to create every visit before the first falls due, with two workers busy on 2 shared cores.
+        window_start = timezone.now() + datetime.timedelta(seconds=count * 0.6 + 10)
         make_due_visits(school, users, count, window_start)
         lead = (window_start - timezone.now()).total_seconds()
         if lead < 0:
