@@ -234,25 +234,28 @@ _ping_lock = threading.Lock()
 _last_ping = [-math.inf]  # time.monotonic() of the last ping this process sent
 
 
-def ping_dead_mans_switch() -> None:
+def ping_dead_mans_switch() -> threading.Thread | None:
     """GET ALERT_SWEEP_PING_URL (a monitor outside the system, such as healthchecks.io, that raises the alarm
     when the pings stop), at most every ALERT_SWEEP_PING_EVERY_SECONDS per process. In a thread of its own with
-    a short timeout: a slow or dead monitor never delays or fails a sweep."""
+    a short timeout: a slow or dead monitor never delays or fails a sweep. Returns the thread, if it started one."""
     url = settings.ALERT_SWEEP_PING_URL
     if not url:
-        return
+        return None
     with _ping_lock:
         if time.monotonic() - _last_ping[0] < settings.ALERT_SWEEP_PING_EVERY_SECONDS:
-            return
+            return None
         _last_ping[0] = time.monotonic()
-    threading.Thread(target=_ping, args=(url,), name="alert-sweep-ping", daemon=True).start()
+    thread = threading.Thread(
+        target=_ping, args=(url, settings.ALERT_SWEEP_PING_TIMEOUT_SECONDS), name="alert-sweep-ping", daemon=True
+    )
+    thread.start()
+    return thread
 
 
-def _ping(url: str) -> None:
+def _ping(url: str, timeout: float) -> None:
     try:
         # The settings refuse any scheme but http(s).
-        with urllib.request.urlopen(url, timeout=settings.ALERT_SWEEP_PING_TIMEOUT_SECONDS) as response:  # noqa: S310
-            response.read(1024)
+        urllib.request.urlopen(url, timeout=timeout).close()  # noqa: S310
     except Exception as error:  # noqa: BLE001 - the monitor itself will notice the missing ping
         logger.warning("Pinging the alert sweep's monitor failed: %s", error)
 

@@ -203,16 +203,24 @@ def test_a_sweep_with_a_failed_visit_does_not_ping(cast, settings, three_out, mo
     assert sweep._last_ping[0] == float("-inf")  # no ping was even started
 
 
-def test_a_monitor_that_never_answers_does_not_hold_up_the_sweep(cast, settings, three_out):
+def test_a_monitor_that_never_answers_does_not_hold_up_the_sweep(cast, settings, three_out, caplog, monkeypatch):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts connections into its backlog and never answers
     settings.ALERT_SWEEP_PING_URL = f"http://127.0.0.1:{silent.getsockname()[1]}/ping"
-    settings.ALERT_SWEEP_PING_TIMEOUT_SECONDS = 30
+    settings.ALERT_SWEEP_PING_TIMEOUT_SECONDS = 0.2
+    started = []
+    real = sweep.ping_dead_mans_switch
+    monkeypatch.setattr(sweep, "ping_dead_mans_switch", lambda: started.append(real()) or started[-1])
     try:
-        with at(10, 55):
+        with at(10, 55), caplog.at_level(logging.WARNING, logger="visits.alerts.sweep"):
             assert sweep.alerts_sweep() == 3  # returned with its work done while the ping still waits
-        assert VisitAlert.objects.count() == 3
+            assert VisitAlert.objects.count() == 3
+            # The ping gives up after its short timeout and says so.
+            (thread,) = started
+            thread.join(20)
+            assert not thread.is_alive()
+        assert "Pinging the alert sweep's monitor failed" in caplog.text and "timed out" in caplog.text
     finally:
         silent.close()
 
@@ -223,6 +231,8 @@ def test_alerts_are_raised_and_sent_with_the_broker_down(cast, three_out, monkey
     with at(10, 55):
         assert sweeper.sweep_and_deliver() == 3
     assert [m.to for m in mail.outbox] == [["office@example.org"]] * 3
+    names = " and ".join(p.name for p in three_out[0].people.all())
+    assert any(f"Visitors: {names}." in m.body and names in m.subject for m in mail.outbox)
     assert not AlertNotification.objects.filter(sent_at__isnull=True).exists()
 
 
