@@ -271,3 +271,38 @@ def test_the_sweeper_loop_outlives_a_database_restart(monkeypatch, caplog):
     assert calls == [0, 1]  # it tried again after the failure
     assert "The alert sweep failed" in caplog.text
     assert closed  # on a fresh connection
+
+
+def test_a_pair_late_a_third_time_is_alerted_a_third_time(cast, three_out):
+    """Each "rang, all fine, new time" starts a round of its own: a later lateness is never taken for an old one."""
+    from visits.alerts import services
+    from visits.models import AlertOutcome
+
+    visit = three_out[0]
+    for n, (late_at, new_return) in enumerate([((10, 55), (11, 10)), ((11, 15), (11, 30)), ((11, 35), (11, 50))]):
+        with at(*late_at):
+            sweep.alerts_sweep()
+            alert = VisitAlert.objects.get(visit=visit, acknowledged_at__isnull=True)
+            assert alert.key == f"overdue:{n}:0"
+            services.alert_acknowledge(
+                alert=alert,
+                actor=cast.office,
+                outcome=AlertOutcome.RANG_ALL_FINE,
+                new_return=datetime.datetime(2026, 11, 23, *new_return, tzinfo=UTC),
+            )
+
+
+def test_a_text_carries_the_whole_message(cast, three_out):
+    """The police step texts the office and the senior staff: who, where, the lead's number, what to do."""
+    cast.dsl.profile.mobile = "020 7946 0999"
+    cast.dsl.profile.save()
+    visit = three_out[0]
+    with at(11, 25):  # every step of the chain has fallen due, the police prompt among them
+        sweeper.sweep_and_deliver()
+    texts = [t["body"] for t in sms.outbox if t["to"] == "+442079460999"]
+    assert texts, sms.outbox
+    names = " and ".join(p.name for p in visit.people.all())
+    body = next(t for t in texts if visit.household.address in t)
+    assert body.startswith("[Home visits] ") and f"Visitors: {names}." in body
+    assert "Lead's mobile: +442079460456." in body or "Lead's mobile: 020 7946 0456." in body
+    assert body.endswith("Open the board to acknowledge what you did.")
