@@ -306,3 +306,48 @@ def test_a_text_carries_the_whole_message(cast, three_out):
     assert body.startswith("[Home visits] ") and f"Visitors: {names}." in body
     assert "Lead's mobile: +442079460456." in body or "Lead's mobile: 020 7946 0456." in body
     assert body.endswith("Open the board to acknowledge what you did.")
+
+
+def test_a_notification_that_keeps_failing_is_tried_ten_times_then_left_for_the_board(cast, three_out, monkeypatch):
+    from visits.alerts import delivery
+
+    calls = []
+
+    def always_down(notification):
+        calls.append(notification.pk)
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(delivery, "_send", always_down)
+    visit = three_out[0]
+    with at(10, 55):
+        sweep.alerts_sweep()
+    row = AlertNotification.objects.filter(alert__visit=visit).get()
+    for second in range(12):
+        with at(10, 55, second):
+            delivery.notifications_deliver()
+    row.refresh_from_db()
+    assert row.attempts == delivery.MAX_SEND_ATTEMPTS == 10
+    assert calls.count(row.pk) == 10 and row.sent_at is None and "mail server down" in row.last_error
+
+
+def test_delivery_reads_a_fixed_number_of_queries_however_many_it_sends(cast, three_out):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from visits.alerts import delivery
+
+    with at(10, 55):
+        sweep.alerts_sweep()
+    AlertNotification.objects.exclude(alert__visit=three_out[0]).update(
+        sent_at=datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    with CaptureQueriesContext(connection) as one:
+        assert delivery.notifications_deliver() == 1
+    AlertNotification.objects.update(sent_at=None)
+    AlertNotification.objects.filter(alert__visit=three_out[0]).update(
+        sent_at=datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    with CaptureQueriesContext(connection) as two:
+        assert delivery.notifications_deliver() == 2
+    # One save per row sent; the reads (rows, alerts, visits, households, people) stay the same.
+    assert len(two) - len(one) == 1
