@@ -351,3 +351,17 @@ def test_delivery_reads_a_fixed_number_of_queries_however_many_it_sends(cast, th
         assert delivery.notifications_deliver() == 2
     # One save per row sent; the reads (rows, alerts, visits, households, people) stay the same.
     assert len(two) - len(one) == 1
+
+
+def test_each_worker_process_starts_one_sweeper_unless_told_not_to(settings, monkeypatch):
+    running, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(sweeper, "run", lambda stop, interval: running.set() or release.wait(30))
+    monkeypatch.setattr(sweeper, "_thread", None)
+    settings.ALERT_SWEEP_IN_WORKERS = False
+    assert sweeper.start() is None
+    settings.ALERT_SWEEP_IN_WORKERS = True
+    thread = sweeper.start()
+    assert running.wait(30) and thread.daemon
+    assert sweeper.start() is None  # one per process
+    release.set()
+    thread.join(30)
