@@ -47,8 +47,13 @@ mutmut run --max-children "${MUTATION_CHILDREN:-2}" "${ALARM_PATH[@]}" || true
 elapsed=$(($(date +%s) - started))
 
 mutmut results --all true >var/mutation-results.txt 2>&1 || true
+# Each survivor is tried once more on its own, in a fresh process (MUTANT_UNDER_TEST is how mutmut switches a
+# mutant on), against the tests mutmut found covering it: some survive mutmut's forked runs and fail here.
 python - "$elapsed" <<'PY'
+import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -58,8 +63,28 @@ for line in lines:
     match = re.match(r"\s*(\S+):\s*(\w[\w ]*)$", line)
     if match:
         status[match[1]] = match[2].strip()
-KILLED = ("killed", "timeout", "segfault", "caught by type check")
+KILLED = ("killed", "timeout", "segfault", "caught by type check", "killed on its own")
 UNDECIDED = ("not checked", "check was interrupted by user")
+tests_by_function = json.loads(Path("mutants/mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+for name, s in sorted(status.items()):
+    if s != "survived":
+        continue
+    tests = tests_by_function.get(name.rsplit("__mutmut_", 1)[0], [])
+    if not tests:
+        continue
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "tests.mutation_db", "-x", "-q", *tests],
+            cwd="mutants",
+            env={**os.environ, "MUTANT_UNDER_TEST": name},
+            capture_output=True,
+            timeout=300,
+        )
+        failed = result.returncode == 1  # a test failed (not: no tests, a usage error)
+    except subprocess.TimeoutExpired:
+        failed = True  # it hangs: mutmut counts a timeout as killed too
+    if failed:
+        status[name] = "killed on its own"
 killed = sum(1 for s in status.values() if s in KILLED)
 # A mutant no selected test covers ("no tests") counts against the score, as a survivor does.
 survived = sorted(f"{name} ({s})" for name, s in status.items() if s not in KILLED + UNDECIDED)
