@@ -48,13 +48,13 @@ elapsed=$(($(date +%s) - started))
 
 mutmut results --all true >var/mutation-results.txt 2>&1 || true
 # Each survivor is tried once more on its own, in a fresh process (MUTANT_UNDER_TEST is how mutmut switches a
-# mutant on), against the tests mutmut found covering it: some survive mutmut's forked runs and fail here.
+# mutant on), against the whole test selection: some survive mutmut's forked runs and fail here.
 python - "$elapsed" <<'PY'
-import json
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 lines = Path("var/mutation-results.txt").read_text().splitlines()
@@ -65,13 +65,12 @@ for line in lines:
         status[match[1]] = match[2].strip()
 KILLED = ("killed", "timeout", "segfault", "caught by type check", "killed on its own")
 UNDECIDED = ("not checked", "check was interrupted by user")
-tests_by_function = json.loads(Path("mutants/mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+SELECTION = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
 for name, s in sorted(status.items()):
     if s != "survived":
         continue
-    tests = tests_by_function.get(name.rsplit("__mutmut_", 1)[0], [])
-    if not tests:
-        continue
+    # Every test of the selection (a test added since mutmut mapped them counts too), -x stops at the first fail.
+    tests = SELECTION
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "tests.mutation_db", "-x", "-q", *tests],
