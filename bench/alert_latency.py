@@ -1,17 +1,24 @@
-"""Alert latency: 100 visits fall overdue within the same minute; a real beat and real workers on Redis and
-PostgreSQL raise the alerts. Prints, per scenario, the delay from each due time to its stored alert (and to its
-email sent), p50 / p99 / max, and how many were missed or duplicated.
+"""Alert latency: 100 visits fall overdue within the same minute; real Celery workers (each runs the sweep itself
+every second) on Redis and PostgreSQL raise the alerts. Prints, per scenario, the delay from each due time to its
+stored alert (and to its email sent), p50 / p99 / max, and how many were missed or duplicated.
 
-Scenarios: one worker; one worker SIGKILLed mid-run and restarted 5 s later; two workers of which one is
-SIGKILLed mid-run and stays down. Beat runs as its own process throughout (the production layout).
+Scenarios:
+  one       one worker
+  kill      the only worker SIGKILLed mid-run and restarted 5 s later (nothing covers it meanwhile)
+  two       two workers, one SIGKILLed mid-run: the other (which was sweeping too) covers at its next tick
+  beat      one worker and two beats (as a deployment that still runs beat for other schedules), the first beat
+            SIGKILLed mid-run: nothing on the alarm path depends on beat
+  redis     one worker, Redis (broker and cache) killed and restarted mid-run
+  postgres  one worker, PostgreSQL restarted mid-run with `pg_ctl restart -m fast`
 
-    REDIS_URL=redis://127.0.0.1:6379/5 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_issue5_bench \\
-        .venv/bin/python bench/alert_latency.py [--visits 100] [--scenario all|one|kill|two]
+It starts its own throwaway PostgreSQL and Redis on spare ports under /tmp (it restarts them: never the shared
+servers) and removes them at the end. Needs root, as scripts/test.sh does for its throwaway servers.
 
-It creates (or empties) the bench database and flushes the Redis db it is given: use your own.
+    .venv/bin/python bench/alert_latency.py [--visits 100] [--scenario all|one|kill|two|beat|redis|postgres]
 """
 
 import argparse
+import atexit
 import datetime
 import os
 import random
@@ -27,12 +34,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hv_issue5_bench")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-if not REDIS_URL:
-    sys.exit("Set REDIS_URL to your own Redis database, e.g. redis://127.0.0.1:6379/5")
+from bench.throwaway import Postgres, Redis  # noqa: E402 - needs the path above
+
+# Stop the throwaway servers however the bench ends (atexit runs on SIGTERM too, through SystemExit).
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+PG = Postgres()
+atexit.register(PG.stop)
+REDIS = Redis()
+atexit.register(REDIS.stop)
+DB_URL = f"{PG.url}/hv_alert_bench"
+REDIS_URL = f"{REDIS.url}/0"
+CACHE_URL = f"{REDIS.url}/1"
 os.environ["DATABASE_URL"] = DB_URL
 os.environ["REDIS_URL"] = REDIS_URL
+os.environ["CACHE_URL"] = CACHE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 
@@ -43,9 +58,10 @@ ensure_database(DB_URL)
 import django
 
 django.setup()
+django.conf.settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # 400 bench users
 
 import redis
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from core.models import School
@@ -72,8 +88,10 @@ def cast():
         make_member("bench-office", school, Role.OFFICE).__class__.objects.filter(username="bench-office").update(
             email="office@example.org"
         )
-        make_member("bench-lead", school, Role.STAFF)
-        make_member("bench-second", school, Role.STAFF)
+        # A pair of its own for each visit: a pair cannot be booked on two visits at once.
+        for n in range(200):
+            make_member(f"bench-lead-{n}", school, Role.STAFF)
+            make_member(f"bench-second-{n}", school, Role.STAFF)
         make_member("bench-dsl", school, Role.DSL)
     from django.contrib.auth import get_user_model  # the script sets Django up first (see the top)
 
@@ -100,6 +118,7 @@ class Celery:
             "DATABASE_URL": DB_URL,
             "REDIS_URL": REDIS_URL,
             "CELERY_BROKER_URL": REDIS_URL,
+            "CACHE_URL": CACHE_URL,
             "EMAIL_URL": f"filemail:///{tmp / 'mail'}",
             "DJANGO_LOG_LEVEL": "WARNING",
         }
@@ -125,8 +144,8 @@ class Celery:
             name, "worker", "-c", "1", "-n", f"{name}@%h", "-l", "warning", "--without-gossip", "--without-mingle"
         )
 
-    def beat(self):
-        self.start("beat", "beat", "-s", str(self.tmp / "beat-schedule"), "-l", "warning")
+    def beat(self, name="beat"):
+        self.start(name, "beat", "-s", str(self.tmp / f"{name}-schedule"), "-l", "warning")
 
     def kill(self, name, sig=signal.SIGKILL):
         process, log = self.processes.pop(name)
@@ -152,18 +171,20 @@ def wait_for_sweep(after: datetime.datetime, timeout=60):
 def make_due_visits(school, users, count, window_start):
     """`count` visits, each overdue at a random moment in the minute after window_start."""
     rng = random.Random(5)
-    for _ in range(count):
+    for n in range(count):
         due = window_start + datetime.timedelta(seconds=rng.uniform(0, 60))
         # make_visit: due back 50 minutes after the start; the policy's grace is 5 more.
         visit = make_authorised_visit(
-            lead=users["bench-lead"],
-            second=users["bench-second"],
+            lead=users[f"bench-lead-{n}"],
+            second=users[f"bench-second-{n}"],
             authoriser=users["bench-dsl"],
             start=due - datetime.timedelta(minutes=55),
             child=ChildFactory(household__school=school),
         )
         # They leave at the planned start: due back is re-based on the check-out time.
-        visit_check_in(visit=visit, actor=users["bench-lead"], kind=CheckInKind.CHECKED_OUT, now=visit.scheduled_start)
+        visit_check_in(
+            visit=visit, actor=users[f"bench-lead-{n}"], kind=CheckInKind.CHECKED_OUT, now=visit.scheduled_start
+        )
 
 
 def pct(values, p):
@@ -208,19 +229,33 @@ def report(name, count, mail_dir: Path):
     }
 
 
-def run(name, count, workers=1, kill=None):
-    """kill: None, 'restart' (kill the only worker mid-run, restart it 5 s later) or 'one' (kill one of two)."""
+def wait_for_database():
+    """After a PostgreSQL restart the bench's own connection is gone too: reconnect."""
+    for _ in range(100):
+        try:
+            connection.close()
+            connection.ensure_connection()
+            return
+        except OperationalError:
+            time.sleep(0.2)
+
+
+def run(name, count, workers=1, kill=None, beats=0):
+    """kill: None; 'restart' (kill the only worker mid-run, restart it 5 s later); 'one' (kill one of two workers);
+    'beat' (kill the first of two beats); 'redis' (restart Redis); 'postgres' (restart PostgreSQL)."""
     school, users = cast()
     reset()
     tmp = Path(tempfile.mkdtemp(prefix="hv-bench-"))
     celery = Celery(tmp)
     try:
         started = timezone.now()
-        celery.beat()
+        for n in range(beats):
+            celery.beat(f"beat{n}")
         for n in range(workers):
             celery.worker(f"w{n}")
         wait_for_sweep(started)
-        window_start = timezone.now() + datetime.timedelta(seconds=count * 0.3 + 5)
+        # Long enough to create every visit before the first falls due, with two workers busy on 2 shared cores.
+        window_start = timezone.now() + datetime.timedelta(seconds=count * 0.6 + 10)
         make_due_visits(school, users, count, window_start)
         lead = (window_start - timezone.now()).total_seconds()
         if lead < 0:
@@ -234,6 +269,18 @@ def run(name, count, workers=1, kill=None):
         elif kill == "one":
             celery.kill("w0")
             print("  killed w0 (SIGKILL) at +30 s; w1 carries on alone")
+        elif kill == "beat":
+            celery.kill("beat0")
+            print("  killed beat0 (SIGKILL) at +30 s; beat1 carries on")
+        elif kill == "redis":
+            t = time.monotonic()
+            REDIS.restart()
+            print(f"  Redis killed and restarted at +30 s (down {time.monotonic() - t:.1f}s)")
+        elif kill == "postgres":
+            t = time.monotonic()
+            PG.restart()
+            print(f"  PostgreSQL restarted (pg_ctl restart -m fast) at +30 s (took {time.monotonic() - t:.1f}s)")
+            wait_for_database()
         deadline = time.monotonic() + 30 + 60
         while time.monotonic() < deadline:
             if (
@@ -250,21 +297,28 @@ def run(name, count, workers=1, kill=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+SCENARIOS = {
+    "one": ("one worker", {}),
+    "kill": ("one worker killed mid-run and restarted 5 s later", {"kill": "restart"}),
+    "two": ("two workers (both sweep), one killed mid-run", {"workers": 2, "kill": "one"}),
+    "beat": ("one worker and two beats, the first beat killed mid-run", {"beats": 2, "kill": "beat"}),
+    "redis": ("one worker, Redis restarted mid-run", {"kill": "redis"}),
+    "postgres": ("one worker, PostgreSQL restarted mid-run", {"kill": "postgres"}),
+}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--visits", type=int, default=100)
-    parser.add_argument("--scenario", choices=["all", "one", "kill", "two"], default="all")
+    parser.add_argument("--visits", type=int, default=100, choices=range(1, 201), metavar="1..200")
+    parser.add_argument("--scenario", choices=["all", *SCENARIOS], default="all")
     args = parser.parse_args()
     print(
-        f"Alert sweep every {django.conf.settings.ALERT_SWEEP_INTERVAL_SECONDS}s; broker {REDIS_URL}; "
-        f"database {DB_URL.rsplit('/', 1)[1]}"
+        f"Alert sweep every {django.conf.settings.ALERT_SWEEP_INTERVAL_SECONDS}s in each worker; throwaway "
+        f"PostgreSQL {PG.url} and Redis {REDIS.url}; {os.cpu_count()} cores; {timezone.now():%Y-%m-%d %H:%M} UTC"
     )
-    if args.scenario in ("all", "one"):
-        run("one worker + beat", args.visits)
-    if args.scenario in ("all", "kill"):
-        run("one worker killed mid-run and restarted", args.visits, kill="restart")
-    if args.scenario in ("all", "two"):
-        run("two workers, one killed mid-run", args.visits, workers=2, kill="one")
+    for key, (name, options) in SCENARIOS.items():
+        if args.scenario in ("all", key):
+            run(name, args.visits, **options)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
@@ -16,3 +17,12 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+@worker_process_init.connect
+def _start_alert_sweeper(**kwargs):
+    # Each pool process sweeps for itself (visits/alerts/sweeper.py). A pool process never forks, so its thread
+    # and database connection are never copied into another process.
+    from visits.alerts import sweeper  # Django is set up by now, not when this module is imported
+
+    sweeper.start()

@@ -206,20 +206,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 
 # The alert sweep (visits.alerts). Latency target: an overdue alert stored within 2 s (p99) of its due time.
+# Every Celery worker runs it itself, in a thread of each pool process (visits/alerts/sweeper.py), so there is
+# no beat to die and the broker is not on the path: with two workers, either covers the other within a second.
 # A due visit waits at most one interval for the next sweep, and a sweep of the partial index of away visits
-# takes milliseconds, so a 1 s interval leaves ~1 s of headroom. Each sweep expires if not started within
-# two intervals, so a busy or restarted worker never works through a backlog of stale sweeps.
+# takes milliseconds, so a 1 s interval leaves ~1 s of headroom.
 ALERT_SWEEP_INTERVAL_SECONDS = env.float("ALERT_SWEEP_INTERVAL_SECONDS", default=1.0)
+ALERT_SWEEP_IN_WORKERS = env.bool("ALERT_SWEEP_IN_WORKERS", default=True)
 # "Degraded" after two missed intervals, but never sooner than this: the board polls every few seconds and a
 # threshold shorter than its poll would only make the warning flicker.
 ALERT_SWEEP_STALE_FLOOR_SECONDS = env.float("ALERT_SWEEP_STALE_FLOOR_SECONDS", default=5.0)
-CELERY_BEAT_SCHEDULE = {
-    "alerts-sweep": {
-        "task": "visits.alerts_sweep",
-        "schedule": ALERT_SWEEP_INTERVAL_SECONDS,
-        "options": {"expires": 2 * ALERT_SWEEP_INTERVAL_SECONDS},
-    },
-}
+# A dead man's switch outside the system (healthchecks.io or the like): each healthy sweep GETs this URL, at most
+# every ALERT_SWEEP_PING_EVERY_SECONDS per process, in the background with a short timeout. Empty: no pings.
+ALERT_SWEEP_PING_URL = env("ALERT_SWEEP_PING_URL", default="")
+ALERT_SWEEP_PING_EVERY_SECONDS = env.float("ALERT_SWEEP_PING_EVERY_SECONDS", default=30.0)
+ALERT_SWEEP_PING_TIMEOUT_SECONDS = env.float("ALERT_SWEEP_PING_TIMEOUT_SECONDS", default=3.0)
+if ALERT_SWEEP_PING_URL and not ALERT_SWEEP_PING_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("ALERT_SWEEP_PING_URL must be an http(s) address.")
+if PRODUCTION and ALERT_SWEEP_PING_URL.startswith("http://"):
+    raise ImproperlyConfigured("ALERT_SWEEP_PING_URL must use https in production.")
+# Nothing on the alarm path is scheduled by beat any more; a beat may run for other schedules, as many as wanted.
+CELERY_BEAT_SCHEDULE = {}
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 

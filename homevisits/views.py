@@ -55,12 +55,15 @@ def _cache_status() -> str:
 
 
 def _alert_sweep_status() -> str:
-    """'ok' while the overdue-alert sweep has run within two intervals; otherwise why not."""
+    """'ok' while the overdue-alert sweep has run within two intervals and no visit out has failed it; otherwise
+    why not."""
     try:
         status = sweep_status()
     except Exception as error:  # noqa: BLE001
         return f"error: {error.__class__.__name__}"
-    return "ok" if status["ok"] else f"stale: {status['message']}"
+    if not status["ok"]:
+        return f"stale: {status['message']}"
+    return f"failing: {status['message']}" if status["failed_visits"] else "ok"
 
 
 @never_cache

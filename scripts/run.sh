@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run the app with demo data: the web server and a Celery worker (with embedded beat)
+# Set up and run the app with demo data: the web server and a Celery worker (which runs the alert sweep)
 # side by side. Ctrl-C stops both.
 #
 # Environment: PORT (default 8000); DATABASE_URL / REDIS_URL are optional (unset => SQLite and a
@@ -38,7 +38,9 @@ trap 'exit 143' TERM
 
 python manage.py runserver "0.0.0.0:$PORT" &
 pids+=($!)
-celery -A homevisits worker -B -s var/celerybeat-schedule --loglevel=info &
+# The worker runs the alert sweep itself every second (no beat needed); one pool process, so one sweeper writes
+# to SQLite.
+celery -A homevisits worker -c 1 --loglevel=info &
 pids+=($!)
 
 cat >&2 <<EOF

@@ -9,10 +9,16 @@ key unique per visit and step, so several workers never raise one twice. Every m
 them)."""
 
 import datetime
+import logging
+import math
+import threading
+import time
+import urllib.request
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +39,8 @@ from ..models import (
 )
 
 HEARTBEAT_NAME = "alert-sweep"
+
+logger = logging.getLogger(__name__)
 
 
 def _recipients(visit: Visit, roles) -> list:
@@ -303,10 +311,18 @@ def _sweep_one(visit: Visit, policy, now) -> int:
     return raised
 
 
+# A visit whose sweep raised an error is looked at again this long after (meanwhile the board says "ring them"),
+# so it is never claimed first on every run and cannot hold up the visits behind it.
+RETRY_FAILED_VISIT_AFTER = datetime.timedelta(seconds=30)
+
+
 def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> int:
-    """Raise every alert that has fallen due. Safe to run in several workers at once. Returns alerts raised."""
+    """Raise every alert that has fallen due. Safe to run in several workers at once. Returns alerts raised.
+
+    Each visit is swept inside its own savepoint: one that raises is rolled back alone, logged, marked on the
+    board and set aside; every other due visit is still alerted in this sweep."""
     now = now or timezone.now()
-    raised, policies = 0, {}
+    raised, failed, policies = 0, 0, {}
     while True:
         with transaction.atomic():
             claimed = list(
@@ -316,13 +332,50 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
                 .select_for_update(skip_locked=True, of=("self",))[:batch]
             )
             for visit in claimed:
-                if visit.school_id not in policies:
-                    policies[visit.school_id] = visit.school.policy()
-                raised += _sweep_one(visit, policies[visit.school_id], now)
+                try:
+                    with transaction.atomic():
+                        if visit.school_id not in policies:
+                            policies[visit.school_id] = visit.school.policy()
+                        count = _sweep_one(visit, policies[visit.school_id], now)
+                except Exception as error:  # noqa: BLE001 - one bad visit must not stop alerting for the rest
+                    failed += 1
+                    _set_aside(visit, error, now)
+                    continue
+                raised += count
+                if visit.alerting_failed_at:
+                    _clear_failure(visit)
         if len(claimed) < batch:
             break
+    # Reached only once every batch has committed: a sweep whose work was rolled back leaves no heartbeat.
     _beat_heart()
+    if not failed:
+        ping_dead_mans_switch()
     return raised
+
+
+def _set_aside(visit: Visit, error: Exception, now: datetime.datetime) -> None:
+    logger.exception("Raising the alerts of visit %s failed; set aside and retried shortly", visit.pk)
+    message = f"{error.__class__.__name__}: {error}"[:300]
+    Visit.objects.filter(pk=visit.pk).update(
+        alerting_failed_at=Coalesce(F("alerting_failed_at"), now),
+        alerting_error=message,
+        alert_due_at=now + RETRY_FAILED_VISIT_AFTER,
+        updated_at=timezone.now(),
+    )
+    audit(
+        actor=None,
+        action="alert.sweep_failed",
+        obj=visit,
+        school=visit.school,
+        summary=f"Raising the alerts of visit {visit.pk} failed: {message}",
+        visit_id=visit.pk,
+    )
+    board_changed()
+
+
+def _clear_failure(visit: Visit) -> None:
+    Visit.objects.filter(pk=visit.pk).update(alerting_failed_at=None, alerting_error="", updated_at=timezone.now())
+    board_changed()
 
 
 def _beat_heart() -> None:
@@ -336,6 +389,36 @@ def _beat_heart() -> None:
     board_changed()
 
 
+_ping_lock = threading.Lock()
+_last_ping = [-math.inf]  # time.monotonic() of the last ping this process sent
+
+
+def ping_dead_mans_switch() -> threading.Thread | None:
+    """GET ALERT_SWEEP_PING_URL (a monitor outside the system, such as healthchecks.io, that raises the alarm
+    when the pings stop), at most every ALERT_SWEEP_PING_EVERY_SECONDS per process. In a thread of its own with
+    a short timeout: a slow or dead monitor never delays or fails a sweep. Returns the thread, if it started one."""
+    url = settings.ALERT_SWEEP_PING_URL
+    if not url:
+        return None
+    with _ping_lock:
+        if time.monotonic() - _last_ping[0] < settings.ALERT_SWEEP_PING_EVERY_SECONDS:
+            return None
+        _last_ping[0] = time.monotonic()
+    thread = threading.Thread(
+        target=_ping, args=(url, settings.ALERT_SWEEP_PING_TIMEOUT_SECONDS), name="alert-sweep-ping", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _ping(url: str, timeout: float) -> None:
+    try:
+        # The settings refuse any scheme but http(s).
+        urllib.request.urlopen(url, timeout=timeout).close()  # noqa: S310
+    except Exception as error:  # noqa: BLE001 - the monitor itself will notice the missing ping
+        logger.warning("Pinging the alert sweep's monitor failed: %s", error)
+
+
 def sweep_stale_after() -> datetime.timedelta:
     """Alerting counts as degraded when the sweep has not run for two intervals (with a floor: see settings)."""
     seconds = max(2 * settings.ALERT_SWEEP_INTERVAL_SECONDS, settings.ALERT_SWEEP_STALE_FLOOR_SECONDS)
@@ -343,12 +426,28 @@ def sweep_stale_after() -> datetime.timedelta:
 
 
 def sweep_status(now: datetime.datetime | None = None) -> dict:
-    """{'ok': bool, 'last_run_at': datetime | None, 'message': str} for the board and /healthz."""
+    """{'ok': bool, 'last_run_at': datetime | None, 'message': str, 'failed_visits': int} for the board and
+    /healthz: ok while the sweep runs; failed_visits counts the visits out whose alerting failed."""
     now = now or timezone.now()
     beat = SweepHeartbeat.objects.filter(name=HEARTBEAT_NAME).first()
     if beat is None:
-        return {"ok": False, "last_run_at": None, "message": "the alert sweep has never run"}
+        return {"ok": False, "failed_visits": 0, "last_run_at": None, "message": "the alert sweep has never run"}
     age = (now - beat.last_run_at).total_seconds()
     if now - beat.last_run_at > sweep_stale_after():
-        return {"ok": False, "last_run_at": beat.last_run_at, "message": f"the alert sweep last ran {age:.0f}s ago"}
-    return {"ok": True, "last_run_at": beat.last_run_at, "message": "ok"}
+        return {
+            "ok": False,
+            "failed_visits": 0,
+            "last_run_at": beat.last_run_at,
+            "message": f"the alert sweep last ran {age:.0f}s ago",
+        }
+    failed = Visit.objects.filter(status__in=AWAY, alerting_failed_at__isnull=False).count()
+    if failed:
+        # The sweep runs, so the board's "degraded" banner stays off; each such row says "ring them" and
+        # /healthz answers 503 so that whoever watches it hears of it too.
+        return {
+            "ok": True,
+            "failed_visits": failed,
+            "last_run_at": beat.last_run_at,
+            "message": f"alerting failed for {failed} visit(s): ring them",
+        }
+    return {"ok": True, "failed_visits": 0, "last_run_at": beat.last_run_at, "message": "ok"}

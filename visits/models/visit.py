@@ -88,6 +88,10 @@ class Visit(models.Model):
     # The escalation chain, grace and limits as they were at check-out (core.models.SafetyChain as JSON): the
     # sweep reads only this, so a policy edit while the pair are out changes nothing for them.
     safety_chain = models.JSONField(null=True, blank=True, editable=False)
+    # Set by the sweep when raising this visit's alerts raised an error (it is set aside and retried a little
+    # later, the rest are still alerted); the board tells the office to ring the pair. Cleared by a good sweep.
+    alerting_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerting_error = models.CharField(max_length=300, blank=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_visits"
     )

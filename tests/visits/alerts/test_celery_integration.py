@@ -1,5 +1,6 @@
-"""A real Celery worker and beat, as subprocesses, against Redis and the test's PostgreSQL database: a visit whose
-due time passes during the test gets its overdue alert stored once and its notification sent."""
+"""A real Celery worker (which runs the sweep itself: no beat), as a subprocess, against Redis and the test's
+PostgreSQL database: a visit whose due time passes during the test gets its overdue alert stored once and its
+notification sent."""
 
 import datetime
 import os
@@ -63,7 +64,7 @@ def postgres_url(transactional_db):
 
 @pytest.fixture
 def worker(redis_url, postgres_url, tmp_path):
-    """`celery worker -B` on Redis and the test database; stopped (and its children) after the test."""
+    """`celery worker` on Redis and the test database; stopped (and its children) after the test."""
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     env = {
@@ -88,13 +89,10 @@ def worker(redis_url, postgres_url, tmp_path):
                 "-A",
                 "homevisits",
                 "worker",
-                "-B",
                 "-c",
                 "1",
                 "-l",
                 "info",
-                "-s",
-                str(tmp_path / "beat-schedule"),
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -122,7 +120,7 @@ def wait_for(predicate, timeout: float, what: str, log: Path):
     pytest.fail(f"Timed out waiting for {what}. Worker log:\n{log.read_text()[-4000:]}")
 
 
-def test_a_real_worker_and_beat_raise_and_send_an_overdue_alert(cast, worker):
+def test_a_real_worker_raises_and_sends_an_overdue_alert_with_no_beat(cast, worker):
     cast.office.email = "office@example.org"
     cast.office.save()
     # The lead's reminder would fall due at once (due back is in the past): this test is about the overdue alert.
