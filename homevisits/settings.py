@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "axes",
+    "pgtrigger",  # the audit trail's append-only trigger, installed by core's migrations
     "core",
     "families",
     "safeguarding",
@@ -122,6 +123,11 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The run command's web server and its worker (which sweeps every second) write to one file. A transaction
+    # that starts as a reader and then writes cannot wait for the other writer (SQLite answers "database is
+    # locked" at once), so each transaction takes the write lock when it begins, and waits up to 20 s for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
