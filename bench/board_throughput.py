@@ -3,7 +3,7 @@ Prints requests per second and p95 latency for /board/, its live fragment /board
 screens fetch) and a trivial Django view on the same stack (same middleware, same signed-in session, Redis
 cache as in production), and the ratios.
 
-    BENCH_BOARD_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_issue5_board \\
+    BENCH_BOARD_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_bench_board \\
     BENCH_CACHE_URL=redis://127.0.0.1:6379/13 \\
         .venv/bin/python bench/board_throughput.py [--seconds 10] [--rounds 3] [--workers N] [--concurrency N]
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_URL = os.environ.get("BENCH_BOARD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hv_issue5_board")
+DB_URL = os.environ.get("BENCH_BOARD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hv_bench_board")
 os.environ["DATABASE_URL"] = DB_URL
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
