@@ -3,19 +3,16 @@
 import datetime
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
 from core.models import EscalationAction, EscalationStep, HomeVisitPolicy
 from tests.factories import make_authorised_visit
+from tests.visits.alerts.clock import START, UTC, at
 from visits.alerts import delivery, services, sms, sweep
 from visits.field.services import visit_check_in, visit_extend
 from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert, VisitStatus
 
-UTC = datetime.UTC
-# A winter Monday, so local time is UTC and the times below read as the office would see them.
-START = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 # make_visit: 30 minutes plus 20 travelling -> due back 10:50; the trust default grace is 5 minutes, its steps
 # 0, 15 and 30 minutes after that.
 OVERDUE = datetime.datetime(2026, 11, 23, 10, 55, tzinfo=UTC)
@@ -24,28 +21,10 @@ REMINDER = datetime.datetime(2026, 11, 23, 10, 40, tzinfo=UTC)
 LEAD_MOBILE, SECOND_MOBILE = "+442079460456", "+442079460123"
 
 
-def at(hour, minute, second=0):
-    return time_machine.travel(datetime.datetime(2026, 11, 23, hour, minute, second, tzinfo=UTC), tick=False)
-
-
-@pytest.fixture(autouse=True)
-def _sms_outbox(settings):
-    settings.SMS_BACKEND = "visits.alerts.sms.LocmemSMSBackend"
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 @pytest.fixture
-def out_visit(cast):
+def out_visit(contacts):
     """The pair checked out at 10:00, due back 10:50."""
-    for n, (user, address) in enumerate(
-        [(cast.office, "office@example.org"), (cast.dsl, "dsl@example.org"), (cast.principal, "head@example.org")]
-    ):
-        user.email = address
-        user.save()
-        user.profile.mobile = f"020 7946 05{n}0"
-        user.profile.save()
+    cast = contacts
     with at(9, 0):
         visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=START)
     with at(10, 0):

@@ -8,7 +8,6 @@ import socket
 import threading
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import OperationalError, connection
 from django.test import Client
@@ -17,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from core.roles import Role
 from homevisits.celery import app
 from tests.factories import ChildFactory, make_authorised_visit, make_member
+from tests.visits.alerts.clock import START, UTC, at
 from visits.alerts import delivery, services, sms, sweep, sweeper
 from visits.board.pages import forget_everything
 from visits.field.services import visit_check_in
@@ -30,17 +30,9 @@ from visits.models import (
     VisitAlert,
 )
 
-UTC = datetime.UTC
-START = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # due back 10:50, overdue (grace 5) at 10:55
-
-
-def at(hour, minute, second=0):
-    return time_machine.travel(datetime.datetime(2026, 11, 23, hour, minute, second, tzinfo=UTC), tick=False)
-
 
 @pytest.fixture(autouse=True)
 def _quiet(settings):
-    settings.SMS_BACKEND = "visits.alerts.sms.LocmemSMSBackend"
     settings.ALERT_SWEEP_PING_URL = ""
     settings.ALERT_SWEEP_PING_EVERY_SECONDS = 0
     sms.outbox.clear()

@@ -6,50 +6,18 @@ import datetime
 from html.parser import HTMLParser
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from core.models import AuditEntry, EscalationStep, HomeVisitPolicy
 from tests.factories import make_authorised_visit
+from tests.visits.alerts.clock import START, at, when
 from visits.alerts import delivery, services, sms, sweep
 from visits.field.services import visit_check_in, visit_extend
 from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert
 
-UTC = datetime.UTC
-# A winter Monday: local time is UTC. make_authorised_visit plans 10:00 to 10:50 (30 minutes plus travelling).
-START = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LEAD_MOBILE, SECOND_MOBILE = "+442079460456", "+442079460123"
-
-
-def when(hour, minute, second=0, day=23):
-    return datetime.datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
-
-
-def at(hour, minute, second=0, day=23):
-    return time_machine.travel(when(hour, minute, second, day), tick=False)
-
-
-@pytest.fixture(autouse=True)
-def _sms_outbox(settings):
-    settings.SMS_BACKEND = "visits.alerts.sms.LocmemSMSBackend"
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
-@pytest.fixture
-def contacts(cast):
-    """The office, the DSL and the Principal each with an email and a mobile."""
-    for n, (user, address) in enumerate(
-        [(cast.office, "office@example.org"), (cast.dsl, "dsl@example.org"), (cast.principal, "head@example.org")]
-    ):
-        user.email = address
-        user.save()
-        user.profile.mobile = f"020 7946 05{n}0"
-        user.profile.save()
-    return cast
 
 
 @pytest.fixture
