@@ -6,10 +6,12 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test.client import ClientMixin
 
 from core.auth import forget_recent_users
 from core.roles import Role
 from tests.factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
+from tests.helpers import mark_second_factor_passed
 from visits.board.pages import forget_everything
 
 
@@ -80,10 +82,6 @@ def _force_login_is_a_full_sign_in(monkeypatch):
 
     The sign-in tests (tests/core/signin/) sign in through the real pages instead, and test the second factor there.
     """
-    from django.test.client import ClientMixin
-
-    from tests.helpers import mark_second_factor_passed
-
     original = ClientMixin.force_login
 
     def force_login(self, user, backend=None):

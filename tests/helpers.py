@@ -1,7 +1,15 @@
 """Helpers for the tests that check one world from many sides (each role, each page)."""
 
+import time
 from contextlib import contextmanager
 
+# allauth's own session keys and TOTP helpers: a test signs in "with a code" the way allauth records one.
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+    AUTHENTICATION_METHODS_SESSION_KEY,
+)
+from allauth.mfa import app_settings
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.core import mail
 from django.core.cache import cache
 from django.db import transaction
@@ -32,13 +40,6 @@ def fresh_case(client=None):
 
 def mark_second_factor_passed(client, user) -> None:
     """Record in a test client's session that its user passed a second factor, as allauth does after a code."""
-    import time
-
-    from allauth.account.internal.flows.login import (
-        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-        AUTHENTICATION_METHODS_SESSION_KEY,
-    )
-
     session = client.session
     records = list(session.get(AUTHENTICATION_METHODS_SESSION_KEY) or [])
     records.append({"method": "mfa", "type": "totp", "at": time.time(), "test": "force_login"})
@@ -49,19 +50,12 @@ def mark_second_factor_passed(client, user) -> None:
 
 def totp_code(secret: str, *, steps_ahead: int = 0) -> str:
     """The code an authenticator app shows now (or a step of 30 s later) for this secret."""
-    import time
-
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
     counter = int(time.time()) // app_settings.TOTP_PERIOD + steps_ahead
     return format_hotp_value(hotp_value(secret, counter))
 
 
 def give_totp(user, secret: str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"):
     """Set an authenticator app up for a user, as the setup page does once its code was right."""
-    from allauth.mfa.totp.internal.auth import TOTP
-
     TOTP.activate(user, secret)
     return secret
 
