@@ -17,7 +17,7 @@ import urllib.request
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -282,7 +282,8 @@ def _sweep_one(visit: Visit, policy, now) -> int:
     if not visit.safety_chain:
         # Checked out before chains were frozen: work to the policy's chain for this run without asking again.
         visit.safety_chain = chain.to_json()
-    due = _due_alerts(visit, chain, now)
+    # A visit that is back raises nothing new (its reminder is off too); only an unanswered duress alert repeats.
+    due = _due_alerts(visit, chain, now) if visit.is_away else []
     remind_at = visit.remind_at(chain)
     remind = bool(remind_at and remind_at <= now)
     level = visit.escalation_level + sum(1 for a in due if a["kind"] == AlertKind.OVERDUE)
@@ -326,7 +327,7 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
     while True:
         with transaction.atomic():
             claimed = list(
-                Visit.objects.filter(status__in=AWAY, alert_due_at__lte=now)
+                Visit.objects.filter(alert_due_at__lte=now)
                 .select_related("school")
                 .order_by("alert_due_at")
                 .select_for_update(skip_locked=True, of=("self",))[:batch]
@@ -440,7 +441,9 @@ def sweep_status(now: datetime.datetime | None = None) -> dict:
             "last_run_at": beat.last_run_at,
             "message": f"the alert sweep last ran {age:.0f}s ago",
         }
-    failed = Visit.objects.filter(status__in=AWAY, alerting_failed_at__isnull=False).count()
+    failed = Visit.objects.filter(
+        Q(status__in=AWAY) | Q(alert_due_at__isnull=False), alerting_failed_at__isnull=False
+    ).count()
     if failed:
         # The sweep runs, so the board's "degraded" banner stays off; each such row says "ring them" and
         # /healthz answers 503 so that whoever watches it hears of it too.

@@ -105,12 +105,9 @@ class Visit(models.Model):
         permissions = [("view_visit_details", "Can see the visit's full details")]
         indexes = [
             models.Index(fields=["school", "scheduled_start"]),
-            # The sweep's only query: open (away) visits whose timer has passed. Small however many visits exist.
-            models.Index(
-                fields=["alert_due_at"],
-                name="visit_alert_due_away",
-                condition=Q(status__in=AWAY, alert_due_at__isnull=False),
-            ),
+            # The sweep's only query: visits whose timer has passed (away, or back with duress unanswered). Small
+            # however many visits exist: the timer is cleared once nothing is left to raise or repeat.
+            models.Index(fields=["alert_due_at"], name="visit_alert_due", condition=Q(alert_due_at__isnull=False)),
             # The board's "still out" half (beside today's visits by school and start).
             models.Index(fields=["school"], name="visit_away_by_school", condition=Q(status__in=AWAY)),
             # The dashboard's panels read visits still in progress; finished ones are the vast majority.
@@ -241,7 +238,9 @@ class Visit(models.Model):
         """When the sweep must next look at this visit, from its own fields and frozen chain (pure). `repeat_at`
         is the earliest repeat of an alert still unanswered (VisitAlert.next_repeat_at)."""
         if not self.is_away:
-            return None
+            # Back, yet a duress alert may still be unanswered (a return can be coerced): it repeats until a
+            # named person confirms the pair are safe. Every other alert was answered by the return.
+            return repeat_at
         chain = self.chain(policy)
         candidates = [at for at in (repeat_at, self.remind_at(chain)) if at]
         if self.escalation_level < len(chain.steps):

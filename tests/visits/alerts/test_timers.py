@@ -329,6 +329,36 @@ def test_duress_repeats_until_the_police_are_called(cast, out):
     assert [m for m in inbox() if m[0] == "email"] == []
 
 
+def test_duress_keeps_repeating_after_the_pair_press_returned(cast, out):
+    """A coerced visitor can be made to press "Returned": the duress alert is sent again until someone confirms
+    the pair safe, and being back raises nothing else."""
+    alert = _duress(cast, out)
+    with at(10, 22):
+        visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.RETURNED)
+    sweep_and_send(10, 23)  # the first round goes out
+    inbox()
+
+    def to_the_dsl():
+        return [subject for channel, who, subject in inbox() if channel == "email" and who == "dsl@example.org"]
+
+    sweep_and_send(10, 25)  # five minutes unanswered
+    assert ["still unanswered, round 2" in subject for subject in to_the_dsl()] == [True]
+    sweep_and_send(10, 27)
+    assert to_the_dsl() == [], "not before the next round is due"
+    sweep_and_send(10, 31)
+    assert len(to_the_dsl()) == 1
+    # Long past due back (10:50): still only the duress alert, no overdue one.
+    sweep_and_send(11, 30)
+    assert list(out.alerts.values_list("kind", flat=True)) == [AlertKind.DURESS]
+    with at(11, 31):
+        services.alert_acknowledge(alert=alert, actor=cast.dsl, outcome=AlertOutcome.SAFE_BACK, note="Seen them.")
+    out.refresh_from_db()
+    assert out.alert_due_at is None
+    inbox()
+    sweep_and_send(12, 0)
+    assert inbox() == []
+
+
 # --- Escalation until someone answers ----------------------------------------------------------------------------
 
 
