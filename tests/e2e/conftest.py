@@ -1,9 +1,12 @@
 """Browser tests: Playwright driving Debian's chromium against pytest-django's live server."""
 
+import datetime
 import os
 import shutil
+import zoneinfo
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from tests.helpers import give_totp, totp_code
@@ -31,6 +34,23 @@ def browser_type_launch_args(browser_type_launch_args):
         # A missing browser is a broken machine, not a reason to skip: scripts/test.sh installs it.
         pytest.fail(f"Debian's chromium is not at {CHROMIUM}; run scripts/test.sh to install it.")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+def _a_school_morning() -> datetime.datetime:
+    """11:00 in London on today's date, or the next weekday's: inside every policy's visiting hours."""
+    day = datetime.datetime.now(zoneinfo.ZoneInfo("Europe/London")).date()
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(11, 0), tzinfo=zoneinfo.ZoneInfo("Europe/London"))
+
+
+@pytest.fixture(autouse=True)
+def _school_hours():
+    """The browser tests plan visits a few minutes from now, which the policy refuses after school hours (a DSL
+    may not approve an evening visit) and across midnight. The live server is a thread of this process, so moving
+    the clock here moves it for the pages too; it keeps ticking, so the board's polls still see time pass."""
+    with time_machine.travel(_a_school_morning(), tick=True):
+        yield
 
 
 @pytest.fixture
