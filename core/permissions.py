@@ -35,6 +35,11 @@ def may_manage_board_screens(user, school) -> bool:
     return works_at(user, school) and (user.is_superuser or has_role(user, Role.TRUST_ADMIN))
 
 
+def may_manage_staff_profiles(user, school) -> bool:
+    """Trust admins keep the contact details and vehicles of the staff of their schools."""
+    return works_at(user, school) and (user.is_superuser or has_role(user, Role.TRUST_ADMIN))
+
+
 def may_see_figures(user) -> bool:
     """The governors' and trust figures: the DSLs and the Principal for their schools, trust admins for the trust."""
     return user.is_superuser or is_senior(user) or has_role(user, Role.TRUST_ADMIN)
