@@ -22,7 +22,7 @@ from .models import (
 )
 from .scoping import school_ids_for
 from .selectors import contact_gaps
-from .services import staff_profile_create, staff_profile_update
+from .services import setting_delete, setting_save, staff_profile_create, staff_profile_update
 
 
 class SchoolScopedAdmin(admin.ModelAdmin):
@@ -46,21 +46,26 @@ class SchoolScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = School.objects.filter(pk__in=school_ids_for(request.user))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    # Changes go through the settings verbs, which check the actor and audit in the same transaction.
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        verb = "changed" if change else "added"
-        audit(
-            actor=request.user,
-            action=f"admin.{verb}",
-            obj=obj,
-            school=obj if isinstance(obj, School) else None,
-            summary=f"{obj._meta.verbose_name} {verb} in admin: {obj}",
-            fields=list(form.changed_data),
-        )
+        setting_save(obj=obj, actor=request.user, changed=list(form.changed_data))
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            setting_delete(obj=obj, actor=request.user)
+        changed = {id(obj): fields for obj, fields in formset.changed_objects}
+        for obj in instances:
+            setting_save(obj=obj, actor=request.user, changed=changed.get(id(obj), []))
+        formset.save_m2m()
 
     def delete_model(self, request, obj):
-        audit(actor=request.user, action="admin.deleted", obj=obj, summary=f"{obj._meta.verbose_name} deleted: {obj}")
-        super().delete_model(request, obj)
+        setting_delete(obj=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:  # one at a time, each checked and audited (the bulk delete would skip both)
+            setting_delete(obj=obj, actor=request.user)
 
 
 class PersonalDataAdmin(admin.ModelAdmin):
@@ -117,9 +122,13 @@ class RecordAdmin(SchoolScopedAdmin):
 
 
 @admin.register(Trust)
-class TrustAdmin(admin.ModelAdmin):
+class TrustAdmin(SchoolScopedAdmin):
+    school_path = "schools"
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser  # a trust admin belongs to a trust that already exists
 
 
 @admin.register(School)

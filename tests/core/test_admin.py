@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import AuditEntry, StaffProfile
+from core.models import AuditEntry, EscalationStep, HomeVisitPolicy, StaffProfile
 from core.roles import Role
-from core.services import staff_profile_update
+from core.services import setting_delete, setting_save, staff_profile_update
 from families.models import Child, Household
 from safeguarding.models import Concern, RiskAssessment, RiskRow, TrainingRecord
 from safeguarding.services import concern_raise, prohibited_address_add, training_record_add
@@ -350,6 +350,52 @@ def test_staff_profiles_are_not_deleted_in_the_admin(admin_user_client, cast):
     response = admin_user_client.post(f"/admin/core/staffprofile/{profile.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert StaffProfile.objects.filter(pk=profile.pk).exists()
+
+
+def test_a_trust_admin_changes_their_schools_settings_through_the_verb(client, cast, trust_admin):
+    client.force_login(trust_admin)
+    url = f"/admin/core/school/{cast.school.pk}/change/"
+    data = _form_values(client, url)
+    data["phone"] = "020 7946 0777"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditEntry.objects.get(action="admin.changed", object_id=str(cast.school.pk))
+    assert entry.actor == trust_admin and entry.school == cast.school and entry.details["fields"] == ["phone"]
+
+
+def test_deleting_escalation_steps_from_the_list_is_checked_and_audited_one_by_one(client, cast, trust_admin):
+    client.force_login(trust_admin)
+    steps = list(EscalationStep.objects.filter(policy__trust=cast.trust).values_list("pk", flat=True))
+    assert steps
+    response = client.post(
+        "/admin/core/escalationstep/", {"action": "delete_selected", "_selected_action": steps, "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not EscalationStep.objects.filter(pk__in=steps).exists()
+    deleted = AuditEntry.objects.filter(action="admin.deleted", object_type="core.escalationstep", actor=trust_admin)
+    assert sorted(int(e.object_id) for e in deleted) == sorted(steps)
+
+
+def test_the_settings_verbs_refuse_another_trust_and_anything_but_settings(cast, trust_admin, admin_user):
+    elsewhere = SchoolFactory(trust=TrustFactory(slug="elsewhere"))
+    elsewhere.phone = "020 7946 0778"
+    with pytest.raises(PermissionDenied):
+        setting_save(obj=elsewhere, actor=trust_admin, changed=["phone"])
+    with pytest.raises(PermissionDenied):
+        setting_save(obj=cast.school, actor=cast.dsl, changed=["phone"])
+    # Nor may a setting of one's own be moved to another trust's school.
+    policy = HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school)
+    policy.school = elsewhere
+    with pytest.raises(PermissionDenied):
+        setting_save(obj=policy, actor=trust_admin, changed=["school"])
+    visit = make_reported_visit(lead=cast.staff)
+    visit.reason = "rewritten"
+    with pytest.raises(PermissionDenied):
+        setting_save(obj=visit, actor=admin_user, changed=["reason"])  # casework, even for the superuser
+    with pytest.raises(PermissionDenied):
+        setting_delete(obj=visit, actor=admin_user)
+    assert Visit.objects.get(pk=visit.pk).reason != "rewritten"
+    assert not AuditEntry.objects.filter(action__startswith="admin.").exists()
 
 
 def test_trust_admin_sees_only_their_own_schools(client, cast, trust_admin):
