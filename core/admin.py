@@ -1,7 +1,11 @@
-"""Admin bases that keep each admin to their own schools and audit their changes, and the foundation's pages."""
+"""Admin bases that keep each admin to their own schools and audit their changes and views, and the foundation's
+pages. The admin never shows casework: what it shows of people is audited when viewed, and what it changes of
+them goes through the services."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from .audit import audit
@@ -18,6 +22,7 @@ from .models import (
 )
 from .scoping import school_ids_for
 from .selectors import contact_gaps
+from .services import setting_delete, setting_save, staff_profile_create, staff_profile_update
 
 
 class SchoolScopedAdmin(admin.ModelAdmin):
@@ -41,21 +46,66 @@ class SchoolScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = School.objects.filter(pk__in=school_ids_for(request.user))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    # Changes go through the settings verbs, which check the actor and audit in the same transaction.
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        verb = "changed" if change else "added"
-        audit(
-            actor=request.user,
-            action=f"admin.{verb}",
-            obj=obj,
-            school=obj if isinstance(obj, School) else None,
-            summary=f"{obj._meta.verbose_name} {verb} in admin: {obj}",
-            fields=list(form.changed_data),
-        )
+        setting_save(obj=obj, actor=request.user, changed=list(form.changed_data))
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            setting_delete(obj=obj, actor=request.user)
+        changed = {id(obj): fields for obj, fields in formset.changed_objects}
+        for obj in instances:
+            setting_save(obj=obj, actor=request.user, changed=changed.get(id(obj), []))
+        formset.save_m2m()
 
     def delete_model(self, request, obj):
-        audit(actor=request.user, action="admin.deleted", obj=obj, summary=f"{obj._meta.verbose_name} deleted: {obj}")
-        super().delete_model(request, obj)
+        setting_delete(obj=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:  # one at a time, each checked and audited (the bulk delete would skip both)
+            setting_delete(obj=obj, actor=request.user)
+
+
+class PersonalDataAdmin(admin.ModelAdmin):
+    """Pages that show people's details: each list and change page leaves an audit entry, as the product's views
+    do. `view_action` names it ("staff_profile.view"); a list is "<thing>.list" with the rows shown."""
+
+    view_action = ""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, TemplateResponse) and "cl" in response.context_data:
+            # Evaluated here, the page's own rows: the template reuses them (no second query).
+            shown = [row.pk for row in response.context_data["cl"].result_list]
+            audit(
+                actor=request.user,
+                action=self.view_action.replace(".view", ".list"),
+                obj=request.user,
+                school=None,
+                summary=f"Listed {len(shown)} {self.model._meta.verbose_name_plural} in the admin",
+                ids=[str(pk) for pk in shown],
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (
+            getattr(response, "context_data", {}).get("original") if isinstance(response, TemplateResponse) else None
+        )
+        if original is not None:
+            audit(
+                actor=request.user,
+                action=self.view_action,
+                obj=original,
+                school=self.audit_school(original),
+                summary=f"Viewed {original._meta.verbose_name} {original} in the admin",
+            )
+        return response
+
+    def audit_school(self, obj):
+        return getattr(obj, "school", None)
 
 
 class RecordAdmin(SchoolScopedAdmin):
@@ -72,9 +122,13 @@ class RecordAdmin(SchoolScopedAdmin):
 
 
 @admin.register(Trust)
-class TrustAdmin(admin.ModelAdmin):
+class TrustAdmin(SchoolScopedAdmin):
+    school_path = "schools"
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser  # a trust admin belongs to a trust that already exists
 
 
 @admin.register(School)
@@ -179,17 +233,51 @@ class EscalationStepAdmin(SchoolScopedAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(SchoolScopedAdmin):
+class StaffProfileAdmin(PersonalDataAdmin, SchoolScopedAdmin):
+    """Contact details and vehicle, changed through the staff-profile verbs. The training dates follow the
+    training records (recorded on the training page), so a lapsed date cannot be made valid here."""
+
+    view_action = "staff_profile.view"
     school_path = "schools"
     list_display = ["__str__", "job_title", "mobile", "training_expires_on", "business_insurance_confirmed"]
+    list_select_related = ["user"]
     list_filter = ["schools", "user__groups"]
     search_fields = ["user__first_name", "user__last_name", "user__username"]
     filter_horizontal = ["schools"]
     autocomplete_fields = ["user"]
+    readonly_fields = ["training_completed_on", "training_expires_on"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # Who the profile is and where they work are settled when it is made; schools and roles are kept on the
+        # product's pages.
+        return [*self.readonly_fields, "user", "schools"]
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name not in {"user", "schools"}}
+        if change:
+            saved = staff_profile_update(profile=obj, actor=request.user, **fields)
+        else:
+            saved = staff_profile_create(
+                user=form.cleaned_data["user"], schools=list(form.cleaned_data["schools"]), actor=request.user, **fields
+            )
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)  # the schools were set by the verb
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied("A staff profile is kept: its training records and the audit trail refer to it.")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(RecordAdmin):
+    list_select_related = ["actor"]
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]

@@ -35,6 +35,23 @@ def may_manage_board_screens(user, school) -> bool:
     return works_at(user, school) and (user.is_superuser or has_role(user, Role.TRUST_ADMIN))
 
 
+def may_manage_staff_profiles(user, school) -> bool:
+    """Trust admins keep the contact details and vehicles of the staff of their schools."""
+    return works_at(user, school) and (user.is_superuser or has_role(user, Role.TRUST_ADMIN))
+
+
+def may_manage_settings(user, *, school=None, trust=None) -> bool:
+    """Trust admins keep the settings of their schools, and of their trust (its default policy, sign-in and
+    identity providers). A new trust is the superuser's."""
+    if user.is_superuser:
+        return True
+    if not (user.is_authenticated and has_role(user, Role.TRUST_ADMIN)):
+        return False
+    if school is not None:
+        return school.pk in school_ids_for(user)
+    return trust is not None and trust.pk is not None and trust.schools.filter(pk__in=school_ids_for(user)).exists()
+
+
 def may_see_figures(user) -> bool:
     """The governors' and trust figures: the DSLs and the Principal for their schools, trust admins for the trust."""
     return user.is_superuser or is_senior(user) or has_role(user, Role.TRUST_ADMIN)

@@ -2,18 +2,14 @@ from django.contrib import admin
 from django.db.models import Q
 
 from core import admin as core_admin
-from core.admin import RecordAdmin
+from core.admin import PersonalDataAdmin, RecordAdmin
 from core.models import School, StaffProfile
 from core.scoping import school_ids_for
 
-from .models import (
-    AddressJudgement,
-    ProhibitedAddress,
-    ProhibitedAddressImport,
-    RiskAssessment,
-    RiskRow,
-    TrainingRecord,
-)
+from .models import ProhibitedAddress, ProhibitedAddressImport, TrainingRecord
+
+# Not here: risk assessments (and their rows), address judgements and concerns are casework, kept on their own
+# pages for the staff in their need-to-know circle.
 
 
 class TrainingRecordInline(admin.TabularInline):
@@ -37,8 +33,10 @@ class StaffProfileAdmin(core_admin.StaffProfileAdmin):
 
 
 @admin.register(ProhibitedAddress)
-class ProhibitedAddressAdmin(admin.ModelAdmin):
+class ProhibitedAddressAdmin(PersonalDataAdmin):
     """Read-only here: DSLs keep the list on its own pages (add, expire, import), every change audited."""
+
+    view_action = "prohibited.view"
 
     list_display = ["address", "school", "note", "expires_on", "expired_at"]
     list_filter = ["school"]
@@ -62,48 +60,17 @@ class ProhibitedAddressAdmin(admin.ModelAdmin):
         return False
 
 
-class RiskRowInline(admin.TabularInline):
-    model = RiskRow
-    extra = 0
-    can_delete = False
-    readonly_fields = ["hazard", "people", "severity", "likelihood", "level", "controls"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(RiskAssessment)
-class RiskAssessmentAdmin(RecordAdmin):
-    """Assessments are written and signed off on their own pages; here they can be looked up."""
-
-    school_path = "household__school"
-    list_display = ["household", "assessed_on", "review_on", "stale_since", "signed_off_by"]
-    list_filter = ["household__school", "dangerous_animals", "aggressive_adult"]
-    inlines = [RiskRowInline]
-
-
-@admin.register(RiskRow)
-class RiskRowAdmin(RecordAdmin):
-    school_path = "assessment__household__school"
-    list_display = ["assessment", "hazard", "level"]
-    list_filter = ["level"]
-
-
 @admin.register(ProhibitedAddressImport)
-class ProhibitedAddressImportAdmin(RecordAdmin):
+class ProhibitedAddressImportAdmin(PersonalDataAdmin, RecordAdmin):
+    view_action = "prohibited_import.view"
     list_display = ["filename", "school", "uploaded_by", "uploaded_at", "status"]
     list_filter = ["status"]
 
 
-@admin.register(AddressJudgement)
-class AddressJudgementAdmin(RecordAdmin):
-    school_path = "household__school"
-    list_display = ["household", "entry", "same_place", "decided_by", "decided_at"]
-
-
 @admin.register(TrainingRecord)
-class TrainingRecordAdmin(RecordAdmin):
+class TrainingRecordAdmin(PersonalDataAdmin, RecordAdmin):
+    view_action = "training.view"
     school_path = "profile__schools"
     list_display = ["profile", "course", "completed_on", "expires_on", "recorded_by"]
+    list_select_related = ["profile__user", "recorded_by"]
     list_filter = ["course"]

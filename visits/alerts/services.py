@@ -58,32 +58,6 @@ def rebased_due_back(visit: Visit, checked_out_at: datetime.datetime) -> datetim
     return checked_out_at + visit.planned_length + datetime.timedelta(minutes=visit.extended_minutes)
 
 
-@transaction.atomic
-def visit_times_corrected(*, visit: Visit, actor, now=None) -> Visit:
-    """An admin corrected a visit's planned times: a visit that is out is re-based on them (unless the office
-    has since agreed a return time on a call) and its timer recomputed."""
-    now = now_or(now)
-    locked = Visit.objects.locked(visit)
-    if not (actor.is_superuser or actor.has_perm("visits.change_visit")):
-        raise PermissionDenied("Only an admin corrects a visit's times.")
-    if not locked.is_away:
-        return locked
-    before = locked.due_back
-    if locked.overdue_round == 0 or not locked.due_back_at:
-        locked.due_back_at = rebased_due_back(locked, locked.checked_out_at or now)
-        locked.save(update_fields=["due_back_at", "updated_at"])
-    recompute_timer(locked)
-    audit(
-        actor=actor,
-        action="visit.times_corrected",
-        obj=locked,
-        summary="Planned times corrected: due back recomputed",
-        due_back_before=before.isoformat(),
-        due_back=locked.due_back.isoformat(),
-    )
-    return locked
-
-
 OVERDUE_OUTCOMES = {
     AlertOutcome.RANG_ALL_FINE,
     AlertOutcome.RANG_NO_ANSWER,

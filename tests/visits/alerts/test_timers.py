@@ -3,7 +3,6 @@ check-out, duress that stays up until someone confirms the pair safe, unanswered
 the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by name."""
 
 import datetime
-from html.parser import HTMLParser
 
 import pytest
 from django.core import mail
@@ -15,7 +14,7 @@ from tests.factories import make_authorised_visit
 from tests.visits.alerts.clock import START, at, when
 from visits.alerts import delivery, services, sms, sweep
 from visits.field.services import visit_check_in, visit_extend
-from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, Visit, VisitAlert
+from visits.models import AlertKind, AlertNotification, AlertOutcome, CheckInKind, VisitAlert
 
 LEAD_MOBILE, SECOND_MOBILE = "+442079460456", "+442079460123"
 
@@ -154,68 +153,6 @@ def test_an_extension_recomputes_the_stored_timer(cast, out):
         sweep.alerts_sweep()
     out.refresh_from_db()
     assert out.alert_due_at == when(11, 10)  # then the end of the new grace
-
-
-def test_an_admin_correcting_the_planned_times_rebases_a_visit_that_is_out(cast, out, admin_user):
-    Visit.objects.filter(pk=out.pk).update(expected_return=when(11, 20))  # the admin form's save
-    with at(10, 30):
-        services.visit_times_corrected(visit=out, actor=admin_user)
-    out.refresh_from_db()
-    assert out.due_back == when(11, 20)  # checked out 10:00, now 80 minutes planned
-    assert out.alert_due_at == when(11, 10)
-    with pytest.raises(services.PermissionDenied):
-        services.visit_times_corrected(visit=out, actor=cast.office)
-
-
-class _FormValues(HTMLParser):
-    """What a browser would post back from a page's forms, unchanged."""
-
-    def __init__(self):
-        super().__init__()
-        self.data, self._select, self._textarea = {}, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in {"submit", "button", "file"}:
-            if attrs.get("type") in {"checkbox", "radio"}:
-                if "checked" in attrs:
-                    self.data.setdefault(name, []).append(attrs.get("value", "on"))
-            else:
-                self.data[name] = attrs.get("value") or ""
-        elif tag == "select" and name:
-            self._select = name
-            self.data.setdefault(name, [])
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select].append(attrs.get("value", ""))
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.data[name] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, text):
-        if self._textarea:
-            self.data[self._textarea] += text.lstrip("\n")
-
-
-def test_an_admin_correcting_the_planned_return_in_the_admin_rebases_the_timer(out, admin_client):
-    url = f"/admin/visits/visit/{out.pk}/change/"
-    values = _FormValues()
-    with at(10, 30):
-        values.feed(admin_client.get(url).content.decode())
-    data = {k: v for k, v in values.data.items() if k != "csrfmiddlewaretoken"}
-    data["expected_return_1"] = "11:20"  # planned 10:00 to 11:20 now
-    with at(10, 30):
-        response = admin_client.post(url, data)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    out.refresh_from_db()
-    assert out.expected_return == when(11, 20) and out.due_back == when(11, 20)
-    assert out.alert_due_at == when(11, 10)
 
 
 def test_a_policy_edit_before_check_out_applies_to_that_visit(cast, planned):
