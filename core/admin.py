@@ -190,7 +190,7 @@ class StaffProfileAdmin(SchoolScopedAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(RecordAdmin):
-    list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
 
