@@ -35,12 +35,13 @@ def pytest_configure(config):
 # production.
 APP_ROLE = os.environ.get("TEST_DATABASE_APP_ROLE", "")
 
-# The product's grants, plus TRUNCATE: the test runner empties the tables after each transactional test with it.
+# The product's grants (README), plus TRUNCATE: the test runner empties the tables after each transactional test.
 APP_ROLE_GRANTS = """
     GRANT USAGE ON SCHEMA public TO {role};
     GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role};
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
     REVOKE UPDATE, DELETE ON core_auditentry FROM {role};
+    GRANT UPDATE (seq, prev_hash, entry_hash) ON core_auditentry TO {role};
 """
 
 

@@ -1,4 +1,4 @@
-"""The audit trail's rows: append-only, each one sealed with the hash of the one before."""
+"""The audit trail's rows: append-only, each one sealed into a hash chain after it commits."""
 
 import datetime
 import hashlib
@@ -6,30 +6,44 @@ import json
 
 import pgtrigger
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models
 from django.utils import timezone
 
-# The chain's lock: one transaction at a time appends, so two never link to the same predecessor. A transaction-level
-# advisory lock (released at commit or rollback) costs no table; the key is just a fixed number for "the audit chain".
-CHAIN_LOCK_KEY = 0x4155444954  # "AUDIT"
 GENESIS_HASH = "0" * 64
+# Written once, by the sealer (core.audit.audit_seal), from NULL; every other column never changes.
+SEAL_FIELDS = ("seq", "prev_hash", "entry_hash")
 
 
 class AuditEntryQuerySet(models.QuerySet):
     def bulk_create(self, *args, **kwargs):
-        raise TypeError("Audit entries are chained one by one: use core.audit.audit().")
+        raise TypeError("Audit entries are written one by one: use core.audit.audit().")
+
+
+class _NotTheSeal(pgtrigger.Condition):
+    """True for any UPDATE other than the seal: a content column changes, a sealed row is touched again, or the
+    seal is left incomplete. Worked out from the model's fields, so a column added later is covered too."""
+
+    sql = "set in resolve()"
+
+    def resolve(self, model):
+        content_changed = pgtrigger.AnyChange(exclude=list(SEAL_FIELDS)).resolve(model)
+        unsealed_after = " OR ".join(f'NEW."{name}" IS NULL' for name in SEAL_FIELDS)
+        # The outer brackets are the trigger's WHEN (...), which pgtrigger leaves to the condition.
+        return f'(({content_changed}) OR OLD."seq" IS NOT NULL OR {unsealed_after})'
 
 
 class AuditEntry(models.Model):
     """Who did what, to which record, when: written beside every state change and sensitive view.
 
-    Never updated or deleted (a trigger refuses both in PostgreSQL). `entry_hash` covers this row's content and the
-    hash of the row before it (`prev_hash`), so an edit made behind the trigger's back, or a removed row, breaks the
-    chain that `manage.py audit_verify` walks.
+    Inserted unsealed (no lock, so an audited transaction never waits on another); the sealer then gives each
+    committed entry the next `seq`, the hash of the entry before it (`prev_hash`) and its own `entry_hash` over its
+    content and `prev_hash`. In PostgreSQL a trigger refuses every DELETE and every UPDATE but that one seal, so an
+    edit or a removal made behind the trigger's back breaks the chain `manage.py audit_verify` walks.
     """
 
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    # PROTECT: a person who appears in the trail is deactivated, never deleted; their name is kept as text besides.
+    # PROTECT, not SET_NULL: blanking the actor would be an UPDATE the trigger refuses and would lose who acted. A
+    # person in the trail is deactivated instead; their name is kept as text beside the link.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -40,18 +54,24 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=40)
     summary = models.CharField(max_length=300)
     details = models.JSONField(default=dict, blank=True)
-    # Unique: two entries can never name the same predecessor, so the chain cannot fork.
-    prev_hash = models.CharField(max_length=64, editable=False, unique=True, default="")
-    entry_hash = models.CharField(max_length=64, editable=False, default="")
+    # The seal. Unique `seq`: two sealers can never give one place in the chain to two entries (no fork).
+    seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    entry_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The sealer's "anything to do?" is one look at this (empty, once sealed) index.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="core_audit_unsealed"),
+        ]
         triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Delete),
+            pgtrigger.Protect(name="sealed_once", operation=pgtrigger.Update, condition=_NotTheSeal()),
         ]
 
     def __str__(self):
@@ -62,19 +82,7 @@ class AuditEntry(models.Model):
             raise TypeError("Audit entries are never changed once written.")
         if self.actor_id and not self.actor_name:
             self.actor_name = actor_name_of(self.actor)[:300]
-        # savepoint=False: inside a request or a service this joins their transaction (the lock is held to its
-        # commit); on its own it makes one, so the lock still covers the read of the head and the insert.
-        with transaction.atomic(savepoint=False):
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-            # SQLite (the run command) writes one transaction at a time, so there the head cannot move under us.
-            head = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-            self.prev_hash = head or GENESIS_HASH
-            # Kept as the database gives it back (UTC), so the hash recomputes the same.
-            self.created_at = self.created_at.astimezone(datetime.UTC)
-            self.entry_hash = chain_hash(self)
-            super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are never deleted.")
@@ -88,13 +96,13 @@ def actor_name_of(user) -> str:
     return f"{user.username} ({full_name})" if full_name else user.username
 
 
-def chain_hash(entry) -> str:
-    """SHA-256 over the predecessor's hash and every column that says who did what, when.
-
-    A module function (not only a method) so that migrations and the verifier hash exactly as the writer does.
-    """
+def chain_hash(entry, *, seq: int, prev_hash: str) -> str:
+    """SHA-256 over the entry's place in the chain, its predecessor's hash and every column that says who did what,
+    when. Sealer and verifier both hash the row as the database gives it back, so they always agree."""
     content = {
-        "prev": entry.prev_hash,
+        "seq": seq,
+        "prev": prev_hash,
+        "id": entry.id,
         "at": entry.created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor_id,
         "actor_name": entry.actor_name,
@@ -103,8 +111,7 @@ def chain_hash(entry) -> str:
         "object_type": entry.object_type,
         "object_id": entry.object_id,
         "summary": entry.summary,
-        # Through JSON and back first: tuples, integer keys and the like hash as the database will return them.
-        "details": json.loads(json.dumps(entry.details)),
+        "details": entry.details,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,15 +1,16 @@
-"""Walk the audit trail's hash chain; exit non-zero at the first break, naming the entry."""
+"""Seal what is waiting, then walk the audit trail's hash chain; exit non-zero at the first break, naming the entry."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.audit import verify_chain
+from core.audit import SEAL_LATE_AFTER, audit_seal, unsealed_late, verify_chain
 from core.models import AuditEntry
 
 
 class Command(BaseCommand):
     help = (
-        "Check that no audit entry was edited or removed: recompute each entry's hash and its link to the one before. "
-        "Prints the head hash: keep it, and pass it back with --expect-head next time to detect removed latest entries."
+        "Check that no audit entry was edited or removed: seal the entries written since the last seal, then "
+        "recompute each entry's hash, its link to the one before and its number in the chain. Prints the head "
+        "hash: keep it, and pass it back with --expect-head next time to detect removed latest entries."
     )
 
     def add_arguments(self, parser):
@@ -20,6 +21,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, expect_head=None, **options):
+        late = list(unsealed_late().values_list("id", "created_at")[:1])
+        if late:
+            count = unsealed_late().count()
+            [(first_id, first_at)] = late
+            minutes = int(SEAL_LATE_AFTER.total_seconds() // 60)
+            self.stderr.write(
+                f"Warning: {count} audit entries were still unsealed more than {minutes} minute(s) after they were "
+                f"written (the oldest, #{first_id}, at {first_at:%Y-%m-%d %H:%M:%S} UTC): the sealer is not running. "
+                "Check that the Celery workers (their sweeper thread seals every second) are up."
+            )
+        sealed = audit_seal()
         report = verify_chain()
         if report.broken:
             raise CommandError(
@@ -31,4 +43,6 @@ class Command(BaseCommand):
                 f"Audit chain verified ({report.entries} entries), but no entry has the expected head {expect_head}: "
                 "entries at the end of the trail were removed."
             )
-        self.stdout.write(f"Audit chain verified: {report.entries} entries, head {report.head}")
+        self.stdout.write(
+            f"Audit chain verified: {report.entries} entries ({sealed} sealed just now), head {report.head}"
+        )
