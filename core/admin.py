@@ -277,8 +277,7 @@ class StaffProfileAdmin(PersonalDataAdmin, SchoolScopedAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(RecordAdmin):
-    list_select_related = ["actor"]
-    list_display = ["created_at", "actor", "action", "object_type", "object_id", "summary"]
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "summary"]
     list_filter = ["action", "school"]
     search_fields = ["summary", "object_id"]
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "axes",
+    "pgtrigger",  # the audit trail's append-only trigger, installed by core's migrations
     "core",
     "families",
     "safeguarding",

@@ -8,12 +8,14 @@
 #                127.0.0.1:6379, or this script fails. It never starts, skips or falls back.
 #   otherwise    those default servers are used when they answer; for each one that doesn't, a
 #                throwaway server is started on a spare port and removed on exit.
-# Exported to the tests: DATABASE_URL, REDIS_URL, CACHE_URL, TEST_REQUIRE_SERVICES=1 (CI is passed unchanged).
+# Exported to the tests: DATABASE_URL, REDIS_URL, CACHE_URL, TEST_REQUIRE_SERVICES=1 (CI is passed unchanged);
+# under CI=true also TEST_DATABASE_APP_ROLE: the suite runs as a role that owns nothing (created if missing).
 #
 # Knobs for working on this script (not needed for normal use):
 #   HOMEVISITS_FORCE_THROWAWAY=1   start throwaway servers even if the default ones answer
 #   HOMEVISITS_TEST_CMD='...'      run this shell command instead of ruff and pytest
 #   PYTEST_WORKERS=N               pytest-xdist workers (default 2; 0 runs in one process)
+#   HOMEVISITS_TEST_APP_ROLE=NAME  the role the suite acts as under CI=true (default homevisits_test_app)
 set -euo pipefail
 
 # shellcheck source=scripts/_common.sh
@@ -44,6 +46,25 @@ except Exception as exc:  # any failure means "not usable", with the reason show
     sys.exit(f"PostgreSQL at {sys.argv[1]}: {' '.join(str(exc).split())}")
 if not can_create:
     sys.exit(f"PostgreSQL at {sys.argv[1]}: the user may not create databases")
+PY
+}
+
+# ensure_app_role URL ROLE: create ROLE (no login, no privileges of its own) if it is not there yet. The suite
+# connects as the superuser, which creates and migrates the test databases, then acts as ROLE (SET ROLE).
+CI_APP_ROLE=${HOMEVISITS_TEST_APP_ROLE:-homevisits_test_app}
+ensure_app_role() {
+    python - "$1" "$2" <<'PY'
+import sys
+
+import psycopg
+from psycopg import sql
+
+with psycopg.connect(sys.argv[1], connect_timeout=3, autocommit=True) as conn:
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [sys.argv[2]]).fetchone():
+        try:
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(sys.argv[2])))
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass  # another run made it meanwhile
 PY
 }
 
@@ -181,6 +202,10 @@ if is_ci; then
     fi
     pg_base=$DEFAULT_PG
     redis_base=$DEFAULT_REDIS
+    # The suite runs as a role that owns nothing (README: "Running the app as a database role that owns
+    # nothing"); tests/conftest.py grants it the product's privileges in each test database.
+    ensure_app_role "$pg_base/postgres" "$CI_APP_ROLE"
+    export TEST_DATABASE_APP_ROLE=$CI_APP_ROLE
 else
     use_defaults=true
     [[ ${HOMEVISITS_FORCE_THROWAWAY:-} == 1 ]] && use_defaults=false

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connections
 from django.test.client import ClientMixin
 
 from core.auth import forget_recent_users
@@ -27,6 +28,50 @@ def pytest_configure(config):
             pytest.exit("Redis is required here (REDIS_URL), but it is not set.", 3)
         if not django_settings.CACHE_URL:
             pytest.exit("The Redis cache is required here (CACHE_URL), but it is not set.", 3)
+
+
+# scripts/test.sh sets this in CI: the suite then runs as a role that owns nothing (README: "Running the app as a
+# database role that owns nothing"), so a feature that needs more than the product's grants fails here, not in
+# production.
+APP_ROLE = os.environ.get("TEST_DATABASE_APP_ROLE", "")
+
+# The product's grants (README), plus TRUNCATE: the test runner empties the tables after each transactional test.
+APP_ROLE_GRANTS = """
+    GRANT USAGE ON SCHEMA public TO {role};
+    GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role};
+    GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+    REVOKE UPDATE, DELETE ON core_auditentry FROM {role};
+    GRANT UPDATE (seq, prev_hash, entry_hash) ON core_auditentry TO {role};
+"""
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The superuser creates and migrates the test database, as the owner would; then (with TEST_DATABASE_APP_ROLE)
+    every connection, threads' and live servers' included, works as the app role from its first statement."""
+    if not APP_ROLE:
+        yield
+        return
+    from django.conf import settings
+
+    db = connections["default"]
+    dicts = [db.settings_dict, settings.DATABASES["default"]]  # this thread's connection, and those made later
+    with django_db_blocker.unblock():
+        with db.cursor() as cursor:
+            role = db.ops.quote_name(APP_ROLE)
+            cursor.execute(APP_ROLE_GRANTS.format(role=role))
+        for settings_dict in dicts:
+            settings_dict.setdefault("OPTIONS", {})["options"] = f"-c role={APP_ROLE}"
+        connections.close_all()
+        with db.cursor() as cursor:
+            cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+            if cursor.fetchone() != (APP_ROLE, False):
+                pytest.exit(f"The suite should run as {APP_ROLE}, but it does not.", 3)
+    yield
+    # The superuser drops the test database again.
+    for settings_dict in dicts:
+        settings_dict["OPTIONS"].pop("options", None)
+    connections.close_all()
 
 
 def _own_cache_per_worker():

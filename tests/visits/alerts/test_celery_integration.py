@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -56,7 +57,9 @@ def postgres_url(transactional_db):
     if db["ENGINE"] != "django.db.backends.postgresql":
         _unavailable("The worker runs in another process and needs the test database in PostgreSQL (DATABASE_URL).")
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # The connection's options too: in CI they make the worker act as the app role, as the suite does.
+    options = f"?options={quote(db['OPTIONS']['options'])}" if db.get("OPTIONS", {}).get("options") else ""
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}{options}"
 
 
 @pytest.fixture

@@ -263,12 +263,14 @@ def test_the_sweeper_loop_outlives_a_database_restart(monkeypatch, caplog):
         stop.set()
         return 0
 
-    closed = []
+    closed, seals = [], []
     monkeypatch.setattr(sweeper, "sweep_and_deliver", tick)
+    monkeypatch.setattr(sweeper, "audit_seal_or_log", lambda **kwargs: seals.append(kwargs))
     monkeypatch.setattr(sweeper.connection, "close", lambda: closed.append(True))
     with caplog.at_level(logging.ERROR, logger="visits.alerts.sweeper"):
         sweeper.run(stop, 0)
     assert calls == [0, 1]  # it tried again after the failure
+    assert len(seals) == 2  # the audit trail is sealed at every tick, a failed sweep's included
     assert "The alert sweep failed" in caplog.text
     assert closed  # on a fresh connection
 
