@@ -17,3 +17,16 @@ def audit(*, actor, action: str, obj: models.Model, summary: str, school=None, *
         summary=summary[:300],
         details=details,
     )
+
+
+def audit_listing(*, actor, action: str, what: str, objects) -> AuditEntry:
+    """One entry for a page that lists people's records: what was listed and which rows, never one per row."""
+    ids = [obj.pk for obj in objects]
+    return audit(
+        actor=actor,
+        action=action,
+        obj=actor,
+        school=None,
+        summary=f"Viewed {what} ({len(ids)} shown)",
+        object_ids=ids,
+    )

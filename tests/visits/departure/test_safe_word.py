@@ -1,5 +1,5 @@
-"""The safe word: encrypted at rest with the key from the environment, shown only to the pair, the office and the
-DSLs/Principal, and never written to logs, emails, exports or the audit trail."""
+"""The safe word: encrypted at rest with the key from the environment, shown only to the pair, the DSLs/Principal
+and (for a visit out today) the office, and never written to logs, emails, exports or the audit trail."""
 
 import io
 import logging
@@ -81,7 +81,7 @@ SEES = {
     "staff2": 200,
     "dsl": 200,
     "principal": 200,
-    "office": 200,
+    "office": 404,  # a visit being planned: the office sees the word only while the pair are out today
     "outsider": 404,
     "trust_admin": 404,
     "other_dsl": 404,
