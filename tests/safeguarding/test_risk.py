@@ -81,6 +81,7 @@ def test_other_school_keeps_the_trust_matrix(cast):
     }
     HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, risk_matrix=stricter)
     theirs = HouseholdFactory(school=cast.other_school)
+    visit_to(theirs, lead=cast.other_staff)
     assessment = risk_assessment_create(household=theirs, actor=cast.other_staff, rows=[row("major", "remote")])
     assert assessment.rows.get().level == "low"
 
@@ -170,6 +171,14 @@ def test_a_high_row_needs_sign_off_too(cast, household):
 def test_staff_of_another_school_cannot_assess(cast, household):
     with pytest.raises(PermissionDenied):
         risk_assessment_create(household=household, actor=cast.other_staff, rows=[row()])
+
+
+def test_staff_on_no_visit_there_cannot_assess(cast, household):
+    """The service asks the same need-to-know question as the page, so no other path writes one."""
+    with pytest.raises(PermissionDenied):
+        risk_assessment_create(household=household, actor=cast.outsider, rows=[row()])
+    assert not RiskAssessment.objects.exists()
+    risk_assessment_create(household=household, actor=cast.dsl, rows=[row()])
 
 
 # --- Pages ------------------------------------------------------------------------------------------------

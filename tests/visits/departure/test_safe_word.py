@@ -27,12 +27,13 @@ WORD = "Periwinkle lighthouse"
 @pytest.fixture
 def visit(cast):
     child = ChildFactory(household__school=cast.school, household__postcode="EB1 4QT")
+    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child)
     risk_assessment_create(
         household=child.household,
         actor=cast.staff,
         rows=[RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
     )
-    return make_visit(lead=cast.staff, second=cast.staff2, child=child)
+    return visit
 
 
 def test_round_trip_and_ciphertext_at_rest(cast, visit):
