@@ -142,3 +142,16 @@ def verify_chain() -> ChainReport:
             return ChainReport(count, previous, ChainBreak(entry.pk, reason))
         previous, previous_id, count = entry.entry_hash, entry.pk, count + 1
     return ChainReport(count, previous, None)
+
+
+def audit_listing(*, actor, action: str, what: str, objects) -> AuditEntry:
+    """One entry for a page that lists people's records: what was listed and which rows, never one per row."""
+    ids = [obj.pk for obj in objects]
+    return audit(
+        actor=actor,
+        action=action,
+        obj=actor,
+        school=None,
+        summary=f"Viewed {what} ({len(ids)} shown)",
+        object_ids=ids,
+    )

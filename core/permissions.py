@@ -13,7 +13,8 @@ def works_at(user, school) -> bool:
 
 
 def may_see_family_records(user) -> bool:
-    """Staff need a family's contact details to plan a visit; the office works from the board instead."""
+    """The roles that may see any family record at all (the office works from the board instead). Which
+    families each of them sees is families.access.may_see_family: staff only those they are visiting."""
     return user.is_superuser or has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL)
 
 

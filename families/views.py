@@ -1,34 +1,41 @@
-"""A household's page and a child's page: their details, for the staff who may see family records.
+"""A household's page and a child's page: their details, for the staff who need to know (families/access.py).
 
 The visits app adds the visits each person may see (visits/views.py subclasses these), so this app never
 needs to know about visits.
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
 from django.views.generic import DetailView
 
-from core.permissions import may_see_family_records
+from core.audit import audit
 
+from .access import get_child_for, get_household_for
 from .models import Child, Household
 
 
 class FamilyRecordView(LoginRequiredMixin, DetailView):
-    """Only the user's own schools, and only for those who may see family records: anyone else gets a 404."""
+    """Only the families this user needs to know about; a 404 for anyone else. Every view is audited."""
 
-    def get_queryset(self):
-        if not may_see_family_records(self.request.user):
-            raise Http404(f"No such {self.model._meta.verbose_name}.")
-        return super().get_queryset().for_user(self.request.user)
+    find = None  # get_household_for or get_child_for
+    audit_action = ""
+
+    def get_object(self, queryset=None):
+        obj = self.find(self.request.user, self.kwargs["pk"], self.get_queryset())
+        audit(actor=self.request.user, action=self.audit_action, obj=obj, summary=f"Viewed the record of {obj}")
+        return obj
 
 
 class HouseholdDetail(FamilyRecordView):
     model = Household
-    queryset = Household.objects.prefetch_related("carers", "children")
+    queryset = Household.objects.select_related("school").prefetch_related("carers", "children")
     template_name = "families/household_detail.html"
+    find = staticmethod(get_household_for)
+    audit_action = "household.view"
 
 
 class ChildDetail(FamilyRecordView):
     model = Child
     queryset = Child.objects.select_related("household", "school", "key_worker")
     template_name = "families/child_detail.html"
+    find = staticmethod(get_child_for)
+    audit_action = "child.view"

@@ -10,6 +10,7 @@ from core.models import School, StaffProfile
 from core.roles import is_senior
 from core.scoping import school_ids_for
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
+from families.access import visible_households
 
 from .addresses import ParsedAddress, compare, parse_address, parse_parts
 from .models import AddressJudgement, Concern, ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
@@ -197,8 +198,9 @@ def risk_assessments_of(*, household) -> QuerySet[RiskAssessment]:
 
 
 def visible_risk_assessments(*, user) -> QuerySet[RiskAssessment]:
+    """The assessments of the households this user needs to know about (families/access.py)."""
     return (
-        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(user))
+        RiskAssessment.objects.filter(household__in=visible_households(user))
         .select_related("created_by", "signed_off_by")
         .prefetch_related("rows")
     )

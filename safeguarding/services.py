@@ -17,6 +17,7 @@ from core.permissions import may_keep_safeguarding_records, may_raise_concerns
 from core.roles import Role, is_senior
 from core.scoping import school_ids_for
 from core.selectors import users_with_role
+from families.access import may_see_family
 
 from .addresses import parse_parts
 from .models import (
@@ -73,6 +74,8 @@ def risk_assessment_create(
 ) -> RiskAssessment:
     """Record a new assessment for the household; it replaces the previous one as the current assessment."""
     _require_school(actor, household.school)
+    if not may_see_family(actor, household):
+        raise PermissionDenied("Only the staff visiting this household, a DSL or the Principal assess it.")
     if not rows:
         raise ValidationError("An assessment needs at least one hazard.")
     policy = household.school.policy()

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +16,9 @@ from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
 from core.models import School
-from core.permissions import may_see_family_records
 from core.roles import is_senior
 from core.scoping import school_ids_for, schools_for
+from families.access import get_household_for
 from families.models import Household
 
 from . import selectors, services
@@ -174,9 +173,8 @@ def prohibited_import_report(request, pk):
 
 
 def _family_household(user, pk):
-    if not may_see_family_records(user):
-        raise Http404("No such household.")
-    return get_object_or_404(Household.objects.for_user(user).select_related("school"), pk=pk)
+    """The household if this user needs to know about it (families/access.py); a 404 otherwise."""
+    return get_household_for(user, pk, Household.objects.select_related("school"))
 
 
 @login_required
@@ -278,7 +276,14 @@ def training_add(request):
 @login_required
 def household_risk(request, pk):
     household = _family_household(request.user, pk)
-    assessments = selectors.risk_assessments_of(household=household)[:20]
+    assessments = list(selectors.risk_assessments_of(household=household)[:20])
+    audit(
+        actor=request.user,
+        action="risk.list",
+        obj=household,
+        school=household.school,
+        summary=f"Viewed the list of {household.name}'s risk assessments ({len(assessments)} shown)",
+    )
     return render(
         request,
         "safeguarding/household_risk.html",
@@ -297,6 +302,15 @@ def risk_new(request, pk):
     matrix = policy.risk_matrix
     today = timezone.localdate()
     previous = selectors.current_risk_assessment(household=household)
+    if previous is not None and request.method == "GET":
+        # The new form starts from the last assessment's answers: that is reading it.
+        audit(
+            actor=request.user,
+            action="risk.view",
+            obj=previous,
+            school=household.school,
+            summary=f"Opened a new assessment for {household.name}, starting from {previous}",
+        )
     start_rows = (
         [
             {
@@ -360,8 +374,6 @@ def risk_new(request, pk):
 
 @login_required
 def risk_detail(request, pk):
-    if not may_see_family_records(request.user):
-        raise Http404("No such assessment.")
     assessment = get_object_or_404(
         selectors.visible_risk_assessments(user=request.user).select_related("household__school"),
         pk=pk,

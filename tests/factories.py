@@ -187,6 +187,12 @@ def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **field
     return visit_create(**values)
 
 
+def visit_to(household, *, lead, second=None, **fields):
+    """A draft visit to this household (for one new child of it): what opens the family's records to the
+    staff on it (families/access.py)."""
+    return make_visit(lead=lead, second=second, child=ChildFactory(household=household), **fields)
+
+
 # --- A visit taken along its life through the public verbs, as the people involved would -------------------
 
 PATH = ["draft", "requested", "authorised", "out", "on_site", "left", "returned", "reported", "reviewed"]

@@ -6,12 +6,14 @@ revoke as the pair changes; DSLs and the Principal see every visit at their scho
 """
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
 
 from core.roles import is_senior
 
-from .models import Visit, VisitUserObjectPermission
+from .lifecycle import OPEN_FOR_FAMILY
+from .models import Visit, VisitRole, VisitUserObjectPermission
 
 VIEW_DETAILS = "view_visit_details"
 
@@ -62,3 +64,12 @@ def get_visit_for(user, pk, queryset=None) -> Visit:
         return visible_visits(user, queryset).get(pk=pk)
     except (Visit.DoesNotExist, ValueError):
         raise Http404("No such visit.") from None
+
+
+def open_visit_household_ids(user):
+    """The households of the open visits (OPEN_FOR_FAMILY) this user requested or is the lead or second visitor
+    on: the families they need to know about now (families/access.py, which registers this at start-up)."""
+    if not user.is_authenticated:
+        return Visit.objects.none().values("household_id")
+    on_it = Q(requested_by=user) | Q(people__user=user, people__role__in=[VisitRole.LEAD, VisitRole.SECOND])
+    return Visit.objects.filter(on_it, status__in=OPEN_FOR_FAMILY).values("household_id")

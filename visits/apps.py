@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class VisitsConfig(AppConfig):
     name = "visits"
     verbose_name = "Home visits"
+
+    def ready(self):
+        # Families may not import visits; they learn which households a user's open visits go to from here.
+        from families.access import register_open_visit_households
+
+        from .access import open_visit_household_ids
+
+        register_open_visit_households(open_visit_household_ids)

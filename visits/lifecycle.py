@@ -55,6 +55,9 @@ ON_THE_DAY = (*CLEARED_TO_GO, *BACK)
 BOOKED = (S.REQUESTED, S.CHANGES_REQUESTED, *CLEARED_TO_GO)
 # Not finished: something is still to happen (a decision, a check-out, a return, a form, a review).
 IN_PROGRESS = (*BOOKED, S.RETURNED, S.REPORTED)
+# Still open for the people on it: from the first draft until the DSL reviews the form (or it is called off,
+# declined or refused). While a visit is in one of these, its requester and pair see the family's records.
+OPEN_FOR_FAMILY = (S.DRAFT, *IN_PROGRESS)
 
 # The moves the life allows; anything not listed is refused.
 ALLOWED: dict[str, set[str]] = {

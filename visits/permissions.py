@@ -4,6 +4,8 @@ The views ask these to decide what to show, and the services ask them again befo
 a page and the verb behind it never disagree. Role-only rules are in core/permissions.py.
 """
 
+from django.utils import timezone
+
 from core.permissions import may_request_visits, may_use_board
 from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
@@ -49,13 +51,18 @@ def may_cancel(user, visit) -> bool:
     return user.pk == visit.requested_by_id or is_senior(user) or _on_visit(user, visit)
 
 
-def may_see_safe_word(user, visit) -> bool:
-    """The pair, the office and the school's DSLs and Principal; nobody else (not the requester alone)."""
+def may_see_safe_word(user, visit, *, now=None) -> bool:
+    """The pair and the school's DSLs and Principal; the office only while the visit is out today (checked out
+    on today's London date and not yet back). Nobody else (not the requester alone).
+
+    The office needs the word to recognise it on a call while the pair are away. A visit planned for today does
+    not count: before check-out there is no call to answer, and the board shows the office when they set off.
+    """
     if not _at_school(user, visit):
         return False
-    if user.is_superuser or has_role(user, Role.OFFICE, Role.DSL, Role.PRINCIPAL):
+    if user.is_superuser or is_senior(user) or _on_visit(user, visit):
         return True
-    return _on_visit(user, visit)
+    return has_role(user, Role.OFFICE) and visit.is_out_on(timezone.localdate(now or timezone.now()))
 
 
 def may_prepare(user, visit) -> bool:

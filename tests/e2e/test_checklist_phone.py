@@ -15,12 +15,12 @@ def browser_context_args(browser_context_args):
 
 def test_lead_agrees_and_reveals_the_safe_word(page, live_server, cast, log_in):
     child = ChildFactory(household__school=cast.school, household__postcode="EB1 4QT")
+    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child)
     risk_assessment_create(
         household=child.household,
         actor=cast.staff,
         rows=[RiskRowInput(hazard="Driving", people="Staff", severity="major", likelihood="remote", controls="Care.")],
     )
-    visit = make_visit(lead=cast.staff, second=cast.staff2, child=child)
     log_in(page, cast.staff)
     page.goto(f"{live_server.url}/visits/{visit.pk}/")
     assert page.get_by_role("heading", name="Before leaving school").is_visible()

@@ -19,7 +19,7 @@ from safeguarding.services import (
     prohibited_address_expire,
     prohibited_import_confirm,
 )
-from tests.factories import HouseholdFactory, sign_in
+from tests.factories import HouseholdFactory, sign_in, visit_to
 from tests.helpers import fresh_case
 
 # (one-line address as staff type it, the list entry as (line 1, line 2, town, postcode))
@@ -362,10 +362,11 @@ def test_other_schools_own_entries_are_not_listed(client, cast):
 
 
 def test_address_check_page_by_role(client, cast, subtests):
-    for who, status in [("staff", 200), ("dsl", 200), ("office", 404), ("other_dsl", 404)]:
+    for who, status in [("staff", 200), ("outsider", 404), ("dsl", 200), ("office", 404), ("other_dsl", 404)]:
         with subtests.test(who=who, status=status), fresh_case(client):
             _add(cast, line1="14 High Street")
             household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
+            visit_to(household, lead=cast.staff)  # the outsider is on no visit there
             client.force_login(getattr(cast, who))
             response = client.get(f"/safeguarding/households/{household.pk}/address-check/")
             assert response.status_code == status
@@ -375,6 +376,7 @@ def test_address_check_page_by_role(client, cast, subtests):
 def test_only_a_senior_records_a_judgement_through_the_page(client, cast):
     entry = _add(cast, line1="14 High Street")
     household = HouseholdFactory(school=cast.school, address_line1="12 High St", postcode="LU1 1AA")
+    visit_to(household, lead=cast.staff)
     data = {"entry": entry.pk, "same_place": "no", "note": "Different house."}
     client.force_login(cast.staff)
     assert client.post(f"/safeguarding/households/{household.pk}/address-check/", data).status_code == 403

@@ -18,7 +18,7 @@ from safeguarding.services import (
     risk_assessment_mark_for_review,
     risk_assessment_sign_off,
 )
-from tests.factories import HouseholdFactory, sign_in
+from tests.factories import HouseholdFactory, sign_in, visit_to
 from tests.helpers import fresh_case
 
 NOON = datetime.datetime(2026, 11, 2, 12, 0, tzinfo=datetime.UTC)
@@ -32,7 +32,10 @@ def row(severity="major", likelihood="remote", hazard="Aggressive adult"):
 
 @pytest.fixture
 def household(cast):
-    return HouseholdFactory(school=cast.school, name="Marlowe family", postcode="EB1 4QT")
+    """A household that staff and staff2 are to visit (an open draft): they need to know about it."""
+    household = HouseholdFactory(school=cast.school, name="Marlowe family", postcode="EB1 4QT")
+    visit_to(household, lead=cast.staff, second=cast.staff2)
+    return household
 
 
 def make_assessment(cast, household, *rows, **flags):
@@ -78,6 +81,7 @@ def test_other_school_keeps_the_trust_matrix(cast):
     }
     HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, risk_matrix=stricter)
     theirs = HouseholdFactory(school=cast.other_school)
+    visit_to(theirs, lead=cast.other_staff)
     assessment = risk_assessment_create(household=theirs, actor=cast.other_staff, rows=[row("major", "remote")])
     assert assessment.rows.get().level == "low"
 
@@ -169,12 +173,20 @@ def test_staff_of_another_school_cannot_assess(cast, household):
         risk_assessment_create(household=household, actor=cast.other_staff, rows=[row()])
 
 
+def test_staff_on_no_visit_there_cannot_assess(cast, household):
+    """The service asks the same need-to-know question as the page, so no other path writes one."""
+    with pytest.raises(PermissionDenied):
+        risk_assessment_create(household=household, actor=cast.outsider, rows=[row()])
+    assert not RiskAssessment.objects.exists()
+    risk_assessment_create(household=household, actor=cast.dsl, rows=[row()])
+
+
 # --- Pages ------------------------------------------------------------------------------------------------
 
 PAGE = {
-    "staff": 200,
-    "staff2": 200,
-    "outsider": 200,
+    "staff": 200,  # the lead of an open visit there
+    "staff2": 200,  # its second visitor
+    "outsider": 404,  # same school, on no visit there: asks a DSL
     "dsl": 200,
     "principal": 200,
     "office": 404,

@@ -65,7 +65,8 @@ def test_viewing_a_visit_is_audited(client, cast, visit):
 
 def test_family_records_are_scoped_to_the_school(client, cast, subtests):
     for who, status in [
-        ("staff", 200),
+        ("staff", 200),  # the lead of an open visit there
+        ("outsider", 404),  # same school, on no visit there
         ("dsl", 200),
         ("principal", 200),
         ("office", 404),
@@ -75,6 +76,7 @@ def test_family_records_are_scoped_to_the_school(client, cast, subtests):
         for kind in ["household", "child"]:
             with subtests.test(who=who, status=status, kind=kind), fresh_case(client):
                 child = ChildFactory(household__school=cast.school, first_name="Wren")
+                make_visit(lead=cast.staff, child=child)
                 url = (
                     f"/visits/households/{child.household.pk}/"
                     if kind == "household"

@@ -19,7 +19,7 @@ import visits.field.forms
 import visits.requests.forms
 from core.forms import FORMSET_MAX_ROWS, RefuseControlCharacters
 from safeguarding.models import Concern, ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
-from tests.factories import ChildFactory, HouseholdFactory, make_visit, walk_visit
+from tests.factories import ChildFactory, HouseholdFactory, make_visit, visit_to, walk_visit
 from tests.helpers import fresh_case
 from tests.safeguarding.test_risk import _post_data as _risk_data
 from tests.visits.after.test_reports import _form as _report_data
@@ -89,6 +89,7 @@ def returned_visit(cast, time_machine):
 
 def _form_cases(cast, visit, household, child):
     """(who, url, data, the field made hostile, the rows that must not appear)."""
+    visit_to(household, lead=cast.staff)  # staff assess a household they are to visit
     when = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
     return [
         ("staff", "/visits/new/", _request_data(child, cast.staff2), "reason", Visit.objects.all()),
@@ -248,6 +249,7 @@ def test_a_home_visit_form_with_2000_rows_is_refused_and_saves_nothing(client, c
 def test_a_risk_assessment_with_2000_rows_is_refused_and_saves_nothing(client, cast, time_machine):
     time_machine.move_to(NOON)
     household = HouseholdFactory(school=cast.school)
+    visit_to(household, lead=cast.staff)
     client.force_login(cast.staff)
     row = {"hazard": "Dog", "people": "Staff", "severity": "serious", "likelihood": "likely", "controls": "Ask"}
     data = _risk_data(rows=[])

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.audit import audit_listing
 from core.forms import add_service_errors
 from core.permissions import may_use_board
 from core.scoping import school_ids_for
@@ -129,11 +130,10 @@ def board_live(request):
 @board_user_required
 def timetable(request):
     now = timezone.now()
-    return render(
-        request,
-        "visits/timetable.html",
-        {"rows": board_rows(visits=board_visits(user=request.user, now=now), now=now), "now": now},
-    )
+    rows = board_rows(visits=board_visits(user=request.user, now=now), now=now)
+    # A printed page of names and addresses: who printed which visits is on record.
+    audit_listing(actor=request.user, action="visit.list", what="the day's timetable", objects=[r.visit for r in rows])
+    return render(request, "visits/timetable.html", {"rows": rows, "now": now})
 
 
 def _alert_for_board_user(user, pk) -> VisitAlert:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from core.scoping import school_ids_for
 
 from ..alerts import services as alert_services
+from ..lifecycle import OPEN_FOR_FAMILY
 from ..models import CheckInKind, Visit
 from ..permissions import is_pair, may_check_in
 from . import services
@@ -67,6 +68,8 @@ def field(request, pk):
         "visits/field.html",
         {
             "visit": visit,
+            # The pair and the office need the address while the visit is open; afterwards it is the family's.
+            "show_address": visit.status in OPEN_FOR_FAMILY,
             "available": services.available_checkins(visit),
             "extend_form": extend_form,
             "on_behalf": not is_pair(request.user, visit),

@@ -166,6 +166,10 @@ class Visit(models.Model):
     def is_away(self) -> bool:
         return self.status in AWAY
 
+    def is_out_on(self, day: datetime.date) -> bool:
+        """Checked out of school on this (school-time) day and not yet back."""
+        return self.is_away and self.checked_out_at is not None and timezone.localdate(self.checked_out_at) == day
+
     @property
     def before_departure(self) -> bool:
         """Still being planned: the pre-departure checklist is the thing to work through."""

@@ -6,16 +6,17 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
-from core.audit import audit
+from core.audit import audit, audit_listing
 from core.decorators import senior_required
 from core.models import School
-from core.permissions import may_see_family_records, may_see_figures
+from core.permissions import may_see_figures
 from core.scoping import school_ids_for
 from core.signin.decorators import raise_if_sign_in_not_recent
+from families.access import get_child_for
 from families.models import Child
 from families.views import ChildDetail, HouseholdDetail
 from safeguarding.selectors import risk_assessments_due, training_expiring, training_warning_days, visible_concerns
@@ -99,10 +100,15 @@ class ChildPage(ChildDetail):
 
 @login_required
 def child_chronology(request, pk):
-    if not may_see_family_records(request.user):
-        raise Http404("No such child.")
-    child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
+    child = get_child_for(request.user, pk, Child.objects.select_related("household", "school"))
     entries = selectors.chronology(user=request.user, child=child)
+    audit(
+        actor=request.user,
+        action="chronology.view",
+        obj=child,
+        school=child.school,
+        summary=f"Viewed the chronology of {child} ({len(entries)} entries)",
+    )
     concerns = [e for e in entries if e["kind"] == "Concern"]
     if concerns:
         audit(
@@ -208,6 +214,7 @@ def visit_search(request):
         response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
         return response
     page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_listing(actor=request.user, action="visit.list", what=f"page {page.number} of the visit search", objects=page)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)

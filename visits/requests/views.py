@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.audit import audit
+from core.audit import audit, audit_listing
 from core.decorators import senior_required
 from core.forms import add_service_errors
 from core.permissions import may_request_visits
+from families.access import households_seen_among, may_see_family
 
 from .. import permissions
 from ..access import get_visit_for
@@ -32,6 +33,7 @@ def _policies(schools) -> dict:
 def approvals(request):
     """Requests awaiting a decision at the user's schools, oldest first, with how long each has waited."""
     pending = list(selectors.approvals_queue(user=request.user)[:500])
+    audit_listing(actor=request.user, action="visit.list", what="the approvals queue", objects=pending)
     policies = _policies({v.school for v in pending})
     now = timezone.now()
     rows = []
@@ -79,6 +81,7 @@ def approval_decide(request, pk):
         "visits/approval_decide.html",
         {
             "visit": visit,
+            "can_see_family": may_see_family(request.user, visit.household),
             "form": form,
             "policy": school_policy,
             "exceptions": policy.principal_exceptions(visit, school_policy),
@@ -94,8 +97,10 @@ def approval_decide(request, pk):
 
 @login_required
 def visit_list(request):
-    visits = selectors.visit_list(user=request.user)[:200]
-    return render(request, "visits/visit_list.html", {"visits": visits})
+    visits = list(selectors.visit_list(user=request.user)[:200])
+    audit_listing(actor=request.user, action="visit.list", what="the list of visits", objects=visits)
+    seen = households_seen_among(request.user, [v.household_id for v in visits])
+    return render(request, "visits/visit_list.html", {"visits": visits, "seen_households": seen})
 
 
 @login_required
@@ -113,6 +118,7 @@ def visit_detail(request, pk, cancel_form=None):
         "visits/visit_detail.html",
         {
             "visit": visit,
+            "can_see_family": may_see_family(request.user, visit.household),
             "cancel_form": (cancel_form or CancelForm()) if may_cancel else None,
             "can_edit": visit.requested_by_id == request.user.pk and visit.before_departure,
             "can_submit": visit.requested_by_id == request.user.pk and visit.status in SUBMITTABLE,
@@ -245,6 +251,8 @@ def visit_edit(request, pk):
             else:
                 messages.success(request, "Changes saved.")
             return redirect(visit)
+    # The form shows the visit's reason, children and people as they stand: opening it is a view of them.
+    audit(actor=request.user, action="visit.view", obj=visit, summary=f"Opened the form to change {visit}")
     return render(
         request, "visits/visit_form.html", _form_context(request, form, title="Change the visit", visit=visit)
     )

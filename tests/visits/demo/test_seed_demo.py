@@ -251,3 +251,27 @@ def test_the_demo_dsl_signs_in_with_the_readmes_password_and_authenticator_code(
     assert response.status_code == 302
     client.post("/accounts/2fa/trust/", {"action": "skip"})
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_demo_staff_see_the_families_of_their_open_visits_and_no_others(seeded):
+    """The walkthrough: each visiting member of staff can open the households they are to visit, and only those."""
+    from families.access import may_see_family, visible_households
+    from visits.lifecycle import OPEN_FOR_FAMILY
+
+    User = get_user_model()
+    seen_any = False
+    for user in User.objects.filter(username__in=[f"oakfield-staff{n}" for n in range(1, 7)]):
+        mine = set(
+            Visit.objects.filter(status__in=OPEN_FOR_FAMILY, people__user=user, people__role__in=["lead", "second"])
+            .values_list("household_id", flat=True)
+            .union(
+                Visit.objects.filter(status__in=OPEN_FOR_FAMILY, requested_by=user).values_list(
+                    "household_id", flat=True
+                )
+            )
+        )
+        assert set(visible_households(user).values_list("pk", flat=True)) == mine, user
+        seen_any = seen_any or bool(mine)
+        other = Household.objects.filter(school__slug="oakfield").exclude(pk__in=mine).first()
+        assert other is not None and not may_see_family(user, other)
+    assert seen_any, "no demo member of staff is on an open visit: the walkthrough would show no family"
