@@ -180,11 +180,11 @@ class EscalationStepAdmin(SchoolScopedAdmin):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(SchoolScopedAdmin):
-    school_path = "schools"
+    # Roles and schools are memberships, managed on the product's memberships page (core.views).
+    school_path = "user__memberships__school"
     list_display = ["__str__", "job_title", "mobile", "training_expires_on", "business_insurance_confirmed"]
-    list_filter = ["schools", "user__groups"]
+    list_filter = ["user__memberships__school", "user__memberships__role"]
     search_fields = ["user__first_name", "user__last_name", "user__username"]
-    filter_horizontal = ["schools"]
     autocomplete_fields = ["user"]
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.views.generic import DetailView
 
-from core.permissions import may_see_family_records
+from core.permissions import FIELD_ROLES, may_see_family_records, school_ids_where
 
 from .models import Child, Household
 
@@ -17,9 +17,14 @@ class FamilyRecordView(LoginRequiredMixin, DetailView):
     """Only the user's own schools, and only for those who may see family records: anyone else gets a 404."""
 
     def get_queryset(self):
-        if not may_see_family_records(self.request.user):
+        user = self.request.user
+        return super().get_queryset().filter(school_id__in=school_ids_where(user, *FIELD_ROLES))
+
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        if not may_see_family_records(self.request.user, school=obj.school_id):
             raise Http404(f"No such {self.model._meta.verbose_name}.")
-        return super().get_queryset().for_user(self.request.user)
+        return obj
 
 
 class HouseholdDetail(FamilyRecordView):

@@ -104,6 +104,6 @@ class AddressJudgementAdmin(RecordAdmin):
 
 @admin.register(TrainingRecord)
 class TrainingRecordAdmin(RecordAdmin):
-    school_path = "profile__schools"
+    school_path = "profile__user__memberships__school"
     list_display = ["profile", "course", "completed_on", "expires_on", "recorded_by"]
     list_filter = ["course"]

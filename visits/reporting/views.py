@@ -13,8 +13,8 @@ from django.utils import timezone
 from core.audit import audit
 from core.decorators import senior_required
 from core.models import School
-from core.permissions import may_see_family_records, may_see_figures
-from core.scoping import school_ids_for
+from core.permissions import may_see_family_records, may_see_figures, school_ids_where
+from core.roles import SENIOR
 from core.signin.decorators import raise_if_sign_in_not_recent
 from families.models import Child
 from families.views import ChildDetail, HouseholdDetail
@@ -42,7 +42,7 @@ def dashboard(request):
     """Everything a DSL or the Principal must act on, across their schools, in a bounded number of queries."""
     user, now = request.user, timezone.now()
     today = timezone.localdate(now)
-    schools = list(School.objects.filter(pk__in=school_ids_for(user)).select_related("trust"))
+    schools = list(School.objects.filter(pk__in=school_ids_where(user, *SENIOR)).select_related("trust"))
     warning_days = training_warning_days(schools=schools)
 
     pending = _panel(
@@ -99,9 +99,9 @@ class ChildPage(ChildDetail):
 
 @login_required
 def child_chronology(request, pk):
-    if not may_see_family_records(request.user):
-        raise Http404("No such child.")
     child = get_object_or_404(Child.objects.for_user(request.user).select_related("household", "school"), pk=pk)
+    if not may_see_family_records(request.user, school=child.school_id):
+        raise Http404("No such child.")
     entries = selectors.chronology(user=request.user, child=child)
     concerns = [e for e in entries if e["kind"] == "Concern"]
     if concerns:
