@@ -20,6 +20,9 @@ from .roles import Role
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")  # what a date input shows; the locale's format it would not
+
 
 class GrantForm(forms.Form):
     user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Person")
