@@ -48,6 +48,7 @@ from core.dates import local_day_bounds
 from core.models import School
 from core.roles import Role
 from tests.factories import HouseholdFactory, SchoolFactory, TrustFactory, make_member, trust_default_policy
+from tests.helpers import mark_second_factor_passed
 from visits.alerts.sweep import alerts_sweep
 from visits.models import Purpose, Visit, VisitPerson, VisitRole, VisitStatus
 
@@ -141,6 +142,7 @@ def session_cookie(user) -> str:
     """The cookies a signed-in browser sends: its session and the CSRF cookie the board page gave it."""
     client = Client()
     client.force_login(user)
+    mark_second_factor_passed(client, user)  # the office must have passed a second factor to open the board
     client.get("/board/")
     return "; ".join(f"{name}={client.cookies[name].value}" for name in ("sessionid", "csrftoken"))
 

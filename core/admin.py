@@ -235,38 +235,35 @@ class EscalationStepAdmin(SchoolScopedAdmin):
 @admin.register(StaffProfile)
 class StaffProfileAdmin(PersonalDataAdmin, SchoolScopedAdmin):
     """Contact details and vehicle, changed through the staff-profile verbs. The training dates follow the
-    training records (recorded on the training page), so a lapsed date cannot be made valid here."""
+    training records (recorded on the training page), so a lapsed date cannot be made valid here. Roles and
+    schools are memberships, kept on the product's Roles page."""
 
     view_action = "staff_profile.view"
-    school_path = "schools"
+    school_path = "user__memberships__school"
     list_display = ["__str__", "job_title", "mobile", "training_expires_on", "business_insurance_confirmed"]
     list_select_related = ["user"]
-    list_filter = ["schools", "user__groups"]
+    list_filter = ["user__memberships__school", "user__memberships__role"]
     search_fields = ["user__first_name", "user__last_name", "user__username"]
-    filter_horizontal = ["schools"]
     autocomplete_fields = ["user"]
     readonly_fields = ["training_completed_on", "training_expires_on"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
-        # Who the profile is and where they work are settled when it is made; schools and roles are kept on the
-        # product's pages.
-        return [*self.readonly_fields, "user", "schools"]
+        # Who the profile is for is settled when it is made.
+        return [*self.readonly_fields, "user"]
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in form.changed_data if name not in {"user", "schools"}}
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name != "user"}
         if change:
             saved = staff_profile_update(profile=obj, actor=request.user, **fields)
         else:
-            saved = staff_profile_create(
-                user=form.cleaned_data["user"], schools=list(form.cleaned_data["schools"]), actor=request.user, **fields
-            )
+            saved = staff_profile_create(user=form.cleaned_data["user"], actor=request.user, **fields)
         obj.pk = saved.pk
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
-            self.save_formset(request, form, formset, change=change)  # the schools were set by the verb
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
         raise PermissionDenied("A staff profile is kept: its training records and the audit trail refer to it.")

@@ -3,23 +3,21 @@
 from django.db import models
 from django.db.models import QuerySet
 
-from .models import School, StaffProfile
+from .models import School
+from .roles import schools_where
 
 
 def school_ids_for(user) -> list[int]:
-    """The schools a user may see anything of; cached on the user for the request."""
+    """The schools a user may see anything of: those where they hold a role today (every school, for a
+    superuser). Narrow it further with core.roles.schools_where for what one role may see."""
     if not user.is_authenticated:
         return []
-    cached = getattr(user, "_school_ids", None)
-    if cached is None:
-        if user.is_superuser:
-            cached = list(School.objects.values_list("pk", flat=True))
-        else:
-            cached = list(
-                StaffProfile.schools.through.objects.filter(staffprofile__user=user).values_list("school_id", flat=True)
-            )
-        user._school_ids = cached
-    return cached
+    if user.is_superuser:
+        cached = getattr(user, "_all_school_ids", None)
+        if cached is None:
+            cached = user._all_school_ids = list(School.objects.values_list("pk", flat=True))
+        return cached
+    return schools_where(user)
 
 
 def schools_for(user) -> QuerySet[School]:

@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from .audit import audit
 from .models import BoardScreen, School
-from .permissions import may_manage_board_screens
+from .permissions import may_manage_board_screens, school_ids_where
 from .roles import Role, has_role
-from .scoping import school_ids_for
 
 
 def token_hash(token: str) -> str:
@@ -142,6 +141,6 @@ def screens_for(*, user) -> QuerySet[BoardScreen]:
     """The screens of the schools this user manages them for, with what the list shows."""
     if not (user.is_superuser or has_role(user, Role.TRUST_ADMIN)):
         return BoardScreen.objects.none()
-    return BoardScreen.objects.filter(school_id__in=school_ids_for(user)).select_related(
+    return BoardScreen.objects.filter(school_id__in=school_ids_where(user, Role.TRUST_ADMIN)).select_related(
         "school", "created_by", "revoked_by"
     )

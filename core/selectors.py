@@ -3,30 +3,42 @@
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from .models import EscalationAction, School, StaffProfile
+from .models import EscalationAction, Membership, School, StaffProfile
 from .roles import Role
 
 
+def member_ids(*, school_ids, roles=None, day=None) -> QuerySet:
+    """The ids of the people who hold a role (any of `roles`, if named) at these schools on `day` (today), as a
+    subquery for `user__in=` / `pk__in=`."""
+    qs = Membership.objects.active(day).filter(school_id__in=school_ids)
+    if roles is not None:
+        qs = qs.filter(role__in=list(roles))
+    return qs.values("user_id")
+
+
+def schools_of(user, day=None) -> QuerySet[School]:
+    """The schools where this person holds a role on `day` (today)."""
+    return School.objects.filter(pk__in=Membership.objects.active(day).filter(user=user).values("school_id"))
+
+
 def staff_at(*, school: School) -> QuerySet[StaffProfile]:
-    return StaffProfile.objects.filter(schools=school, user__is_active=True).select_related("user")
+    return StaffProfile.objects.filter(
+        user__in=member_ids(school_ids=[school.pk]), user__is_active=True
+    ).select_related("user")
 
 
 def staff_trained_on(*, day, school_ids) -> QuerySet[StaffProfile]:
     """Staff at these schools whose safer-working-practice training is valid on `day` (who may be chosen for a
     visit on that day); the same rule as StaffProfile.training_valid_on, as one query."""
-    return (
-        StaffProfile.objects.filter(schools__in=school_ids, user__is_active=True, training_expires_on__gte=day)
-        .select_related("user")
-        .distinct()
-    )
+    return StaffProfile.objects.filter(
+        user__in=member_ids(school_ids=school_ids, day=day), user__is_active=True, training_expires_on__gte=day
+    ).select_related("user")
 
 
 def users_with_role(*, school, roles) -> QuerySet:
-    """Active users with any of these roles at this school (its DSLs, its Principal, its office...)."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=list(roles), profile__schools=school)
-        .distinct()
+    """Active users with any of these roles at this school (a School or its id): its DSLs, its office..."""
+    return get_user_model().objects.filter(
+        is_active=True, pk__in=member_ids(school_ids=[getattr(school, "pk", school)], roles=roles)
     )
 
 
@@ -34,8 +46,9 @@ def staff_users(*, school) -> QuerySet:
     """The active users who work at this school, for choosing a colleague (an action's owner, the accused)."""
     return (
         get_user_model()
-        .objects.filter(profile__schools=school, is_active=True)
-        .distinct()
+        .objects.filter(
+            pk__in=member_ids(school_ids=[getattr(school, "pk", school)]), is_active=True, profile__isnull=False
+        )
         .order_by("first_name", "last_name")
     )
 

@@ -16,6 +16,7 @@ from .models import (
     TrustSignInPolicy,
 )
 from .permissions import may_manage_settings, may_manage_staff_profiles
+from .roles import Role, schools_where
 
 # The only records the admin saves or deletes through setting_save and setting_delete: casework never.
 SETTINGS = (Trust, School, HomeVisitPolicy, EscalationStep, TrustSignInPolicy, IdentityProvider)
@@ -87,20 +88,31 @@ def _check_fields(fields: dict) -> None:
         raise ValidationError(f"These are not changed on a staff profile: {', '.join(sorted(unknown))}.")
 
 
+def _profile_schools(user) -> list[School]:
+    """Where the person has (or had, or will have) a role: whose trust admins keep their profile."""
+    return list(School.objects.filter(memberships__user=user).distinct().order_by("pk"))
+
+
 @transaction.atomic
-def staff_profile_create(*, user, schools: list[School], actor, **fields) -> StaffProfile:
+def staff_profile_create(*, user, actor, **fields) -> StaffProfile:
+    """A profile for someone with no role yet is made by any trust admin; their roles are then granted on the
+    Roles page. Someone who already has roles is added by a trust admin of one of those schools."""
     _check_fields(fields)
-    if not schools or not all(may_manage_staff_profiles(actor, school) for school in schools):
-        raise PermissionDenied("Only a trust admin of each of the schools adds a member of staff there.")
+    schools = _profile_schools(user)
+    if schools:
+        allowed = any(may_manage_staff_profiles(actor, school) for school in schools)
+    else:
+        allowed = actor.is_superuser or bool(schools_where(actor, Role.TRUST_ADMIN))
+    if not allowed:
+        raise PermissionDenied("Only a trust admin of the person's school adds their staff profile.")
     profile = StaffProfile(user=user, **fields)
     profile.full_clean()
     profile.save()
-    profile.schools.set(schools)
     audit(
         actor=actor,
         action="staff_profile.add",
         obj=profile,
-        school=schools[0],
+        school=schools[0] if schools else None,
         summary=f"Staff profile added for {profile}",
         fields=sorted(fields),
     )
@@ -112,7 +124,8 @@ def staff_profile_update(*, profile: StaffProfile, actor, **fields) -> StaffProf
     """Correct a member of staff's contact details or vehicle; returns early when nothing changes."""
     _check_fields(fields)
     locked = StaffProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
-    if not any(may_manage_staff_profiles(actor, school) for school in locked.schools.all()):
+    schools = _profile_schools(locked.user)
+    if not any(may_manage_staff_profiles(actor, school) for school in schools):
         raise PermissionDenied("Only a trust admin of the person's school changes their profile.")
     changed = sorted(name for name, value in fields.items() if getattr(locked, name) != value)
     if not changed:
@@ -125,7 +138,7 @@ def staff_profile_update(*, profile: StaffProfile, actor, **fields) -> StaffProf
         actor=actor,
         action="staff_profile.update",
         obj=locked,
-        school=locked.schools.first(),
+        school=schools[0],
         summary=f"Changed {', '.join(changed)} of {locked}",
         fields=changed,
     )

@@ -20,9 +20,8 @@ from collections.abc import Callable
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from core.permissions import may_see_family_records
-from core.roles import is_senior
-from core.scoping import school_ids_for
+from core.permissions import FIELD_ROLES, may_see_family_records, school_ids_where
+from core.roles import SENIOR
 
 from .models import Child, Household
 
@@ -43,14 +42,12 @@ def _linked_household_ids(user) -> QuerySet:
 
 def _schools_seeing_every_family(user) -> list[int]:
     """The schools at which this user sees every family: where they are a DSL or the Principal."""
-    if user.is_superuser or is_senior(user):
-        return school_ids_for(user)
-    return []
+    return school_ids_where(user, *SENIOR)
 
 
 def may_see_family(user, obj: Household | Child) -> bool:
     """May this user see this household's (or this child's) personal data? The rules are in the module's doc."""
-    if not user.is_authenticated or obj.school_id not in school_ids_for(user) or not may_see_family_records(user):
+    if not user.is_authenticated or not may_see_family_records(user, school=obj.school_id):
         return False
     if obj.school_id in _schools_seeing_every_family(user):
         return True
@@ -65,17 +62,16 @@ def may_see_family(user, obj: Household | Child) -> bool:
 
 def visible_households(user, queryset=None) -> QuerySet[Household]:
     """The households whose records this user may see (may_see_family, as one filter for lists)."""
-    qs = (queryset if queryset is not None else Household.objects.all()).for_user(user)
-    if not may_see_family_records(user):
-        return qs.none()
+    qs = queryset if queryset is not None else Household.objects.all()
+    # Only the schools where the user holds a role that sees families at all.
+    qs = qs.filter(school_id__in=school_ids_where(user, *FIELD_ROLES))
     return qs.filter(Q(school_id__in=_schools_seeing_every_family(user)) | Q(pk__in=_linked_household_ids(user)))
 
 
 def visible_children(user, queryset=None) -> QuerySet[Child]:
     """The children whose records this user may see (may_see_family, as one filter for lists)."""
-    qs = (queryset if queryset is not None else Child.objects.all()).for_user(user)
-    if not may_see_family_records(user):
-        return qs.none()
+    qs = queryset if queryset is not None else Child.objects.all()
+    qs = qs.filter(school_id__in=school_ids_where(user, *FIELD_ROLES))
     return qs.filter(
         Q(school_id__in=_schools_seeing_every_family(user))
         | Q(household_id__in=_linked_household_ids(user))

@@ -5,6 +5,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from core import membership_pages
 from core.signin import urls as signin_urls
 from core.signin.views import SignInView, TrustBrowserView
 from visits.after import urls as after_urls
@@ -29,6 +30,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("accounts/", include(signin_urls)),
     path("admin/", admin.site.urls),
+    path("memberships/", membership_pages.membership_list, name="memberships"),
+    path("memberships/<int:pk>/end/", membership_pages.membership_end_view, name="membership-end"),
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),

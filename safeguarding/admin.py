@@ -70,7 +70,7 @@ class ProhibitedAddressImportAdmin(PersonalDataAdmin, RecordAdmin):
 @admin.register(TrainingRecord)
 class TrainingRecordAdmin(PersonalDataAdmin, RecordAdmin):
     view_action = "training.view"
-    school_path = "profile__schools"
+    school_path = "profile__user__memberships__school"
     list_display = ["profile", "course", "completed_on", "expires_on", "recorded_by"]
     list_select_related = ["profile__user", "recorded_by"]
     list_filter = ["course"]

@@ -10,7 +10,9 @@ from localflavor.gb.forms import GBPostcodeField
 
 from core.forms import CappedFormSet, Form, formset_factory
 from core.models import School, StaffProfile
-from core.scoping import school_ids_for
+from core.permissions import school_ids_where
+from core.roles import SENIOR
+from core.selectors import member_ids
 
 from .models import ConcernKind
 
@@ -51,7 +53,7 @@ class ProhibitedAddressForm(Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = School.objects.filter(pk__in=school_ids_for(user))
+        self.fields["school"].queryset = School.objects.filter(pk__in=school_ids_where(user, *SENIOR))
         self.helper = _helper("Add to the list")
 
 
@@ -73,7 +75,7 @@ class ImportForm(Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = School.objects.filter(pk__in=school_ids_for(user))
+        self.fields["school"].queryset = School.objects.filter(pk__in=school_ids_where(user, *SENIOR))
         self.helper = _helper("Check the file")
 
 
@@ -163,9 +165,10 @@ class TrainingRecordForm(Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = (
-            StaffProfile.objects.filter(schools__in=school_ids_for(user), user__is_active=True)
+            StaffProfile.objects.filter(
+                user__in=member_ids(school_ids=school_ids_where(user, *SENIOR)), user__is_active=True
+            )
             .select_related("user")
-            .distinct()
             .order_by("user__first_name", "user__last_name")
         )
         self.helper = _helper("Record training")

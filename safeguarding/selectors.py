@@ -7,8 +7,10 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.models import School, StaffProfile
-from core.roles import is_senior
+from core.permissions import FIELD_ROLES, school_ids_where
+from core.roles import SENIOR, schools_where
 from core.scoping import school_ids_for
+from core.selectors import member_ids
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
 from families.access import visible_households
 
@@ -18,9 +20,8 @@ from .models import AddressJudgement, Concern, ProhibitedAddress, ProhibitedAddr
 
 def visible_concerns(*, user):
     """Concerns are for the school's DSLs and Principal only."""
-    qs = Concern.objects.filter(school_id__in=school_ids_for(user))
     # No superuser bypass: the design gives concerns to the DSLs and the Principal, not to administrators.
-    return qs if is_senior(user) else qs.none()
+    return Concern.objects.filter(school_id__in=schools_where(user, *SENIOR))
 
 
 def training_warning_days(*, schools) -> int:
@@ -29,14 +30,15 @@ def training_warning_days(*, schools) -> int:
 
 
 def training_expiring(*, user, today, warning_days: int) -> QuerySet[StaffProfile]:
-    """Active staff at the user's schools with no training, expired training, or training expiring within
-    `warning_days` days: soonest first, never-trained at the top."""
+    """Active staff at the schools where the user is a DSL or the Principal with no training, expired training, or
+    training expiring within `warning_days` days: soonest first, never-trained at the top."""
     horizon = today + datetime.timedelta(days=warning_days)
     return (
-        StaffProfile.objects.filter(schools__in=school_ids_for(user), user__is_active=True)
+        StaffProfile.objects.filter(
+            user__in=member_ids(school_ids=school_ids_where(user, *SENIOR)), user__is_active=True
+        )
         .filter(Q(training_expires_on__isnull=True) | Q(training_expires_on__lte=horizon))
         .select_related("user")
-        .distinct()
         .order_by(F("training_expires_on").asc(nulls_first=True), "user__last_name", "pk")
     )
 
@@ -46,7 +48,7 @@ def risk_assessments_due(*, user, today):
     stale by an incident: the ones to redo before the next visit. Earliest review date first."""
     latest = RiskAssessment.objects.filter(household=OuterRef("household")).order_by("-created_at", "-id")
     return (
-        RiskAssessment.objects.filter(household__school_id__in=school_ids_for(user))
+        RiskAssessment.objects.filter(household__school_id__in=school_ids_where(user, *FIELD_ROLES))
         .filter(pk=Subquery(latest.values("pk")[:1]))
         .filter(Q(review_on__lt=today) | Q(stale_since__isnull=False))
         .select_related("household")

@@ -14,9 +14,9 @@ from core.audit import audit
 from core.mail import notify_by_email
 from core.models import School, StaffProfile
 from core.permissions import may_keep_safeguarding_records, may_raise_concerns
-from core.roles import Role, is_senior
+from core.roles import SENIOR, Role, is_senior, schools_where
 from core.scoping import school_ids_for
-from core.selectors import users_with_role
+from core.selectors import schools_of, users_with_role
 from families.access import may_see_family
 
 from .addresses import parse_parts
@@ -127,7 +127,7 @@ def risk_assessment_create(
 def risk_assessment_sign_off(*, assessment: RiskAssessment, actor, now=None) -> RiskAssessment:
     """A DSL (or the Principal) accepts the risks, e.g. of a known aggressive adult."""
     _require_school(actor, assessment.household.school)
-    if not (actor.is_superuser or is_senior(actor)):
+    if not (actor.is_superuser or is_senior(actor, assessment.household.school)):
         raise PermissionDenied("Only a DSL or the Principal can sign off a risk assessment.")
     locked = RiskAssessment.objects.select_for_update().get(pk=assessment.pk)
     if locked.signed_off_at:
@@ -176,11 +176,12 @@ def risk_assessment_mark_for_review(*, household, reason: str, actor, now=None) 
 def _may_keep_list(actor, trust_id, school: School | None) -> None:
     if actor.is_superuser:
         return
-    if not is_senior(actor):
+    senior_at = schools_where(actor, *SENIOR)
+    if not senior_at:
         raise PermissionDenied("Only a DSL or the Principal keeps the prohibited-addresses list.")
-    schools = School.objects.filter(pk__in=school_ids_for(actor))
-    if school is not None and school.pk not in school_ids_for(actor):
-        raise PermissionDenied("You do not work at this school.")
+    schools = School.objects.filter(pk__in=senior_at)
+    if school is not None and school.pk not in senior_at:
+        raise PermissionDenied("Only a DSL or the Principal of this school keeps its list.")
     if not schools.filter(trust_id=trust_id).exists():
         raise PermissionDenied("You do not work in this trust.")
 
@@ -331,7 +332,7 @@ def prohibited_import_discard(*, batch: ProhibitedAddressImport, actor, now=None
 def address_judgement_record(*, household, entry: ProhibitedAddress, same_place: bool, note: str, actor, now=None):
     """A DSL's judgement on a near match, kept against the household's address as it is now."""
     _require_school(actor, household.school)
-    if not (actor.is_superuser or is_senior(actor)):
+    if not (actor.is_superuser or is_senior(actor, household.school)):
         raise PermissionDenied("Only a DSL or the Principal judges a near match.")
     if not note.strip():
         raise ValidationError({"note": "Say how you decided."})
@@ -371,7 +372,8 @@ def training_record_add(
     provider: str = "",
 ) -> TrainingRecord:
     """Record training and keep the profile's dates (what `training_valid_on` reads) on the latest expiry."""
-    if not any(may_keep_safeguarding_records(actor, school) for school in profile.schools.all()):
+    schools = list(schools_of(profile.user))
+    if not any(may_keep_safeguarding_records(actor, school) for school in schools):
         raise PermissionDenied("Only a DSL or the Principal of the school records its staff's training.")
     record = TrainingRecord(
         profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor, provider=provider.strip()
@@ -385,7 +387,7 @@ def training_record_add(
         actor=actor,
         action="training.add",
         obj=record,
-        school=profile.schools.first(),
+        school=next((s for s in schools if may_keep_safeguarding_records(actor, s)), None),
         summary=f"Training recorded for {profile}: expires {expires_on:%d %b %Y}",
     )
     return record
@@ -410,7 +412,7 @@ def concern_raise(
 ) -> Concern:
     """Record a child-protection concern or disclosure and tell the school's DSLs at once. (A concern raised from
     a visit is linked to it by the visits app, which calls this.)"""
-    if not (may_raise_concerns(raised_by) and child.school_id in school_ids_for(raised_by)):
+    if not may_raise_concerns(raised_by, school=child.school_id):
         raise PermissionDenied("Staff, DSLs and the Principal of the child's school raise concerns.")
     concern = Concern(
         school=child.school,

@@ -6,7 +6,8 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,9 +16,9 @@ from django.views.decorators.http import require_POST
 from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors
-from core.models import School
-from core.roles import is_senior
-from core.scoping import school_ids_for, schools_for
+from core.models import Membership, School
+from core.permissions import may_see_family_records, school_ids_where
+from core.roles import SENIOR, is_senior
 from families.access import get_household_for
 from families.models import Household
 
@@ -39,7 +40,7 @@ def _scope(user, school):
     """(trust, school) for a new entry: the chosen school, or the whole trust of the user's school."""
     if school is not None:
         return school.trust, school
-    first = School.objects.filter(pk__in=school_ids_for(user)).select_related("trust").first()
+    first = School.objects.filter(pk__in=school_ids_where(user, *SENIOR)).select_related("trust").first()
     if first is None:
         raise PermissionDenied("You do not work at any school.")
     return first.trust, None
@@ -182,7 +183,7 @@ def household_address_check(request, pk):
     household = _family_household(request.user, pk)
     form = JudgementForm(request.POST or None)
     if request.method == "POST":
-        if not (request.user.is_superuser or is_senior(request.user)):
+        if not (request.user.is_superuser or is_senior(request.user, household.school)):
             raise PermissionDenied("Only a DSL or the Principal judges a near match.")
         if form.is_valid():
             entry = get_object_or_404(
@@ -212,7 +213,7 @@ def household_address_check(request, pk):
             "household": household,
             "matches": matches,
             "form": form,
-            "can_judge": request.user.is_superuser or is_senior(request.user),
+            "can_judge": request.user.is_superuser or is_senior(request.user, household.school),
         },
     )
 
@@ -220,13 +221,19 @@ def household_address_check(request, pk):
 @senior_required
 def training_due(request):
     today = timezone.localdate()
-    warning_days = selectors.training_warning_days(schools=schools_for(request.user))
+    senior_at = School.objects.filter(pk__in=school_ids_where(request.user, *SENIOR))
+    warning_days = selectors.training_warning_days(schools=senior_at)
     profiles = selectors.training_expiring(user=request.user, today=today, warning_days=warning_days).prefetch_related(
-        "schools"
+        Prefetch(
+            "user__memberships",
+            queryset=Membership.objects.active(today).select_related("school").order_by("school__name"),
+            to_attr="current_memberships",
+        )
     )
     rows = [
         {
             "profile": p,
+            "schools": sorted({m.school.name for m in p.user.current_memberships}),
             "expired": not p.training_valid_on(today),
             "days_left": (p.training_expires_on - today).days if p.training_expires_on else None,
         }
@@ -378,6 +385,8 @@ def risk_detail(request, pk):
         selectors.visible_risk_assessments(user=request.user).select_related("household__school"),
         pk=pk,
     )
+    if not may_see_family_records(request.user, school=assessment.household.school):
+        raise Http404("No such assessment.")
     audit(
         actor=request.user,
         action="risk.view",
@@ -391,7 +400,7 @@ def risk_detail(request, pk):
         {
             "assessment": assessment,
             "today": timezone.localdate(),
-            "can_sign_off": request.user.is_superuser or is_senior(request.user),
+            "can_sign_off": request.user.is_superuser or is_senior(request.user, assessment.household.school),
         },
     )
 

@@ -4,13 +4,13 @@ import datetime
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
 
+from core.memberships import SYSTEM, membership_grant
 from core.models import Authorisers, EscalationAction, EscalationStep, HomeVisitPolicy, School, StaffProfile, Trust
-from core.roles import Role
-from core.selectors import users_with_role
+from core.roles import Role, has_role
+from core.selectors import schools_of, users_with_role
 from families.models import Child, Household, ParentCarer
 from safeguarding.selectors import current_risk_assessment, risk_rows_to_start_from
 from safeguarding.services import RiskRowInput, risk_assessment_create
@@ -110,12 +110,22 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("test-password")
 
 
+# Before any day a test travels to: the cast hold their roles throughout.
+MEMBER_SINCE = datetime.date(2020, 9, 1)
+
+
+def grant(user, school: School, role: str, *, starts_on=MEMBER_SINCE, ends_on=None):
+    """A membership through the real verb (as set-up, not as any person)."""
+    return membership_grant(actor=SYSTEM, user=user, school=school, role=role, starts_on=starts_on, ends_on=ends_on)
+
+
 def make_member(username: str, school: School | list[School], *roles: str, **profile) -> object:
-    """A user with a profile at the given school(s) and the given role groups."""
+    """A user with a profile, holding each of the given roles at each of the given school(s) since MEMBER_SINCE."""
     user = UserFactory(username=username)
-    for role in roles:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
     schools = school if isinstance(school, list) else [school]
+    for each in schools:
+        for role in roles:
+            grant(user, each, role)
     defaults = dict(
         job_title="Teacher",
         mobile="020 7946 0123",
@@ -123,8 +133,7 @@ def make_member(username: str, school: School | list[School], *roles: str, **pro
         training_expires_on=timezone.localdate() + datetime.timedelta(days=600),
     )
     defaults.update(profile)
-    staff_profile = StaffProfile.objects.create(user=user, **defaults)
-    staff_profile.schools.set(schools)
+    StaffProfile.objects.create(user=user, **defaults)
     return user
 
 
@@ -165,7 +174,7 @@ class ChildFactory(factory.django.DjangoModelFactory):
 def make_visit(*, lead, second=None, child=None, start=None, minutes=30, **fields):
     """A draft visit through the real service, led by `lead` (with `second` if given) for `child`; by default
     tomorrow at 10:00, inside every school's visiting hours."""
-    child = child or ChildFactory(household__school=lead.profile.schools.first())
+    child = child or ChildFactory(household__school=schools_of(lead).first())
     start = start or tomorrow_at(10)
     people = [Visitor(role=VisitRole.LEAD, user=lead)]
     if second is not None:
@@ -201,8 +210,8 @@ EXCEPTION_REASON = "Agreed with the Principal beforehand: the family can only me
 
 def _deciders(visit):
     """Who decides this request: the school's Principals first, then its DSLs (whoever the policy allows)."""
-    users = users_with_role(school=visit.school, roles=[Role.PRINCIPAL, Role.DSL]).prefetch_related("groups")
-    return sorted(users, key=lambda u: (Role.PRINCIPAL not in {g.name for g in u.groups.all()}, u.pk))
+    users = users_with_role(school=visit.school, roles=[Role.PRINCIPAL, Role.DSL])
+    return sorted(users, key=lambda u: (not has_role(u, Role.PRINCIPAL, school=visit.school), u.pk))
 
 
 def authoriser_for(visit):
@@ -379,7 +388,7 @@ def bulk_visits(*, lead, n, status, start, school=None, child=None, purpose=Purp
     time, which the product would refuse for a second booking: they are for data sets too large to build one
     by one (query counts, benchmarks), never for rules about clashes. The audit trail is not copied."""
 
-    school = school or lead.profile.schools.first()
+    school = school or schools_of(lead).first()
     child = child or ChildFactory(household__school=school)
     minute = datetime.timedelta(minutes=1)
     now = timezone.now()

@@ -2,7 +2,8 @@
 
 Need to know (DESIGN.md): a visit's details are visible to its pair, its requester, and the school's DSLs
 and Principal. The pair and requester hold a per-visit guardian permission that the services grant and
-revoke as the pair changes; DSLs and the Principal see every visit at their schools by role.
+revoke as the pair changes; DSLs and the Principal see every visit at the schools where they hold that
+role (core.roles.schools_where).
 """
 
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from django.db.models import Q
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
 
-from core.roles import is_senior
+from core.roles import SENIOR, schools_where
 
 from .lifecycle import OPEN_FOR_FAMILY
 from .models import Visit, VisitRole, VisitUserObjectPermission
@@ -46,12 +47,10 @@ def sync_visit_access(visit: Visit) -> None:
 def visible_visits(user, queryset=None):
     """The visits whose details this user may see."""
     qs = (queryset if queryset is not None else Visit.objects.all()).for_user(user)
-    if user.is_superuser or is_senior(user):
+    if user.is_superuser:
         return qs
-    return qs.filter(
-        visituserobjectpermission__user=user,
-        visituserobjectpermission__permission__codename=VIEW_DETAILS,
-    )
+    granted = VisitUserObjectPermission.objects.filter(user=user, permission__codename=VIEW_DETAILS)
+    return qs.filter(Q(school_id__in=schools_where(user, *SENIOR)) | Q(pk__in=granted.values("content_object_id")))
 
 
 def can_view_visit(user, visit: Visit) -> bool:

@@ -6,7 +6,7 @@ a page and the verb behind it never disagree. Role-only rules are in core/permis
 
 from django.utils import timezone
 
-from core.permissions import may_request_visits, may_use_board
+from core.permissions import FIELD_ROLES, may_request_visits, may_use_board
 from core.roles import Role, has_role, is_senior
 from core.scoping import school_ids_for
 
@@ -33,7 +33,7 @@ def may_view_visit(user, visit) -> bool:
 
 
 def may_create_visit(user, school) -> bool:
-    return may_request_visits(user) and (user.is_superuser or school.pk in school_ids_for(user))
+    return may_request_visits(user, school=school)
 
 
 def may_edit(user, visit) -> bool:
@@ -48,7 +48,7 @@ def may_cancel(user, visit) -> bool:
     """The requester, either visitor, or a DSL or the Principal; only before anyone has set off."""
     if visit.status not in BEFORE_DEPARTURE:
         return False
-    return user.pk == visit.requested_by_id or is_senior(user) or _on_visit(user, visit)
+    return user.pk == visit.requested_by_id or is_senior(user, visit.school_id) or _on_visit(user, visit)
 
 
 def may_see_safe_word(user, visit, *, now=None) -> bool:
@@ -60,16 +60,18 @@ def may_see_safe_word(user, visit, *, now=None) -> bool:
     """
     if not _at_school(user, visit):
         return False
-    if user.is_superuser or is_senior(user) or _on_visit(user, visit):
+    if user.is_superuser or is_senior(user, visit.school_id) or _on_visit(user, visit):
         return True
-    return has_role(user, Role.OFFICE) and visit.is_out_on(timezone.localdate(now or timezone.now()))
+    return has_role(user, Role.OFFICE, school=visit.school_id) and visit.is_out_on(
+        timezone.localdate(now or timezone.now())
+    )
 
 
 def may_prepare(user, visit) -> bool:
     """The pair, a DSL or the Principal: they agree the safe word and do what the checklist asks beforehand."""
     if not _at_school(user, visit):
         return False
-    return user.is_superuser or is_senior(user) or _on_visit(user, visit)
+    return user.is_superuser or is_senior(user, visit.school_id) or _on_visit(user, visit)
 
 
 def is_pair(user, visit) -> bool:
@@ -79,12 +81,12 @@ def is_pair(user, visit) -> bool:
 
 def may_check_in(user, visit) -> bool:
     """The pair from their phones, or the office of the visit's school on their behalf."""
-    return _at_school(user, visit) and (is_pair(user, visit) or has_role(user, Role.OFFICE))
+    return _at_school(user, visit) and (is_pair(user, visit) or has_role(user, Role.OFFICE, school=visit.school_id))
 
 
 def may_act_on_alerts(user, visit) -> bool:
     """The office, the DSLs and the Principal of the visit's school: the people the board is for."""
-    return _at_school(user, visit) and may_use_board(user)
+    return _at_school(user, visit) and may_use_board(user, school=visit.school_id)
 
 
 def may_write_report(user, visit) -> bool:
@@ -92,16 +94,16 @@ def may_write_report(user, visit) -> bool:
 
 
 def may_debrief(user, visit) -> bool:
-    return _at_school(user, visit) and (is_senior(user) or user.pk == _lead_id(visit))
+    return _at_school(user, visit) and (is_senior(user, visit.school_id) or user.pk == _lead_id(visit))
 
 
 def may_sign_off(user, visit) -> bool:
-    return _at_school(user, visit) and is_senior(user)
+    return _at_school(user, visit) and is_senior(user, visit.school_id)
 
 
 def may_send_letters(user, visit) -> bool:
-    return _at_school(user, visit) and (is_senior(user) or user.pk == _lead_id(visit))
+    return _at_school(user, visit) and (is_senior(user, visit.school_id) or user.pk == _lead_id(visit))
 
 
 def may_record_incident(user, visit) -> bool:
-    return has_role(user, Role.STAFF, Role.DSL, Role.PRINCIPAL) and may_view_visit(user, visit)
+    return has_role(user, *FIELD_ROLES, school=visit.school_id) and may_view_visit(user, visit)

@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .base import PermanentRecord
+from .memberships import Membership
 from .policy import (
     Authorisers,
     ChainStep,
@@ -27,6 +28,7 @@ __all__ = [
     "HomeVisitPolicy",
     "IdentityProvider",
     "IdentityProviderKind",
+    "Membership",
     "PermanentRecord",
     "SafetyChain",
     "School",

@@ -1,4 +1,4 @@
-"""Staff profiles: the schools someone works at, their contact details, training and vehicle."""
+"""Staff profiles: someone's contact details, training and vehicle (where they work: core.models.Membership)."""
 
 import datetime
 
@@ -9,17 +9,11 @@ from django.db.models import Q
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
 
-from ..roles import Role
-
 
 class StaffProfile(models.Model):
-    """A member of staff: the schools they work at, contact details, training and vehicle.
-
-    Roles are Django groups (core.roles.Role); `roles` lists them for display.
-    """
+    """A member of staff: contact details, training and vehicle. Their roles at each school are memberships."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    schools = models.ManyToManyField("core.School", related_name="staff")
     job_title = models.CharField(max_length=100, blank=True)
     mobile = PhoneNumberField(blank=True)
     training_completed_on = models.DateField("safer-working-practice training completed", null=True, blank=True)
@@ -52,10 +46,6 @@ class StaffProfile(models.Model):
         if done and expires and expires <= done:
             raise ValidationError({"training_expires_on": "The expiry must be after the training date."})
         self.vehicle_registration = self.vehicle_registration.upper().replace(" ", "")
-
-    @property
-    def roles(self) -> list[str]:
-        return [g.name for g in self.user.groups.all() if g.name in Role.values]
 
     def training_valid_on(self, day: datetime.date) -> bool:
         return bool(self.training_expires_on and self.training_expires_on >= day)

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from .. import crypto
 from ..models import IdentityProvider, IdentityProviderKind
 from ..roles import user_roles
+from ..selectors import schools_of
 from .policy import sign_in_policy_for
 from .session import reauthenticated_within
 
@@ -131,7 +132,7 @@ def verified_email(provider: IdentityProvider | None, claims: dict) -> str:
 
 
 def _works_in(user, provider: IdentityProvider) -> bool:
-    return user.profile.schools.filter(trust=provider.trust).exists() if hasattr(user, "profile") else False
+    return schools_of(user).filter(trust=provider.trust).exists()
 
 
 def _refused(request, provider, reason: str):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from allauth.account.internal.flows.login import get_authentication_records
 
 from ..models import IdentityProvider, TrustSignInPolicy
+from ..selectors import schools_of
 
 DEFAULTS = TrustSignInPolicy()
 
@@ -16,8 +17,9 @@ class SignInRules:
 
 
 def sign_in_policy_for(user) -> SignInRules:
-    policies = list(TrustSignInPolicy.objects.filter(trust__schools__staff__user=user).distinct())
-    trusts = user.profile.schools.values("trust").distinct().count() if hasattr(user, "profile") else 0
+    trust_ids = set(schools_of(user).values_list("trust_id", flat=True))
+    policies = list(TrustSignInPolicy.objects.filter(trust_id__in=trust_ids))
+    trusts = len(trust_ids)
     # A trust with no row of its own works to the defaults, which count too.
     if len(policies) < trusts or not policies:
         policies.append(DEFAULTS)

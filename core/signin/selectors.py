@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from ..models import AuditEntry, StaffProfile
-from ..scoping import school_ids_for
+from ..models import AuditEntry, Membership, School
+from ..permissions import trust_admin_trust_ids
 
 LOCKOUT_WINDOW = datetime.timedelta(hours=24)
 
@@ -27,8 +27,9 @@ class Lockout:
 
 
 def _user_ids_at_schools_of(actor) -> set[str]:
-    profiles = StaffProfile.schools.through.objects.filter(school_id__in=school_ids_for(actor))
-    return {str(pk) for pk in profiles.values_list("staffprofile__user_id", flat=True)}
+    """The people at the schools of the trusts this actor administers."""
+    schools = School.objects.filter(trust_id__in=trust_admin_trust_ids(actor)).values("pk")
+    return {str(pk) for pk in Membership.objects.active().filter(school__in=schools).values_list("user_id", flat=True)}
 
 
 def lockout_visible_to(actor, entry: AuditEntry) -> bool:

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from core.roles import user_roles
 from tests.helpers import give_totp, totp_code
 
 # The live server runs in a thread of this process; Playwright's sync API runs an event loop in it too.
@@ -60,7 +61,7 @@ def log_in(live_server):
 
     def _log_in(page, user, password="test-password"):
         secret = None
-        if user.is_superuser or user.groups.filter(name__in=settings.SECOND_FACTOR_ROLES).exists():
+        if user.is_superuser or user_roles(user) & set(settings.SECOND_FACTOR_ROLES):
             secret = give_totp(user)
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill(user.username)

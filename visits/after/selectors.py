@@ -5,11 +5,10 @@ from dataclasses import dataclass
 
 from django.db.models import Max, Q, QuerySet
 
-from core.roles import Role, has_role, is_senior
-from core.scoping import school_ids_for
+from core.roles import SENIOR, Role, schools_where
 
 from ..access import visible_visits
-from ..models import FollowUpAction, Incident, IncidentKind, Visit, VisitReport, VisitRole, VisitStatus
+from ..models import FollowUpAction, Incident, IncidentKind, Visit, VisitPerson, VisitReport, VisitRole, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -22,8 +21,8 @@ class ReportDue:
 def reports_due(*, user, now: datetime.datetime, mine_only: bool = False) -> list[ReportDue]:
     """Forms still to write: the user's own as lead, or every one at their schools for a DSL/Principal."""
     qs = visible_visits(user).filter(status=VisitStatus.RETURNED)
-    if mine_only or not is_senior(user):
-        qs = qs.filter(people__user=user, people__role=VisitRole.LEAD)
+    mine = Q(pk__in=VisitPerson.objects.filter(user=user, role=VisitRole.LEAD).values("visit_id"))
+    qs = qs.filter(mine if mine_only else mine | Q(school_id__in=schools_where(user, *SENIOR)))
     visits = list(
         qs.select_related("household", "school", "report").annotate(
             returned_at=Max("transitions__at", filter=Q(transitions__to_status=VisitStatus.RETURNED))
@@ -45,11 +44,9 @@ def reports_due(*, user, now: datetime.datetime, mine_only: bool = False) -> lis
 
 def reports_awaiting_review(*, user) -> QuerySet[Visit]:
     """Submitted forms a DSL or the Principal has still to sign off (none for anyone else)."""
-    if not is_senior(user):
-        return Visit.objects.none()
     return (
         visible_visits(user)
-        .filter(status=VisitStatus.REPORTED)
+        .filter(status=VisitStatus.REPORTED, school_id__in=schools_where(user, *SENIOR))
         .select_related("household", "report__submitted_by")
         .order_by("report__submitted_at")
     )
@@ -58,17 +55,15 @@ def reports_awaiting_review(*, user) -> QuerySet[Visit]:
 def overdue_actions(*, user, today: datetime.date) -> QuerySet[FollowUpAction]:
     """The user's own overdue actions, or every overdue action at their schools for a DSL/Principal."""
     qs = FollowUpAction.objects.for_user(user).overdue(today).select_related("owner", "visit__household")
-    return qs if is_senior(user) else qs.filter(owner=user)
+    return qs.filter(Q(owner=user) | Q(school_id__in=schools_where(user, *SENIOR)))
 
 
 def visible_incidents(*, user):
     """Incidents go to the DSLs and Principal; an accusation against staff to the Principal alone."""
-    qs = Incident.objects.filter(school_id__in=school_ids_for(user))
-    if has_role(user, Role.PRINCIPAL):
-        return qs
-    if has_role(user, Role.DSL):
-        return qs.exclude(kind=IncidentKind.ACCUSATION)
-    return qs.none()
+    principal_at, dsl_at = schools_where(user, Role.PRINCIPAL), schools_where(user, Role.DSL)
+    return Incident.objects.filter(
+        Q(school_id__in=principal_at) | (Q(school_id__in=dsl_at) & ~Q(kind=IncidentKind.ACCUSATION))
+    )
 
 
 def action_rows() -> QuerySet[FollowUpAction]:

@@ -252,7 +252,7 @@ def action_create(
 ) -> FollowUpAction:
     """Something someone must do after a visit or a concern. A concern's actions are for a DSL or the
     Principal to set; a visit's are set by whoever writes or reviews its form (all at the school)."""
-    if not works_at(created_by, school) or (concern is not None and not is_senior(created_by)):
+    if not works_at(created_by, school) or (concern is not None and not is_senior(created_by, school)):
         raise PermissionDenied("Only the school's staff set its actions, and only a DSL or the Principal a concern's.")
     if school.pk not in school_ids_for(owner):
         raise ValidationError({"owner": "The owner must work at this school."})
@@ -277,7 +277,7 @@ def action_create(
 @transaction.atomic
 def action_complete(*, action: FollowUpAction, actor, outcome: str, now=None) -> FollowUpAction:
     locked = FollowUpAction.objects.select_for_update().get(pk=action.pk)
-    if not (locked.owner_id == actor.pk or (is_senior(actor) and works_at(actor, locked.school))):
+    if not (locked.owner_id == actor.pk or is_senior(actor, locked.school_id)):
         raise PermissionDenied("The action's owner, a DSL or the Principal completes it.")
     if locked.completed_at:
         raise ValidationError("This action is already complete.")

@@ -15,10 +15,9 @@ from django.views.decorators.http import require_POST
 from core.audit import audit
 from core.decorators import senior_required
 from core.forms import add_service_errors, control_character_problem, is_multiline
-from core.permissions import may_raise_concerns
+from core.permissions import FIELD_ROLES, may_raise_concerns
 from core.redirects import redirect_to_next
-from core.roles import is_senior
-from core.scoping import school_ids_for
+from core.roles import SENIOR, is_senior, schools_where
 from core.selectors import staff_users
 from core.signin.decorators import recent_sign_in_required
 from families.models import Child
@@ -68,7 +67,7 @@ def concern_new(request):
     if not may_raise_concerns(request.user):
         raise PermissionDenied("Staff, DSLs and the Principal raise concerns.")
     visit = None
-    children = Child.objects.for_user(request.user)
+    children = Child.objects.filter(school_id__in=schools_where(request.user, *FIELD_ROLES))
     if request.GET.get("visit"):
         visit = get_visit_for(request.user, request.GET["visit"])
         children = visit.children.all()
@@ -207,8 +206,6 @@ def incident_detail(request, pk):
         ),
         pk=pk,
     )
-    if incident.school_id not in school_ids_for(request.user):
-        raise Http404("No such incident.")
     audit(actor=request.user, action="incident.view", obj=incident, summary=f"Viewed {incident}")
     return render(request, "visits/incident_detail.html", {"incident": incident})
 
@@ -360,7 +357,7 @@ def report(request, pk):
 def _report_detail(request, visit, report, status=200, **forms_):
     if report and report.is_submitted and request.method == "GET":
         audit(actor=request.user, action="report.view", obj=report, school=visit.school, summary=f"Viewed {report}")
-    senior = is_senior(request.user)
+    senior = is_senior(request.user, visit.school_id)
     lead = _lead_of(visit)
     context = {
         "visit": visit,
@@ -495,9 +492,10 @@ def my_actions(request):
 
 @login_required
 def school_actions(request):
-    if not is_senior(request.user):
+    senior_at = schools_where(request.user, *SENIOR)
+    if not senior_at:
         raise PermissionDenied("Only a DSL or the Principal sees the school's actions.")
-    actions = selectors.action_rows().for_user(request.user)
+    actions = selectors.action_rows().filter(school_id__in=senior_at)
     today = timezone.localdate()
     recent = timezone.now() - datetime.timedelta(days=30)
     return render(
@@ -518,7 +516,7 @@ def school_actions(request):
 @require_POST
 def action_complete(request, pk):
     action = get_object_or_404(FollowUpAction.objects.for_user(request.user), pk=pk)
-    if not (action.owner_id == request.user.pk or is_senior(request.user)):
+    if not (action.owner_id == request.user.pk or is_senior(request.user, action.school_id)):
         raise Http404("No such action.")
     form = ActionCompleteForm(request.POST)
     if form.is_valid():

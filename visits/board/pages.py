@@ -17,7 +17,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from core.roles import user_roles
+from core.roles import roles_by_school
 
 from ..changes import forget_recent_versions
 
@@ -119,7 +119,7 @@ def page(request, version: str | None, fragment: Rendered, context: dict) -> Ren
             user.get_full_name(),
             user.is_staff,
             user.is_superuser,
-            user_roles(user),
+            tuple(sorted((school_id, tuple(sorted(roles))) for school_id, roles in roles_by_school(user).items())),
             tuple(context.items()),
         )
     )

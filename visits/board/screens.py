@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from core import screens
 from core.forms import add_service_errors
+from core.models import School
+from core.permissions import school_ids_where
 from core.roles import Role, has_role
-from core.scoping import schools_for
 
 from .forms import ScreenEnrolForm, ScreenRegisterForm
 
@@ -33,7 +34,8 @@ def trust_admin_required(view):
 
 @trust_admin_required
 def screen_list(request):
-    form = ScreenRegisterForm(request.POST or None, schools=schools_for(request.user))
+    admin_at = school_ids_where(request.user, Role.TRUST_ADMIN)
+    form = ScreenRegisterForm(request.POST or None, schools=School.objects.filter(pk__in=admin_at))
     if request.method == "POST" and form.is_valid():
         try:
             screen, code = screens.screen_register(

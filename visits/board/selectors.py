@@ -13,7 +13,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from core.dates import local_day_bounds
 from core.models import School
-from core.scoping import school_ids_for
+from core.permissions import BOARD_ROLES, school_ids_where
 
 from ..alerts.sweep import sweep_status
 from ..changes import GENERATION_KEY, recent_versions
@@ -155,7 +155,7 @@ VERSION_TTL_SECONDS = 1
 
 
 def _schools(user, school_ids) -> list[int]:
-    return school_ids if school_ids is not None else school_ids_for(user)
+    return school_ids if school_ids is not None else school_ids_where(user, *BOARD_ROLES)
 
 
 def board_version(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None) -> str:

@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_listing
 from core.forms import add_service_errors
-from core.permissions import may_use_board
-from core.scoping import school_ids_for
+from core.permissions import BOARD_ROLES, may_use_board, school_ids_where
 
 from ..alerts import services as alert_services
 from ..alerts import sweep
@@ -140,7 +139,7 @@ def _alert_for_board_user(user, pk) -> VisitAlert:
     return get_object_or_404(
         VisitAlert.objects.select_related("visit__school", "visit__household"),
         pk=pk,
-        visit__school_id__in=school_ids_for(user),
+        visit__school_id__in=school_ids_where(user, *BOARD_ROLES),
     )
 
 
@@ -176,10 +175,8 @@ def office_duress(request, pk):
     visit = get_object_or_404(
         Visit.objects.select_related("household").prefetch_related("people__user"),
         pk=pk,
-        school_id__in=school_ids_for(request.user),
+        school_id__in=school_ids_where(request.user, *BOARD_ROLES),
     )
-    if not may_use_board(request.user):
-        raise PermissionDenied
     if request.POST.get("confirm") != "yes":
         return render(request, "visits/duress_confirm.html", {"visit": visit})
     try:

@@ -14,12 +14,14 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from core.memberships import SYSTEM, membership_grant
 from core.models import (
     AuditEntry,
     Authorisers,
     EscalationAction,
     EscalationStep,
     HomeVisitPolicy,
+    Membership,
     School,
     StaffProfile,
     Trust,
@@ -142,13 +144,13 @@ class Seeder:
         self.today = timezone.localdate()
         self.now = timezone.localtime()
         self.numbers = (f"0113 496 {n:04d}" for n in range(100, 1000))
-        self.groups: dict[str, Group] = {}
+        self.admin_group: Group | None = None
         self.used_surnames: set[str] = set()
 
     def run(self) -> str:
         trust = _saved(Trust(name=TRUST_NAME, slug=TRUST_SLUG))
         self._policies(trust, schools := [self._school(trust, spec) for spec in SCHOOLS])
-        self._groups()
+        self._admin_group()
         password = make_password(PASSWORD)  # hashing is slow on purpose: do it once for everyone
         contexts = [SchoolContext(spec, school) for spec, school in zip(SCHOOLS, schools, strict=True)]
         for ctx in contexts:
@@ -252,8 +254,9 @@ class Seeder:
         for order, (action, minutes) in enumerate(delays.items(), start=1):
             _saved(EscalationStep(policy=policy, order=order, action=EscalationAction(action), delay_minutes=minutes))
 
-    def _groups(self) -> None:
-        self.groups = {role: Group.objects.get_or_create(name=role)[0] for role in Role.values}
+    def _admin_group(self) -> None:
+        """Roles are memberships; this group only carries the Django admin's model permissions for trust admins."""
+        self.admin_group = Group.objects.get_or_create(name=Role.TRUST_ADMIN)[0]
         # The audit trail and a visit's timeline are evidence: view only. Guardian's per-visit grant tables
         # are kept in step by the services, so nobody edits them by hand.
         view_only, hidden = {AuditEntry, VisitTransition}, {VisitUserObjectPermission, VisitGroupObjectPermission}
@@ -264,7 +267,7 @@ class Seeder:
             if model not in hidden
             for action in (["view"] if model in view_only else ["view", "add", "change"])
         }
-        self.groups[Role.TRUST_ADMIN].permissions.add(
+        self.admin_group.permissions.add(
             *Permission.objects.filter(
                 content_type__app_label__in=["core", "families", "safeguarding", "visits"], codename__in=codenames
             )
@@ -281,7 +284,8 @@ class Seeder:
                 "is_staff": member.role == Role.TRUST_ADMIN,
             },
         )
-        user.groups.add(self.groups[member.role])
+        if member.role == Role.TRUST_ADMIN:
+            user.groups.add(self.admin_group)
         profile = StaffProfile.objects.filter(user=user).first()
         if profile is None:
             completed, expires = self._training(member.training)
@@ -297,7 +301,10 @@ class Seeder:
                     business_insurance_confirmed=member.insured,
                 )
             )
-        profile.schools.add(*schools)
+        since = datetime.date(self.today.year - 1, 9, 1)  # since the start of last school year
+        for school in schools:
+            if not Membership.objects.filter(user=user, school=school, role=member.role).exists():
+                membership_grant(actor=SYSTEM, user=user, school=school, role=member.role, starts_on=since)
         if member.role in settings.SECOND_FACTOR_ROLES:
             demo_second_factor_set(user=user, secret=DEMO_TOTP_SECRET)
         return user

@@ -24,7 +24,8 @@ class ChecklistPanel:
 def checklist_panel(*, visit, user) -> ChecklistPanel:
     items = departure_checklist(visit)
     for item in items:
-        item.user_can_override = item.blocking and user_may_override(user, item.override_roles) is not None
+        role = user_may_override(user, item.override_roles, school=visit.school_id) if item.blocking else None
+        item.user_can_override = role is not None
     return ChecklistPanel(
         items=items,
         ready=not any(item.blocking for item in items),

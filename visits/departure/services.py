@@ -156,7 +156,7 @@ def checklist_override(*, visit, item: str, reason: str, actor, now=None) -> Che
     if visit.school_id not in school_ids_for(actor) and not actor.is_superuser:
         raise PermissionDenied("You do not work at this school.")
     allowed = visit.school.policy().checklist_override_roles.get(item, [])
-    role = user_may_override(actor, allowed)
+    role = user_may_override(actor, allowed, school=visit.school_id)
     if role is None:
         names = " or ".join(Role(r).label for r in allowed) if allowed else "nobody: it must be met"
         raise PermissionDenied(f"This item can be overridden by {names}.")

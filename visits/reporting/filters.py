@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from core.scoping import school_ids_for
+from core.selectors import member_ids
 from families.models import Child, YearGroup
 
 from ..models import Purpose, VisitOutcome, VisitStatus
@@ -59,8 +60,7 @@ class VisitFilter(django_filters.FilterSet):
         # Choices come only from the user's own schools: another school's staff or children never appear.
         self.filters["staff"].queryset = (
             get_user_model()
-            .objects.filter(profile__schools__in=schools, is_active=True)
-            .distinct()
+            .objects.filter(pk__in=member_ids(school_ids=schools), is_active=True, profile__isnull=False)
             .order_by("last_name", "first_name", "username")
         )
         self.filters["child"].queryset = Child.objects.filter(school_id__in=schools).order_by("last_name", "first_name")

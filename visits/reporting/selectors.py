@@ -3,13 +3,13 @@ schools."""
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from core.dates import local_day_bounds
 from core.models import School
-from core.roles import Role, has_role
-from core.scoping import school_ids_for
+from core.permissions import school_ids_where, trust_admin_trust_ids
+from core.roles import SENIOR, schools_where
 from core.selectors import contact_gaps
 from safeguarding.selectors import visible_concerns
 
@@ -46,7 +46,7 @@ def out_now(*, user) -> QuerySet[Visit]:
 def open_alerts_for(*, user) -> list:
     """Live alerts (not yet acknowledged) at the user's schools, newest first, for the dashboard."""
     return list(
-        VisitAlert.objects.filter(visit__school_id__in=school_ids_for(user), acknowledged_at__isnull=True)
+        VisitAlert.objects.filter(visit__school_id__in=school_ids_where(user, *SENIOR), acknowledged_at__isnull=True)
         .select_related("visit__household")
         .order_by("-raised_at")[:50]
     )
@@ -56,7 +56,7 @@ def open_duress_for(*, user) -> list:
     """Duress alerts nobody has yet confirmed safe at the user's schools, oldest first: the top of the dashboard."""
     return list(
         VisitAlert.objects.filter(
-            visit__school_id__in=school_ids_for(user), kind=AlertKind.DURESS, acknowledged_at__isnull=True
+            visit__school_id__in=school_ids_where(user, *SENIOR), kind=AlertKind.DURESS, acknowledged_at__isnull=True
         )
         .select_related("visit__household")
         .prefetch_related("visit__people__user")
@@ -103,7 +103,5 @@ def figure_schools(*, user) -> list[School]:
     """Trust admins see every school of their trusts; DSLs and the Principal their own schools."""
     if user.is_superuser:
         return list(School.objects.order_by("name"))
-    if has_role(user, Role.TRUST_ADMIN):
-        trusts = School.objects.filter(pk__in=school_ids_for(user)).values("trust_id")
-        return list(School.objects.filter(trust_id__in=trusts).order_by("name"))
-    return list(School.objects.filter(pk__in=school_ids_for(user)).order_by("name"))
+    trusts = trust_admin_trust_ids(user)
+    return list(School.objects.filter(Q(trust_id__in=trusts) | Q(pk__in=schools_where(user, *SENIOR))).order_by("name"))

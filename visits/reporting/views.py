@@ -13,8 +13,8 @@ from django.utils import timezone
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
 from core.models import School
-from core.permissions import may_see_figures
-from core.scoping import school_ids_for
+from core.permissions import may_see_figures, school_ids_where
+from core.roles import SENIOR
 from core.signin.decorators import raise_if_sign_in_not_recent
 from families.access import get_child_for
 from families.models import Child
@@ -43,7 +43,7 @@ def dashboard(request):
     """Everything a DSL or the Principal must act on, across their schools, in a bounded number of queries."""
     user, now = request.user, timezone.now()
     today = timezone.localdate(now)
-    schools = list(School.objects.filter(pk__in=school_ids_for(user)).select_related("trust"))
+    schools = list(School.objects.filter(pk__in=school_ids_where(user, *SENIOR)).select_related("trust"))
     warning_days = training_warning_days(schools=schools)
 
     pending = _panel(

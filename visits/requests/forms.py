@@ -11,7 +11,8 @@ from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
 from core.forms import Form
-from core.scoping import school_ids_for
+from core.permissions import FIELD_ROLES, school_ids_where
+from core.selectors import member_ids
 from families.models import Child
 
 from ..models import Decision, NotifyMethod, ParentResponse, Purpose, VisitRole
@@ -96,15 +97,14 @@ class VisitRequestForm(Form):
     def __init__(self, *args, user, actions=("submit", "draft"), **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        schools = school_ids_for(user)
+        schools = school_ids_where(user, *FIELD_ROLES)
         self.fields["children"].queryset = (
             Child.objects.filter(school_id__in=schools).select_related("household").order_by("last_name", "first_name")
         )
         self.fields["second_visitor"].queryset = (
             get_user_model()
-            .objects.filter(profile__schools__in=schools, is_active=True)
+            .objects.filter(pk__in=member_ids(school_ids=schools), is_active=True, profile__isnull=False)
             .exclude(pk=user.pk)
-            .distinct()
             .order_by("first_name", "last_name")
         )
         self.fields["second_visitor"].label_from_instance = lambda u: u.get_full_name() or u.username

@@ -12,8 +12,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.models import Authorisers, EffectivePolicy
-from core.roles import Role, has_role, user_roles
-from core.scoping import school_ids_for
+from core.permissions import FIELD_ROLES, school_ids_where
+from core.roles import SENIOR, Role, has_role, user_roles
 from safeguarding.selectors import prohibited_address_matches
 
 from ..lifecycle import BOOKED
@@ -74,7 +74,7 @@ def submission_errors(visit: Visit, *, requested_by, policy: EffectivePolicy | N
         errors.setdefault(field, []).append(message)
 
     people = list(visit.people.select_related("user__profile"))
-    own_schools = set(school_ids_for(requested_by))
+    own_schools = set(school_ids_where(requested_by, *FIELD_ROLES))
     for child in visit.children.all():
         if child.school_id not in own_schools or child.school_id != visit.school_id:
             add("children", f"{child} is not on your school's roll.")
@@ -141,8 +141,8 @@ def check_submission(visit: Visit, *, requested_by) -> None:
 
 def decision_refusal(user, visit: Visit, *, approving: bool, policy: EffectivePolicy | None = None) -> str:
     """Why this user may not make this decision on this visit; "" when they may."""
-    roles = user_roles(user)
-    if not roles & {Role.DSL, Role.PRINCIPAL} or visit.school_id not in school_ids_for(user):
+    roles = user_roles(user, visit.school_id)
+    if not roles & {Role.DSL, Role.PRINCIPAL}:
         return "Only the school's DSLs and Principal decide visit requests."
     if visit.requested_by_id == user.pk or any(p.user_id == user.pk for p in visit.people.all()):
         return "You cannot decide a visit you requested or are part of."
@@ -157,8 +157,8 @@ def decision_refusal(user, visit: Visit, *, approving: bool, policy: EffectivePo
     return ""
 
 
-def decided_as(user) -> str:
-    return Role.PRINCIPAL if has_role(user, Role.PRINCIPAL) else Role.DSL
+def decided_as(user, school) -> str:
+    return Role.PRINCIPAL if has_role(user, Role.PRINCIPAL, school=school) else Role.DSL
 
 
 def lead_of(visit: Visit):
@@ -166,9 +166,9 @@ def lead_of(visit: Visit):
 
 
 def pending_for(*, user):
-    """Requests awaiting a decision at the user's schools, oldest first."""
+    """Requests awaiting a decision at the schools where the user is a DSL or the Principal, oldest first."""
     return (
-        Visit.objects.for_user(user)
+        Visit.objects.filter(school_id__in=school_ids_where(user, *SENIOR))
         .filter(status=VisitStatus.REQUESTED)
         .order_by(F("submitted_at").asc(nulls_first=True), "pk")
     )

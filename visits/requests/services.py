@@ -271,7 +271,7 @@ def visit_decide(
     record = AuthorisationDecision(
         visit=locked,
         decided_by=actor,
-        decided_as=policy.decided_as(actor),
+        decided_as=policy.decided_as(actor, locked.school_id),
         decided_at=now,
         decision=decision,
         reason=reason.strip(),

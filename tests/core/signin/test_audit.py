@@ -12,7 +12,11 @@ NEW = "marmalade tractor orbit"
 
 
 def actions_for(user):
-    return list(AuditEntry.objects.filter(object_id=str(user.pk)).order_by("id").values_list("action", flat=True))
+    return list(
+        AuditEntry.objects.filter(object_type="auth.user", object_id=str(user.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
 
 
 def test_signing_in_failing_and_signing_out_are_audited_with_the_address(client, cast):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from core.models import Authorisers, School, Trust
-from core.roles import Role
+from core.roles import Role, user_roles
 from families.models import Child, Household, ParentCarer, YearGroup
 from tests.helpers import totp_code
 from visits.demo.cast import DEMO_TOTP_SECRET
@@ -101,17 +101,19 @@ def test_two_schools_work_to_different_policies(seeded):
 
 
 def test_every_user_has_their_role_and_logs_in_with_the_demo_password(seeded):
-    users = {u.username: u for u in get_user_model().objects.prefetch_related("groups", "profile__schools")}
+    users = {u.username: u for u in get_user_model().objects.prefetch_related("groups", "memberships__school")}
     assert set(users) == set(EXPECTED_USERS)
     for username, role in EXPECTED_USERS.items():
         user = users[username]
-        assert [g.name for g in user.groups.all()] == [role], username
+        assert {m.role for m in user.memberships.all()} == {role}, username
+        assert user_roles(user) == {role}, username
+        # Groups only carry the admin's model permissions, for trust admins.
+        assert [g.name for g in user.groups.all()] == ([role] if role == Role.TRUST_ADMIN else []), username
         assert user.check_password(PASSWORD), username
         has_app = Authenticator.objects.filter(user=user, type="totp").exists()
         assert has_app == (role in settings.SECOND_FACTOR_ROLES), username
         expected_schools = {"oakfield", "riverside"} if role == Role.TRUST_ADMIN else {username.split("-")[0]}
-        assert {s.slug for s in user.profile.schools.all()} == expected_schools, username
-    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+        assert {m.school.slug for m in user.memberships.all()} == expected_schools, username
 
     # The trust admin manages records in the admin but only reads the audit trail.
     admin = users["trust-admin"]

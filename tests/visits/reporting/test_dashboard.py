@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.selectors import schools_of
 from safeguarding.models import Concern, RiskAssessment
 from tests.factories import ChildFactory, HouseholdFactory, bulk_visits, make_visit, walk_visit
 from tests.helpers import fresh_case
@@ -52,7 +53,7 @@ def test_anonymous_is_sent_to_log_in(client, db):
 
 
 def _today(lead, household_name, status, hour=11):
-    child = ChildFactory(household__school=lead.profile.schools.first(), household__name=household_name)
+    child = ChildFactory(household__school=schools_of(lead).first(), household__name=household_name)
     start = NOW.replace(hour=hour)
     visit = make_visit(lead=lead, child=child, start=start)
     walk_visit(visit, lead, status)

@@ -10,10 +10,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from core.models import AuditEntry, HomeVisitPolicy
+from core.memberships import membership_end
+from core.models import AuditEntry, HomeVisitPolicy, Membership
 from core.roles import Role
 from safeguarding.services import prohibited_address_add
-from tests.factories import ChildFactory, make_member, make_visit
+from tests.factories import ChildFactory, grant, make_member, make_visit
 from tests.helpers import fresh_case
 from visits.access import can_view_visit
 from visits.departure.checklist import departure_blockers
@@ -284,8 +285,10 @@ def test_a_child_from_another_school_is_refused_by_the_service_too(cast, child):
         start=at(10),
     )
     # Someone moved to another school cannot submit a request for a child they no longer teach.
-    cast.other_staff.profile.schools.set([cast.school])
-    cast.other_staff._school_ids = None
+    moved = Membership.objects.get(user=cast.other_staff, school=cast.other_school)
+    membership_end(actor=cast.trust_admin, membership=moved, last_day=timezone.localdate() - datetime.timedelta(days=1))
+    grant(cast.other_staff, cast.school, Role.STAFF, starts_on=timezone.localdate())
+    cast.other_staff._membership_spans = None  # what a new request would read
     with pytest.raises(ValidationError) as error:
         services.visit_submit(visit=visit, actor=cast.other_staff)
     assert "not on your school's roll" in str(error.value.message_dict["children"])
