@@ -22,7 +22,7 @@ def keep_actor_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_signin_policy_and_providers'),
+        ('core', '0007_staff_schools_become_memberships'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
