@@ -26,6 +26,7 @@ from tests.factories import (
     ParentCarerFactory,
     SchoolFactory,
     TrustFactory,
+    authoriser_for,
     make_member,
     make_visit,
     trust_default_policy,
@@ -35,7 +36,8 @@ from visits.after.services import incident_record, report_submit, visit_concern_
 from visits.alerts.services import visit_raise_duress
 from visits.demo.seed import Seeder
 from visits.departure.services import safe_word_set, visit_record_social_worker
-from visits.models import VisitReport
+from visits.models import Decision, VisitReport
+from visits.requests.services import parent_notification_record, visit_decide
 
 MINUTE = datetime.timedelta(minutes=1)
 
@@ -88,7 +90,17 @@ def _reported(lead, second, child, s: str, what: str):
     """A visit reported by its lead (tomorrow, as the factories plan it), its safe word and form marked."""
     up = s.upper()
     visit = make_visit(lead=lead, second=second, child=child, reason=f"MARKER-{up}-{what}-reason")
-    walk_visit(visit, lead, "authorised")
+    walk_visit(visit, lead, "requested")
+    conditions = f"MARKER-{up}-decision-conditions"
+    visit_decide(visit=visit, actor=authoriser_for(visit), decision=Decision.APPROVED, conditions=conditions)
+    parent_notification_record(
+        visit=visit,
+        actor=lead,
+        method="phone",
+        notified_at=timezone.now(),
+        response="agreed",
+        note=f"MARKER-{up}-parent-note",
+    )
     safe_word_set(visit=visit, word=f"MARKER-{up}-{what}-safe-word", actor=lead)
     visit_record_social_worker(visit=visit, actor=lead)  # the child has one (marked): told before they go
     walk_visit(visit, lead, "returned")

@@ -401,6 +401,8 @@ NOT_YET: dict[str, str] = {
     "* admin:safeguarding_riskrow_history trust_admin": ADMIN_CASEWORK,
     "GET admin:safeguarding_riskrow_change trust_admin": ADMIN_CASEWORK,
     "GET admin:visits_visit_change trust_admin": ADMIN_CASEWORK + ": the visit's reason",
+    "GET admin:visits_authorisationdecision_change trust_admin": ADMIN_CASEWORK + ": a decision's conditions",
+    "GET admin:visits_parentnotification_change trust_admin": ADMIN_CASEWORK + ": what the family said",
     "GET visits:household a_staff": NEED_TO_KNOW,
     "GET visits:child a_staff": NEED_TO_KNOW,
     "* visits:chronology a_staff": NEED_TO_KNOW,
