@@ -18,7 +18,8 @@ from core.auth import forget_recent_users
 from visits.board.pages import forget_everything
 
 
-def _forget():
+def forget_cached():
+    """Empty the cache and what each process keeps in memory (board renders, signed-in users)."""
     cache.clear()
     forget_everything()
     forget_recent_users()
@@ -31,11 +32,11 @@ def fresh_case(client=None):
     if client is not None:
         client.logout()
     mail.outbox.clear()
-    _forget()
+    forget_cached()
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
-    _forget()
+    forget_cached()
 
 
 def mark_second_factor_passed(client, user) -> None:
