@@ -6,12 +6,13 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connection
 from django.test.client import ClientMixin
 
 from core.auth import forget_recent_users
 from core.roles import Role
 from tests.factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
-from tests.helpers import mark_second_factor_passed
+from tests.helpers import mark_second_factor_passed, service_unavailable
 from visits.board.pages import forget_everything
 
 
@@ -38,6 +39,16 @@ def _own_cache_per_worker():
         return
     base, _, number = cache["LOCATION"].rpartition("/")
     cache["LOCATION"] = f"{base}/{int(number) - int(worker[2:])}"
+
+
+@pytest.fixture
+def postgres_url(transactional_db):
+    """The test database as a URL, for a server or worker started in another process (committed data only)."""
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        service_unavailable("A process of its own needs the test database in PostgreSQL (DATABASE_URL).")
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(autouse=True)
