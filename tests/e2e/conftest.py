@@ -1,11 +1,13 @@
 """Browser tests: Playwright driving Debian's chromium against pytest-django's live server."""
 
+import datetime
 import os
 import shutil
 
 import pytest
 from django.conf import settings
 
+from core.models import HomeVisitPolicy
 from tests.helpers import give_totp, totp_code
 
 # The live server runs in a thread of this process; Playwright's sync API runs an event loop in it too.
@@ -31,6 +33,16 @@ def browser_type_launch_args(browser_type_launch_args):
         # A missing browser is a broken machine, not a reason to skip: scripts/test.sh installs it.
         pytest.fail(f"Debian's chromium is not at {CHROMIUM}; run scripts/test.sh to install it.")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def cast(cast):
+    """The browser tests plan their visits around the real clock (the live server cannot travel in time), so their
+    school visits at any hour: a visit starting in five minutes must not need the Principal's exception at 16:30."""
+    HomeVisitPolicy.objects.filter(trust=cast.trust, school=None).update(
+        earliest_start=datetime.time(0, 0), latest_start=datetime.time(23, 59)
+    )
+    return cast
 
 
 @pytest.fixture
