@@ -19,7 +19,9 @@ mkdir -p var
 log "Migrating the database"
 python manage.py migrate --noinput
 log "Loading demo data"
-python manage.py seed_demo
+# The demo's visits are laid out around the time it is loaded, so the board shows today as it is; on a later day
+# it is laid out again (what was done in it the day before goes with it).
+python manage.py seed_demo --new-day
 
 # Start both servers, then stop whichever is still running when either one exits, on Ctrl-C
 # (INT) or on TERM. Killing by PID keeps us from touching anything we did not start.

@@ -2,17 +2,18 @@
 
 import os
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import connection, connections
 from django.test.client import ClientMixin
 
 from core.auth import forget_recent_users
 from core.roles import Role
 from tests.factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
-from tests.helpers import mark_second_factor_passed
+from tests.helpers import mark_second_factor_passed, service_unavailable
 from visits.board.pages import forget_everything
 
 
@@ -83,6 +84,18 @@ def _own_cache_per_worker():
         return
     base, _, number = cache["LOCATION"].rpartition("/")
     cache["LOCATION"] = f"{base}/{int(number) - int(worker[2:])}"
+
+
+@pytest.fixture
+def postgres_url(transactional_db):
+    """The test database as a URL, for a server or worker started in another process (committed data only)."""
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        service_unavailable("A process of its own needs the test database in PostgreSQL (DATABASE_URL).")
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    # The connection's options too: in CI they make the other process act as the app role, as the suite does.
+    options = f"?options={quote(db['OPTIONS']['options'])}" if db.get("OPTIONS", {}).get("options") else ""
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}{options}"
 
 
 @pytest.fixture(autouse=True)

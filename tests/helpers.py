@@ -1,7 +1,10 @@
 """Helpers for the tests that check one world from many sides (each role, each page)."""
 
+import os
 import time
 from contextlib import contextmanager
+
+import pytest
 
 # allauth's own session keys and TOTP helpers: a test signs in "with a code" the way allauth records one.
 from allauth.account.internal.flows.login import (
@@ -16,6 +19,13 @@ from django.db import connection, transaction
 
 from core.auth import forget_recent_users
 from visits.board.pages import forget_everything
+
+
+def service_unavailable(reason: str):
+    """Skip a test whose real service is missing; in CI (or when told services are required) fail it instead."""
+    if os.environ.get("CI") == "true" or os.environ.get("TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def forget_cached():

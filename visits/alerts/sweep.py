@@ -217,6 +217,8 @@ def store_alert(*, visit: Visit, key: str, kind: str, due_at, now, action: str =
         key=key,
     )
     _queue_notifications(alert, now)
+    # The console (and the log) says what the sweep did, never that it ran: a quiet sweep logs nothing.
+    logger.info("Raised %s for visit %s (due %s)", alert.title, visit.pk, f"{timezone.localtime(due_at):%H:%M:%S}")
     return alert
 
 
@@ -385,8 +387,13 @@ def _beat_heart() -> None:
     if beats.filter(last_run_at__gte=now - sweep_stale_after()).update(last_run_at=now, runs=F("runs") + 1):
         return
     # Back after a gap (or the first run): the boards still say "degraded" until they hear it has recovered.
+    last = beats.values_list("last_run_at", flat=True).first()
     if not beats.update(last_run_at=now, runs=F("runs") + 1):
         SweepHeartbeat.objects.get_or_create(name=HEARTBEAT_NAME, defaults={"last_run_at": now, "runs": 1})
+    if last is None:
+        logger.info("The alert sweep is running")
+    else:
+        logger.warning("The alert sweep is running again after a gap of %.0f s", (now - last).total_seconds())
     board_changed()
 
 

@@ -9,57 +9,37 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from core.models import HomeVisitPolicy
 from tests.factories import make_authorised_visit
+from tests.helpers import service_unavailable
 from visits.alerts.sweep import sweep_status
 from visits.field.services import visit_check_in
 from visits.models import AlertNotification, CheckInKind, VisitAlert
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository
-REQUIRED = os.environ.get("CI") == "true" or os.environ.get("TEST_REQUIRE_SERVICES") == "1"
 
 pytestmark = pytest.mark.services
-
-
-def _unavailable(reason: str):
-    # In CI (or when told services are required) a missing service is a failure, never a quiet skip.
-    if REQUIRED:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def redis_url():
     url = settings.REDIS_URL
     if not url:
-        _unavailable("REDIS_URL is not set: the Celery integration test needs Redis.")
+        service_unavailable("REDIS_URL is not set: the Celery integration test needs Redis.")
 
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         client.ping()
     except redis.RedisError as error:
-        _unavailable(f"Redis at {url} is unreachable: {error}")
+        service_unavailable(f"Redis at {url} is unreachable: {error}")
     client.flushdb()  # our own db number: no stale sweeps from an earlier run
     return url
-
-
-@pytest.fixture
-def postgres_url(transactional_db):
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        _unavailable("The worker runs in another process and needs the test database in PostgreSQL (DATABASE_URL).")
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    # The connection's options too: in CI they make the worker act as the app role, as the suite does.
-    options = f"?options={quote(db['OPTIONS']['options'])}" if db.get("OPTIONS", {}).get("options") else ""
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}{options}"
 
 
 @pytest.fixture

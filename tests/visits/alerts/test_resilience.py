@@ -252,6 +252,28 @@ def test_a_notification_that_could_not_be_sent_waits_in_the_outbox(cast, three_o
     assert len(mail.outbox) == 3 and not office_emails.filter(sent_at__isnull=True).exists()
 
 
+def test_the_sweep_logs_what_it_raises_and_its_return_after_a_gap_and_nothing_else(cast, three_out, caplog):
+    """The run command's console shows requests and warnings: a sweep every second must not bury them."""
+    caplog.set_level(logging.INFO)
+
+    def logged(hour, minute, second):
+        caplog.clear()
+        with at(hour, minute, second):
+            sweep.alerts_sweep()
+        return [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("visits")]
+
+    assert logged(10, 54, 58) == [("INFO", "The alert sweep is running")]
+    assert logged(10, 54, 59) == []
+    raised = logged(10, 55, 0)  # all three pairs overdue
+    assert sorted(raised) == sorted(
+        ("INFO", f"Raised Overdue: Office rings the lead's mobile for visit {v.pk} (due 10:55:00)") for v in three_out
+    )
+    assert logged(10, 55, 1) == []
+    # Nobody swept for ten minutes (the worker was down): said once, when it is back.
+    assert logged(11, 5, 0) == [("WARNING", "The alert sweep is running again after a gap of 599 s")]
+    assert logged(11, 5, 1) == []
+
+
 def test_the_sweeper_loop_outlives_a_database_restart(monkeypatch, caplog):
     calls = []
     stop = threading.Event()

@@ -2,8 +2,10 @@
 
 import datetime
 import io
+import zoneinfo
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.conf import settings
@@ -26,6 +28,7 @@ from visits.lifecycle import ALLOWED
 from visits.models import Visit, VisitPerson, VisitStatus
 
 PASSWORD = "demo-password"
+LONDON = zoneinfo.ZoneInfo("Europe/London")
 SCHOOL_ROLES = {
     "dsl": Role.DSL,
     "principal": Role.PRINCIPAL,
@@ -54,8 +57,12 @@ pytestmark = pytest.mark.xdist_group("seed_demo")
 @pytest.fixture(scope="module")
 def seeded_once(django_db_setup, django_db_blocker):
     fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])  # as every test
+    # Today's visits follow the clock (test_demo_clock.py): loaded mid-morning, they all sit in visiting hours.
+    mid_morning = datetime.datetime.combine(timezone.localdate(), datetime.time(11, 5), tzinfo=LONDON)
     with django_db_blocker.unblock(), transaction.atomic(), fast:
-        yield seed()
+        with time_machine.travel(mid_morning, tick=True):
+            output = seed()
+        yield output
         transaction.set_rollback(True)
 
 
