@@ -9,7 +9,6 @@ from django.utils import timezone
 from core.models import School, StaffProfile
 from core.permissions import FIELD_ROLES, school_ids_where
 from core.roles import SENIOR, schools_where
-from core.scoping import school_ids_for
 from core.selectors import member_ids
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
 from families.access import visible_households
@@ -170,22 +169,25 @@ def active_keys(*, trust_id, school) -> set[tuple[str, str]]:
     return set(_active_same_scope(trust_id=trust_id, school=school).values_list("postcode", "premises_key"))
 
 
-def _trust_ids(user) -> list[int]:
-    return list(School.objects.filter(pk__in=school_ids_for(user)).values_list("trust_id", flat=True).distinct())
+def _trust_ids(school_ids) -> list[int]:
+    return list(School.objects.filter(pk__in=school_ids).values_list("trust_id", flat=True).distinct())
 
 
 def visible_prohibited(*, user) -> QuerySet[ProhibitedAddress]:
-    """The list entries that apply to the user's schools: their own, and their trusts' trust-wide ones."""
-    return ProhibitedAddress.objects.filter(trust_id__in=_trust_ids(user)).filter(
-        Q(school__isnull=True) | Q(school_id__in=school_ids_for(user))
+    """The list entries of the schools where the user is a DSL or the Principal, and their trusts' trust-wide
+    ones (a role at another school, visiting staff there say, shows nothing of that school's list)."""
+    school_ids = school_ids_where(user, *SENIOR)
+    return ProhibitedAddress.objects.filter(trust_id__in=_trust_ids(school_ids)).filter(
+        Q(school__isnull=True) | Q(school_id__in=school_ids)
     )
 
 
 def visible_imports(*, user) -> QuerySet[ProhibitedAddressImport]:
-    """Uploads of the list for the user's schools or their trusts."""
+    """Uploads of the list for the schools where the user is a DSL or the Principal, or for their trusts."""
+    school_ids = school_ids_where(user, *SENIOR)
     return (
-        ProhibitedAddressImport.objects.filter(trust_id__in=_trust_ids(user))
-        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids_for(user)))
+        ProhibitedAddressImport.objects.filter(trust_id__in=_trust_ids(school_ids))
+        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids))
         .select_related("uploaded_by")
     )
 

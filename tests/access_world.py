@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core import screens
 from core.audit import audit
-from core.models import AuditEntry
+from core.models import AuditEntry, Membership
 from core.roles import Role
 from safeguarding.prohibited_csv import prohibited_import_prepare
 from safeguarding.selectors import risk_rows_to_start_from
@@ -27,6 +27,7 @@ from tests.factories import (
     SchoolFactory,
     TrustFactory,
     authoriser_for,
+    grant,
     make_member,
     make_visit,
     trust_default_policy,
@@ -181,12 +182,13 @@ SCHOOL_CAST = {
 
 def _cast():
     """Both schools of one trust, each with every role, and the trust admin of both, with the demo's admin
-    permissions (the demo seed's own groups)."""
+    permissions (the demo seed's own group for them)."""
     trust = TrustFactory(name="Brookvale Test Trust", slug="brookvale-matrix")
     trust_default_policy(trust)
     oak = SchoolFactory(trust=trust, name="Oakfield Test Primary", slug="oakfield")
     river = SchoolFactory(trust=trust, name="Riverside Test Academy", slug="riverside")
-    Seeder()._groups()
+    seeder = Seeder()
+    seeder._admin_group()
     users = {
         f"{school.slug}-{key}": make_member(f"{school.slug}-{key}", school, role)
         for school in (oak, river)
@@ -195,6 +197,11 @@ def _cast():
     admin = users["trust-admin"] = make_member("trust-admin", [oak, river], Role.TRUST_ADMIN)
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])
+    admin.groups.add(seeder.admin_group)
+    # Roles are per school: a DSL at one school who is visiting staff (on no visit) at the other, both ways round.
+    for username, senior_at, staff_at in (("dsl-a-staff-b", oak, river), ("staff-a-dsl-b", river, oak)):
+        users[username] = make_member(username, senior_at, Role.DSL)
+        grant(users[username], staff_at, Role.STAFF)
     return users, oak, river
 
 
@@ -210,7 +217,7 @@ def build_world() -> World:
         dsl, office = users[f"{prefix}-dsl"], users[f"{prefix}-office"]
         household, carer, child = _family(school, s)
         o.update({f"{s}_household": household, f"{s}_carer": carer, f"{s}_child": child})
-        o[f"{s}_risk"] = _risk(household, lead, s)
+        o[f"{s}_risk"] = _risk(household, dsl, s)  # before any visit: staff not on one may not assess it
         o[f"{s}_reported"] = reported = _reported(lead, second, child, s, "reported")
         o[f"{s}_report"] = VisitReport.objects.get(visit=reported)
         o[f"{s}_action"] = reported.actions.get()
@@ -259,5 +266,6 @@ def build_world() -> World:
             username=locked.username,
             ip_address="127.0.0.1",
         )
+    o["a_membership"] = Membership.objects.get(user=users["oakfield-staff3"], school=oak)
     assert AuditEntry.objects.exists()
     return world

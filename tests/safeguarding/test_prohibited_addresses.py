@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry
+from core.roles import Role
 from safeguarding.addresses import compare, parse_address, parse_parts
 from safeguarding.models import ProhibitedAddress, ProhibitedAddressImport
 from safeguarding.prohibited_csv import prohibited_import_prepare
@@ -19,7 +20,7 @@ from safeguarding.services import (
     prohibited_address_expire,
     prohibited_import_confirm,
 )
-from tests.factories import HouseholdFactory, sign_in, visit_to
+from tests.factories import HouseholdFactory, grant, sign_in, visit_to
 from tests.helpers import fresh_case
 
 # (one-line address as staff type it, the list entry as (line 1, line 2, town, postcode))
@@ -356,6 +357,22 @@ def test_other_schools_own_entries_are_not_listed(client, cast):
         postcode="EB1 1AA",
     )
     _add(cast, line1="2 Shared Row", postcode="EB1 1AA")
+    client.force_login(cast.dsl)
+    page = client.get("/safeguarding/prohibited/").content
+    assert b"2 Shared Row" in page and b"1 Secret Row" not in page
+
+
+def test_a_dsl_who_is_staff_at_another_school_sees_only_their_own_schools_entries(client, cast):
+    """Roles are per school: visiting staff at riverside do not see riverside's list, whatever they are elsewhere."""
+    prohibited_address_add(
+        actor=cast.other_dsl,
+        trust=cast.trust,
+        school=cast.other_school,
+        address_line1="1 Secret Row",
+        postcode="EB1 1AA",
+    )
+    _add(cast, line1="2 Shared Row", postcode="EB1 1AA")
+    grant(cast.dsl, cast.other_school, Role.STAFF)
     client.force_login(cast.dsl)
     page = client.get("/safeguarding/prohibited/").content
     assert b"2 Shared Row" in page and b"1 Secret Row" not in page
