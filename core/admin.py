@@ -274,9 +274,21 @@ class StaffProfileAdmin(PersonalDataAdmin, SchoolScopedAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(RecordAdmin):
-    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "summary"]
+    """Who did what to which record, and when. An entry's summary and details quote the casework it is about (a
+    household's name, an action's words), which a trust admin is not in the need to know for: only a superuser
+    (the data-protection officer's account) reads them here."""
+
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id"]
     list_filter = ["action", "school"]
-    search_fields = ["summary", "object_id"]
+    search_fields = ["object_id", "actor_name"]
+    CASEWORK = ("summary", "details")
+
+    def get_list_display(self, request):
+        return [*self.list_display, "summary"] if request.user.is_superuser else self.list_display
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if request.user.is_superuser else [f for f in fields if f not in self.CASEWORK]
 
 
 @admin.register(BoardScreen)
