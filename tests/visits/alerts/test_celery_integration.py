@@ -104,7 +104,15 @@ def test_a_real_worker_raises_and_sends_an_overdue_alert_with_no_beat(cast, work
     cast.office.email = "office@example.org"
     cast.office.save()
     # The lead's reminder would fall due at once (due back is in the past): this test is about the overdue alert.
-    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, remind_before_minutes=0)
+    # The worker is another process, so the clock cannot be moved: the school visits at any hour, or this visit,
+    # started an hour ago, would need the Principal's exception in the evening.
+    HomeVisitPolicy.objects.create(
+        trust=cast.trust,
+        school=cast.school,
+        remind_before_minutes=0,
+        earliest_start=datetime.time(0, 0),
+        latest_start=datetime.time(23, 59),
+    )
     now = timezone.now()
     # Due back 5 minutes ago, and the policy's grace is 5 minutes: overdue 6 seconds from now.
     visit = make_authorised_visit(
