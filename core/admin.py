@@ -179,7 +179,7 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                 ],
             },
         ),
-        ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
+        ("After the visit", {"fields": ["report_due_hours", "debrief_before_sign_off", "review_date"]}),
         (
             "Risk, training and the pre-departure checklist",
             {

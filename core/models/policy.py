@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from ..standards import (
     STANDARD_CHECKLIST_OVERRIDES,
+    STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
     STANDARD_EARLIEST_CHECKOUT_MINUTES,
     STANDARD_HAZARDS,
     STANDARD_REMIND_BEFORE_MINUTES,
@@ -86,6 +87,13 @@ class HomeVisitPolicy(models.Model):
         null=True, blank=True, help_text="The Home Visit Form is due this many hours after the return."
     )
     review_date = models.DateField(null=True, blank=True, help_text="When the policy is next reviewed.")
+    debrief_before_sign_off = models.BooleanField(
+        null=True,
+        blank=True,
+        verbose_name="debrief before sign-off",
+        help_text="Whether the lead's debrief (with their line manager) must be recorded before the Home Visit Form "
+        "is signed off. Empty: not required.",
+    )
     # Risk assessment, training and checklist values. Empty on the trust default means the standard of
     # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
     risk_matrix = models.JSONField(
@@ -215,6 +223,7 @@ class EffectivePolicy:
     earliest_checkout_minutes: int
     repeat_after_minutes: int
     remind_before_minutes: int
+    debrief_before_sign_off: bool
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
     OPTIONAL_VALUES = {
@@ -226,6 +235,7 @@ class EffectivePolicy:
         "earliest_checkout_minutes": STANDARD_EARLIEST_CHECKOUT_MINUTES,
         "repeat_after_minutes": STANDARD_REPEAT_AFTER_MINUTES,
         "remind_before_minutes": STANDARD_REMIND_BEFORE_MINUTES,
+        "debrief_before_sign_off": STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
     }
 
     @staticmethod

@@ -194,6 +194,8 @@ def report_record_debrief(
     """Who the lead talked the visit through with, and when, once the form is in."""
     if not may_debrief(actor, report.visit):
         raise PermissionDenied("The lead or a DSL records the debrief.")
+    if report.reviewed_at:
+        raise ValidationError("The form is already signed off: a debrief is recorded before sign-off, not after.")
     if debrief_at > now_or(now):
         raise ValidationError({"debrief_at": "The debrief cannot be in the future."})
     if debrief_with.pk == _lead_id(report.visit):
@@ -212,14 +214,31 @@ def report_record_debrief(
     return report
 
 
+def sign_off_refusal(*, report: VisitReport, actor) -> str:
+    """Why `actor` may not sign this form off now ("" when they may): the page explains it, the verb refuses it."""
+    visit = report.visit
+    if not may_sign_off(actor, visit):
+        return "Only a DSL or the Principal can sign off a Home Visit Form."
+    if not report.is_submitted:
+        return "The form has not been submitted yet."
+    if report.reviewed_at:
+        return "This Home Visit Form is already signed off."
+    # Sign-off is a second pair of eyes: someone who was on the visit cannot be them.
+    if visit.people.filter(user=actor).exists():
+        return "You were on this visit, so another DSL or the Principal signs its form off."
+    if not report.debrief_at and visit.school.policy().debrief_before_sign_off:
+        return "The school's policy asks for the lead's debrief before sign-off: record the debrief first."
+    return ""
+
+
 @transaction.atomic
 def report_review(*, report: VisitReport, actor, comment: str = "", now=None) -> VisitReport:
     """The DSL (or Principal) signs the form off, which closes the visit."""
     now = now_or(now)
-    if not may_sign_off(actor, report.visit):
-        raise ValidationError("Only a DSL or the Principal can sign off a Home Visit Form.")
-    if not report.is_submitted:
-        raise ValidationError("The form has not been submitted yet.")
+    report = VisitReport.objects.select_for_update().select_related("visit__school").get(pk=report.pk)
+    refusal = sign_off_refusal(report=report, actor=actor)
+    if refusal:
+        raise ValidationError(refusal)
     report.reviewed_by = actor
     report.reviewed_at = now
     report.review_comment = comment

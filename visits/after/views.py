@@ -359,14 +359,23 @@ def _report_detail(request, visit, report, status=200, **forms_):
         audit(actor=request.user, action="report.view", obj=report, school=visit.school, summary=f"Viewed {report}")
     senior = is_senior(request.user, visit.school_id)
     lead = _lead_of(visit)
+    # A DSL who may not sign off now is told why, instead of being shown a button that would refuse.
+    refusal = (
+        services.sign_off_refusal(report=report, actor=request.user)
+        if senior and report and visit.status == VisitStatus.REPORTED
+        else ""
+    )
     context = {
         "visit": visit,
         "report": report,
         "lead": lead,
         "now": timezone.now(),
         "actions": visit.actions.filter(concern__isnull=True).select_related("owner", "completed_by"),
-        "may_review": senior and visit.status == VisitStatus.REPORTED,
-        "may_debrief": bool(report and report.is_submitted and (senior or request.user == lead)),
+        "may_review": senior and visit.status == VisitStatus.REPORTED and not refusal,
+        "sign_off_refusal": refusal,
+        "may_debrief": bool(
+            report and report.is_submitted and not report.reviewed_at and (senior or request.user == lead)
+        ),
         "may_write": visit.status == VisitStatus.RETURNED and request.user == lead,
         "review_form": ReviewForm(),
         "debrief_form": DebriefForm(school=visit.school, exclude_user=lead),
@@ -407,7 +416,10 @@ def report_debrief(request, pk):
         try:
             services.report_record_debrief(report=report, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            if hasattr(error, "error_dict"):
+                add_service_errors(form, error)
+            else:  # about the form as a whole (signed off meanwhile): the debrief box is no longer shown
+                messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Debrief recorded.")
             return redirect("visits:report", pk=visit.pk)
@@ -423,9 +435,13 @@ def report_review(request, pk):
         raise PermissionDenied("A DSL or the Principal signs off a submitted Home Visit Form.")
     form = ReviewForm(request.POST)
     if form.is_valid():
-        services.report_review(report=report, actor=request.user, comment=form.cleaned_data["review_comment"])
-        messages.success(request, "Signed off. The visit is closed.")
-        return redirect(visit)
+        try:
+            services.report_review(report=report, actor=request.user, comment=form.cleaned_data["review_comment"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Signed off. The visit is closed.")
+            return redirect(visit)
     return _report_detail(request, visit, report, status=400, review_form=form)
 
 
