@@ -174,6 +174,25 @@ class HomeVisitPolicy(models.Model):
             raise ValidationError({"latest_start": "The latest start must be after the earliest start."})
 
 
+# The policy's review date is flagged this long before it falls, and from then on until someone moves it.
+REVIEW_WARNING_DAYS = 30
+
+
+def review_warning(review_date: datetime.date | None, *, today: datetime.date) -> str:
+    """What to say about a policy's review date on `today` ("" while it is more than a month away)."""
+    if review_date is None:
+        return ""
+    days = (review_date - today).days
+    when = f"{review_date.day} {review_date:%B %Y}"
+    if days < 0:
+        return f"The review date, {when}, has passed ({-days} day{'s' if days != -1 else ''} ago): review the policy."
+    if days == 0:
+        return f"The policy is due for review today, {when}."
+    if days <= REVIEW_WARNING_DAYS:
+        return f"The policy is due for review on {when}, in {days} day{'s' if days != 1 else ''}."
+    return ""
+
+
 class EscalationAction(models.TextChoices):
     RING_LEAD = "ring_lead", "Office rings the lead's mobile"
     ALERT_SENIOR = "alert_senior", "Alert the DSL and Principal"
