@@ -317,17 +317,40 @@ LETTERS = {
 }
 
 
-def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
-    """Email the parent copy or the missed-you letter to the carers with parental responsibility and an address."""
+def letter_refusal(*, visit: Visit, document: str) -> str:
+    """Why this letter does not apply to this visit ("" when it does): the page and the verb ask the same."""
+    if document not in LETTERS:
+        return "Unknown letter."
+    if document == "parent-copy" and not visit.report_written:
+        return "The parent copy is made from the Home Visit Form, which has not been submitted yet."
+    if document == "missed-you" and not visit.missed_you_applies:
+        return (
+            'The "sorry we missed you" letter is for a visit where nobody answered: it applies once the Home '
+            'Visit Form\'s outcome is "No access".'
+        )
+    return ""
+
+
+def letter_recipients(*, visit: Visit) -> list[tuple[str, str]]:
+    """(name, address) of each carer with parental responsibility and an email address: who a letter goes to."""
+    carers = visit.household.carers.filter(parental_responsibility=True).exclude(email="")
+    return [(carer.addressed_as, carer.email) for carer in carers]
+
+
+def parent_letter_email(*, visit: Visit, actor, document: str, confirmed_to: list[str]) -> list[str]:
+    """Email the parent copy or the missed-you letter to the carers with parental responsibility and an address,
+    once the sender has seen and confirmed exactly those addresses."""
     if not may_send_letters(actor, visit):
         raise PermissionDenied("The lead or a DSL sends letters to the family.")
-    if document not in LETTERS:
-        raise ValidationError("Unknown letter.")
-    addresses = list(
-        visit.household.carers.filter(parental_responsibility=True).exclude(email="").values_list("email", flat=True)
-    )
+    refusal = letter_refusal(visit=visit, document=document)
+    if refusal:
+        raise ValidationError(refusal)
+    addresses = [address for _, address in letter_recipients(visit=visit)]
     if not addresses:
         raise ValidationError("No parent or carer at this household has an email address on file.")
+    if sorted(addresses) != sorted(confirmed_to):
+        # The addresses on file changed between the confirmation page and the send: nothing goes out unseen.
+        raise ValidationError("The addresses on file have changed since you confirmed them: check them again.")
     data = pdf.parent_copy_pdf(visit) if document == "parent-copy" else pdf.missed_you_pdf(visit)
     subject, filename = LETTERS[document]
     message = EmailMessage(

@@ -464,7 +464,10 @@ def parent_copy_pdf(request, pk):
 
 @login_required
 def missed_you_pdf(request, pk):
-    visit = get_visit_for(request.user, pk)
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    refusal = services.letter_refusal(visit=visit, document="missed-you")
+    if refusal:
+        raise Http404(refusal)
     audit(actor=request.user, action="visit.missed_you", obj=visit, summary="Downloaded the missed-you letter")
     return _pdf_response(pdf.missed_you_pdf(visit), f"home-visit-{visit.pk}-sorry-we-missed-you.pdf")
 
@@ -472,13 +475,27 @@ def missed_you_pdf(request, pk):
 @login_required
 @require_POST
 def email_letter(request, pk, document):
+    """The first POST shows who the letter will go to; it is sent only when those addresses are confirmed."""
     visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
     if not may_send_letters(request.user, visit):
         raise PermissionDenied("The lead or a DSL sends letters to the family.")
-    if document == "parent-copy" and not VisitReport.objects.filter(visit=visit, submitted_at__isnull=False).exists():
-        raise Http404("The Home Visit Form has not been submitted yet.")
+    refusal = services.letter_refusal(visit=visit, document=document)
+    if refusal:
+        raise Http404(refusal)
+    recipients = services.letter_recipients(visit=visit)
+    if not recipients:
+        messages.error(request, "No parent or carer at this household has an email address on file.")
+        return redirect(visit)
+    if "confirmed_to" not in request.POST:
+        return render(
+            request,
+            "visits/letter_confirm.html",
+            {"visit": visit, "document": document, "recipients": recipients},
+        )
     try:
-        sent_to = services.parent_letter_email(visit=visit, actor=request.user, document=document)
+        sent_to = services.parent_letter_email(
+            visit=visit, actor=request.user, document=document, confirmed_to=request.POST.getlist("confirmed_to")
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
