@@ -2,10 +2,11 @@
 pages. The admin never shows casework: what it shows of people is audited when viewed, and what it changes of
 them goes through the services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .audit import audit
@@ -19,6 +20,7 @@ from .models import (
     StaffProfile,
     Trust,
     TrustSignInPolicy,
+    review_warning,
 )
 from .scoping import school_ids_for
 from .selectors import contact_gaps
@@ -179,7 +181,7 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                 ],
             },
         ),
-        ("After the visit", {"fields": ["report_due_hours", "review_date"]}),
+        ("After the visit", {"fields": ["report_due_hours", "debrief_before_sign_off", "review_date"]}),
         (
             "Risk, training and the pre-departure checklist",
             {
@@ -196,6 +198,16 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
     ]
 
     readonly_fields = ["contact_warnings"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        policy = self.get_object(request, object_id) if request.method == "GET" else None
+        if policy is not None:
+            # A school's row with no date of its own is reviewed on the trust's date.
+            review_date = policy.school.policy().review_date if policy.school_id else policy.review_date
+            warning = review_warning(review_date, today=timezone.localdate())
+            if warning:
+                messages.warning(request, f"{warning} Set the next review date once it is done.")
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Who the escalation steps reach")
     def contact_warnings(self, obj):

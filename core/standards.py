@@ -84,6 +84,8 @@ STANDARD_TRAINING_WARNING_DAYS = 30
 STANDARD_EARLIEST_CHECKOUT_MINUTES = 60
 STANDARD_REPEAT_AFTER_MINUTES = 5
 STANDARD_REMIND_BEFORE_MINUTES = 10
+# Only one seed asks for the lead's debrief before the DSL signs the form off, so a school opts in.
+STANDARD_DEBRIEF_BEFORE_SIGN_OFF = False
 
 
 def validate_risk_matrix(value) -> None:

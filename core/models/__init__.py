@@ -11,6 +11,7 @@ from .policy import (
     EscalationStep,
     HomeVisitPolicy,
     SafetyChain,
+    review_warning,
 )
 from .schools import School, Trust
 from .screens import BoardScreen
@@ -35,4 +36,5 @@ __all__ = [
     "StaffProfile",
     "Trust",
     "TrustSignInPolicy",
+    "review_warning",
 ]

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from ..standards import (
     STANDARD_CHECKLIST_OVERRIDES,
+    STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
     STANDARD_EARLIEST_CHECKOUT_MINUTES,
     STANDARD_HAZARDS,
     STANDARD_REMIND_BEFORE_MINUTES,
@@ -86,6 +87,13 @@ class HomeVisitPolicy(models.Model):
         null=True, blank=True, help_text="The Home Visit Form is due this many hours after the return."
     )
     review_date = models.DateField(null=True, blank=True, help_text="When the policy is next reviewed.")
+    debrief_before_sign_off = models.BooleanField(
+        null=True,
+        blank=True,
+        verbose_name="debrief before sign-off",
+        help_text="Whether the lead's debrief (with their line manager) must be recorded before the Home Visit Form "
+        "is signed off. Empty: not required.",
+    )
     # Risk assessment, training and checklist values. Empty on the trust default means the standard of
     # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
     risk_matrix = models.JSONField(
@@ -166,6 +174,25 @@ class HomeVisitPolicy(models.Model):
             raise ValidationError({"latest_start": "The latest start must be after the earliest start."})
 
 
+# The policy's review date is flagged this long before it falls, and from then on until someone moves it.
+REVIEW_WARNING_DAYS = 30
+
+
+def review_warning(review_date: datetime.date | None, *, today: datetime.date) -> str:
+    """What to say about a policy's review date on `today` ("" while it is more than a month away)."""
+    if review_date is None:
+        return ""
+    days = (review_date - today).days
+    when = f"{review_date.day} {review_date:%B %Y}"
+    if days < 0:
+        return f"The review date, {when}, has passed ({-days} day{'s' if days != -1 else ''} ago): review the policy."
+    if days == 0:
+        return f"The policy is due for review today, {when}."
+    if days <= REVIEW_WARNING_DAYS:
+        return f"The policy is due for review on {when}, in {days} day{'s' if days != 1 else ''}."
+    return ""
+
+
 class EscalationAction(models.TextChoices):
     RING_LEAD = "ring_lead", "Office rings the lead's mobile"
     ALERT_SENIOR = "alert_senior", "Alert the DSL and Principal"
@@ -215,6 +242,7 @@ class EffectivePolicy:
     earliest_checkout_minutes: int
     repeat_after_minutes: int
     remind_before_minutes: int
+    debrief_before_sign_off: bool
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
     OPTIONAL_VALUES = {
@@ -226,6 +254,7 @@ class EffectivePolicy:
         "earliest_checkout_minutes": STANDARD_EARLIEST_CHECKOUT_MINUTES,
         "repeat_after_minutes": STANDARD_REPEAT_AFTER_MINUTES,
         "remind_before_minutes": STANDARD_REMIND_BEFORE_MINUTES,
+        "debrief_before_sign_off": STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
     }
 
     @staticmethod

@@ -194,6 +194,8 @@ def report_record_debrief(
     """Who the lead talked the visit through with, and when, once the form is in."""
     if not may_debrief(actor, report.visit):
         raise PermissionDenied("The lead or a DSL records the debrief.")
+    if report.reviewed_at:
+        raise ValidationError("The form is already signed off: a debrief is recorded before sign-off, not after.")
     if debrief_at > now_or(now):
         raise ValidationError({"debrief_at": "The debrief cannot be in the future."})
     if debrief_with.pk == _lead_id(report.visit):
@@ -212,14 +214,31 @@ def report_record_debrief(
     return report
 
 
+def sign_off_refusal(*, report: VisitReport, actor) -> str:
+    """Why `actor` may not sign this form off now ("" when they may): the page explains it, the verb refuses it."""
+    visit = report.visit
+    if not may_sign_off(actor, visit):
+        return "Only a DSL or the Principal can sign off a Home Visit Form."
+    if not report.is_submitted:
+        return "The form has not been submitted yet."
+    if report.reviewed_at:
+        return "This Home Visit Form is already signed off."
+    # Sign-off is a second pair of eyes: someone who was on the visit cannot be them.
+    if visit.people.filter(user=actor).exists():
+        return "You were on this visit, so another DSL or the Principal signs its form off."
+    if not report.debrief_at and visit.school.policy().debrief_before_sign_off:
+        return "The school's policy asks for the lead's debrief before sign-off: record the debrief first."
+    return ""
+
+
 @transaction.atomic
 def report_review(*, report: VisitReport, actor, comment: str = "", now=None) -> VisitReport:
     """The DSL (or Principal) signs the form off, which closes the visit."""
     now = now_or(now)
-    if not may_sign_off(actor, report.visit):
-        raise ValidationError("Only a DSL or the Principal can sign off a Home Visit Form.")
-    if not report.is_submitted:
-        raise ValidationError("The form has not been submitted yet.")
+    report = VisitReport.objects.select_for_update().select_related("visit__school").get(pk=report.pk)
+    refusal = sign_off_refusal(report=report, actor=actor)
+    if refusal:
+        raise ValidationError(refusal)
     report.reviewed_by = actor
     report.reviewed_at = now
     report.review_comment = comment
@@ -298,17 +317,40 @@ LETTERS = {
 }
 
 
-def parent_letter_email(*, visit: Visit, actor, document: str) -> list[str]:
-    """Email the parent copy or the missed-you letter to the carers with parental responsibility and an address."""
+def letter_refusal(*, visit: Visit, document: str) -> str:
+    """Why this letter does not apply to this visit ("" when it does): the page and the verb ask the same."""
+    if document not in LETTERS:
+        return "Unknown letter."
+    if document == "parent-copy" and not visit.report_written:
+        return "The parent copy is made from the Home Visit Form, which has not been submitted yet."
+    if document == "missed-you" and not visit.missed_you_applies:
+        return (
+            'The "sorry we missed you" letter is for a visit where nobody answered: it applies once the Home '
+            'Visit Form\'s outcome is "No access".'
+        )
+    return ""
+
+
+def letter_recipients(*, visit: Visit) -> list[tuple[str, str]]:
+    """(name, address) of each carer with parental responsibility and an email address: who a letter goes to."""
+    carers = visit.household.carers.filter(parental_responsibility=True).exclude(email="")
+    return [(carer.addressed_as, carer.email) for carer in carers]
+
+
+def parent_letter_email(*, visit: Visit, actor, document: str, confirmed_to: list[str]) -> list[str]:
+    """Email the parent copy or the missed-you letter to the carers with parental responsibility and an address,
+    once the sender has seen and confirmed exactly those addresses."""
     if not may_send_letters(actor, visit):
         raise PermissionDenied("The lead or a DSL sends letters to the family.")
-    if document not in LETTERS:
-        raise ValidationError("Unknown letter.")
-    addresses = list(
-        visit.household.carers.filter(parental_responsibility=True).exclude(email="").values_list("email", flat=True)
-    )
+    refusal = letter_refusal(visit=visit, document=document)
+    if refusal:
+        raise ValidationError(refusal)
+    addresses = [address for _, address in letter_recipients(visit=visit)]
     if not addresses:
         raise ValidationError("No parent or carer at this household has an email address on file.")
+    if sorted(addresses) != sorted(confirmed_to):
+        # The addresses on file changed between the confirmation page and the send: nothing goes out unseen.
+        raise ValidationError("The addresses on file have changed since you confirmed them: check them again.")
     data = pdf.parent_copy_pdf(visit) if document == "parent-copy" else pdf.missed_you_pdf(visit)
     subject, filename = LETTERS[document]
     message = EmailMessage(

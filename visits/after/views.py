@@ -359,14 +359,23 @@ def _report_detail(request, visit, report, status=200, **forms_):
         audit(actor=request.user, action="report.view", obj=report, school=visit.school, summary=f"Viewed {report}")
     senior = is_senior(request.user, visit.school_id)
     lead = _lead_of(visit)
+    # A DSL who may not sign off now is told why, instead of being shown a button that would refuse.
+    refusal = (
+        services.sign_off_refusal(report=report, actor=request.user)
+        if senior and report and visit.status == VisitStatus.REPORTED
+        else ""
+    )
     context = {
         "visit": visit,
         "report": report,
         "lead": lead,
         "now": timezone.now(),
         "actions": visit.actions.filter(concern__isnull=True).select_related("owner", "completed_by"),
-        "may_review": senior and visit.status == VisitStatus.REPORTED,
-        "may_debrief": bool(report and report.is_submitted and (senior or request.user == lead)),
+        "may_review": senior and visit.status == VisitStatus.REPORTED and not refusal,
+        "sign_off_refusal": refusal,
+        "may_debrief": bool(
+            report and report.is_submitted and not report.reviewed_at and (senior or request.user == lead)
+        ),
         "may_write": visit.status == VisitStatus.RETURNED and request.user == lead,
         "review_form": ReviewForm(),
         "debrief_form": DebriefForm(school=visit.school, exclude_user=lead),
@@ -407,7 +416,10 @@ def report_debrief(request, pk):
         try:
             services.report_record_debrief(report=report, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            if hasattr(error, "error_dict"):
+                add_service_errors(form, error)
+            else:  # about the form as a whole (signed off meanwhile): the debrief box is no longer shown
+                messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Debrief recorded.")
             return redirect("visits:report", pk=visit.pk)
@@ -423,9 +435,13 @@ def report_review(request, pk):
         raise PermissionDenied("A DSL or the Principal signs off a submitted Home Visit Form.")
     form = ReviewForm(request.POST)
     if form.is_valid():
-        services.report_review(report=report, actor=request.user, comment=form.cleaned_data["review_comment"])
-        messages.success(request, "Signed off. The visit is closed.")
-        return redirect(visit)
+        try:
+            services.report_review(report=report, actor=request.user, comment=form.cleaned_data["review_comment"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Signed off. The visit is closed.")
+            return redirect(visit)
     return _report_detail(request, visit, report, status=400, review_form=form)
 
 
@@ -448,7 +464,10 @@ def parent_copy_pdf(request, pk):
 
 @login_required
 def missed_you_pdf(request, pk):
-    visit = get_visit_for(request.user, pk)
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    refusal = services.letter_refusal(visit=visit, document="missed-you")
+    if refusal:
+        raise Http404(refusal)
     audit(actor=request.user, action="visit.missed_you", obj=visit, summary="Downloaded the missed-you letter")
     return _pdf_response(pdf.missed_you_pdf(visit), f"home-visit-{visit.pk}-sorry-we-missed-you.pdf")
 
@@ -456,13 +475,27 @@ def missed_you_pdf(request, pk):
 @login_required
 @require_POST
 def email_letter(request, pk, document):
+    """The first POST shows who the letter will go to; it is sent only when those addresses are confirmed."""
     visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
     if not may_send_letters(request.user, visit):
         raise PermissionDenied("The lead or a DSL sends letters to the family.")
-    if document == "parent-copy" and not VisitReport.objects.filter(visit=visit, submitted_at__isnull=False).exists():
-        raise Http404("The Home Visit Form has not been submitted yet.")
+    refusal = services.letter_refusal(visit=visit, document=document)
+    if refusal:
+        raise Http404(refusal)
+    recipients = services.letter_recipients(visit=visit)
+    if not recipients:
+        messages.error(request, "No parent or carer at this household has an email address on file.")
+        return redirect(visit)
+    if "confirmed_to" not in request.POST:
+        return render(
+            request,
+            "visits/letter_confirm.html",
+            {"visit": visit, "document": document, "recipients": recipients},
+        )
     try:
-        sent_to = services.parent_letter_email(visit=visit, actor=request.user, document=document)
+        sent_to = services.parent_letter_email(
+            visit=visit, actor=request.user, document=document, confirmed_to=request.POST.getlist("confirmed_to")
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -691,6 +691,8 @@ class Seeder:
             elif to_status == S.REPORTED:
                 self._write_report(visit, lead, when, no_access=no_access)
             elif to_status == S.REVIEWED:
+                if visit.people.filter(user=actor).exists():
+                    actor = ctx.staff["principal"]  # nobody signs off a visit they were on
                 report_review(report=VisitReport.objects.get(visit=visit), actor=actor, comment=note, now=when)
             visit.refresh_from_db()
         return visit

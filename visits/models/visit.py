@@ -205,6 +205,20 @@ class Visit(models.Model):
         return self.status in REPORT_WRITTEN
 
     @property
+    def missed_you_applies(self) -> bool:
+        """The "sorry we missed you" letter is for a visit where nobody answered: the Home Visit Form's outcome
+        is no access, as submitted or as the lead has chosen it so far (the letter is posted while writing it)."""
+        from .after import VisitOutcome
+
+        report = getattr(self, "report", None) if self.is_back else None
+        if report is None:
+            return False
+        if report.submitted_at:
+            return report.outcome == VisitOutcome.NO_ACCESS
+        chosen = report.draft.get("outcome")
+        return (chosen[0] if isinstance(chosen, list) and chosen else chosen) == VisitOutcome.NO_ACCESS
+
+    @property
     def due_back(self) -> datetime.datetime:
         """The return time the pair are working to now."""
         return self.due_back_at or self.expected_return

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
-from core.models import School
+from core.models import School, review_warning
 from core.permissions import may_see_figures, school_ids_where
 from core.roles import SENIOR
 from core.signin.decorators import raise_if_sign_in_not_recent
@@ -65,6 +65,11 @@ def dashboard(request):
             "alerts": selectors.open_alerts_for(user=user),
             "duress": selectors.open_duress_for(user=user),
             "contact_gaps": selectors.contact_gaps_for(schools=schools),
+            "policy_reviews": [
+                (school, warning)
+                for school in schools
+                if (warning := review_warning(school.policy().review_date, today=today))
+            ],
             "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
             "reports_due_count": len(due),
             "awaiting_review": _panel(after_selectors.reports_awaiting_review(user=user)),

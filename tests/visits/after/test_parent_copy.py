@@ -15,11 +15,18 @@ from pypdf import PdfReader
 
 from core.roles import Role
 from families.models import ParentCarer
-from tests.factories import ChildFactory, ParentCarerFactory, make_member, make_reported_visit, make_visit
+from tests.factories import (
+    ChildFactory,
+    ParentCarerFactory,
+    make_member,
+    make_reported_visit,
+    make_visit,
+    walk_visit,
+)
 from tests.helpers import fresh_case
 from visits.after.pdf import missed_you_pdf, parent_copy_context, parent_copy_pdf
 from visits.after.services import visit_concern_raise
-from visits.models import Visit
+from visits.models import Visit, VisitStatus
 
 INTERNAL = "Internal: father's temper is worse since the court hearing"
 SAFE_WORD = "pineapple-umbrella"
@@ -206,11 +213,14 @@ PDF_MATRIX = [
 ]
 
 
+NO_ACCESS = dict(outcome="no_access", child_seen=False, present=[])
+
+
 def test_pdf_download_permission_matrix(client, cast, subtests):
     for who, status in PDF_MATRIX:
         for document in ["parent-copy.pdf", "missed-you.pdf"]:
             with subtests.test(who=who, status=status, document=document), fresh_case(client):
-                visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+                visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2}, **NO_ACCESS)
                 client.force_login(getattr(cast, who))
                 response = client.get(f"/visits/{visit.pk}/{document}")
                 assert response.status_code == status
@@ -221,18 +231,76 @@ def test_pdf_download_permission_matrix(client, cast, subtests):
                     )
 
 
-def test_parent_copy_waits_for_the_submitted_form(client, cast):
+def test_no_letter_before_the_visit_has_happened(client, cast):
     visit = make_visit(lead=cast.staff)
+    walk_visit(visit, cast.staff, VisitStatus.REQUESTED)
     client.force_login(cast.staff)
+    page = client.get(f"/visits/{visit.pk}/").content.decode()
+    assert "Sorry we missed you" not in page and "Email the" not in page
     assert client.get(f"/visits/{visit.pk}/parent-copy.pdf").status_code == 404
+    response = client.get(f"/visits/{visit.pk}/missed-you.pdf")
+    assert response.status_code == 404 and "nobody answered" in response.content.decode()
+    assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == 404
+
+
+def test_the_missed_you_letter_is_not_offered_when_the_family_was_seen(client, cast, mailoutbox):
+    visit = make_reported_visit(lead=cast.staff)
+    ParentCarerFactory(household=visit.household, email="carer@example.org")
+    client.force_login(cast.staff)
+    page = client.get(f"/visits/{visit.pk}/").content.decode()
+    assert "Sorry we missed you" not in page and "Email the parent copy" in page
+    assert client.get(f"/visits/{visit.pk}/missed-you.pdf").status_code == 404
+    response = client.post(f"/visits/{visit.pk}/email/missed-you/", {"confirmed_to": "carer@example.org"})
+    assert response.status_code == 404 and "nobody answered" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_the_missed_you_letter_is_offered_when_nobody_answered(client, cast, mailoutbox):
+    visit = make_reported_visit(lead=cast.staff, **NO_ACCESS)
+    ParentCarerFactory(household=visit.household, first_name="Rowan", last_name="Pell", email="rowan@example.org")
+    client.force_login(cast.staff)
+    page = client.get(f"/visits/{visit.pk}/").content.decode()
+    assert "Sorry we missed you" in page and "Email the letter to the family" in page
+    assert "Sorry we missed you" in pdf_text(client.get(f"/visits/{visit.pk}/missed-you.pdf").content)
+    # The first press shows where it goes and sends nothing; the confirmation sends it.
+    confirm = client.post(f"/visits/{visit.pk}/email/missed-you/")
+    assert confirm.status_code == 200 and mailoutbox == []
+    assert "Rowan Pell: <strong>rowan@example.org</strong>" in confirm.content.decode()
+    response = client.post(f"/visits/{visit.pk}/email/missed-you/", {"confirmed_to": "rowan@example.org"}, follow=True)
+    assert "Sent to rowan@example.org" in response.content.decode()
+    (message,) = mailoutbox
+    assert message.to == ["rowan@example.org"] and message.subject.startswith("Sorry we missed you")
+
+
+def test_the_letter_is_offered_while_the_form_says_no_access_before_it_is_submitted(client, cast):
+    visit = make_visit(lead=cast.staff)
+    walk_visit(visit, cast.staff, VisitStatus.RETURNED)
+    client.force_login(cast.staff)
+    assert "Sorry we missed you" not in client.get(f"/visits/{visit.pk}/").content.decode()
+    assert client.post(f"/visits/{visit.pk}/report/autosave/", {"outcome": "no_access"}).status_code == 200
+    assert "Sorry we missed you" in client.get(f"/visits/{visit.pk}/").content.decode()
     assert client.get(f"/visits/{visit.pk}/missed-you.pdf").status_code == 200
+
+
+def test_an_address_changed_after_confirming_is_not_sent_to(client, cast, mailoutbox):
+    visit = make_reported_visit(lead=cast.staff)
+    carer = ParentCarerFactory(household=visit.household, email="old@example.org")
+    client.force_login(cast.staff)
+    assert "old@example.org" in client.post(f"/visits/{visit.pk}/email/parent-copy/").content.decode()
+    carer.email = "new@example.org"
+    carer.save()
+    response = client.post(f"/visits/{visit.pk}/email/parent-copy/", {"confirmed_to": "old@example.org"}, follow=True)
+    assert "changed since you confirmed" in response.content.decode()
+    assert mailoutbox == []
 
 
 def test_email_the_parent_copy_to_carers_on_file(client, cast, family, mailoutbox):
     lead, child, _ = family
     visit = _reported(lead, child, cast)
     client.force_login(lead)
-    response = client.post(f"/visits/{visit.pk}/email/parent-copy/")
+    confirm = client.post(f"/visits/{visit.pk}/email/parent-copy/")
+    assert "siobhan@example.org" in confirm.content.decode() and mailoutbox == []
+    response = client.post(f"/visits/{visit.pk}/email/parent-copy/", {"confirmed_to": "siobhan@example.org"})
     assert response.status_code == 302
     (message,) = mailoutbox
     assert message.to == ["siobhan@example.org"]
@@ -242,7 +310,7 @@ def test_email_the_parent_copy_to_carers_on_file(client, cast, family, mailoutbo
 
 
 def test_email_without_an_address_says_so(client, cast, mailoutbox):
-    visit = make_reported_visit(lead=cast.staff)
+    visit = make_reported_visit(lead=cast.staff, **NO_ACCESS)
     client.force_login(cast.staff)
     response = client.post(f"/visits/{visit.pk}/email/missed-you/", follow=True)
     assert "No parent or carer at this household has an email address" in response.content.decode()
@@ -262,10 +330,11 @@ def test_email_permission_matrix(client, cast, mailoutbox, subtests):
         ("other_staff", 404),
     ]:
         with subtests.test(who=who, status=status), fresh_case(client):
-            visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2})
+            visit = make_reported_visit(lead=cast.staff, visit_fields={"second": cast.staff2}, **NO_ACCESS)
             ParentCarerFactory(household=visit.household, email="carer@example.org")
             client.force_login(getattr(cast, who))
-            assert client.post(f"/visits/{visit.pk}/email/missed-you/").status_code == status
+            response = client.post(f"/visits/{visit.pk}/email/missed-you/", {"confirmed_to": "carer@example.org"})
+            assert response.status_code == status
             assert len(mailoutbox) == (1 if status == 302 else 0)
 
 

@@ -289,3 +289,58 @@ def test_due_time_counts_real_hours_across_the_october_clock_change(client, cast
     walk_visit(visit, cast.staff, VisitStatus.RETURNED)
     client.force_login(cast.staff)
     assert "Sunday 25 October, 15:00" in client.get(f"/visits/{visit.pk}/report/").content.decode()
+
+
+def test_a_dsl_who_was_on_the_visit_cannot_sign_its_form_off(client, cast):
+    visit = make_reported_visit(lead=cast.dsl, visit_fields={"second": cast.staff})
+    client.force_login(cast.dsl)
+    page = client.get(f"/visits/{visit.pk}/report/").content.decode()
+    assert "You were on this visit" in page and "Sign off and close" not in page
+    response = client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."})
+    assert response.status_code == 400 and "You were on this visit" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.REPORTED and VisitReport.objects.get().reviewed_at is None
+    client.force_login(cast.principal)
+    assert "Sign off and close" in client.get(f"/visits/{visit.pk}/report/").content.decode()
+    assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."}).status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.REVIEWED and VisitReport.objects.get().reviewed_by == cast.principal
+
+
+def test_where_the_policy_asks_for_it_the_debrief_comes_before_sign_off(client, cast):
+    HomeVisitPolicy.objects.create(trust=cast.trust, school=cast.school, debrief_before_sign_off=True)
+    visit = make_reported_visit(lead=cast.staff)
+    client.force_login(cast.dsl)
+    page = client.get(f"/visits/{visit.pk}/report/").content.decode()
+    assert "record the debrief first" in page and "Sign off and close" not in page
+    response = client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."})
+    assert response.status_code == 400 and "record the debrief first" in response.content.decode()
+    assert VisitReport.objects.get().reviewed_at is None
+    when = timezone.localtime().replace(second=0, microsecond=0) - datetime.timedelta(minutes=10)
+    debrief = {"debrief_with": cast.principal.pk, "debrief_at": when.strftime("%Y-%m-%dT%H:%M")}
+    assert client.post(f"/visits/{visit.pk}/report/debrief/", debrief).status_code == 302
+    assert "Sign off and close" in client.get(f"/visits/{visit.pk}/report/").content.decode()
+    assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."}).status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.REVIEWED
+
+
+def test_without_that_policy_value_a_form_is_signed_off_with_no_debrief(client, cast):
+    visit = make_reported_visit(lead=cast.staff)
+    client.force_login(cast.dsl)
+    assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."}).status_code == 302
+
+
+def test_no_debrief_is_added_after_sign_off(client, cast):
+    visit = make_reported_visit(lead=cast.staff)
+    client.force_login(cast.dsl)
+    assert client.post(f"/visits/{visit.pk}/report/review/", {"review_comment": "Fine."}).status_code == 302
+    client.force_login(cast.staff)
+    assert "Record the debrief" not in client.get(f"/visits/{visit.pk}/report/").content.decode()
+    when = timezone.localtime().replace(second=0, microsecond=0) - datetime.timedelta(minutes=10)
+    response = client.post(
+        f"/visits/{visit.pk}/report/debrief/",
+        {"debrief_with": cast.dsl.pk, "debrief_at": when.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert response.status_code == 400 and "already signed off" in response.content.decode()
+    assert VisitReport.objects.get().debrief_at is None
