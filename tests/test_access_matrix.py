@@ -298,7 +298,9 @@ RULES: dict[str, Rule | list[Rule]] = {
     ),
     "visits:report_review": Rule(post=A_SENIOR, obj="a_reported", data=lambda w: {"review_comment": "Seen."}),
     "visits:parent_copy_pdf": same(A_VISIT, obj="a_reported"),
-    "visits:missed_you_pdf": same(A_VISIT, obj="a_reported"),
+    # The reported visit's outcome was "seen": no missed-you letter applies, and its people are told so (a 404
+    # that says why); anyone else is refused as for any other page of the visit.
+    "visits:missed_you_pdf": Rule(get_soft=A_VISIT, post_soft=A_VISIT, obj="a_reported"),
     "visits:email_letter": Rule(post=A_SENIOR | {"a_lead"}, obj="a_reported", kwargs={"document": "parent-copy"}),
     "visits:my_actions": same(SIGNED_IN),
     "visits:school_actions": same(SENIOR),
