@@ -371,6 +371,29 @@ def test_an_unanswered_check_on_them_alert_climbs_to_the_senior_team(cast, out):
     }
 
 
+def test_the_senior_teams_unanswered_alert_climbs_to_the_police_prompts_people(cast, planned):
+    """The second step climbs too: from its third round the office (the police prompt's people) is texted."""
+    default = HomeVisitPolicy.objects.get(trust=cast.trust, school__isnull=True)
+    EscalationStep.objects.filter(policy=default, order=2).update(delay_minutes=120)  # far off: only the climb
+    with at(10, 0):
+        visit_check_in(visit=planned, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    sweep_and_send(10, 55)
+    sweep_and_send(11, 10)  # the senior team's step; the first step stops repeating
+    inbox()
+    sweep_and_send(11, 15)  # its second round: the senior team again
+    assert {who for _, who, _ in inbox()} == {"dsl@example.org", "head@example.org", "+442079460510", "+442079460520"}
+    sweep_and_send(11, 20)  # its third round: the office too, by text as well
+    assert {who for _, who, _ in inbox()} == {
+        "office@example.org",
+        "dsl@example.org",
+        "head@example.org",
+        "+442079460500",
+        "+442079460510",
+        "+442079460520",
+    }
+    assert not planned.alerts.filter(step_order=2).exists()
+
+
 def test_a_check_in_stops_the_repeats(cast, out):
     sweep_and_send(10, 55)
     with at(10, 57):
