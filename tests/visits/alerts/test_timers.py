@@ -3,10 +3,12 @@ check-out, duress that stays up until someone confirms the pair safe, unanswered
 the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by name."""
 
 import datetime
+import smtplib
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
 from core.models import AuditEntry, EscalationStep, HomeVisitPolicy
@@ -486,6 +488,38 @@ def test_a_text_that_fails_after_its_retries_is_named_on_the_board_and_sent_by_e
     assert f"Text to {cast.principal.get_full_name()} failed: sending it by email instead" in board
     fallback.refresh_from_db()
     assert fallback.sent_at is not None and fallback.provider_id.startswith("smtp:")
+
+
+def test_an_email_that_fails_after_its_retries_is_sent_by_text_with_the_same_words_once(cast, out, settings):
+    settings.EMAIL_BACKEND = "tests.visits.alerts.test_timers.DeadEmailBackend"
+    with at(10, 55):
+        sweep.alerts_sweep()  # the first step emails the office
+    for second in (0, 2, 6, 14, 30):
+        with at(10, 55, second):
+            delivery.notifications_deliver()
+    with at(10, 55, 31):
+        delivery.notifications_deliver()  # the fallback, queued at the fifth failure
+    email = AlertNotification.objects.get(user=cast.office, channel="email")
+    assert email.attempts == 5 and email.failed_at is not None and email.sent_at is None
+    fallback = AlertNotification.objects.get(user=cast.office, key__endswith=":other")
+    assert (fallback.channel, fallback.recipient) == ("sms", "+442079460500")
+    assert (fallback.subject, fallback.body) == (email.subject, email.body) and email.body
+    assert fallback.sent_at is not None and sms.outbox[-1]["to"] == "+442079460500"
+    assert email.body in sms.outbox[-1]["body"]
+    # A fallback that fails too is not bounced back again: one message, two channels, then the board.
+    settings.SMS_BACKEND = "tests.visits.alerts.test_timers.DeadSMSBackend"
+    AlertNotification.objects.filter(pk=fallback.pk).update(sent_at=None, provider_id="", attempts=0)
+    for minute, second in ((55, 40), (55, 42), (55, 46), (55, 54), (56, 10), (56, 50)):
+        with at(10, minute, second):
+            delivery.notifications_deliver()
+    fallback.refresh_from_db()
+    assert fallback.failed_at is not None
+    assert AlertNotification.objects.filter(user=cast.office).count() == 2
+
+
+class DeadEmailBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("mail server unreachable")
 
 
 def test_a_message_counts_as_sent_only_when_the_provider_accepted_it(cast, out, settings):
