@@ -24,7 +24,9 @@ def home(request):
         return redirect("board")
     if Role.STAFF in roles:
         return redirect("visits:list")
-    if Role.TRUST_ADMIN in roles or request.user.is_superuser:
+    if Role.TRUST_ADMIN in roles:
+        return redirect("memberships")  # who holds which role: the trust admin's everyday page
+    if request.user.is_superuser:
         return redirect("admin:index")
     return redirect("visits:list")
 

@@ -34,7 +34,7 @@ def test_each_role_lands_on_its_own_start_page(client, cast, subtests):
         ("dsl", "/dashboard/"),
         ("principal", "/dashboard/"),
         ("office", "/board/"),
-        ("trust_admin", "/admin/"),
+        ("trust_admin", "/memberships/"),
     ]:
         with subtests.test(who=who, landing=landing), fresh_case(client):
             client.force_login(getattr(cast, who))
