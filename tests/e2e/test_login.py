@@ -1,6 +1,7 @@
 """A member of staff logs in with a phone-sized browser and lands on their visits."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +18,8 @@ def test_staff_log_in_on_a_phone_and_land_on_visits(page, live_server, cast, log
     # The menu collapses behind a labelled button on a phone; opening it shows the request link.
     page.get_by_role("button", name="Show menu").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Request a visit").click()
-    assert page.get_by_role("heading", name="Request a home visit").is_visible()
+    # The click starts a navigation: wait for the new page rather than look at the old one.
+    expect(page.get_by_role("heading", name="Request a home visit")).to_be_visible()
 
 
 def test_wrong_password_stays_on_login_with_a_message(page, live_server, cast, log_in):
