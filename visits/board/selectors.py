@@ -20,6 +20,10 @@ from ..changes import GENERATION_KEY, recent_versions
 from ..lifecycle import AWAY, ON_THE_DAY
 from ..models import AlertKind, AlertNotification, Visit, VisitAlert, VisitPerson, VisitRole
 
+# A failed message is named on its row while what it was about is still open (an unanswered alert, or the lead's
+# reminder while the pair are out): once someone has answered the alert, the office has nothing left to chase.
+STILL_FAILING = Q(failed_at__isnull=False) & (Q(alert__isnull=True) | Q(alert__acknowledged_at__isnull=True))
+
 
 def open_duress(visit_ref="pk"):
     return VisitAlert.objects.filter(visit=OuterRef(visit_ref), kind=AlertKind.DURESS, acknowledged_at__isnull=True)
@@ -38,7 +42,7 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
         .annotate(mobile_raw=Cast("user__profile__mobile", CharField()))
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
-    failed = AlertNotification.objects.filter(failed_at__isnull=False).select_related("user").order_by("failed_at")
+    failed = AlertNotification.objects.filter(STILL_FAILING).select_related("user").order_by("failed_at")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
@@ -199,7 +203,7 @@ def board_version_uncached(*, user=None, now: datetime.datetime, school_ids: lis
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
         last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True)), police=Max("police_called_at")
     )
-    failed = AlertNotification.objects.filter(visit__school_id__in=ids, failed_at__isnull=False).count()
+    failed = AlertNotification.objects.filter(STILL_FAILING, visit__school_id__in=ids).count()
     sweep = sweep_status(now)
     sweep = sweep["ok"] or sweep["last_run_at"]  # healthy, or since when not
     raw = f"{sorted(ids)}|{visits}|{alerts}|{failed}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"
