@@ -80,10 +80,6 @@ def forget_users(user_ids) -> None:
     transaction.on_commit(forget)
 
 
-def forget_recent_users() -> None:
-    """For tests: nothing is kept in the process any more (everything is in the shared cache, which tests clear)."""
-
-
 def _on_user_saved(sender, instance, **kwargs):
     forget_users([instance.pk])
 

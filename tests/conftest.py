@@ -6,15 +6,12 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.db import connection, connections
 from django.test.client import ClientMixin
 
-from core.auth import forget_recent_users
 from core.roles import Role
 from tests.factories import SchoolFactory, TrustFactory, make_member, trust_default_policy
-from tests.helpers import mark_second_factor_passed, service_unavailable
-from visits.board.pages import forget_everything
+from tests.helpers import forget_cached, mark_second_factor_passed, service_unavailable
 
 
 def pytest_configure(config):
@@ -101,9 +98,7 @@ def postgres_url(transactional_db):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: no signed-in user, session or board render left by another."""
-    cache.clear()
-    forget_everything()
-    forget_recent_users()
+    forget_cached()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from django.core import mail
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from core.auth import forget_recent_users
 from visits.board.pages import forget_everything
 
 
@@ -29,10 +28,9 @@ def service_unavailable(reason: str):
 
 
 def forget_cached():
-    """Empty the cache and what each process keeps in memory (board renders, signed-in users)."""
+    """Empty the cache and what this process keeps in memory (board renders)."""
     cache.clear()
     forget_everything()
-    forget_recent_users()
 
 
 @contextmanager
