@@ -9,13 +9,13 @@
 #   otherwise    those default servers are used when they answer; for each one that doesn't, a
 #                throwaway server is started on a spare port and removed on exit.
 # Exported to the tests: DATABASE_URL, REDIS_URL, CACHE_URL, TEST_REQUIRE_SERVICES=1 (CI is passed unchanged);
-# under CI=true also TEST_DATABASE_APP_ROLE: the suite runs as a role that owns nothing (created if missing).
+# and TEST_DATABASE_APP_ROLE: the suite runs as a role that owns nothing (created if missing), in CI and out.
 #
 # Knobs for working on this script (not needed for normal use):
 #   HOMEVISITS_FORCE_THROWAWAY=1   start throwaway servers even if the default ones answer
 #   HOMEVISITS_TEST_CMD='...'      run this shell command instead of ruff and pytest
 #   PYTEST_WORKERS=N               pytest-xdist workers (default 2; 0 runs in one process)
-#   HOMEVISITS_TEST_APP_ROLE=NAME  the role the suite acts as under CI=true (default homevisits_test_app)
+#   HOMEVISITS_TEST_APP_ROLE=NAME  the role the suite acts as (default homevisits_test_app)
 set -euo pipefail
 
 # shellcheck source=scripts/_common.sh
@@ -230,6 +230,9 @@ else
         log "Using the PostgreSQL at 127.0.0.1:5432"
         pg_base=$DEFAULT_PG
     fi
+    # As in CI, the suite acts as a role that owns nothing, so a missing grant fails here first.
+    ensure_app_role "$pg_base/postgres" "$CI_APP_ROLE"
+    export TEST_DATABASE_APP_ROLE=$CI_APP_ROLE
     if $need_redis; then
         start_throwaway_redis
         redis_base=$THROWAWAY_REDIS_URL
