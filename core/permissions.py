@@ -97,6 +97,13 @@ def may_keep_safeguarding_records(user, school) -> bool:
     return works_at(user, school) and (user.is_superuser or is_senior(user, school))
 
 
+def may_manage_pupil_roll(user, school) -> bool:
+    """Who joins and leaves the school's roll: its DSLs and Principal, and the trust admins (who run the imports)."""
+    if not (user.is_authenticated and works_at(user, school)):
+        return False
+    return user.is_superuser or is_senior(user, school) or has_role(user, Role.TRUST_ADMIN, school=school)
+
+
 def user_may_override(user, roles_allowed: list[str], school=None) -> str | None:
     """The role (of those the policy names) under which this user may override at `school`, or None."""
     if user.is_superuser and roles_allowed:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from core.fields import PostcodeField
@@ -86,6 +87,14 @@ class YearGroup(models.TextChoices):
     Y13 = "13", "Year 13"
 
 
+class ChildQuerySet(SchoolScopedQuerySet):
+    def on_roll(self, on: datetime.date | None = None):
+        """Children still at the school on that day (today by default): a leaver keeps their records and history
+        but is not chosen for anything new."""
+        on = on or timezone.localdate()
+        return self.filter(Q(left_on__isnull=True) | Q(left_on__gt=on))
+
+
 class Child(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="children")
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="children")
@@ -99,8 +108,11 @@ class Child(models.Model):
     social_worker_name = models.CharField(max_length=100, blank=True)
     social_worker_agency = models.CharField(max_length=100, blank=True)
     social_worker_phone = PhoneNumberField(blank=True)
+    left_on = models.DateField(
+        null=True, blank=True, help_text="The day the child left the school's roll; their records stay."
+    )
 
-    objects = SchoolScopedQuerySet.as_manager()
+    objects = ChildQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -119,6 +131,9 @@ class Child(models.Model):
             raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
         if self.social_worker_phone and not self.social_worker_name:
             raise ValidationError({"social_worker_name": "Give the social worker's name with their phone."})
+
+    def is_on_roll(self, on: datetime.date | None = None) -> bool:
+        return self.left_on is None or self.left_on > (on or timezone.localdate())
 
     @property
     def has_social_worker(self) -> bool:

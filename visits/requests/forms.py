@@ -99,7 +99,10 @@ class VisitRequestForm(Form):
         self.user = user
         schools = school_ids_where(user, *FIELD_ROLES)
         self.fields["children"].queryset = (
-            Child.objects.filter(school_id__in=schools).select_related("household").order_by("last_name", "first_name")
+            Child.objects.filter(school_id__in=schools)
+            .on_roll()
+            .select_related("household")
+            .order_by("last_name", "first_name")
         )
         self.fields["second_visitor"].queryset = (
             get_user_model()

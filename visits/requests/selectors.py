@@ -42,7 +42,7 @@ def approvals_queue(*, user) -> QuerySet[Visit]:
 
 def child_options(*, user, query: str, selected_ids) -> tuple[list[Child], set[int]]:
     """The ticked children first, then up to 20 at the user's schools whose name matches the query."""
-    base = Child.objects.for_user(user).select_related("household").order_by("last_name", "first_name")
+    base = Child.objects.for_user(user).on_roll().select_related("household").order_by("last_name", "first_name")
     selected_ids = {int(i) for i in map(str, selected_ids) if i.isascii() and i.isdigit() and len(i) < 10}
     chosen = list(base.filter(pk__in=selected_ids))
     found = []

@@ -58,6 +58,8 @@ def _validate_children(school, household: Household, children: list[Child]) -> N
             raise ValidationError({"children": f"{child} is not on this school's roll."})
         if child.household_id != household.pk:
             raise ValidationError({"children": f"{child} does not live in this household."})
+        if not child.is_on_roll():
+            raise ValidationError({"children": f"{child} left the school on {child.left_on:%-d %B %Y}."})
 
 
 def _save_people(visit: Visit, people: list[Visitor]) -> None:
