@@ -1,27 +1,31 @@
 // The field page's clocks: the wait for a late parent counts down, and the undo of a return disappears when its two
-// minutes are up (the server refuses it after that anyway). Elements are found afresh each second, so parts the
-// page's poll swaps in keep counting. What the policy says to do when the wait is over comes from the server.
+// minutes are up (the server refuses it after that anyway). The server says how many seconds are left, counted
+// here from when each part arrives, so a phone whose clock is wrong still counts right. Parts the page's own poll
+// swaps in are picked up on the next tick. What to do once the wait is over comes from the server.
 (function () {
   "use strict";
 
-  function left(until) {
-    var ms = Date.parse(until) - Date.now();
-    return isNaN(ms) ? null : Math.max(0, ms);
+  function secondsLeft(element, attribute) {
+    if (!element.dataset.deadline) {
+      var seconds = parseInt(element.getAttribute(attribute), 10);
+      if (isNaN(seconds)) { return null; }
+      element.dataset.deadline = String(Date.now() + seconds * 1000);
+    }
+    return Math.max(0, Math.ceil((Number(element.dataset.deadline) - Date.now()) / 1000));
   }
 
   function tick() {
-    document.querySelectorAll("[data-countdown-to]").forEach(function (box) {
-      var ms = left(box.getAttribute("data-countdown-to"));
+    document.querySelectorAll("[data-countdown-seconds]").forEach(function (box) {
+      var seconds = secondsLeft(box, "data-countdown-seconds");
       var out = box.querySelector("[data-countdown]");
-      if (ms === null || !out) { return; }
-      var seconds = Math.ceil(ms / 1000);
+      if (seconds === null || !out) { return; }
       var text = seconds > 0
         ? Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0") + " left"
         : "Time is up";
       if (out.textContent !== text) { out.textContent = text; }
     });
-    document.querySelectorAll("[data-hide-after]").forEach(function (part) {
-      if (left(part.getAttribute("data-hide-after")) === 0) { part.hidden = true; }
+    document.querySelectorAll("[data-hide-in]").forEach(function (part) {
+      if (secondsLeft(part, "data-hide-in") === 0) { part.hidden = true; }
     });
   }
 

@@ -32,8 +32,8 @@ def open_duress(visit_ref="pk"):
 
 def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
     """Today's visits at the user's schools (or these schools: a board screen's), any still out from earlier, and
-    any with a duress alert nobody has yet confirmed safe (whatever their status): with the pair, open alerts and
-    messages that failed."""
+    any with a duress alert nobody has yet confirmed safe or a DSL still needed at the door (whatever their status):
+    with the pair, open alerts and messages that failed."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -53,6 +53,12 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             Q(status__in=AWAY)
             | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY)
             | Exists(open_duress())
+            # A DSL is still needed after the pair are back, whatever the day: the card is where it is answered.
+            | Exists(
+                VisitAlert.objects.filter(
+                    visit=OuterRef("pk"), kind=AlertKind.CHILD_DANGER, acknowledged_at__isnull=True
+                )
+            )
         )
         .select_related("household", "school")
         .prefetch_related(

@@ -67,6 +67,16 @@ class FieldPanel:
         return self.door.wait_over(self.now)
 
     @property
+    def wait_seconds_left(self) -> int:
+        """For the page's countdown, counted from when it arrives (the phone's clock may be wrong)."""
+        until = self.door.wait_until
+        return max(0, int((until - self.now).total_seconds())) if until else 0
+
+    @property
+    def undo_seconds_left(self) -> int:
+        return max(0, int((self.undo_until - self.now).total_seconds())) if self.undo_until else 0
+
+    @property
     def danger_button(self) -> Button:
         return Button(kind=K.CHILD_DANGER, label=LABELS[K.CHILD_DANGER])
 
@@ -99,7 +109,10 @@ def field_panel(*, visit: Visit, user, now: datetime.datetime) -> FieldPanel:
         question, yes = CONFIRM.get(kind, ("", ""))
         steps.append(Button(kind=kind, label=label, primary=kind == next_step, question=question, yes=yes))
     at_the_door = []
-    if status == S.OUT and not door.letter_posted_at:
+    if leave:
+        # The policy's answer is in: post the letter and leave. Nothing else at the door is worth a tap now.
+        at_the_door.append(Button(kind=K.LETTER_POSTED, label=LABELS[K.LETTER_POSTED], primary=True))
+    elif status == S.OUT and not door.letter_posted_at:
         # Once the colleague is waiting, this visitor's "here" is the arrival (the relabelled step above).
         if (user.pk not in door.here_user_ids and not colleague_waiting) if mine else not door.here:
             at_the_door.append(Button(kind=K.HERE, label=LABELS[K.HERE]))
@@ -109,7 +122,7 @@ def field_panel(*, visit: Visit, user, now: datetime.datetime) -> FieldPanel:
         if not door.office_ringing:
             at_the_door.append(Button(kind=K.NO_ANSWER, label=LABELS[K.NO_ANSWER]))
         if door.no_answer_at or door.wait_from:
-            at_the_door.append(Button(kind=K.LETTER_POSTED, label=LABELS[K.LETTER_POSTED], primary=leave))
+            at_the_door.append(Button(kind=K.LETTER_POSTED, label=LABELS[K.LETTER_POSTED]))
     # The expected next step first; the doorstep's own next step (post the letter) leads when it is the one.
     steps.sort(key=lambda b: not b.primary)
     return FieldPanel(

@@ -6,6 +6,8 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.models import HomeVisitPolicy
 from tests.factories import ChildFactory, HouseholdFactory, ParentCarerFactory, make_authorised_visit
@@ -13,7 +15,8 @@ from tests.helpers import fresh_case
 from tests.visits.alerts.clock import START, at
 from tests.visits.field.pages import page, primary_buttons, tap, timeline
 from visits.alerts import delivery, sms, sweep
-from visits.field.services import visit_check_in
+from visits.board.pages import forget_everything
+from visits.field.services import visit_check_in, visit_here, visit_no_answer
 from visits.models import AlertKind, AlertOutcome, CheckInKind, VisitAlert, VisitStatus
 from visits.models.after import VisitOutcome
 
@@ -97,7 +100,7 @@ def test_a_parent_running_late_starts_the_policys_wait_and_when_it_runs_out_the_
         assert tap(client, cast.staff, visit, "parent_late").status_code == 302
         waiting = page(client, cast.staff, visit)
     assert "Wait for the family until <strong>10:17</strong> at most (the policy: 7 minutes)" in waiting
-    assert 'data-countdown-to="2026-11-23T10:17:00+00:00"' in waiting
+    assert 'data-countdown-seconds="420"' in waiting
     assert 'hx-trigger="every 10s"' in waiting  # the page fetches itself while they wait
     assert primary_buttons(waiting) == ["Arrived: we are both here"]
     assert visit.checkins.get(kind=CheckInKind.PARENT_LATE).minutes == 7
@@ -255,7 +258,10 @@ def test_a_return_does_not_close_the_dsl_alert(client, cast, visit):
         sweep.alerts_sweep()  # still unanswered: sent again
     alert.refresh_from_db()
     assert alert.rounds_sent == 2
-    with at(10, 47):
+    with at(9, 0, day=24):  # the next morning, still unanswered: still on the board, where it is answered
+        client.force_login(cast.dsl)
+        assert f'id="alert-{alert.pk}"' in client.get("/board/").content.decode()
+    with at(9, 1, day=24):
         client.force_login(cast.dsl)
         client.post(f"/board/alerts/{alert.pk}/acknowledge/", {f"ack-{alert.pk}-outcome": "dsl_spoke"})
     alert.refresh_from_db()
@@ -275,3 +281,37 @@ def test_who_may_record_a_doorstep_step(client, cast, visit, subtests):
         with subtests.test(who=who), fresh_case(client), at(10, 10):
             assert tap(client, getattr(cast, who), visit, "child_danger").status_code == status
     assert not VisitAlert.objects.filter(visit=visit).exists()
+
+
+def test_the_boards_doorstep_lines_and_family_numbers_cost_no_query_per_visit(client, cast, visit):
+    def count():
+        with at(15, 30):
+            client.force_login(cast.office)
+            client.get("/board/")
+            forget_everything()
+            with CaptureQueriesContext(connection) as queries:
+                html = client.get("/board/").content.decode()
+        return len(queries), html
+
+    with at(10, 10):
+        visit_no_answer(visit=visit, actor=cast.staff)
+    few, _ = count()
+    for hour in (11, 12, 13):  # another pair each time: nobody is in two homes at once
+        household = HouseholdFactory(school=cast.school)
+        ParentCarerFactory(household=household, phone=f"020 7946 07{hour}")
+        start = START.replace(hour=hour)
+        with at(hour - 1, 0):
+            other = make_authorised_visit(
+                lead=cast.staff,
+                second=cast.staff2,
+                authoriser=cast.dsl,
+                start=start,
+                child=ChildFactory(household=household),
+            )
+        with at(hour, 0):
+            visit_check_in(visit=other, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+            visit_here(visit=other, actor=cast.staff2)
+            visit_no_answer(visit=other, actor=cast.staff)
+    many, html = count()
+    assert few == many
+    assert html.count("Waiting for colleague") == 3 and html.count("Ring the family now:") == 4
