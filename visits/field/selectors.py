@@ -51,7 +51,7 @@ class FieldPanel:
     visit: Visit
     now: datetime.datetime
     door: Doorstep
-    steps: list[Button]  # the visit's own steps, the expected next one first
+    steps: list[Button]  # the visit's own steps; the page shows the expected next one (primary) first
     at_the_door: list[Button]
     offer_danger: bool
     undo_until: datetime.datetime | None
@@ -61,10 +61,6 @@ class FieldPanel:
     may_view_visit: bool
     may_raise_concern: bool
     colleague_waiting: bool  # the other visitor is at the door already, waiting for this one
-
-    @property
-    def wait_over(self) -> bool:
-        return self.door.wait_over(self.now)
 
     @property
     def wait_seconds_left(self) -> int:
@@ -104,7 +100,7 @@ def field_panel(*, visit: Visit, user, now: datetime.datetime) -> FieldPanel:
     steps = []
     for kind in available:
         label = LABELS[kind]
-        if kind == K.ARRIVED and mine and colleague_waiting and user.pk not in door.here_user_ids:
+        if kind == K.ARRIVED and mine and colleague_waiting:
             label = "I'm here too: we are both here"
         question, yes = CONFIRM.get(kind, ("", ""))
         steps.append(Button(kind=kind, label=label, primary=kind == next_step, question=question, yes=yes))
@@ -123,8 +119,6 @@ def field_panel(*, visit: Visit, user, now: datetime.datetime) -> FieldPanel:
             at_the_door.append(Button(kind=K.NO_ANSWER, label=LABELS[K.NO_ANSWER]))
         if door.no_answer_at or door.wait_from:
             at_the_door.append(Button(kind=K.LETTER_POSTED, label=LABELS[K.LETTER_POSTED]))
-    # The expected next step first; the doorstep's own next step (post the letter) leads when it is the one.
-    steps.sort(key=lambda b: not b.primary)
     return FieldPanel(
         visit=visit,
         now=now,
