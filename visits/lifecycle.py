@@ -68,7 +68,8 @@ ALLOWED: dict[str, set[str]] = {
     S.OUT: {S.ON_SITE, S.RETURNED},
     S.ON_SITE: {S.LEFT},
     S.LEFT: {S.RETURNED},
-    S.RETURNED: {S.REPORTED},
+    # Back to where it was: "Returned" tapped by mistake, undone within two minutes (field.services.visit_undo_return).
+    S.RETURNED: {S.REPORTED, S.OUT, S.ON_SITE, S.LEFT},
     S.REPORTED: {S.REVIEWED},
     S.DECLINED: set(),
     S.FAMILY_DECLINED: set(),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.utils import timezone
 
 from core.audit import audit
 from core.forms import control_character_problem
@@ -20,6 +21,7 @@ from safeguarding.services import concern_raise, risk_assessment_mark_for_review
 
 from ..lifecycle import _transition, now_or
 from ..models import (
+    CheckInKind,
     FollowUpAction,
     Incident,
     IncidentKind,
@@ -118,6 +120,21 @@ def checkin_times(visit: Visit) -> tuple[datetime.datetime | None, datetime.date
         .values_list("to_status", "at")
     )
     return times.get(VisitStatus.ON_SITE), times.get(VisitStatus.LEFT)
+
+
+def outcome_from_checkins(visit: Visit) -> str:
+    """The Home Visit Form's outcome as the doorstep recorded it: the letter posted and never in is "no access"."""
+    posted = visit.checkins.filter(kind=CheckInKind.LETTER_POSTED).exists()
+    went_in = visit.transitions.filter(to_status=VisitStatus.ON_SITE).exists()
+    return VisitOutcome.NO_ACCESS if posted and not went_in else ""
+
+
+def doorstep_action_taken(*, visit: Visit) -> str:
+    """For a concern opened from the doorstep: when the DSLs were alerted from the field page."""
+    alerted = visit.checkins.filter(kind=CheckInKind.CHILD_DANGER).order_by("at").values_list("at", flat=True).first()
+    if alerted is None:
+        return ""
+    return f"Alerted the DSLs and the Principal from the doorstep at {timezone.localtime(alerted):%H:%M}."
 
 
 def _lead_id(visit: Visit):

@@ -74,6 +74,9 @@ def concern_new(request):
     initial = {"child": request.GET.get("child")} if request.GET.get("child") else {}
     if len(children) == 1:
         initial["child"] = children[0].pk
+    if visit and request.GET.get("doorstep"):
+        # Opened from the field page's "child alone or in danger": what was already done is known.
+        initial["action_taken"] = services.doorstep_action_taken(visit=visit)
     form = ConcernForm(request.POST or None, children=children, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -228,6 +231,9 @@ def _draft_initial(visit, report):
             for k, v in [("arrived_at", arrived), ("departed_at", departed)]
             if v
         }
+        outcome = services.outcome_from_checkins(visit)
+        if outcome:
+            local["outcome"] = outcome
         return local, [], []
     main = {k: v[0] for k, v in draft.items() if v and "-" not in k}
 

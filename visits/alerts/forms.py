@@ -27,6 +27,12 @@ class AcknowledgeForm(Form):
         choices = [AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.POLICE_CALLED]
         if alert.kind == AlertKind.ON_SITE_TOO_LONG:
             choices.insert(0, AlertOutcome.CHECKED_FINE)
+        if alert.kind == AlertKind.NO_ANSWER:
+            choices = [AlertOutcome.FAMILY_COMING, AlertOutcome.FAMILY_NO_ANSWER]
+            self.fields["outcome"].label = "Ring the family, then say what they said: the visitors read it at the door."
+        if alert.kind == AlertKind.CHILD_DANGER:
+            choices = [AlertOutcome.DSL_SPOKE]
+            self.fields["outcome"].label = "Once a DSL has spoken to the visitors:"
         if alert.kind == AlertKind.DURESS:
             # It stays up until someone confirms they are safe; calling the police is a step on the way.
             choices = [*CONFIRMED_SAFE] if alert.police_called_at else [AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE]

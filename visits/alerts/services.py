@@ -12,6 +12,7 @@ from core.models import EscalationAction
 from ..changes import board_changed
 from ..lifecycle import now_or
 from ..models import (
+    CLOSED_BY_A_PERSON,
     CONFIRMED_SAFE,
     AlertKind,
     AlertOutcome,
@@ -27,8 +28,9 @@ from .sweep import store_alert
 
 def resolve_open_alerts(*, visit: Visit, actor, outcome: str, now, kinds=None) -> int:
     """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked.
-    Never a duress alert: only a named person confirming the pair are safe closes that (alert_acknowledge)."""
-    open_alerts = visit.alerts.filter(acknowledged_at__isnull=True).exclude(kind=AlertKind.DURESS)
+    Never a duress alert: only a named person confirming the pair are safe closes that (alert_acknowledge); nor
+    a child-in-danger one, which a DSL answers."""
+    open_alerts = visit.alerts.filter(acknowledged_at__isnull=True).exclude(kind__in=CLOSED_BY_A_PERSON)
     if kinds:
         open_alerts = open_alerts.filter(kind__in=kinds)
     return open_alerts.update(acknowledged_at=now, acknowledged_by=actor, outcome=outcome, next_repeat_at=None)
@@ -65,6 +67,22 @@ OVERDUE_OUTCOMES = {
     AlertOutcome.CHECKED_FINE,
 }
 DURESS_OUTCOMES = {AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE}
+# Each doorstep alert's answers; the office's answer to "nobody answers" is what the pair read at the door.
+DOORSTEP_OUTCOMES = {
+    AlertKind.NO_ANSWER: {AlertOutcome.FAMILY_COMING, AlertOutcome.FAMILY_NO_ANSWER},
+    AlertKind.CHILD_DANGER: {AlertOutcome.DSL_SPOKE},
+}
+FAMILY_CALL_CHECKINS = {
+    AlertOutcome.FAMILY_COMING: CheckInKind.FAMILY_COMING,
+    AlertOutcome.FAMILY_NO_ANSWER: CheckInKind.FAMILY_NO_ANSWER,
+}
+
+
+def outcomes_for(alert: VisitAlert) -> set[str]:
+    """The answers the office may give to this alert."""
+    if alert.is_duress:
+        return DURESS_OUTCOMES
+    return DOORSTEP_OUTCOMES.get(alert.kind, OVERDUE_OUTCOMES)
 
 
 @transaction.atomic
@@ -90,7 +108,7 @@ def alert_acknowledge(
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.acknowledged_at:
         raise ValidationError("This alert has already been acknowledged.")
-    if outcome not in (DURESS_OUTCOMES if alert.is_duress else OVERDUE_OUTCOMES):
+    if outcome not in outcomes_for(alert):
         raise ValidationError({"outcome": "Choose what you did."})
     police_reference = police_reference.strip()
     if outcome == AlertOutcome.POLICE_CALLED and not police_reference:
@@ -132,6 +150,8 @@ def alert_acknowledge(
         )
         start_new_round(visit, due_back=new_return)
         visit.save(update_fields=[*ROUND_FIELDS, "updated_at"])
+    if outcome in FAMILY_CALL_CHECKINS:
+        _tell_the_pair(visit, actor=actor, kind=FAMILY_CALL_CHECKINS[outcome], now=now)
     recompute_timer(visit)
     audit(
         actor=actor,
@@ -144,6 +164,14 @@ def alert_acknowledge(
         new_return=new_return.isoformat() if new_return else None,
     )
     return alert
+
+
+def _tell_the_pair(visit: Visit, *, actor, kind: str, now) -> None:
+    """The office's answer to "nobody answers", as a check-in on the pair's behalf: the field page reads it (so the
+    pair know to wait, or to post the letter and leave) and the timeline shows it. The wait starts now."""
+    minutes = visit.school.policy().wait_if_late_minutes if kind == CheckInKind.FAMILY_COMING else None
+    CheckIn.objects.create(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=True, minutes=minutes)
+    visit.save(update_fields=["updated_at"])
 
 
 @transaction.atomic

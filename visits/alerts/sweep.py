@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from core.audit import audit
 from core.models import EscalationAction
@@ -52,6 +53,8 @@ def _audience(alert: VisitAlert) -> tuple[set[str], bool]:
     """Who hears of an alert, and whether by text as well as email (the board shows every alert)."""
     if alert.kind == AlertKind.DURESS:
         roles, by_text = step_audience(EscalationAction.POLICE_PROMPT)
+    elif alert.kind == AlertKind.CHILD_DANGER:
+        roles, by_text = step_audience(EscalationAction.ALERT_SENIOR)
     else:
         roles, by_text = step_audience(alert.action or EscalationAction.RING_LEAD)
     return set(roles), by_text
@@ -83,8 +86,26 @@ def field_link(visit: Visit) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("visits:field", args=[visit.pk])
 
 
+def visit_link(visit: Visit) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("visits:detail", args=[visit.pk])
+
+
+def family_phones(household) -> list[tuple[str, PhoneNumber]]:
+    """(who, number) to ring when nobody answers the door: the carers with parental responsibility who have a
+    phone, then the household's own number. From prefetched carers when there are any."""
+    phones = [
+        (f"{c.addressed_as} ({c.relationship})", c.phone)
+        for c in household.carers.all()
+        if c.parental_responsibility and c.phone
+    ]
+    if household.phone:
+        phones.append(("Home", household.phone))
+    return phones
+
+
 def alert_message(alert: VisitAlert, round_number: int = 0) -> tuple[str, str]:
-    """Subject and body. Need to know: who, where, due back, phone, vehicle; never the reason or reports."""
+    """Subject and body. Need to know: who, where, due back, phone, vehicle; never the reason or reports, nor
+    anything about a child (a child-in-danger alert says only that the visitors need a DSL, with a link)."""
     visit = alert.visit
     names = " and ".join(p.name for p in visit.people.all())
     local_due = timezone.localtime(visit.due_back)
@@ -98,8 +119,15 @@ def alert_message(alert: VisitAlert, round_number: int = 0) -> tuple[str, str]:
         f"Lead's mobile: {visit.lead_mobile or 'not given'}.",
         f"Vehicle: {visit.vehicle or 'not given'}.",
         "Nobody has acknowledged this yet." if round_number else "",
-        "Open the board to acknowledge what you did.",
     ]
+    if alert.kind == AlertKind.NO_ANSWER:
+        phones = "; ".join(f"{who}: {number}" for who, number in family_phones(visit.household))
+        lines.append(f"Ring the family now: {phones or 'no number on record'}. Say the visitors are at the door.")
+        lines.append("Then record on the board what they said: the visitors read it on their phones.")
+    elif alert.kind == AlertKind.CHILD_DANGER:
+        lines.append(f"Ring the lead now. The visit: {visit_link(visit)}")
+    else:
+        lines.append("Open the board to acknowledge what you did.")
     return subject, "\n".join(line for line in lines if line)
 
 

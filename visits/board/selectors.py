@@ -15,10 +15,11 @@ from core.dates import local_day_bounds
 from core.models import School
 from core.permissions import BOARD_ROLES, school_ids_where
 
-from ..alerts.sweep import sweep_status
+from ..alerts.sweep import family_phones, sweep_status
 from ..changes import GENERATION_KEY, recent_versions
+from ..field.doorstep import DOORSTEP_KINDS, doorstep_of
 from ..lifecycle import AWAY, ON_THE_DAY
-from ..models import AlertKind, AlertNotification, Visit, VisitAlert, VisitPerson, VisitRole
+from ..models import AlertKind, AlertNotification, CheckIn, Visit, VisitAlert, VisitPerson, VisitRole, VisitStatus
 
 # A failed message is named on its row while what it was about is still open (an unanswered alert, or the lead's
 # reminder while the pair are out): once someone has answered the alert, the office has nothing left to chase.
@@ -31,8 +32,8 @@ def open_duress(visit_ref="pk"):
 
 def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
     """Today's visits at the user's schools (or these schools: a board screen's), any still out from earlier, and
-    any with a duress alert nobody has yet confirmed safe (whatever their status): with the pair, open alerts and
-    messages that failed."""
+    any with a duress alert nobody has yet confirmed safe or a DSL still needed at the door (whatever their status):
+    with the pair, open alerts and messages that failed."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -43,6 +44,7 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     failed = AlertNotification.objects.filter(STILL_FAILING).select_related("user").order_by("failed_at")
+    doorstep = CheckIn.objects.filter(kind__in=DOORSTEP_KINDS).select_related("recorded_by").order_by("at", "pk")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
@@ -51,12 +53,21 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             Q(status__in=AWAY)
             | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY)
             | Exists(open_duress())
+            # A DSL is still needed after the pair are back, whatever the day: the card is where it is answered.
+            | Exists(
+                VisitAlert.objects.filter(
+                    visit=OuterRef("pk"), kind=AlertKind.CHILD_DANGER, acknowledged_at__isnull=True
+                )
+            )
         )
         .select_related("household", "school")
         .prefetch_related(
             Prefetch("people", queryset=people, to_attr="pair"),
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"),
             Prefetch("notifications", queryset=failed, to_attr="failed_notifications"),
+            # What is happening at the door, and whom the office rings when nobody answers it.
+            Prefetch("checkins", queryset=doorstep, to_attr="doorstep_checkins"),
+            "household__carers",
         )
         .order_by("scheduled_start", "pk")
     )
@@ -88,6 +99,7 @@ class BoardRow:
     on_site_too_long: bool
     people: list[Person]
     lead_mobile: Phone | None
+    doorstep: str = ""  # what is happening at the door, in words ("Waiting for colleague: ...")
 
     @property
     def lead_mobile_is_unusual(self) -> bool:
@@ -100,6 +112,11 @@ class BoardRow:
     def duress(self) -> VisitAlert | None:
         """The duress alert still up (until someone confirms the pair safe), if any."""
         return next((a for a in self.visit.open_alerts if a.is_duress), None)
+
+    @property
+    def family_phones(self) -> list[tuple[str, Phone]]:
+        """Whom the office rings when nobody answers the door (shown on that alert's card only)."""
+        return [(who, Phone(display=str(n), tel=n.as_e164)) for who, n in family_phones(self.visit.household)]
 
     @property
     def failures(self) -> list[str]:
@@ -148,6 +165,9 @@ def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
                 on_site_too_long=bool(on_site_at and now >= on_site_at),
                 people=[Person(name=p.name, role=p.role, mobile=phone(p.mobile_raw)) for p in visit.pair],
                 lead_mobile=phone(visit.lead_mobile_raw),
+                doorstep=doorstep_of(visit.doorstep_checkins).board_line(now)
+                if visit.status == VisitStatus.OUT
+                else "",
             )
         )
     # Duress first, on every board of the school, whatever the time of the visit.

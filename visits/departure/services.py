@@ -178,19 +178,20 @@ def checklist_override(*, visit, item: str, reason: str, actor, now=None) -> Che
     return override
 
 
-def check_out_blockers(visit, *, actor, now=None) -> list[str]:
+def check_out_blockers(visit, *, actor, now=None) -> list[ValidationError]:
     """Why this visit may not check out yet; empty when it may. Called inside the check-out transaction.
 
     The pre-departure checklist (authorised, address checked today, training, risk assessment, safe word,
     family told, social worker) is recorded in the audit trail as checked; the office also needs the lead's
-    mobile to ring, and the policies ask for a pair.
+    mobile to ring, and the policies ask for a pair. Each reason's code is its checklist item's key (or the
+    visit's field), so the page that refuses can link each to where it is done (selectors.where_to_fix).
     """
     blockers = [
-        f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
+        ValidationError(f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met", code=item.key)
         for item in departure_check_record(visit=visit, actor=actor, today=timezone.localdate(now_or(now)))
     ]
     if visit.people.count() < 2:
-        blockers.append("A home visit needs at least two visitors.")
+        blockers.append(ValidationError("A home visit needs at least two visitors.", code="people"))
     if not visit.lead_mobile:
-        blockers.append("Give the lead's mobile so the office can ring it.")
+        blockers.append(ValidationError("Give the lead's mobile so the office can ring it.", code="lead_mobile"))
     return blockers

@@ -1,4 +1,6 @@
-"""Field check-ins (services): check out, arrive, leave, return, not returning, running late.
+"""Field check-ins (services): check out, arrive, leave, return, not returning, running late; what happens at
+the door (waiting for a colleague, a parent running late, nobody answering, the letter posted, a child alone or in
+danger); and undoing a return tapped by mistake.
 
 The pair record them from a phone; the office records them on their behalf from a call (`CheckIn.recorded_by`
 keeps who). Each one locks the visit, moves its status through the lifecycle, recomputes the alert timer
@@ -15,10 +17,22 @@ from django.utils import timezone
 from core.audit import audit
 
 from ..alerts.services import ROUND_FIELDS, rebased_due_back, recompute_timer, resolve_open_alerts, start_new_round
+from ..alerts.sweep import store_alert
 from ..departure.services import check_out_blockers
 from ..lifecycle import _transition, now_or
-from ..models import AlertKind, AlertOutcome, CheckIn, CheckInKind, Visit, VisitStatus
+from ..models import (
+    CLOSED_BY_A_PERSON,
+    AlertKind,
+    AlertOutcome,
+    CheckIn,
+    CheckInKind,
+    Visit,
+    VisitAlert,
+    VisitRole,
+    VisitStatus,
+)
 from ..permissions import is_pair, may_check_in
+from .doorstep import DOORSTEP_KINDS, Doorstep, doorstep_of
 
 S = VisitStatus
 # Which statuses each check-in moves the visit through, from where.
@@ -119,6 +133,11 @@ def visit_check_in(*, visit: Visit, actor, kind: str, now=None) -> CheckIn:
         # They are safe and off site: an open on-site alert is answered; once back, so is everything else.
         kinds = [AlertKind.ON_SITE_TOO_LONG] if kind == CheckInKind.LEFT else None
         resolve_open_alerts(visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now, kinds=kinds)
+    elif kind == CheckInKind.ARRIVED:
+        # Someone came to the door after all: the office need not ring the family any more.
+        resolve_open_alerts(
+            visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now, kinds=[AlertKind.NO_ANSWER]
+        )
     checkin = _finish(locked, actor=actor, kind=kind, now=now, fields=fields)
     visit.status = locked.status
     return checkin
@@ -159,3 +178,195 @@ def visit_extend(*, visit: Visit, actor, minutes: int, now=None) -> CheckIn:
         minutes=minutes,
         fields=["extended_minutes", *ROUND_FIELDS],
     )
+
+
+# --- At the door ------------------------------------------------------------------------------------------------
+
+
+def doorstep(visit: Visit) -> Doorstep:
+    """What is happening at the door, from the visit's check-ins (one query)."""
+    return doorstep_of(visit.checkins.filter(kind__in=DOORSTEP_KINDS).select_related("recorded_by"))
+
+
+def _at_the_door(visit: Visit, kind: str) -> Doorstep:
+    """The doorstep steps are for the time between leaving school and going in (or leaving for good)."""
+    if visit.status != VisitStatus.OUT:
+        raise ValidationError(
+            f"“{CheckInKind(kind).label}” is for the door, before you go in: the visit is "
+            f"{visit.get_status_display().lower()}."
+        )
+    state = doorstep(visit)
+    if state.letter_posted_at:
+        raise ValidationError(
+            f"You posted the letter at {timezone.localtime(state.letter_posted_at):%H:%M}: head back, and tap "
+            "“Returned to school” when you are there."
+        )
+    return state
+
+
+@transaction.atomic
+def visit_here(*, visit: Visit, actor, now=None) -> CheckIn:
+    """ "I'm here: waiting for my colleague". When staff travel separately both must be there before knocking (000,
+    001, 002): the first to arrive waits outside. When the other visitor has already said so, this tap is the
+    arrival (both are here); the office's tap on their behalf only records that one of them is there."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    state = _at_the_door(locked, CheckInKind.HERE)
+    pair = {p.user_id for p in locked.people.all() if p.role in (VisitRole.LEAD, VisitRole.SECOND)}
+    mine = is_pair(actor, locked)
+    if mine and actor.pk in state.here_user_ids:
+        raise ValidationError(
+            "You have already said you are here. When your colleague arrives, tap “We are both here”."
+        )
+    if mine and len(pair) == 2 and pair - {actor.pk} <= state.here_user_ids:
+        checkin = visit_check_in(visit=locked, actor=actor, kind=CheckInKind.ARRIVED, now=now)
+    else:
+        checkin = _finish(locked, actor=actor, kind=CheckInKind.HERE, now=now)
+    visit.status = locked.status
+    return checkin
+
+
+@transaction.atomic
+def visit_parent_late(*, visit: Visit, actor, now=None) -> CheckIn:
+    """The parent is running late: wait at most the policy's minutes (001), once per visit. The field page counts
+    down and, when the wait runs out, says to post the letter and leave."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    state = _at_the_door(locked, CheckInKind.PARENT_LATE)
+    if state.wait_from:
+        until = timezone.localtime(state.wait_until)
+        if state.wait_over(now):
+            raise ValidationError(
+                f"You have waited as long as the policy asks ({state.wait_minutes} minutes, until {until:%H:%M}): "
+                "post the letter through the door and leave."
+            )
+        raise ValidationError(f"You are already waiting for the family: until {until:%H:%M} at most.")
+    minutes = locked.school.policy().wait_if_late_minutes
+    return _finish(locked, actor=actor, kind=CheckInKind.PARENT_LATE, now=now, minutes=minutes)
+
+
+@transaction.atomic
+def visit_no_answer(*, visit: Visit, actor, now=None) -> CheckIn:
+    """Nobody answers the door. Staff do not ring the family from their own phones (001): the office is asked at
+    once, by an alert on the board and an email, to ring them; its answer ("they are coming" or "no answer")
+    reaches the field page as a check-in (alerts.services.alert_acknowledge)."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    _at_the_door(locked, CheckInKind.NO_ANSWER)
+    if locked.alerts.filter(kind=AlertKind.NO_ANSWER, acknowledged_at__isnull=True).exists():
+        raise ValidationError("The office is already ringing the family: their answer will show on this page.")
+    checkin = _finish(locked, actor=actor, kind=CheckInKind.NO_ANSWER, now=now)
+    store_alert(visit=locked, key=f"no_answer:{checkin.pk}", kind=AlertKind.NO_ANSWER, due_at=now, now=now)
+    recompute_timer(locked)
+    return checkin
+
+
+@transaction.atomic
+def visit_letter_posted(*, visit: Visit, actor, now=None) -> CheckIn:
+    """Nobody in: the letter goes through the letter box (004) and the pair head back. The Home Visit Form then
+    starts at "No access: letter posted". The office need not ring the family any more."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    _at_the_door(locked, CheckInKind.LETTER_POSTED)
+    resolve_open_alerts(
+        visit=locked, actor=actor, outcome=AlertOutcome.RESOLVED_BY_CHECKIN, now=now, kinds=[AlertKind.NO_ANSWER]
+    )
+    return _finish(locked, actor=actor, kind=CheckInKind.LETTER_POSTED, now=now)
+
+
+@transaction.atomic
+def visit_child_in_danger(*, visit: Visit, actor, now=None) -> CheckIn:
+    """A child alone, unsupervised or in danger (000, 002): the school's DSLs and Principal are told at once by text
+    and email (nothing about the child: a link to the visit), and the board shows that a DSL is needed, without
+    details. 999 for immediate danger is the pair's own call, from the field page; the concern itself is written
+    on the concern form, which only the DSLs and the Principal read. A second tap while the alert is open is
+    recorded on the timeline and sends nothing more."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    if not locked.is_away:
+        raise ValidationError(
+            "This is for while you are out on the visit. Back at school, speak to a DSL now and raise a concern."
+        )
+    checkin = _finish(locked, actor=actor, kind=CheckInKind.CHILD_DANGER, now=now)
+    if not locked.alerts.filter(kind=AlertKind.CHILD_DANGER, acknowledged_at__isnull=True).exists():
+        store_alert(visit=locked, key=f"child_danger:{checkin.pk}", kind=AlertKind.CHILD_DANGER, due_at=now, now=now)
+        recompute_timer(locked)
+    return checkin
+
+
+# --- Undoing a return tapped by mistake ------------------------------------------------------------------------
+
+UNDO_WINDOW = datetime.timedelta(minutes=2)
+RETURNS = (CheckInKind.RETURNED, CheckInKind.NOT_RETURNING)
+
+
+def undo_until(visit: Visit, checkins=None) -> datetime.datetime | None:
+    """Until when the visit's return may be undone (None: there is none to undo). `checkins`: the visit's,
+    prefetched; otherwise read."""
+    if visit.status != VisitStatus.RETURNED:
+        return None
+    rows = checkins if checkins is not None else visit.checkins.filter(kind__in=RETURNS)
+    back = max((c for c in rows if c.kind in RETURNS), key=lambda c: (c.at, c.pk), default=None)
+    return back.at + UNDO_WINDOW if back else None
+
+
+@transaction.atomic
+def visit_undo_return(*, visit: Visit, actor, now=None) -> CheckIn:
+    """Undo "Returned to school" or "Not returning" within two minutes of the tap: the visit goes back to where it
+    was, and the alerts the return answered are open again (and sent again now), so the sweep alerts as if the
+    return never happened. Both the return and its undoing stay on the timeline. Duress and child-in-danger
+    alerts are never touched: a return does not close them, so an undo has nothing to reopen."""
+    now = now_or(now)
+    locked = _lock_for(actor, visit)
+    back = locked.checkins.filter(kind__in=RETURNS).order_by("-at", "-pk").first()
+    if locked.status != VisitStatus.RETURNED or back is None:
+        raise ValidationError(f"There is no return to undo: the visit is {locked.get_status_display().lower()}.")
+    if now > back.at + UNDO_WINDOW:
+        raise ValidationError(
+            f"“{back.get_kind_display()}” was recorded at {timezone.localtime(back.at):%H:%M}: it can be undone for "
+            "two minutes only. If you are not back at school, ring the office now."
+        )
+    before = _status_before(locked, back)
+    _transition(locked, to_status=before, actor=actor, now=now, note=f"Undone: “{back.get_kind_display()}”")
+    _reopen_alerts_closed_by(locked, back, actor=actor, now=now)
+    checkin = _finish(locked, actor=actor, kind=CheckInKind.RETURN_UNDONE, now=now)
+    visit.status = locked.status
+    return checkin
+
+
+def _status_before(visit: Visit, back: CheckIn) -> str:
+    """Where the visit was when the return was tapped: the status its first move (at the same moment, e.g. on site
+    -> left -> returned) started from."""
+    status = VisitStatus.RETURNED
+    for move in visit.transitions.filter(at=back.at).order_by("-pk"):
+        if move.to_status != status:
+            break
+        status = move.from_status
+    if status == VisitStatus.RETURNED:
+        raise ValidationError("This return cannot be undone: ring the office.")
+    return status
+
+
+def _reopen_alerts_closed_by(visit: Visit, back: CheckIn, *, actor, now) -> None:
+    closed = visit.alerts.filter(
+        outcome=AlertOutcome.RESOLVED_BY_CHECKIN, acknowledged_at=back.at, acknowledged_by=back.recorded_by_id
+    ).exclude(kind__in=CLOSED_BY_A_PERSON)
+    for alert in closed:
+        # An overdue step that a later one had taken over stays quiet, as store_alert left it.
+        taken_over = (
+            alert.kind == AlertKind.OVERDUE
+            and alert.step_order is not None
+            and visit.alerts.filter(
+                kind=AlertKind.OVERDUE, step_order__gt=alert.step_order, raised_at__gte=alert.raised_at
+            ).exists()
+        )
+        VisitAlert.objects.filter(pk=alert.pk).update(
+            acknowledged_at=None, acknowledged_by=None, outcome="", next_repeat_at=None if taken_over else now
+        )
+        audit(
+            actor=actor,
+            action="alert.reopen",
+            obj=alert,
+            school=visit.school,
+            summary=f"{alert.title}: open again, the return was undone",
+        )

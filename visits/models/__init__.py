@@ -6,6 +6,7 @@ Import them from here: `from visits.models import Visit`.
 from ..lifecycle import VisitStatus
 from .after import FollowUpAction, Incident, IncidentKind, PresentPerson, VisitConcern, VisitOutcome, VisitReport
 from .alerts import (
+    CLOSED_BY_A_PERSON,
     CONFIRMED_SAFE,
     AlertKind,
     AlertNotification,
@@ -28,6 +29,7 @@ from .visit import (
 )
 
 __all__ = [
+    "CLOSED_BY_A_PERSON",
     "CONFIRMED_SAFE",
     "AlertKind",
     "AlertNotification",

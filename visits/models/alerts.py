@@ -13,6 +13,9 @@ class AlertKind(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
     ON_SITE_TOO_LONG = "on_site_too_long", "On site too long: check on them"
     DURESS = "duress", "Duress: code word"
+    # Raised from the doorstep (visits/field/services.py): the office rings the family; the DSLs are needed now.
+    NO_ANSWER = "no_answer", "Nobody answers: ring the family now"
+    CHILD_DANGER = "child_danger", "Safeguarding: the visitors need a DSL now"
 
 
 class AlertOutcome(models.TextChoices):
@@ -25,9 +28,16 @@ class AlertOutcome(models.TextChoices):
     SAFE_SPOKE = "safe_spoke", "Confirmed safe: I spoke to them on the phone"
     SAFE_BACK = "safe_back", "Confirmed safe: they are back"
     SAFE_POLICE = "safe_police", "Confirmed safe: the police confirmed it"
+    # The office's answer to "nobody answers", which the pair read on the field page.
+    FAMILY_COMING = "family_coming", "Rang the family: they are coming"
+    FAMILY_NO_ANSWER = "family_no_answer", "Rang the family: no answer"
+    DSL_SPOKE = "dsl_spoke", "A DSL has spoken to the visitors"
 
 
 CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_BACK, AlertOutcome.SAFE_POLICE)
+# Alerts that only a person's answer closes: no check-in, extension or return by the pair does (a return can be
+# coerced; a child in danger still needs the DSL once the pair are back).
+CLOSED_BY_A_PERSON = (AlertKind.DURESS, AlertKind.CHILD_DANGER)
 
 
 class VisitAlert(models.Model):
@@ -96,6 +106,11 @@ class VisitAlert(models.Model):
     @property
     def is_duress(self) -> bool:
         return self.kind == AlertKind.DURESS
+
+    @property
+    def is_doorstep(self) -> bool:
+        """Raised from the doorstep: answered by what the office did, never with a new return time."""
+        return self.kind in (AlertKind.NO_ANSWER, AlertKind.CHILD_DANGER)
 
 
 class NotificationChannel(models.TextChoices):

@@ -16,6 +16,15 @@ class CheckInKind(models.TextChoices):
     EXTENDED = "extended", "Running late: extended"
     DURESS = "duress", "Duress"
     OFFICE_CODE_WORD = "office_code_word", "Code word received on a call"
+    # At the door (the seeds' "during the visit"): visits/field/services.py, shown by visits/field/doorstep.py.
+    HERE = "here", "Here: waiting for my colleague"
+    PARENT_LATE = "parent_late", "Parent running late: waiting"
+    NO_ANSWER = "no_answer", "Nobody answers: the office rings the family"
+    FAMILY_COMING = "family_coming", "The office rang the family: they are coming"
+    FAMILY_NO_ANSWER = "family_no_answer", "The office rang the family: no answer"
+    LETTER_POSTED = "letter_posted", "Letter posted: nobody in"
+    CHILD_DANGER = "child_danger", "Child alone or in danger: DSL alerted"
+    RETURN_UNDONE = "return_undone", "Return undone: not back yet"
 
 
 class CheckIn(models.Model):

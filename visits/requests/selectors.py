@@ -26,6 +26,7 @@ def visit_page_queryset() -> QuerySet[Visit]:
         "people__user",
         "children",
         "transitions__actor",
+        "checkins__recorded_by",
         "decisions__decided_by",
         "parent_notifications__recorded_by",
     )

@@ -18,6 +18,7 @@ from families.access import households_seen_among, may_see_family
 from .. import permissions
 from ..access import get_visit_for
 from ..departure.selectors import checklist_panel
+from ..field.selectors import visit_timeline
 from ..lifecycle import SUBMITTABLE
 from ..models import Visit, VisitStatus
 from . import policy, selectors, services
@@ -127,6 +128,7 @@ def visit_detail(request, pk, cancel_form=None):
             else None,
             "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
             "checklist": checklist_panel(visit=visit, user=request.user),
+            "timeline": visit_timeline(visit),
         },
         status=400 if cancel_form else 200,
     )

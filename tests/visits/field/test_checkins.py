@@ -76,7 +76,7 @@ def test_the_pair_goes_through_the_whole_visit(client, cast, visit):
     ]
     for kind, status, (hour, minute) in steps:
         with at(hour, minute):
-            response = post(client, cast.staff, visit, kind=kind)
+            response = post(client, cast.staff, visit, kind=kind, confirm="yes")
         assert response.status_code == 302
         visit.refresh_from_db()
         assert visit.status == status
@@ -105,7 +105,7 @@ def test_not_returning_finishes_the_visit_safely_from_on_site(client, cast, visi
         visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
         visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.ARRIVED)
     with at(10, 30):
-        post(client, cast.staff2, visit, kind="not_returning")
+        post(client, cast.staff2, visit, kind="not_returning", confirm="yes")
     visit.refresh_from_db()
     assert visit.status == VisitStatus.RETURNED and visit.alert_due_at is None
     assert "finished and safe" in visit.transitions.last().note
