@@ -71,7 +71,7 @@ def incident_record(
     )
     incident.full_clean()
     incident.save()
-    audit(actor=recorded_by, action="incident.record", obj=incident, summary=f"Recorded {incident}")
+    audit(actor=recorded_by, action="incident.record", obj=incident, summary=f"Recorded {incident.audit_name}")
     roles = (Role.PRINCIPAL,) if incident.principal_only else (Role.DSL, Role.PRINCIPAL)
     notify_by_email(
         users_with_role(school=visit.school, roles=roles).exclude(email=""),
@@ -79,9 +79,14 @@ def incident_record(
         f"An incident ({incident.get_kind_display().lower()}) has been recorded.\n"
         f"Read it in the home-visits system: {incident.get_absolute_url()}\n",
     )
-    # Any incident marks the household's risk assessment for review (policy 002, Appendix 1).
+    # Any incident marks the household's risk assessment for review (policy 002, Appendix 1). An accusation
+    # against staff is the Principal's alone: the assessment says only that the Principal is reviewing it.
     risk_assessment_mark_for_review(
-        household=visit.household, reason=f"Incident: {incident}", actor=recorded_by, now=now
+        household=visit.household,
+        reason="" if incident.principal_only else f"Incident: {incident}",
+        by_principal=incident.principal_only,
+        actor=recorded_by,
+        now=now,
     )
     return incident
 

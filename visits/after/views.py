@@ -206,7 +206,7 @@ def incident_detail(request, pk):
         ),
         pk=pk,
     )
-    audit(actor=request.user, action="incident.view", obj=incident, summary=f"Viewed {incident}")
+    audit(actor=request.user, action="incident.view", obj=incident, summary=f"Viewed {incident.audit_name}")
     return render(request, "visits/incident_detail.html", {"incident": incident})
 
 

@@ -229,6 +229,12 @@ class Incident(models.Model):
     def principal_only(self) -> bool:
         return self.kind == IncidentKind.ACCUSATION
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit trail names it: a Principal-only record by its number alone, since a trail entry may be
+        read by others (a DPO, the admin) and must not say that an accusation exists."""
+        return f"restricted incident {self.pk}" if self.principal_only else str(self)
+
 
 class VisitConcern(models.Model):
     """A concern raised from a visit. The link lives here, on the visits side: safeguarding's concerns never
