@@ -100,6 +100,10 @@ def alert_message(alert: VisitAlert, round_number: int = 0) -> tuple[str, str]:
         "Nobody has acknowledged this yet." if round_number else "",
         "Open the board to acknowledge what you did.",
     ]
+    if alert.is_duress:
+        # Only a DSL or the Principal closes it, often from their phone: the page to do it on.
+        confirm = settings.SITE_URL.rstrip("/") + reverse("board-confirm-safe", args=[alert.pk])
+        lines.append(f"Only a DSL or the Principal closes it, once they know the pair are safe: {confirm}")
     return subject, "\n".join(line for line in lines if line)
 
 

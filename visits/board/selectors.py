@@ -18,7 +18,7 @@ from core.permissions import BOARD_ROLES, school_ids_where
 from ..alerts.sweep import sweep_status
 from ..changes import GENERATION_KEY, recent_versions
 from ..lifecycle import AWAY, ON_THE_DAY
-from ..models import AlertKind, AlertNotification, Visit, VisitAlert, VisitPerson, VisitRole
+from ..models import AlertKind, AlertNotification, CheckIn, Visit, VisitAlert, VisitPerson, VisitRole
 
 # A failed message is named on its row while what it was about is still open (an unanswered alert, or the lead's
 # reminder while the pair are out): once someone has answered the alert, the office has nothing left to chase.
@@ -32,7 +32,7 @@ def open_duress(visit_ref="pk"):
 def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
     """Today's visits at the user's schools (or these schools: a board screen's), any still out from earlier, and
     any with a duress alert nobody has yet confirmed safe (whatever their status): with the pair, open alerts and
-    messages that failed."""
+    messages that failed, and the check-ins beside a duress alert."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -43,6 +43,8 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     failed = AlertNotification.objects.filter(STILL_FAILING).select_related("user").order_by("failed_at")
+    # Check-ins beside a duress alert (none of them closes it): only visits with one open, so one small query.
+    duress_checkins = CheckIn.objects.filter(Exists(open_duress("visit_id"))).select_related("recorded_by")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
@@ -57,6 +59,7 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             Prefetch("people", queryset=people, to_attr="pair"),
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"),
             Prefetch("notifications", queryset=failed, to_attr="failed_notifications"),
+            Prefetch("checkins", queryset=duress_checkins, to_attr="duress_checkins"),
         )
         .order_by("scheduled_start", "pk")
     )

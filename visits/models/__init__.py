@@ -4,7 +4,16 @@ Import them from here: `from visits.models import Visit`.
 """
 
 from ..lifecycle import VisitStatus
-from .after import FollowUpAction, Incident, IncidentKind, PresentPerson, VisitConcern, VisitOutcome, VisitReport
+from .after import (
+    EntryInvitation,
+    FollowUpAction,
+    Incident,
+    IncidentKind,
+    PresentPerson,
+    VisitConcern,
+    VisitOutcome,
+    VisitReport,
+)
 from .alerts import (
     CONFIRMED_SAFE,
     AlertKind,
@@ -37,6 +46,7 @@ __all__ = [
     "CheckInKind",
     "ChecklistOverride",
     "Decision",
+    "EntryInvitation",
     "FollowUpAction",
     "Incident",
     "IncidentKind",

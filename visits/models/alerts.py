@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from core.models import EscalationAction
 
+from .field import CheckInKind
 from .visit import Visit
 
 
@@ -21,13 +22,13 @@ class AlertOutcome(models.TextChoices):
     POLICE_CALLED = "police_called", "Police called"
     CHECKED_FINE = "checked_fine", "Checked on them: all fine"
     RESOLVED_BY_CHECKIN = "resolved_by_checkin", "Resolved by a check-in"
-    # The only ways a duress alert closes: a named person confirms the pair are safe, and says how.
-    SAFE_SPOKE = "safe_spoke", "Confirmed safe: I spoke to them on the phone"
-    SAFE_BACK = "safe_back", "Confirmed safe: they are back"
+    # The only ways a duress alert closes: a DSL or the Principal confirms the pair are safe, and says how they know.
+    SAFE_SPOKE = "safe_spoke", "Confirmed safe: spoke to them"
+    SAFE_SAW = "safe_saw", "Confirmed safe: saw them"
     SAFE_POLICE = "safe_police", "Confirmed safe: the police confirmed it"
 
 
-CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_BACK, AlertOutcome.SAFE_POLICE)
+CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_SAW, AlertOutcome.SAFE_POLICE)
 
 
 class VisitAlert(models.Model):
@@ -46,8 +47,8 @@ class VisitAlert(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=AlertOutcome.choices, blank=True)
     police_reference = models.CharField(max_length=60, blank=True)
-    # For duress, calling the police is a step that leaves the alert up (it closes only when someone confirms
-    # the pair are safe): when the office said it called them.
+    # For duress, calling the police is a step that leaves the alert up (it closes only when a DSL or the
+    # Principal confirms the pair are safe): when the office, a DSL or the Principal said they called them.
     police_called_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
     # Unanswered alerts are sent again, then to the next step's people: how many rounds are queued so far and
@@ -96,6 +97,12 @@ class VisitAlert(models.Model):
     @property
     def is_duress(self) -> bool:
         return self.kind == AlertKind.DURESS
+
+    def checkins_after(self, checkins) -> list:
+        """Of the visit's check-ins, those after this alert was raised (the code word itself left out): shown
+        beside a duress alert, since someone can be made to press "Returned"; none of them closes it."""
+        code_word = (CheckInKind.DURESS, CheckInKind.OFFICE_CODE_WORD)
+        return [c for c in checkins if c.at >= self.raised_at and c.kind not in code_word]
 
 
 class NotificationChannel(models.TextChoices):
