@@ -50,9 +50,8 @@ TRUST_ADMIN_PAGES = Words(
 )
 BOARD = Words(
     what="The office board is not for your role",
-    instead="The board is for the office, the DSLs and the Principal. To record your own visit's check-ins, open "
-    "the visit from Visits and use its check-in page; if you are worried about colleagues who are out, ring the "
-    "school office.",
+    instead="To record your own visit's check-ins, open the visit from Visits and use its check-in page; if you "
+    "are worried about colleagues who are out, ring the school office.",
 )
 
 # Per URL name, per status (None: any), the words for a refusal there.

@@ -62,7 +62,7 @@ class ConfirmSafeForm(Form):
     how = forms.ChoiceField(
         label="How do you know they are safe?",
         choices=[(c.value, c.label.removeprefix("Confirmed safe: ").capitalize()) for c in CONFIRMED_SAFE],
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={"required": "Choose how you know they are safe."},
     )
     note = forms.CharField(

@@ -27,7 +27,7 @@ from .sweep import store_alert
 
 def resolve_open_alerts(*, visit: Visit, actor, outcome: str, now, kinds=None) -> int:
     """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked.
-    Never a duress alert: only a named person confirming the pair are safe closes that (alert_acknowledge)."""
+    Never a duress alert: only a DSL or the Principal confirming the pair are safe closes that (alert_confirm_safe)."""
     open_alerts = visit.alerts.filter(acknowledged_at__isnull=True).exclude(kind=AlertKind.DURESS)
     if kinds:
         open_alerts = open_alerts.filter(kind__in=kinds)

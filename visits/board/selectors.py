@@ -101,7 +101,7 @@ class BoardRow:
 
     @cached_property
     def duress(self) -> VisitAlert | None:
-        """The duress alert still up (until someone confirms the pair safe), if any."""
+        """The duress alert still up (until a DSL or the Principal confirms the pair safe), if any."""
         return next((a for a in self.visit.open_alerts if a.is_duress), None)
 
     @property

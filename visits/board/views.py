@@ -227,13 +227,17 @@ def confirm_safe(request, pk):
                 return redirect("board-confirm-safe", pk=alert.pk)
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Opened the duress alert on {visit}")
     seniors = users_with_role(school=visit.school, roles=SENIOR).select_related("profile").order_by("first_name")
+    pair = [p for p in visit.people.all() if p.user_id]
+    usual = {str(getattr(getattr(p.user, "profile", None), "mobile", "")) for p in pair}
     return render(
         request,
         "visits/alert_confirm_safe.html",
         {
             "alert": alert,
             "visit": visit,
-            "pair": [p for p in visit.people.all() if p.user_id],
+            "pair": pair,
+            # The lead's number for this visit, when it is not the one shown by their name.
+            "lead_mobile_today": visit.lead_mobile if str(visit.lead_mobile or "") not in usual else None,
             "since": alert.checkins_after(visit.checkins.all()),
             "may_confirm": may_confirm,
             "form": form,

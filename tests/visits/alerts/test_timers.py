@@ -1,6 +1,7 @@
 """Timers that cannot be fooled, by time travel: due back re-based on the real check-out, the chain frozen at
-check-out, duress that stays up until someone confirms the pair safe, unanswered alerts that repeat and climb,
-the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by name."""
+check-out, duress that stays up until a DSL or the Principal confirms the pair safe, unanswered alerts that repeat
+and climb, the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by
+name."""
 
 import datetime
 import smtplib
@@ -394,8 +395,8 @@ def test_duress_repeats_until_the_police_are_called(cast, out):
 
 
 def test_duress_keeps_repeating_after_the_pair_press_returned(cast, out):
-    """A coerced visitor can be made to press "Returned": the duress alert is sent again until someone confirms
-    the pair safe, and being back raises nothing else."""
+    """A coerced visitor can be made to press "Returned": the duress alert is sent again until a DSL or the
+    Principal confirms the pair safe, and being back raises nothing else."""
     alert = _duress(cast, out)
     with at(10, 22):
         visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.RETURNED)
