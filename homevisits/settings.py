@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "homevisits.refusals.RefusalPageMiddleware",  # a refusal with no body of its own (a bare 405) gets words
     "core.screen_auth.BoardScreenMiddleware",  # a reception screen's device cookie (the board only)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -104,6 +105,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "homevisits.urls"
+CSRF_FAILURE_VIEW = "homevisits.refusals.csrf_failure"  # an expired form: a page in the site's layout, in words
 WSGI_APPLICATION = "homevisits.wsgi.application"
 
 TEMPLATES = [

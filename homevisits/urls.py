@@ -40,3 +40,8 @@ urlpatterns = [
     path("board/", include("visits.board.urls")),
     path("", include(reporting_urls.site_urlpatterns)),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Refusals in the site's layout, in words (homevisits/refusals.py).
+handler400 = "homevisits.refusals.bad_request"
+handler403 = "homevisits.refusals.permission_denied"
+handler404 = "homevisits.refusals.page_not_found"

@@ -53,6 +53,11 @@ class RiskAssessment(models.Model):
     signed_off_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
     stale_reason = models.CharField(max_length=300, blank=True)
+    review_by_principal = models.BooleanField(
+        default=False,
+        help_text="Marked for review for a reason only the Principal may know (an accusation against a member of "
+        "staff): everyone else reads only that, and only the Principal redoes it.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -79,6 +84,9 @@ class RiskAssessment(models.Model):
 
     def stale_reason_on(self, day: datetime.date) -> str:
         """Why this assessment cannot be relied on for a visit on `day`; '' when it is current."""
+        if self.review_by_principal:
+            also = f" Also marked for review: {self.stale_reason}" if self.stale_reason else ""
+            return f"Marked for review by the Principal.{also}"
         if self.stale_since:
             return f"Marked for review: {self.stale_reason}"
         if self.review_on < day:

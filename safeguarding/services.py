@@ -14,7 +14,7 @@ from core.audit import audit
 from core.mail import notify_by_email
 from core.models import School, StaffProfile
 from core.permissions import may_keep_safeguarding_records, may_raise_concerns
-from core.roles import SENIOR, Role, is_senior, schools_where
+from core.roles import SENIOR, Role, has_role, is_senior, schools_where
 from core.scoping import school_ids_for
 from core.selectors import schools_of, users_with_role
 from families.access import may_see_family
@@ -56,6 +56,17 @@ class RiskRowInput:
     controls: str
 
 
+def risk_redo_refusal(*, actor, household) -> str:
+    """Why `actor` may not redo the household's assessment ("" when they may): one marked for review by the
+    Principal is the Principal's to redo. The page explains it; the verb refuses it."""
+    current = RiskAssessment.objects.filter(household=household).only("review_by_principal").first()
+    if current is None or not current.review_by_principal:
+        return ""
+    if has_role(actor, Role.PRINCIPAL, school=household.school):
+        return ""
+    return "This household's risk assessment is marked for review by the Principal, so only the Principal redoes it."
+
+
 @transaction.atomic
 def risk_assessment_create(
     *,
@@ -76,6 +87,9 @@ def risk_assessment_create(
     _require_school(actor, household.school)
     if not may_see_family(actor, household):
         raise PermissionDenied("Only the staff visiting this household, a DSL or the Principal assess it.")
+    refusal = risk_redo_refusal(actor=actor, household=household)
+    if refusal:
+        raise PermissionDenied(refusal)
     if not rows:
         raise ValidationError("An assessment needs at least one hazard.")
     policy = household.school.policy()
@@ -145,19 +159,35 @@ def risk_assessment_sign_off(*, assessment: RiskAssessment, actor, now=None) -> 
 
 
 @transaction.atomic
-def risk_assessment_mark_for_review(*, household, reason: str, actor, now=None) -> RiskAssessment | None:
+def risk_assessment_mark_for_review(
+    *, household, actor, reason: str = "", by_principal: bool = False, now=None
+) -> RiskAssessment | None:
     """Make the household's current assessment stale, e.g. after an incident at the address.
 
-    Returns the assessment marked, or None if the household has none yet.
+    `by_principal`: the reason is for the Principal alone (an accusation against a member of staff). Nothing of it
+    is stored on the assessment or in the audit trail: everyone reads "marked for review by the Principal", and
+    only the Principal redoes the assessment. Returns the assessment marked, or None if the household has none yet.
     """
     _require_school(actor, household.school)
-    if not reason.strip():
+    if not (reason.strip() or by_principal):
         raise ValidationError("Say why the assessment needs review.")
     assessment = RiskAssessment.objects.select_for_update().filter(household=household).first()
     if assessment is None:
         return None
-    if assessment.stale_since is None:
-        assessment.stale_since = now or timezone.now()
+    now = now or timezone.now()
+    if by_principal and not assessment.review_by_principal:
+        assessment.stale_since = assessment.stale_since or now
+        assessment.review_by_principal = True
+        assessment.save(update_fields=["stale_since", "review_by_principal"])
+        audit(
+            actor=actor,
+            action="risk.mark_for_review",
+            obj=assessment,
+            school=household.school,
+            summary=f"Risk assessment for {household.name} marked for review by the Principal",
+        )
+    elif not by_principal and assessment.stale_since is None:
+        assessment.stale_since = now
         assessment.stale_reason = reason.strip()[:300]
         assessment.save(update_fields=["stale_since", "stale_reason"])
         audit(

@@ -298,6 +298,7 @@ def household_risk(request, pk):
             "household": household,
             "assessments": assessments,
             "today": timezone.localdate(),
+            "redo_refusal": services.risk_redo_refusal(actor=request.user, household=household),
         },
     )
 
@@ -305,6 +306,9 @@ def household_risk(request, pk):
 @login_required
 def risk_new(request, pk):
     household = _family_household(request.user, pk)
+    refusal = services.risk_redo_refusal(actor=request.user, household=household)
+    if refusal:
+        raise PermissionDenied(refusal)
     policy = household.school.policy()
     matrix = policy.risk_matrix
     today = timezone.localdate()

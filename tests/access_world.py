@@ -194,6 +194,9 @@ def _cast():
         for school in (oak, river)
         for key, role in SCHOOL_CAST.items()
     }
+    for username, user in users.items():  # an address each, so the emails a record sends can be read back
+        user.email = f"{username}@example.org"
+        user.save(update_fields=["email"])
     admin = users["trust-admin"] = make_member("trust-admin", [oak, river], Role.TRUST_ADMIN)
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])

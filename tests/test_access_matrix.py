@@ -28,7 +28,7 @@ from django.contrib.admin import site as admin_site
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, TestCase
 from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -40,6 +40,7 @@ from tests.helpers import forget_cached, mark_second_factor_passed
 from tests.safeguarding.test_risk import _post_data as risk_data
 from tests.visits.after.test_reports import _form as report_data
 from tests.visits.requests.test_visit_form import _form as request_data
+from visits.models import AlertNotification
 
 pytestmark = [
     pytest.mark.xdist_group("access_matrix"),  # one world per run, not one per worker
@@ -140,6 +141,13 @@ def _visible(s: str) -> dict[str, frozenset]:
 
 VISIBLE = {f"MARKER-{s.upper()}-{what}": who for s in "ab" for what, who in _visible(s).items()}
 MARKER = re.compile(rb"MARKER-[AB]-[a-z-]+[a-z]")
+# Need to know for an accusation against a member of staff: besides its own words (the incident-details marker),
+# nothing may even say that one exists (a risk assessment's review reason, a dashboard panel, the next visit's
+# checklist) to anyone but a Principal. Both schools' worlds hold one, so any other page naming one leaks it.
+ACCUSATION = re.compile(rb"accus|allegation", re.IGNORECASE)
+PRINCIPALS = frozenset({"a_principal", "b_principal"})
+# A refusal is never bare: the site's layout, and what was refused, why, what to do instead, a link back.
+WORDED_REFUSAL = (b'id="main"', b"data-refusal=", b'class="refusal-why"', b'class="refusal-instead"', b"refusal-back")
 
 
 def may_see(marker: str, who: str) -> bool:
@@ -170,6 +178,7 @@ class Rule:
     kind: str = "app"  # "app"; "public" (anyone, leaks nothing); "third_party" (allauth); "admin"
     unavailable_ok: bool = False  # a 503 is an answer here (the health check while the sweep is not running)
     effective: bool = True  # a POST with `data` by someone allowed changes something (so the body is a real one)
+    explains_accusations: bool = False  # its own form offers "accusation" as a choice (the word says nothing)
 
 
 def same(who, **rest) -> Rule:
@@ -230,7 +239,8 @@ RULES: dict[str, Rule | list[Rule]] = {
         effective=False,
     ),
     "visits:child_search": same(A_REQUESTERS | B_REQUESTERS, query="q=MARKER"),
-    "visits:detail": same(A_VISIT, obj="a_reported"),
+    # The requested visit's page carries its pre-departure checklist (the risk assessment's review reason too).
+    "visits:detail": [same(A_VISIT, obj="a_reported"), same(A_VISIT, obj="a_requested")],
     "visits:edit": Rule(get={"a_lead"}, post={"a_lead"}, obj="a_draft", data=_visit_request),
     "visits:submit": Rule(post={"a_lead"}, post_soft=A_VISIT - {"a_lead"}, obj="a_draft"),
     "visits:cancel": Rule(post=A_VISIT, obj="a_requested", data=lambda w: {"reason": "Back in school."}),
@@ -271,9 +281,13 @@ RULES: dict[str, Rule | list[Rule]] = {
         post=A_BOARD,
         obj="a_alert",
         data=lambda w: {
-            f"ack-{w.objects['a_alert'].pk}-outcome": "safe_spoke",
-            f"ack-{w.objects['a_alert'].pk}-note": "Ok",
+            f"ack-{w.objects['a_alert'].pk}-outcome": "police_called",
+            f"ack-{w.objects['a_alert'].pk}-police_reference": "CAD 1",
         },
+    ),
+    # Only a DSL or the Principal closes a duress alert; the office reads the page (who can, and their numbers).
+    "board-confirm-safe": Rule(
+        get=A_BOARD, post=A_SENIOR, obj="a_alert", data=lambda w: {"how": "safe_spoke", "note": "Rang them."}
     ),
     "board-duress": Rule(post=A_BOARD, obj="a_out", data=lambda w: {"confirm": "yes"}),
     "board-screens": Rule(
@@ -328,6 +342,7 @@ RULES: dict[str, Rule | list[Rule]] = {
     "incident_new": Rule(
         get=A_VISIT,
         post=A_VISIT,
+        explains_accusations=True,
         query="visit={a_reported}",
         data=lambda w: {"kind": "other", "occurred_at": now().strftime("%Y-%m-%dT%H:%M"), "details": "A dog."},
     ),
@@ -367,7 +382,10 @@ RULES: dict[str, Rule | list[Rule]] = {
         data=lambda w: {"entry": w.objects["a_prohibited"].pk, "same_place": "no", "note": "Different house."},
     ),
     "safeguarding:household_risk": same(A_VISIT, obj="a_household"),
-    "safeguarding:risk_new": Rule(get=A_VISIT, post=A_VISIT, obj="a_household", data=lambda w: risk_data()),
+    # A's assessment is marked for review by the Principal (an accusation): the Principal alone redoes it.
+    "safeguarding:risk_new": Rule(
+        get={"a_principal"}, post={"a_principal"}, obj="a_household", data=lambda w: risk_data()
+    ),
     "safeguarding:risk_detail": same(A_VISIT, obj="a_risk"),
     "safeguarding:risk_sign_off": Rule(post=A_SENIOR, obj="a_risk"),
     "safeguarding:training_due": same(SENIOR),
@@ -555,6 +573,8 @@ class Answer:
     markers: set
     changed: set
     mailed: int
+    names_accusation: bool = False
+    worded: bool = False  # a refusal page in the site's layout: what, why, what to do instead, a way back
 
 
 def ask(client, method: str, url: str, data) -> Answer:
@@ -568,6 +588,8 @@ def ask(client, method: str, url: str, data) -> Answer:
             status=response.status_code,
             location=response.get("Location", ""),
             markers={m.decode() for m in MARKER.findall(body)},
+            names_accusation=bool(ACCUSATION.search(body)),
+            worded=all(part in body for part in WORDED_REFUSAL),
             changed=_changed(before, _writes()),
             mailed=len(mail.outbox),
         )
@@ -597,6 +619,10 @@ def problems(pattern: Pattern, rule: Rule, method: str, who: str, answer: Answer
     unseen = sorted(m for m in answer.markers if not may_see(m, who))
     if unseen:
         found.append(f"shows {unseen}")
+    if answer.names_accusation and not is_in(who, PRINCIPALS) and not rule.explains_accusations:
+        found.append("says that an accusation against a member of staff exists")
+    if answer.status in (403, 404, 405) and not answer.worded:
+        found.append(f"a bare {answer.status}: no worded refusal in the site's layout")
     allowed_writes = ALLOWED_WRITES
     if rule.kind == "third_party":
         allowed_writes = THIRD_PARTY_WRITES
@@ -655,7 +681,14 @@ def test_every_url_has_a_rule():
 def world(django_db_setup, django_db_blocker):
     fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     with django_db_blocker.unblock(), transaction.atomic(), fast:
-        built = build_world()
+        with TestCase.captureOnCommitCallbacks() as after_commit:
+            built = build_world()
+        # The emails the world's records sent (each is sent once its change commits; the world never commits).
+        mail.outbox.clear()
+        for callback in after_commit:
+            if "notify_by_email" in callback.__qualname__:
+                callback()
+        built.sent_mail = list(mail.outbox)
         built.clients = {}
         for username in USERS:
             client = Client(raise_request_exception=False)
@@ -665,6 +698,21 @@ def world(django_db_setup, django_db_blocker):
             built.clients[username] = client
         yield built
         transaction.set_rollback(True)
+
+
+def test_only_the_principal_is_told_of_an_accusation(world, db):
+    """The emails and texts the world's records sent: an accusation is named (or quoted) to its school's
+    Principal alone. The incident form tells the Principal, so there is something to check."""
+    principals = {s: world.users[f"{school}-principal"].email for s, school in (("A", "oakfield"), ("B", "riverside"))}
+    naming = [m for m in world.sent_mail if ACCUSATION.search(f"{m.subject}\n{m.body}".encode())]
+    assert naming, "the Principal was told of the accusation"
+    for message in naming:
+        school = "A" if "Oakfield" in message.subject else "B"
+        assert message.recipients() == [principals[school]], message.subject
+    for message in world.sent_mail:
+        assert b"incident-details" not in message.body.encode(), "an email quotes what was said"
+    texts = AlertNotification.objects.values_list("subject", "body")
+    assert texts and not any(ACCUSATION.search(f"{subject}\n{body}".encode()) for subject, body in texts)
 
 
 # The admin lets in its staff only (AdminSite.has_permission: is_staff), whatever their role, so every admin page

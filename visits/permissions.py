@@ -89,6 +89,12 @@ def may_act_on_alerts(user, visit) -> bool:
     return _at_school(user, visit) and may_use_board(user, school=visit.school_id)
 
 
+def may_confirm_safe(user, visit) -> bool:
+    """Only a DSL or the Principal of the visit's school closes a duress alert: a named senior person who has
+    found out for themselves that the pair are safe (the office records the police call; a check-in never counts)."""
+    return _at_school(user, visit) and is_senior(user, visit.school_id)
+
+
 def may_write_report(user, visit) -> bool:
     return user.pk == _lead_id(visit)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.forms import CappedFormSet, Form, formset_factory
 from core.selectors import staff_users
 
-from ..models import IncidentKind, VisitOutcome
+from ..models import EntryInvitation, IncidentKind, VisitOutcome
 
 
 def _datetime_local():
@@ -72,7 +72,9 @@ class ReportForm(Form):
     )
     child_seen = _yes_no("Was the child seen?")
     staff_went_in = _yes_no("Did you go into the home?")
-    invited_in_by = forms.CharField(required=False, max_length=100, label="Who invited you in?")
+    invited_in_by = forms.ChoiceField(
+        required=False, choices=EntryInvitation.choices, widget=forms.RadioSelect, label="Who let you in?"
+    )
     parent_summary = forms.CharField(
         label="What was discussed and agreed (for the family)",
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -97,7 +99,7 @@ class ReportForm(Form):
         if data.get("outcome") == VisitOutcome.ABANDONED and not data.get("abandoned_reason", "").strip():
             self.add_error("abandoned_reason", "Say why the visit was abandoned.")
         if data.get("staff_went_in") and not data.get("invited_in_by", "").strip():
-            self.add_error("invited_in_by", "Say who invited you in.")
+            self.add_error("invited_in_by", "Say who let you in.")
         return data
 
 

@@ -22,6 +22,7 @@ from safeguarding.services import concern_raise, risk_assessment_mark_for_review
 from ..lifecycle import _transition, now_or
 from ..models import (
     CheckInKind,
+    EntryInvitation,
     FollowUpAction,
     Incident,
     IncidentKind,
@@ -39,15 +40,24 @@ from . import pdf
 
 @transaction.atomic
 def visit_concern_raise(
-    *, visit, child, raised_by, details: str, kind: str = "concern", action_taken: str = "", now=None
+    *,
+    visit,
+    child,
+    raised_by,
+    details: str,
+    kind: str = "concern",
+    action_taken: str = "",
+    about_entry: bool = False,
+    now=None,
 ) -> Concern:
-    """A concern raised from a visit: the safeguarding record (the DSLs hear at once) and its link to the visit."""
+    """A concern raised from a visit: the safeguarding record (the DSLs hear at once) and its link to the visit.
+    `about_entry`: staff went in where the policy says they must not (entry_refusal); the form can then say so."""
     if not visit.children.filter(pk=child.pk).exists():
         raise ValidationError({"child": "This child was not on that visit."})
     concern = concern_raise(
         child=child, raised_by=raised_by, details=details, kind=kind, action_taken=action_taken, now=now
     )
-    VisitConcern.objects.create(concern=concern, visit=visit)
+    VisitConcern.objects.create(concern=concern, visit=visit, about_entry=about_entry)
     return concern
 
 
@@ -73,7 +83,7 @@ def incident_record(
     )
     incident.full_clean()
     incident.save()
-    audit(actor=recorded_by, action="incident.record", obj=incident, summary=f"Recorded {incident}")
+    audit(actor=recorded_by, action="incident.record", obj=incident, summary=f"Recorded {incident.audit_name}")
     roles = (Role.PRINCIPAL,) if incident.principal_only else (Role.DSL, Role.PRINCIPAL)
     notify_by_email(
         users_with_role(school=visit.school, roles=roles).exclude(email=""),
@@ -81,9 +91,14 @@ def incident_record(
         f"An incident ({incident.get_kind_display().lower()}) has been recorded.\n"
         f"Read it in the home-visits system: {incident.get_absolute_url()}\n",
     )
-    # Any incident marks the household's risk assessment for review (policy 002, Appendix 1).
+    # Any incident marks the household's risk assessment for review (policy 002, Appendix 1). An accusation
+    # against staff is the Principal's alone: the assessment says only that the Principal is reviewing it.
     risk_assessment_mark_for_review(
-        household=visit.household, reason=f"Incident: {incident}", actor=recorded_by, now=now
+        household=visit.household,
+        reason="" if incident.principal_only else f"Incident: {incident}",
+        by_principal=incident.principal_only,
+        actor=recorded_by,
+        now=now,
     )
     return incident
 
@@ -168,6 +183,57 @@ def report_save_draft(*, visit: Visit, actor, data: dict[str, list[str]], now=No
     return report
 
 
+def entry_refusal(*, visit: Visit, went_in, invited_in_by: str, present: list[dict]) -> str:
+    """Why the Home Visit Form may not record how staff went in as an ordinary visit ("" when it may): at a child's
+    invitation with no adult at home, or with nobody present who has parental responsibility (unless an adult the
+    parent asked to be there let them in). Once a concern about it has gone to the DSL, the form records it."""
+    if not went_in or not invited_in_by:
+        return ""
+    if invited_in_by == EntryInvitation.CHILD_ALONE:
+        problem = (
+            "The school's policy says staff never go into a home at the invitation of a child with no adult there."
+        )
+    elif invited_in_by != EntryInvitation.DELEGATED and not any(p.get("parental_responsibility") for p in present):
+        problem = (
+            "Nobody you recorded as present has parental responsibility, and the school's policy says staff go in "
+            "only when a parent or carer with it (or an adult they asked to be there) invites them. If one was "
+            "there, add them under “Who was present” and tick the box."
+        )
+    else:
+        return ""
+    if visit.concern_links.filter(about_entry=True).exists():
+        return ""
+    return (
+        f"{problem} If that is what happened, it is a safeguarding matter: raise a concern for the DSL (your form "
+        "is kept as typed), then submit the form."
+    )
+
+
+def entry_concern_details(*, visit: Visit, report: VisitReport | None) -> str:
+    """The concern's words to start from: the visit and what the lead's form recorded about going in."""
+    draft = (report.draft if report else {}) or {}
+    invited = (draft.get("invited_in_by") or [""])[0]
+    people = []
+    for key, values in sorted(draft.items()):
+        if key.startswith("present-") and key.endswith("-name") and values and values[0].strip():
+            prefix = key.removesuffix("-name")
+            relationship = (draft.get(f"{prefix}-relationship") or [""])[0].strip()
+            has_pr = (draft.get(f"{prefix}-parental_responsibility") or [""])[0] == "on"
+            people.append(
+                f"{values[0].strip()}{f' ({relationship})' if relationship else ''}"
+                f"{', parental responsibility' if has_pr else ''}"
+            )
+    label = EntryInvitation(invited).label.lower() if invited in EntryInvitation.values else "not recorded"
+    start = timezone.localtime(visit.scheduled_start)
+    return (
+        f"On the home visit to {visit.household.name} on {start:%d %b %Y}, staff went into the home.\n"
+        f"Who let us in: {label}.\n"
+        f"Present: {'; '.join(people) or 'nobody recorded'}.\n"
+        "The school's policy says staff go in only when a parent or carer with parental responsibility (or an "
+        "adult they asked to be there) invites them, never at a child's invitation with no adult at home.\n"
+    )
+
+
 @transaction.atomic
 def report_submit(
     *, visit: Visit, actor, fields: dict, present: list[dict], actions: list[dict], now=None
@@ -182,6 +248,11 @@ def report_submit(
     report.full_clean()
     if report.outcome == VisitOutcome.SEEN and not present:
         raise ValidationError("Record who was present when the visit took place.")
+    refusal = entry_refusal(
+        visit=visit, went_in=report.staff_went_in, invited_in_by=report.invited_in_by, present=present
+    )
+    if refusal:
+        raise ValidationError({"invited_in_by": refusal})
     report.draft = {}
     report.save()
     report.present.all().delete()

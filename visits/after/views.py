@@ -63,7 +63,8 @@ def concern_list(request):
 
 @login_required
 def concern_new(request):
-    """Raise a concern: from a visit (?visit=) or on its own (?child=)."""
+    """Raise a concern: from a visit (?visit=) or on its own (?child=). From the Home Visit Form (?about=entry),
+    about how staff went in: it starts from what the lead's form recorded, and the form can then be submitted."""
     if not may_raise_concerns(request.user):
         raise PermissionDenied("Staff, DSLs and the Principal raise concerns.")
     visit = None
@@ -71,19 +72,24 @@ def concern_new(request):
     if request.GET.get("visit"):
         visit = get_visit_for(request.user, request.GET["visit"])
         children = visit.children.all()
+    about_entry = visit is not None and request.GET.get("about") == "entry"
     initial = {"child": request.GET.get("child")} if request.GET.get("child") else {}
     if len(children) == 1:
         initial["child"] = children[0].pk
     if visit and request.GET.get("doorstep"):
         # Opened from the field page's "child alone or in danger": what was already done is known.
         initial["action_taken"] = services.doorstep_action_taken(visit=visit)
+    if about_entry and request.user == _lead_of(visit):
+        initial["details"] = services.entry_concern_details(visit=visit, report=selectors.report_of(visit=visit))
     form = ConcernForm(request.POST or None, children=children, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             if visit is None:
                 safeguarding_services.concern_raise(raised_by=request.user, **form.cleaned_data)
             else:
-                services.visit_concern_raise(visit=visit, raised_by=request.user, **form.cleaned_data)
+                services.visit_concern_raise(
+                    visit=visit, raised_by=request.user, about_entry=about_entry, **form.cleaned_data
+                )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -92,8 +98,11 @@ def concern_new(request):
                 "Your concern has gone to the Designated Safeguarding Leads. "
                 "If a child is in immediate danger, also speak to a DSL now.",
             )
+            if about_entry and _may_write_report(request.user, visit, selectors.report_of(visit=visit)):
+                messages.info(request, "Your Home Visit Form is as you left it: it can now be submitted.")
+                return redirect("visits:report", pk=visit.pk)
             return redirect(visit.get_absolute_url() if visit else "home")
-    return render(request, "visits/concern_form.html", {"form": form, "visit": visit})
+    return render(request, "visits/concern_form.html", {"form": form, "visit": visit, "about_entry": about_entry})
 
 
 def _concern_for(user, pk):
@@ -209,7 +218,7 @@ def incident_detail(request, pk):
         ),
         pk=pk,
     )
-    audit(actor=request.user, action="incident.view", obj=incident, summary=f"Viewed {incident}")
+    audit(actor=request.user, action="incident.view", obj=incident, summary=f"Viewed {incident.audit_name}")
     return render(request, "visits/incident_detail.html", {"incident": incident})
 
 
@@ -314,16 +323,28 @@ def report(request, pk):
         if request.method == "POST":
             raise PermissionDenied("Only the lead writes the Home Visit Form, once the visitors are back.")
         return _report_detail(request, visit, report)
+    entry_refusal = ""
     if request.method == "POST":
         form, present, actions = forms_ = _report_forms(request.POST, visit)
         draft, refused = _draft_from_post(request.POST, forms_, report.draft if report else {})
-        if request.POST.get("action") != "draft" and form.is_valid() and present.is_valid() and actions.is_valid():
+        if request.POST.get("action") != "draft":
+            valid = form.is_valid() & present.is_valid() & actions.is_valid()  # every error in one round
+            rows = [f.cleaned_data for f in present if getattr(f, "cleaned_data", None)]
+            entry_refusal = services.entry_refusal(
+                visit=visit,
+                went_in=form.cleaned_data.get("staff_went_in"),
+                invited_in_by=form.cleaned_data.get("invited_in_by", ""),
+                present=rows,
+            )
+            if not valid and entry_refusal and "invited_in_by" not in form.errors:
+                form.add_error("invited_in_by", entry_refusal)
+        if request.POST.get("action") != "draft" and valid:
             try:
                 services.report_submit(
                     visit=visit,
                     actor=request.user,
                     fields=form.cleaned_data,
-                    present=[f.cleaned_data for f in present if f.cleaned_data],
+                    present=rows,
                     actions=[f.cleaned_data for f in actions if f.cleaned_data],
                 )
             except ValidationError as error:
@@ -356,6 +377,9 @@ def report(request, pk):
             "actions": actions,
             "due_at": due,
             "late": timezone.now() > due,
+            # Went in where the policy says not to: the form offers to raise a concern for the DSL instead.
+            "offer_entry_concern": bool(entry_refusal),
+            "entry_concern": visit.concern_links.filter(about_entry=True).select_related("concern").first(),
         },
     )
 

@@ -1,4 +1,4 @@
-"""The office's answer to an alert."""
+"""The office's answer to an alert, and a DSL's or the Principal's confirmation that the pair are safe."""
 
 import datetime
 
@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.forms import Form
 
 from ..models import CONFIRMED_SAFE, AlertKind, AlertOutcome, VisitAlert
+from .services import SAFE_NOTE_MISSING
 
 
 class AcknowledgeForm(Form):
@@ -34,9 +35,10 @@ class AcknowledgeForm(Form):
             choices = [AlertOutcome.DSL_SPOKE]
             self.fields["outcome"].label = "Once a DSL has spoken to the visitors:"
         if alert.kind == AlertKind.DURESS:
-            # It stays up until someone confirms they are safe; calling the police is a step on the way.
-            choices = [*CONFIRMED_SAFE] if alert.police_called_at else [AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE]
-            self.fields["outcome"].label = "What have you done? It stays up until you confirm they are safe."
+            # Calling the police is the one thing recorded here: the alert stays up until a DSL or the Principal
+            # confirms the pair are safe (ConfirmSafeForm, on its own page).
+            choices = [AlertOutcome.POLICE_CALLED]
+            self.fields["outcome"].label = "What have you done?"
         self.fields["outcome"].choices = [(c.value, c.label) for c in choices]
 
     def clean(self):
@@ -58,3 +60,20 @@ class AcknowledgeForm(Form):
         if candidate <= now - datetime.timedelta(hours=12):
             candidate += datetime.timedelta(days=1)
         return candidate
+
+
+class ConfirmSafeForm(Form):
+    """How a DSL or the Principal knows the pair are safe: both parts are required."""
+
+    how = forms.ChoiceField(
+        label="How do you know they are safe?",
+        choices=[(c.value, c.label.removeprefix("Confirmed safe: ").capitalize()) for c in CONFIRMED_SAFE],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": "Choose how you know they are safe."},
+    )
+    note = forms.CharField(
+        label="Who, where and when",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: “Rang Sam's mobile at 14:20, spoke to Sam and Jo, both back in their car.”",
+        error_messages={"required": SAFE_NOTE_MISSING},
+    )

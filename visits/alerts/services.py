@@ -1,5 +1,5 @@
-"""What people do about alerts: the office acknowledges one, a check-in answers them, the code word raises duress.
-Each change is audited in its own transaction."""
+"""What people do about alerts: the office acknowledges one, a check-in answers them, the code word raises duress,
+and a DSL or the Principal confirms the pair safe. Each change is audited in its own transaction."""
 
 import datetime
 
@@ -22,14 +22,14 @@ from ..models import (
     VisitAlert,
     VisitRole,
 )
-from ..permissions import may_act_on_alerts, may_check_in
+from ..permissions import may_act_on_alerts, may_check_in, may_confirm_safe
 from .sweep import store_alert
 
 
 def resolve_open_alerts(*, visit: Visit, actor, outcome: str, now, kinds=None) -> int:
     """Close the visit's open alerts (a check-in or 'all fine' answers them). Call with the visit locked.
-    Never a duress alert: only a named person confirming the pair are safe closes that (alert_acknowledge); nor
-    a child-in-danger one, which a DSL answers."""
+    Never a duress alert: only a DSL or the Principal confirming the pair are safe closes that (alert_confirm_safe);
+    nor a child-in-danger one, which a DSL answers."""
     open_alerts = visit.alerts.filter(acknowledged_at__isnull=True).exclude(kind__in=CLOSED_BY_A_PERSON)
     if kinds:
         open_alerts = open_alerts.filter(kind__in=kinds)
@@ -66,7 +66,9 @@ OVERDUE_OUTCOMES = {
     AlertOutcome.POLICE_CALLED,
     AlertOutcome.CHECKED_FINE,
 }
-DURESS_OUTCOMES = {AlertOutcome.POLICE_CALLED, *CONFIRMED_SAFE}
+# What the board records on a duress alert: calling the police, a step that leaves it up. Only
+# alert_confirm_safe closes it.
+DURESS_OUTCOMES = {AlertOutcome.POLICE_CALLED}
 # Each doorstep alert's answers; the office's answer to "nobody answers" is what the pair read at the door.
 DOORSTEP_OUTCOMES = {
     AlertKind.NO_ANSWER: {AlertOutcome.FAMILY_COMING, AlertOutcome.FAMILY_NO_ANSWER},
@@ -79,7 +81,7 @@ FAMILY_CALL_CHECKINS = {
 
 
 def outcomes_for(alert: VisitAlert) -> set[str]:
-    """The answers the office may give to this alert."""
+    """The answers the board may record on this alert."""
     if alert.is_duress:
         return DURESS_OUTCOMES
     return DOORSTEP_OUTCOMES.get(alert.kind, OVERDUE_OUTCOMES)
@@ -99,8 +101,8 @@ def alert_acknowledge(
     """The office says what it did about an alert. 'Rang, all fine' with a new return time resolves the visit's
     overdue alerts and restarts the chain; 'no answer' and 'police called' leave the chain running.
 
-    A duress alert stays up until a named person (the actor) confirms the pair are safe and says how; "police
-    called" with its reference is recorded on it as a step and leaves it up."""
+    On a duress alert the only answer is "police called" with its reference: it stops the repeats and leaves the
+    alert up until a DSL or the Principal confirms the pair are safe (alert_confirm_safe)."""
     now = now_or(now)
     visit = Visit.objects.locked(alert.visit)
     if not may_act_on_alerts(actor, visit):
@@ -108,6 +110,15 @@ def alert_acknowledge(
     alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.acknowledged_at:
         raise ValidationError("This alert has already been acknowledged.")
+    if alert.is_duress and outcome in CONFIRMED_SAFE:
+        raise ValidationError(
+            {"outcome": "Only a DSL or the Principal confirms the pair are safe, on the alert's confirm page."}
+        )
+    if alert.is_duress and alert.police_called_at:
+        raise ValidationError(
+            f"The police call is already recorded (reference {alert.police_reference}): "
+            "a DSL or the Principal confirms the pair are safe."
+        )
     if outcome not in outcomes_for(alert):
         raise ValidationError({"outcome": "Choose what you did."})
     police_reference = police_reference.strip()
@@ -155,7 +166,7 @@ def alert_acknowledge(
     recompute_timer(visit)
     audit(
         actor=actor,
-        action="alert.confirmed_safe" if outcome in CONFIRMED_SAFE else "alert.acknowledge",
+        action="alert.acknowledge",
         obj=alert,
         school=visit.school,
         summary=f"{alert.title}: {alert.get_outcome_display()}",
@@ -172,6 +183,50 @@ def _tell_the_pair(visit: Visit, *, actor, kind: str, now) -> None:
     minutes = visit.school.policy().wait_if_late_minutes if kind == CheckInKind.FAMILY_COMING else None
     CheckIn.objects.create(visit=visit, kind=kind, at=now, recorded_by=actor, on_behalf=True, minutes=minutes)
     visit.save(update_fields=["updated_at"])
+
+
+SAFE_NOTE_MISSING = "Say how you know they are safe: who spoke to or saw them, where and when."
+
+
+@transaction.atomic
+def alert_confirm_safe(*, alert: VisitAlert, actor, how: str, note: str, now=None) -> VisitAlert:
+    """A DSL or the Principal of the visit's school confirms the pair are safe and says how they know (spoke to
+    them, saw them, the police confirmed it) in a note: the only way a duress alert closes. Its repeats stop."""
+    now = now_or(now)
+    visit = Visit.objects.locked(alert.visit)
+    if not may_confirm_safe(actor, visit):
+        raise PermissionDenied(
+            f"Only a DSL or the Principal of {visit.school.name} can confirm the pair are safe and close a "
+            "duress alert."
+        )
+    alert = VisitAlert.objects.select_for_update().get(pk=alert.pk)
+    if not alert.is_duress:
+        raise ValidationError("Only a duress alert is confirmed safe; answer this one on the board.")
+    if alert.acknowledged_at:
+        raise ValidationError("This duress alert is already closed: someone has confirmed the pair are safe.")
+    errors = {}
+    if how not in CONFIRMED_SAFE:
+        errors["how"] = "Choose how you know they are safe."
+    if not note.strip():
+        errors["note"] = SAFE_NOTE_MISSING
+    if errors:
+        raise ValidationError(errors)
+    alert.acknowledged_at, alert.acknowledged_by, alert.outcome = now, actor, how
+    alert.note = "\n".join(filter(None, [alert.note, note.strip()]))
+    alert.next_repeat_at = None
+    alert.full_clean()
+    alert.save()
+    recompute_timer(visit)
+    audit(
+        actor=actor,
+        action="alert.confirmed_safe",
+        obj=alert,
+        school=visit.school,
+        summary=f"{alert.title}: {alert.get_outcome_display()}",
+        outcome=how,
+        note=note.strip(),
+    )
+    return alert
 
 
 @transaction.atomic

@@ -128,6 +128,10 @@ def alert_message(alert: VisitAlert, round_number: int = 0) -> tuple[str, str]:
         lines.append(f"Ring the lead now. The visit: {visit_link(visit)}")
     else:
         lines.append("Open the board to acknowledge what you did.")
+    if alert.is_duress:
+        # Only a DSL or the Principal closes it, often from their phone: the page to do it on.
+        confirm = settings.SITE_URL.rstrip("/") + reverse("board-confirm-safe", args=[alert.pk])
+        lines.append(f"Only a DSL or the Principal closes it, once they know the pair are safe: {confirm}")
     return subject, "\n".join(line for line in lines if line)
 
 

@@ -33,7 +33,7 @@ def open_duress(visit_ref="pk"):
 def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None):
     """Today's visits at the user's schools (or these schools: a board screen's), any still out from earlier, and
     any with a duress alert nobody has yet confirmed safe or a DSL still needed at the door (whatever their status):
-    with the pair, open alerts and messages that failed."""
+    with the pair, open alerts, messages that failed, and the check-ins beside a duress alert."""
     start, end = local_day_bounds(timezone.localdate(now))
     # Mobiles come as raw text (Cast skips the field's parse on load, ~0.3 ms a number): board_rows formats
     # each distinct number once.
@@ -45,6 +45,8 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     failed = AlertNotification.objects.filter(STILL_FAILING).select_related("user").order_by("failed_at")
     doorstep = CheckIn.objects.filter(kind__in=DOORSTEP_KINDS).select_related("recorded_by").order_by("at", "pk")
+    # Check-ins beside a duress alert (none of them closes it): only visits with one open, so one small query.
+    duress_checkins = CheckIn.objects.filter(Exists(open_duress("visit_id"))).select_related("recorded_by")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
@@ -68,6 +70,7 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             # What is happening at the door, and whom the office rings when nobody answers it.
             Prefetch("checkins", queryset=doorstep, to_attr="doorstep_checkins"),
             "household__carers",
+            Prefetch("checkins", queryset=duress_checkins, to_attr="duress_checkins"),
         )
         .order_by("scheduled_start", "pk")
     )
@@ -110,7 +113,7 @@ class BoardRow:
 
     @cached_property
     def duress(self) -> VisitAlert | None:
-        """The duress alert still up (until someone confirms the pair safe), if any."""
+        """The duress alert still up (until a DSL or the Principal confirms the pair safe), if any."""
         return next((a for a in self.visit.open_alerts if a.is_duress), None)
 
     @property

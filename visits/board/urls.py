@@ -8,6 +8,7 @@ urlpatterns = [
     path("live/", views.board_live, name="board-live"),
     path("timetable/", views.timetable, name="board-timetable"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="board-acknowledge"),
+    path("alerts/<int:pk>/confirm-safe/", views.confirm_safe, name="board-confirm-safe"),
     path("visits/<int:pk>/code-word/", views.office_duress, name="board-duress"),
     path("screens/", screens.screen_list, name="board-screens"),
     path("screens/<int:pk>/new-link/", screens.screen_new_link, name="board-screen-new-link"),

@@ -1,5 +1,6 @@
 """The office board, its live fragment, the printable timetable, and what the office does from it: acknowledge
-an alert, raise duress for a code word heard on a call."""
+an alert, raise duress for a code word heard on a call; and the page where a DSL or the Principal confirms the
+pair of a duress alert are safe."""
 
 from functools import wraps
 
@@ -12,14 +13,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.audit import audit_listing
+from core.audit import audit, audit_listing
 from core.forms import add_service_errors
 from core.permissions import BOARD_ROLES, may_use_board, school_ids_where
+from core.roles import SENIOR
+from core.selectors import users_with_role
 
 from ..alerts import services as alert_services
 from ..alerts import sweep
-from ..alerts.forms import AcknowledgeForm
+from ..alerts.forms import AcknowledgeForm, ConfirmSafeForm
 from ..models import Visit, VisitAlert
+from ..permissions import may_confirm_safe
 from . import pages
 from .selectors import board_rows, board_version, board_visits
 
@@ -78,6 +82,7 @@ def _board_context(request, ack_forms=None):
     for row in rows:
         for alert in row.visit.open_alerts:
             alert.visit = row.visit  # already loaded: no query per alert
+            alert.since = alert.checkins_after(row.visit.duress_checkins) if alert.is_duress else []
             open_alerts.append((alert, row, ack_forms.get(alert.pk) or AcknowledgeForm(alert=alert)))
     # Duress first, then police prompts, then the oldest.
     open_alerts.sort(key=lambda item: (not item[0].is_duress, not item[0].is_police_prompt, item[0].raised_at))
@@ -186,3 +191,57 @@ def office_duress(request, pk):
     else:
         messages.warning(request, "Duress alert raised: call the police now (999) with the details shown.")
     return redirect("board")
+
+
+@board_user_required
+def confirm_safe(request, pk):
+    """A duress alert on a page of its own, fit for a phone (the dashboard's red banner and the alert's messages
+    link here): a DSL or the Principal of the visit's school confirms the pair are safe and says how they know.
+    The office sees the same page with who can confirm it and their numbers, and no form."""
+    alert = get_object_or_404(
+        VisitAlert.objects.select_related("visit__school", "visit__household", "acknowledged_by").prefetch_related(
+            "visit__people__user__profile", "visit__checkins__recorded_by"
+        ),
+        pk=pk,
+        kind="duress",
+        visit__school_id__in=school_ids_where(request.user, *BOARD_ROLES),
+    )
+    visit = alert.visit
+    may_confirm = may_confirm_safe(request.user, visit)
+    form = ConfirmSafeForm(request.POST or None)
+    if request.method == "POST":
+        if not may_confirm:
+            raise PermissionDenied(
+                f"Only a DSL or the Principal of {visit.school.name} can confirm the pair are safe and close a "
+                "duress alert."
+            )
+        if form.is_valid():
+            try:
+                alert_services.alert_confirm_safe(
+                    alert=alert, actor=request.user, how=form.cleaned_data["how"], note=form.cleaned_data["note"]
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "Confirmed safe: the duress alert is closed on every board and dashboard.")
+                return redirect("board-confirm-safe", pk=alert.pk)
+    audit(actor=request.user, action="visit.view", obj=visit, summary=f"Opened the duress alert on {visit}")
+    seniors = users_with_role(school=visit.school, roles=SENIOR).select_related("profile").order_by("first_name")
+    pair = [p for p in visit.people.all() if p.user_id]
+    usual = {str(getattr(getattr(p.user, "profile", None), "mobile", "")) for p in pair}
+    return render(
+        request,
+        "visits/alert_confirm_safe.html",
+        {
+            "alert": alert,
+            "visit": visit,
+            "pair": pair,
+            # The lead's number for this visit, when it is not the one shown by their name.
+            "lead_mobile_today": visit.lead_mobile if str(visit.lead_mobile or "") not in usual else None,
+            "since": alert.checkins_after(visit.checkins.all()),
+            "may_confirm": may_confirm,
+            "form": form,
+            "seniors": [] if may_confirm else list(seniors),
+        },
+        status=400 if form.errors else 200,
+    )

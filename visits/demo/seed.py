@@ -39,6 +39,7 @@ from ..lifecycle import BOOKED, ON_THE_DAY
 from ..models import (
     CheckInKind,
     Decision,
+    EntryInvitation,
     NotifyMethod,
     ParentResponse,
     Purpose,
@@ -743,7 +744,11 @@ class Seeder:
                 "outcome": VisitOutcome.SEEN,
                 "child_seen": True,
                 "staff_went_in": True,
-                "invited_in_by": carers[0].addressed_as if carers else "",
+                "invited_in_by": (
+                    EntryInvitation.PARENT
+                    if any(c.parental_responsibility for c in carers[:2])
+                    else EntryInvitation.DELEGATED
+                ),
                 "parent_summary": f"Thank you for having us. We talked about how {names} is getting on and "
                 "agreed to speak again in two weeks.",
                 "internal_notes": "Warm welcome; no concerns noted.",

@@ -4,7 +4,16 @@ Import them from here: `from visits.models import Visit`.
 """
 
 from ..lifecycle import VisitStatus
-from .after import FollowUpAction, Incident, IncidentKind, PresentPerson, VisitConcern, VisitOutcome, VisitReport
+from .after import (
+    EntryInvitation,
+    FollowUpAction,
+    Incident,
+    IncidentKind,
+    PresentPerson,
+    VisitConcern,
+    VisitOutcome,
+    VisitReport,
+)
 from .alerts import (
     CLOSED_BY_A_PERSON,
     CONFIRMED_SAFE,
@@ -39,6 +48,7 @@ __all__ = [
     "CheckInKind",
     "ChecklistOverride",
     "Decision",
+    "EntryInvitation",
     "FollowUpAction",
     "Incident",
     "IncidentKind",

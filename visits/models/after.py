@@ -24,6 +24,17 @@ class VisitOutcome(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned on the doorstep"
 
 
+class EntryInvitation(models.TextChoices):
+    """Who let staff into the home. The policies: go in only when invited by a responsible adult, never at the
+    invitation of a child on their own, and speak only to an adult with parental responsibility or one they asked
+    to be there in their absence."""
+
+    PARENT = "parent", "A parent or carer with parental responsibility"
+    DELEGATED = "delegated", "An adult the parent or carer asked to be there in their absence"
+    OTHER_WITH_PARENT = "other_with_parent", "Someone else, with a parent or carer at home"
+    CHILD_ALONE = "child_alone", "A child, with no adult at home"
+
+
 class VisitReport(models.Model):
     """The Home Visit Form the lead writes after a visit.
 
@@ -38,7 +49,9 @@ class VisitReport(models.Model):
     arrived_at = models.DateTimeField(null=True, blank=True)
     departed_at = models.DateTimeField(null=True, blank=True)
     staff_went_in = models.BooleanField(null=True, blank=True, help_text="Whether staff went into the home.")
-    invited_in_by = models.CharField(max_length=100, blank=True, help_text="Who invited staff in.")
+    invited_in_by = models.CharField(
+        max_length=100, choices=EntryInvitation.choices, blank=True, help_text="Who let staff into the home."
+    )
     outcome = models.CharField(max_length=20, choices=VisitOutcome.choices, blank=True)
     abandoned_reason = models.TextField(blank=True)
     child_seen = models.BooleanField(null=True, blank=True)
@@ -93,7 +106,7 @@ class VisitReport(models.Model):
         if self.outcome == VisitOutcome.ABANDONED and not self.abandoned_reason.strip():
             errors["abandoned_reason"] = "Say why the visit was abandoned."
         if self.staff_went_in and not self.invited_in_by.strip():
-            errors["invited_in_by"] = "Say who invited you in."
+            errors["invited_in_by"] = "Say who let you in."
         if errors:
             raise ValidationError(errors)
 
@@ -229,6 +242,12 @@ class Incident(models.Model):
     def principal_only(self) -> bool:
         return self.kind == IncidentKind.ACCUSATION
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit trail names it: a Principal-only record by its number alone, since a trail entry may be
+        read by others (a DPO, the admin) and must not say that an accusation exists."""
+        return f"restricted incident {self.pk}" if self.principal_only else str(self)
+
 
 class VisitConcern(models.Model):
     """A concern raised from a visit. The link lives here, on the visits side: safeguarding's concerns never
@@ -236,6 +255,11 @@ class VisitConcern(models.Model):
 
     concern = models.OneToOneField(Concern, on_delete=models.CASCADE, related_name="raised_on")
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="concern_links")
+    about_entry = models.BooleanField(
+        default=False,
+        help_text="Raised because staff went in at a child's invitation or with no adult with parental "
+        "responsibility there: the Home Visit Form can then record it.",
+    )
 
     def __str__(self):
         return f"Concern #{self.concern_id} from visit #{self.visit_id}"

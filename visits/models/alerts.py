@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from core.models import EscalationAction
 
+from .field import CheckInKind
 from .visit import Visit
 
 
@@ -24,9 +25,9 @@ class AlertOutcome(models.TextChoices):
     POLICE_CALLED = "police_called", "Police called"
     CHECKED_FINE = "checked_fine", "Checked on them: all fine"
     RESOLVED_BY_CHECKIN = "resolved_by_checkin", "Resolved by a check-in"
-    # The only ways a duress alert closes: a named person confirms the pair are safe, and says how.
-    SAFE_SPOKE = "safe_spoke", "Confirmed safe: I spoke to them on the phone"
-    SAFE_BACK = "safe_back", "Confirmed safe: they are back"
+    # The only ways a duress alert closes: a DSL or the Principal confirms the pair are safe, and says how they know.
+    SAFE_SPOKE = "safe_spoke", "Confirmed safe: spoke to them"
+    SAFE_SAW = "safe_saw", "Confirmed safe: saw them"
     SAFE_POLICE = "safe_police", "Confirmed safe: the police confirmed it"
     # The office's answer to "nobody answers", which the pair read on the field page.
     FAMILY_COMING = "family_coming", "Rang the family: they are coming"
@@ -34,7 +35,7 @@ class AlertOutcome(models.TextChoices):
     DSL_SPOKE = "dsl_spoke", "A DSL has spoken to the visitors"
 
 
-CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_BACK, AlertOutcome.SAFE_POLICE)
+CONFIRMED_SAFE = (AlertOutcome.SAFE_SPOKE, AlertOutcome.SAFE_SAW, AlertOutcome.SAFE_POLICE)
 # Alerts that only a person's answer closes: no check-in, extension or return by the pair does (a return can be
 # coerced; a child in danger still needs the DSL once the pair are back).
 CLOSED_BY_A_PERSON = (AlertKind.DURESS, AlertKind.CHILD_DANGER)
@@ -56,8 +57,8 @@ class VisitAlert(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=AlertOutcome.choices, blank=True)
     police_reference = models.CharField(max_length=60, blank=True)
-    # For duress, calling the police is a step that leaves the alert up (it closes only when someone confirms
-    # the pair are safe): when the office said it called them.
+    # For duress, calling the police is a step that leaves the alert up (it closes only when a DSL or the
+    # Principal confirms the pair are safe): when the office, a DSL or the Principal said they called them.
     police_called_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
     # Unanswered alerts are sent again, then to the next step's people: how many rounds are queued so far and
@@ -111,6 +112,12 @@ class VisitAlert(models.Model):
     def is_doorstep(self) -> bool:
         """Raised from the doorstep: answered by what the office did, never with a new return time."""
         return self.kind in (AlertKind.NO_ANSWER, AlertKind.CHILD_DANGER)
+
+    def checkins_after(self, checkins) -> list:
+        """Of the visit's check-ins, those after this alert was raised (the code word itself left out): shown
+        beside a duress alert, since someone can be made to press "Returned"; none of them closes it."""
+        code_word = (CheckInKind.DURESS, CheckInKind.OFFICE_CODE_WORD)
+        return [c for c in checkins if c.at >= self.raised_at and c.kind not in code_word]
 
 
 class NotificationChannel(models.TextChoices):

@@ -257,7 +257,7 @@ class Visit(models.Model):
         is the earliest repeat of an alert still unanswered (VisitAlert.next_repeat_at)."""
         if not self.is_away:
             # Back, yet a duress alert may still be unanswered (a return can be coerced): it repeats until a
-            # named person confirms the pair are safe. Every other alert was answered by the return.
+            # DSL or the Principal confirms the pair are safe. Every other alert was answered by the return.
             return repeat_at
         chain = self.chain(policy)
         candidates = [at for at in (repeat_at, self.remind_at(chain)) if at]

@@ -195,6 +195,43 @@ def test_accusation_against_staff_goes_to_the_principal_alone(
     assert "Accusation" not in client.get("/safeguarding/concerns/").content.decode()
 
 
+def test_an_accusation_marks_the_risk_assessment_for_review_by_the_principal_and_names_nothing(client, cast, visit):
+    household, child = visit.household, visit.children.get()
+    assessment = household.risk_assessments.get()
+    next_visit = make_visit(lead=cast.staff2, second=cast.outsider, child=child)
+    client.force_login(cast.staff2)
+    client.post(
+        f"/safeguarding/incidents/new/?visit={visit.pk}",
+        {
+            "kind": "accusation",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "details": "Father said the lead pushed him",
+            "staff_accused": cast.staff.pk,
+        },
+    )
+    pages = {
+        "staff": [f"/safeguarding/households/{household.pk}/risk/", f"/safeguarding/risk/{assessment.pk}/"],
+        "staff2": [f"/visits/{next_visit.pk}/", f"/safeguarding/risk/{assessment.pk}/"],
+        "dsl": ["/dashboard/", f"/safeguarding/households/{household.pk}/risk/", f"/visits/{next_visit.pk}/"],
+    }
+    for who, urls in pages.items():
+        client.force_login(getattr(cast, who))
+        for url in urls:
+            page = client.get(url).content.decode()
+            assert "Marked for review by the Principal." in page, (who, url)
+            assert "ccusation" not in page and "pushed" not in page, (who, url)
+    # Nobody but the Principal redoes it (which would clear the mark): the accused least of all.
+    client.force_login(cast.staff)
+    refused = client.get(f"/safeguarding/households/{household.pk}/risk/new/")
+    assert refused.status_code == 403 and "only the Principal redoes it" in refused.content.decode()
+    client.force_login(cast.principal)
+    assert client.get(f"/safeguarding/households/{household.pk}/risk/new/").status_code == 200
+    assert "Accusation against a member of staff" in client.get("/safeguarding/concerns/").content.decode()
+    # The audit trail (read by a DPO, and in the admin) names the record by its number only.
+    summaries = " ".join(AuditEntry.objects.values_list("summary", flat=True))
+    assert "ccusation" not in summaries and "restricted incident" in summaries
+
+
 def test_other_incidents_go_to_dsls_and_principal(
     client, cast_emails, visit, mailoutbox, django_capture_on_commit_callbacks
 ):

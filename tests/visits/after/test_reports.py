@@ -37,7 +37,7 @@ def _form(cast, **overrides):
         "abandoned_reason": "",
         "child_seen": "yes",
         "staff_went_in": "yes",
-        "invited_in_by": "Mother",
+        "invited_in_by": "parent",
         "parent_summary": "We agreed a new bedtime so mornings are calmer.",
         "internal_notes": "Kitchen was bare.",
         "referrals": "",
@@ -82,7 +82,7 @@ def test_lead_submits_the_form(client, cast, returned_visit):
     returned_visit.refresh_from_db()
     assert returned_visit.status == VisitStatus.REPORTED
     report = returned_visit.report
-    assert report.outcome == "seen" and report.child_seen is True and report.invited_in_by == "Mother"
+    assert report.outcome == "seen" and report.child_seen is True and report.invited_in_by == "parent"
     assert timezone.localtime(report.arrived_at).time() == datetime.time(10, 5)
     assert [(p.name, p.parental_responsibility) for p in report.present.all()] == [("Rowan Pellingham", True)]
     action = FollowUpAction.objects.get()
@@ -109,7 +109,7 @@ def test_bad_input_is_shown_beside_the_field_and_nothing_typed_is_lost(client, c
     for overrides, field, message in [
         ({"departed_at": "2026-10-12T09:00"}, "departed_at", "must be after you arrived"),
         ({"outcome": "abandoned"}, "abandoned_reason", "Say why the visit was abandoned"),
-        ({"invited_in_by": ""}, "invited_in_by", "Say who invited you in"),
+        ({"invited_in_by": ""}, "invited_in_by", "Say who let you in"),
         ({"outcome": ""}, "outcome", "Choose the outcome"),
     ]:
         with subtests.test(overrides=overrides, field=field, message=message), fresh_case(client):

@@ -1,13 +1,14 @@
 """Timers that cannot be fooled, by time travel: due back re-based on the real check-out, the chain frozen at
-check-out, duress that stays up until someone confirms the pair safe, unanswered alerts that repeat and climb,
-the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by name."""
+check-out, duress that stays up until a DSL or the Principal confirms the pair safe, unanswered alerts that repeat
+and climb, the lead's reminder, warnings about steps that would reach nobody, and messages that failed shown by
+name."""
 
 import datetime
 import smtplib
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
@@ -178,15 +179,23 @@ def _duress(cast, visit, hour=10, minute=20):
         return services.visit_raise_duress(visit=visit, actor=cast.staff2, from_office=False)
 
 
-def test_police_called_is_a_step_and_duress_stays_up_on_every_screen(client, cast, out):
+def _confirm_page(alert):
+    return reverse("board-confirm-safe", args=[alert.pk])
+
+
+def _card(board: str, alert) -> str:
+    return board.split(f'id="alert-{alert.pk}"')[1].split("</article>")[0]
+
+
+def test_police_called_stops_the_repeats_and_the_alert_waits_for_a_senior_on_every_screen(client, cast, out):
     alert = _duress(cast, out)
     with at(10, 25):
         services.alert_acknowledge(
             alert=alert, actor=cast.office, outcome=AlertOutcome.POLICE_CALLED, police_reference="CAD 4411"
         )
     alert.refresh_from_db()
-    assert alert.is_open and alert.police_called_at == when(10, 25)
-    # A check-in, an extension, a return: none of them closes it.
+    assert alert.is_open and alert.police_called_at == when(10, 25) and alert.next_repeat_at is None
+    # A check-in, an extension, a return: none of them closes it; each is shown beside it.
     with at(10, 30):
         visit_extend(visit=out, actor=cast.staff, minutes=10)
     with at(10, 40):
@@ -204,47 +213,164 @@ def test_police_called_is_a_step_and_duress_stays_up_on_every_screen(client, cas
         assert board.index(f'id="visit-{out.pk}"') < board.index(f'id="visit-{other.pk}"')
         assert 'data-state="DURESS"' in board and "board-duress" in board
         assert "police called 10:25 (ref CAD 4411). Not yet confirmed safe." in board
-        assert "Police called at 10:25, reference CAD 4411. This stays up until someone confirms" in board
+        card = _card(board, alert)
+        assert (
+            "Police called at 10:25 (ref CAD 4411): waiting for a DSL or the Principal to confirm they are safe" in card
+        )
+        assert "10:30 Running late: extended, pressed by" in card and "10:40 Returned to school, pressed by" in card
+        assert "this does not close the alert" in card
+        assert f'href="{_confirm_page(alert)}"' in card
+        assert "<form" not in card, "nothing is left for the board to record: the police are called"
     client.force_login(cast.dsl)
     with at(11, 10):
         dashboard = client.get(reverse("dashboard")).content.decode()
     assert "DURESS:" in dashboard and "may be in danger" in dashboard and "Police called at 10:25" in dashboard
     assert dashboard.index("DURESS:") < dashboard.index("Requests awaiting a decision")
+    assert f'href="{_confirm_page(alert)}"' in dashboard and "Confirm they are safe" in dashboard
 
 
-def test_only_a_named_person_saying_how_closes_a_duress_alert(client, cast, out):
-    alert = _duress(cast, out)
-    for outcome in (AlertOutcome.RANG_ALL_FINE, AlertOutcome.RANG_NO_ANSWER, AlertOutcome.CHECKED_FINE):
-        with at(10, 22), pytest.raises(ValidationError):
-            services.alert_acknowledge(alert=alert, actor=cast.office, outcome=outcome, new_return=when(11, 0))
-    with at(10, 23):
-        services.alert_acknowledge(alert=alert, actor=cast.principal, outcome=AlertOutcome.SAFE_SPOKE, note="Fine.")
-    alert.refresh_from_db()
-    assert not alert.is_open and alert.acknowledged_by == cast.principal
-    assert alert.get_outcome_display() == "Confirmed safe: I spoke to them on the phone"
-    client.force_login(cast.office)
-    with at(10, 24):
-        board = client.get("/board/").content.decode()
-    assert 'data-state="DURESS"' not in board and "Not yet confirmed safe" not in board
-
-
-def test_the_board_offers_the_ways_to_confirm_safe_and_police_called_once(client, cast, out):
+def test_the_board_offers_the_office_the_police_call_only(client, cast, out):
     alert = _duress(cast, out)
     client.force_login(cast.office)
     with at(10, 21):
-        board = client.get("/board/").content.decode()
-    assert "Police called" in board and "Confirmed safe: they are back" in board
-    assert "Confirmed safe: the police confirmed it" in board and "Rang: all fine" not in board
+        card = _card(client.get("/board/").content.decode(), alert)
+    assert 'value="police_called"' in card and "Police reference" in card
+    for other in ("rang_all_fine", "rang_no_answer", "checked_fine", "safe_spoke", "safe_saw", "safe_police"):
+        assert f'value="{other}"' not in card
+    assert "Only a DSL or the Principal can close this alert" in card
+    # Neither "all fine" nor a forged "confirmed safe" gets through the office's form.
+    for outcome in ("rang_all_fine", "safe_spoke"):
+        with at(10, 22):
+            response = client.post(
+                reverse("board-acknowledge", args=[alert.pk]),
+                {f"ack-{alert.pk}-outcome": outcome, f"ack-{alert.pk}-new_return": "11:30"},
+            )
+        assert response.status_code == 400
+        assert "Select a valid choice" in _card(response.content.decode(), alert)
     with at(10, 22):
+        missing = client.post(
+            reverse("board-acknowledge", args=[alert.pk]), {f"ack-{alert.pk}-outcome": "police_called"}
+        )
+    assert "Give the police reference number." in _card(missing.content.decode(), alert)
+    with at(10, 23):
         response = client.post(
             reverse("board-acknowledge", args=[alert.pk]),
             {f"ack-{alert.pk}-outcome": "police_called", f"ack-{alert.pk}-police_reference": "CAD 9"},
         )
     assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.is_open and alert.police_reference == "CAD 9"
+    assert AuditEntry.objects.filter(action="alert.police_called", actor=cast.office).count() == 1
+    # A second call is not recorded over the first.
+    with at(10, 24), pytest.raises(ValidationError, match="already recorded"):
+        services.alert_acknowledge(
+            alert=alert, actor=cast.dsl, outcome=AlertOutcome.POLICE_CALLED, police_reference="X"
+        )
+
+
+def test_the_office_cannot_confirm_safe_and_is_told_who_can(client, cast, out):
+    alert = _duress(cast, out)
+    for outcome in (AlertOutcome.RANG_ALL_FINE, AlertOutcome.SAFE_SPOKE):
+        with at(10, 22), pytest.raises(ValidationError):
+            services.alert_acknowledge(alert=alert, actor=cast.office, outcome=outcome, new_return=when(11, 0))
+    with at(10, 22), pytest.raises(PermissionDenied):
+        services.alert_confirm_safe(alert=alert, actor=cast.office, how=AlertOutcome.SAFE_SPOKE, note="Rang them.")
+    client.force_login(cast.office)
     with at(10, 23):
+        page = client.get(_confirm_page(alert)).content.decode()
+    assert "Only a DSL or the Principal of Oakfield Test Primary can confirm the pair are safe" in page
+    assert "+442079460510" in page and "+442079460520" in page  # the DSL's and the Principal's mobiles
+    assert 'name="how"' not in page
+    with at(10, 23):
+        refused = client.post(_confirm_page(alert), {"how": "safe_spoke", "note": "Rang them."})
+    assert refused.status_code == 403
+    assert "Only a DSL or the Principal of Oakfield Test Primary can confirm" in refused.content.decode()
+    alert.refresh_from_db()
+    assert alert.is_open
+
+
+def test_a_dsl_confirms_safe_saying_how_they_know(client, cast, out):
+    alert = _duress(cast, out)
+    client.force_login(cast.dsl)
+    with at(10, 30):
+        page = client.get(_confirm_page(alert)).content.decode()
+    assert "Confirm they are safe" in page and "Spoke to them" in page and "Saw them" in page
+    assert "The police confirmed it" in page
+    # Both parts are needed; what was typed stays.
+    with at(10, 31):
+        response = client.post(_confirm_page(alert), {"how": "", "note": "Rang Sam at 10:30"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose how you know they are safe." in body and "Rang Sam at 10:30" in body
+    with at(10, 31):
+        response = client.post(_confirm_page(alert), {"how": "safe_spoke", "note": "  "})
+    assert "Say how you know they are safe" in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.is_open
+    with at(10, 32):
+        response = client.post(_confirm_page(alert), {"how": "safe_spoke", "note": "Rang Sam at 10:30: both fine."})
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert not alert.is_open and alert.acknowledged_by == cast.dsl and alert.outcome == AlertOutcome.SAFE_SPOKE
+    assert "Rang Sam at 10:30: both fine." in alert.note
+    entry = AuditEntry.objects.get(action="alert.confirmed_safe")
+    assert entry.actor == cast.dsl and entry.details["note"] == "Rang Sam at 10:30: both fine."
+    with at(10, 33):
+        page = client.get(_confirm_page(alert)).content.decode()
+    assert "Confirmed safe: spoke to them</strong>, by" in page and 'name="how"' not in page
+    client.force_login(cast.office)
+    with at(10, 34):
         board = client.get("/board/").content.decode()
-    assert "reference CAD 9" in board
-    assert 'value="police_called"' not in board.split(f'id="alert-{alert.pk}"')[1].split("</article>")[0]
+    assert 'data-state="DURESS"' not in board and "Not yet confirmed safe" not in board
+
+
+def test_only_the_visits_own_school_and_its_seniors_reach_the_confirm_page(client, cast, out):
+    alert = _duress(cast, out)
+    client.force_login(cast.other_dsl)  # a DSL, of the other school
+    with at(10, 25):
+        assert client.get(_confirm_page(alert)).status_code == 404
+        assert client.post(_confirm_page(alert), {"how": "safe_saw", "note": "x"}).status_code == 404
+    client.force_login(cast.staff)  # one of the pair: their own "I'm fine" cannot close it either
+    with at(10, 25):
+        assert client.post(_confirm_page(alert), {"how": "safe_saw", "note": "I am fine"}).status_code == 403
+    with at(10, 26):
+        services.alert_confirm_safe(alert=alert, actor=cast.principal, how=AlertOutcome.SAFE_SAW, note="Saw them.")
+    alert.refresh_from_db()
+    assert alert.get_outcome_display() == "Confirmed safe: saw them"
+
+
+@pytest.mark.parametrize(
+    "presses",
+    [
+        [CheckInKind.ARRIVED, CheckInKind.LEFT, CheckInKind.RETURNED],
+        [CheckInKind.ARRIVED, CheckInKind.NOT_RETURNING],
+        ["extended"],
+    ],
+)
+def test_no_check_in_by_the_pair_closes_a_duress_alert(client, cast, out, presses):
+    alert = _duress(cast, out)
+    for minute, kind in enumerate(presses, start=21):
+        with at(10, minute):
+            if kind == "extended":
+                visit_extend(visit=out, actor=cast.staff, minutes=10)
+            else:
+                visit_check_in(visit=out, actor=cast.staff, kind=kind)
+        alert.refresh_from_db()
+        assert alert.is_open, f"{kind} closed the duress alert"
+    client.force_login(cast.principal)
+    with at(10, 30):
+        page = client.get(_confirm_page(alert)).content.decode()
+    listed = page.split("duress-checkins")[1].split("</ul>")[0]
+    assert listed.count("<li>") == len(presses)
+    assert "never closes a duress alert" in page
+
+
+def test_the_duress_message_links_the_seniors_to_the_confirm_page(cast, out):
+    alert = _duress(cast, out)
+    with at(10, 20):
+        delivery.notifications_deliver()
+    to_dsl = next(m for m in mail.outbox if m.to == ["dsl@example.org"])
+    assert f"{_confirm_page(alert)}" in to_dsl.body and "Only a DSL or the Principal closes it" in to_dsl.body
 
 
 def test_duress_repeats_until_the_police_are_called(cast, out):
@@ -269,8 +395,8 @@ def test_duress_repeats_until_the_police_are_called(cast, out):
 
 
 def test_duress_keeps_repeating_after_the_pair_press_returned(cast, out):
-    """A coerced visitor can be made to press "Returned": the duress alert is sent again until someone confirms
-    the pair safe, and being back raises nothing else."""
+    """A coerced visitor can be made to press "Returned": the duress alert is sent again until a DSL or the
+    Principal confirms the pair safe, and being back raises nothing else."""
     alert = _duress(cast, out)
     with at(10, 22):
         visit_check_in(visit=out, actor=cast.staff, kind=CheckInKind.RETURNED)
@@ -290,7 +416,7 @@ def test_duress_keeps_repeating_after_the_pair_press_returned(cast, out):
     sweep_and_send(11, 30)
     assert list(out.alerts.values_list("kind", flat=True)) == [AlertKind.DURESS]
     with at(11, 31):
-        services.alert_acknowledge(alert=alert, actor=cast.dsl, outcome=AlertOutcome.SAFE_BACK, note="Seen them.")
+        services.alert_confirm_safe(alert=alert, actor=cast.dsl, how=AlertOutcome.SAFE_SAW, note="Seen them.")
     out.refresh_from_db()
     assert out.alert_due_at is None
     inbox()

@@ -153,12 +153,14 @@ def test_an_undo_never_opens_or_closes_a_duress_alert(contacts, visit):
 
     # Confirmed safe by a person, then a return and its undo: it stays closed.
     with at(10, 25):
-        alert_services.alert_acknowledge(alert=duress, actor=cast.office, outcome=AlertOutcome.SAFE_SPOKE)
+        alert_services.alert_confirm_safe(
+            alert=duress, actor=cast.dsl, how=AlertOutcome.SAFE_SPOKE, note="Rang the lead: both in the car"
+        )
         visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.RETURNED)
     with at(10, 26):
         visit_undo_return(visit=visit, actor=cast.staff)
     duress.refresh_from_db()
-    assert duress.outcome == AlertOutcome.SAFE_SPOKE and duress.acknowledged_by == cast.office
+    assert duress.outcome == AlertOutcome.SAFE_SPOKE and duress.acknowledged_by == cast.dsl
 
 
 def test_a_refused_check_out_lists_each_missing_item_with_a_link_to_where_it_is_done(client, cast):
