@@ -2,17 +2,19 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.audit import audit
+from core.permissions import may_use_board
 from core.scoping import school_ids_for
 
 from ..alerts import services as alert_services
 from ..lifecycle import OPEN_FOR_FAMILY
 from ..models import CheckInKind, Visit
 from ..permissions import is_pair, may_check_in
-from . import services
+from . import selectors, services
 from .forms import ExtendForm
 
 # The discreet duress control on the field page posts this kind; the page answers it like any other check-in.
@@ -81,3 +83,13 @@ def field(request, pk):
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+def texts(request):
+    """The texts received on the school's number: who, when, what, what it did, the reply."""
+    if not may_use_board(request.user):
+        raise PermissionDenied("The log of texts is for the office, the DSLs and the Principal.")
+    rows = selectors.inbound_text_log(user=request.user)
+    audit(actor=request.user, action="text.list", obj=request.user, school=None, summary=f"Viewed {len(rows)} texts")
+    return render(request, "visits/texts.html", {"rows": rows, "limit": selectors.TEXT_LOG_LIMIT})
