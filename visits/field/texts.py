@@ -88,6 +88,8 @@ REPLIES = {
     "late_minutes": "Say how many minutes, for example LATE 15.",
 }
 
+ANSWER_STRANGERS_EVERY = datetime.timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -226,6 +228,12 @@ def _handle(text: ReceivedText, *, now) -> dict:
     day = timezone.localdate(now)
     users = _senders(text.sender, day=day)
     if not users:
+        # Answered once a day at most: two machines answering each other would text for ever.
+        answered = InboundText.objects.filter(
+            sender=text.sender, outcome=TextOutcome.UNKNOWN_SENDER, received_at__gte=now - ANSWER_STRANGERS_EVERY
+        ).exclude(reply="")
+        if answered.exists():
+            return {"outcome": TextOutcome.UNKNOWN_SENDER, "note": "Not answered: answered in the last day"}
         return {"outcome": TextOutcome.UNKNOWN_SENDER, "reply": REPLIES[TextOutcome.UNKNOWN_SENDER]}
     staff = next(iter(users)) if len(users) == 1 else None
     words = {
@@ -274,6 +282,7 @@ def inbound_text_receive(*, text: ReceivedText, now=None) -> InboundText:
     now = now or timezone.now()
     first = InboundText.objects.filter(provider=text.provider, provider_id=text.provider_id).first()
     if first is not None:
+        logger.info("Text %s came again (the same provider id): nothing done", first.pk)
         return first
     try:
         with transaction.atomic():
@@ -282,7 +291,7 @@ def inbound_text_receive(*, text: ReceivedText, now=None) -> InboundText:
                 provider_id=text.provider_id[:64],
                 sender=text.sender[:32],
                 received_at=text.received_at,
-                body=text.body.replace("\x00", ""),
+                body=text.body,
                 outcome=TextOutcome.NOT_UNDERSTOOD,
             )
     except IntegrityError:  # the same message in a request running alongside: the first one stands

@@ -47,5 +47,5 @@ class PostedLetter(models.Model):
         if self.status == DeliveryStatus.DELIVERED:
             return "printed and posted"
         if self.status == DeliveryStatus.FAILED:
-            return f"not posted ({self.status_reason})" if self.status_reason else "not posted"
-        return "sent to Notify for printing"
+            return f"not posted, because {self.status_reason}" if self.status_reason else "not posted"
+        return "waiting to be printed"

@@ -80,5 +80,5 @@ class InboundText(models.Model):
     def as_the_office_sees_it(self) -> tuple[str, str]:
         """(what it said, what it did) for the office: a duress-word text reads as the check-in it imitated."""
         if self.is_duress:
-            return TextCommand(self.replied_as).label if self.replied_as else "", TextOutcome.RECORDED.label
+            return TextCommand(self.replied_as).label if self.replied_as else "Check-in", TextOutcome.RECORDED.label
         return self.body, self.get_outcome_display()

@@ -91,7 +91,7 @@ def test_a_letter_goes_by_post_to_the_confirmed_address(client, cast, no_access,
     assert letter.provider_id and letter.address_lines == address and letter.sent_by == cast.staff
     entry = AuditEntry.objects.get(action="visit.post_missed_you")
     assert entry.actor == cast.staff and entry.details["notify_id"] == letter.provider_id
-    assert "sent to Notify for printing" in client.get(no_access.get_absolute_url()).content.decode()
+    assert "waiting to be printed" in client.get(no_access.get_absolute_url()).content.decode()
     # Pressed again: the letter is not posted twice.
     again = client.post(f"/visits/{no_access.pk}/post/missed-you/", {"confirmed_address": address}, follow=True)
     assert "already posted on" in again.content.decode()
@@ -178,7 +178,7 @@ def test_a_letter_notify_could_not_post_is_shown_and_its_sender_told(
     letter.refresh_from_db()
     assert letter.status == "failed" and "layout" in letter.status_reason
     assert (
-        "not posted (the letter did not meet Notify&#x27;s layout rules)"
+        "not posted, because the letter did not meet Notify&#x27;s layout rules"
         in client.get(no_access.get_absolute_url()).content.decode()
     )
     assert AuditEntry.objects.get(action="letter.failed").actor is None

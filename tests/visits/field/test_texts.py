@@ -190,6 +190,24 @@ def test_an_unknown_sender_gets_a_plain_reply_and_nothing_changes(client, pair, 
     )
 
 
+def test_an_unknown_number_is_answered_once_a_day_at_most(client, pair):
+    """Two machines answering each other would text for ever."""
+    with at(9, 0):
+        text(client, "Your message could not be delivered", sender=STRANGER)
+    with at(9, 1):
+        second = text(client, "Your message could not be delivered", sender=STRANGER)
+    with at(9, 1, day=24):
+        text(client, "Hello?", sender=STRANGER)
+        assert len(replies()) == 2
+    assert second.reply == "" and "answered in the last day" in second.note
+
+
+def test_hostile_text_is_kept_without_what_the_database_refuses(client, pair, visit):
+    with at(9, 55):
+        row = text(client, "OUT\x00\x01 " + "x" * 1500)
+    assert row.outcome == TextOutcome.RECORDED and row.body.startswith("OUT\x01 x")
+
+
 def test_a_staff_mobile_with_no_visit_gets_a_plain_reply(client, pair, visit):
     with at(9, 55):
         row = text(client, "OUT", sender="+442079460333")  # the outsider: on no visit

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 import phonenumbers
 
 
+def text_only(value) -> str:
+    """A provider's field as text PostgreSQL will store: NUL (which it refuses) taken out."""
+    return str(value or "").replace("\x00", "")
+
+
 @dataclass(frozen=True)
 class Receipt:
     """A delivery receipt: `status` is a DeliveryStatus value, or "" for a step on the way (queued, sending)."""
@@ -21,6 +26,10 @@ class Receipt:
     provider_id: str
     status: str
     reason: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "reference", text_only(self.reference)[:64])
+        object.__setattr__(self, "provider_id", text_only(self.provider_id)[:120])
 
 
 @dataclass(frozen=True)
@@ -33,11 +42,15 @@ class ReceivedText:
     body: str
     received_at: datetime.datetime
 
+    def __post_init__(self):
+        for name in ("provider_id", "sender", "body"):
+            object.__setattr__(self, name, text_only(getattr(self, name)))
+
 
 def normalise_number(raw: str) -> str:
     """The sender's number in E.164 (+447700900123) as profiles store mobiles. Notify gives "447700900123",
     Twilio "+447700900123"; a national "07700 900123" is read as a UK number."""
-    raw = (raw or "").strip()
+    raw = text_only(raw).strip()
     candidate = raw if raw.startswith(("+", "0")) else f"+{raw}"
     try:
         number = phonenumbers.parse(candidate, "GB")
