@@ -22,6 +22,7 @@ from .models import (
     TrustSignInPolicy,
     review_warning,
 )
+from .permissions import may_manage_settings
 from .scoping import school_ids_for
 from .selectors import contact_gaps
 from .services import setting_delete, setting_save, staff_profile_create, staff_profile_update
@@ -198,6 +199,23 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
     ]
 
     readonly_fields = ["contact_warnings"]
+    # Check-in by text message. Its one value, the duress word, is shown to the policy's trust admins only.
+    TEXTS_FIELDSET = (
+        "Check-in by text message",
+        {
+            "description": "The pair may text OUT, ARRIVED, LEFT, BACK or LATE 15 to the school's number. "
+            "Keep the duress word among the people who must know it.",
+            "fields": ["duress_word"],
+        },
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        trust = obj.trust if obj is not None else None
+        school = obj.school if obj is not None else None
+        if obj is None or may_manage_settings(request.user, school=school, trust=trust):
+            fieldsets.insert(3, self.TEXTS_FIELDSET)
+        return fieldsets
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         policy = self.get_object(request, object_id) if request.method == "GET" else None

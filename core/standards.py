@@ -86,6 +86,15 @@ STANDARD_REPEAT_AFTER_MINUTES = 5
 STANDARD_REMIND_BEFORE_MINUTES = 10
 # Only one seed asks for the lead's debrief before the DSL signs the form off, so a school opts in.
 STANDARD_DEBRIEF_BEFORE_SIGN_OFF = False
+# The duress word a pair may text (check-in by text message): none unless the trust or school chooses one.
+STANDARD_DURESS_WORD = ""
+# Words the check-in texts understand (visits/field/texts.py) and the words phone networks keep for themselves:
+# a duress word must be none of them, or an ordinary check-in would raise duress (or the reverse).
+TEXT_COMMAND_WORDS = frozenset(
+    {"OUT", "CHECKOUT", "CHECKEDOUT", "LEAVING", "ARRIVED", "ARRIVE", "HERE", "LEFT", "BACK", "RETURNED", "LATE"}
+    | {"MIN", "MINS", "MINUTE", "MINUTES", "HELP", "STOP", "START", "UNSTOP", "INFO", "YES", "NO", "CANCEL"}
+)
+DURESS_WORD_MIN_LENGTH = 5
 
 
 def validate_risk_matrix(value) -> None:
@@ -103,6 +112,18 @@ def validate_risk_matrix(value) -> None:
         ) from error
     if missing:
         raise ValidationError(f"The risk matrix has no low/medium/high level for: {', '.join(missing)}.")
+
+
+def validate_duress_word(value) -> None:
+    """One word of letters, long enough not to be texted by accident, and not a word the check-in texts use."""
+    if not value:
+        return
+    if not value.isascii() or not value.isalpha():
+        raise ValidationError("The duress word must be a single word of letters A to Z (no spaces or digits).")
+    if len(value) < DURESS_WORD_MIN_LENGTH:
+        raise ValidationError(f"The duress word must be at least {DURESS_WORD_MIN_LENGTH} letters long.")
+    if value.upper() in TEXT_COMMAND_WORDS:
+        raise ValidationError(f"“{value}” is a check-in word or one phone networks use: choose another word.")
 
 
 def validate_checklist_overrides(value) -> None:

@@ -251,13 +251,33 @@ CELERY_BEAT_SCHEDULE = {}
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 
-# Text messages: console in development; a provider's backend class in production (visits.sms).
+# Text messages: console in development; a provider's backend class in production (visits/alerts/sms.py and
+# visits/alerts/providers/). README: "Connecting a text provider".
 SMS_BACKEND = env("SMS_BACKEND", default="visits.alerts.sms.ConsoleSMSBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+# GOV.UK Notify: texts (SMS_BACKEND=...govuk_notify.NotifySMSBackend) and letters by post. The callback token is
+# the bearer token typed into Notify for its delivery-receipt and received-text callbacks.
+NOTIFY_API_KEY = env("NOTIFY_API_KEY", default="")
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="https://api.notifications.service.gov.uk")
+NOTIFY_SMS_TEMPLATE_ID = env("NOTIFY_SMS_TEMPLATE_ID", default="")
+NOTIFY_SMS_SENDER_ID = env("NOTIFY_SMS_SENDER_ID", default="")
+NOTIFY_CALLBACK_TOKEN = env("NOTIFY_CALLBACK_TOKEN", default="")
+NOTIFY_LETTER_POSTAGE = env("NOTIFY_LETTER_POSTAGE", default="second")
+# Twilio: texts (SMS_BACKEND=...twilio_sms.TwilioSMSBackend); the auth token also signs Twilio's webhooks.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")  # empty: Twilio's own (a test double sets it)
+# A provider that does not answer in this long counts as a failed try (the outbox tries again).
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
+if NOTIFY_LETTER_POSTAGE not in {"first", "second", "economy"}:
+    raise ImproperlyConfigured("NOTIFY_LETTER_POSTAGE must be first, second or economy.")
 if PRODUCTION:
-    from core.checks import unsafe_backends  # plain constants and a function: safe before setup
+    from core.checks import provider_problems, unsafe_backends  # plain constants and functions: safe before setup
 
     _unsafe = unsafe_backends(email_backend=EMAIL_CONFIG["EMAIL_BACKEND"], sms_backend=SMS_BACKEND)
+    _unsafe += provider_problems({name: value for name, value in vars().items() if name.isupper()})
     if _unsafe:
         raise ImproperlyConfigured(" ".join(message for _setting, message in _unsafe))
 
@@ -310,8 +330,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    # WeasyPrint logs every layout step at INFO; keep its warnings (missing fonts, bad CSS) only.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    # WeasyPrint logs every layout step at INFO, and twilio every API call; keep their warnings only.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 # Sign-in (django-allauth, its MFA and single sign-on, django-axes). Kept together in one block.

@@ -9,6 +9,8 @@ from core import membership_pages
 from core.signin import urls as signin_urls
 from core.signin.views import SignInView, TrustBrowserView
 from visits.after import urls as after_urls
+from visits.alerts import urls as alerts_urls
+from visits.field import urls as field_urls
 from visits.reporting import urls as reporting_urls
 from visits.requests import urls as requests_urls
 
@@ -38,6 +40,9 @@ urlpatterns = [
     path("safeguarding/", include(after_urls.restricted_urlpatterns)),
     path("approvals/", include(requests_urls.approvals_urlpatterns)),
     path("board/", include("visits.board.urls")),
+    # The text providers' callbacks (no sign-in; each checks the provider's signature or token).
+    path("webhooks/", include(field_urls.webhook_urlpatterns)),
+    path("webhooks/", include(alerts_urls.webhook_urlpatterns)),
     path("", include(reporting_urls.site_urlpatterns)),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

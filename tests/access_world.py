@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core import screens
 from core.audit import audit
-from core.models import AuditEntry, Membership
+from core.models import AuditEntry, HomeVisitPolicy, Membership
 from core.roles import Role
 from safeguarding.prohibited_csv import prohibited_import_prepare
 from safeguarding.selectors import risk_rows_to_start_from
@@ -34,9 +34,11 @@ from tests.factories import (
     walk_visit,
 )
 from visits.after.services import incident_record, report_submit, visit_concern_raise
+from visits.alerts.providers import ReceivedText
 from visits.alerts.services import visit_raise_duress
 from visits.demo.seed import Seeder
 from visits.departure.services import safe_word_set, visit_record_social_worker
+from visits.field.texts import inbound_text_receive
 from visits.models import Decision, VisitReport
 from visits.requests.services import parent_notification_record, visit_decide
 
@@ -167,6 +169,18 @@ def _visits_of_a(o, lead, second, child, office):
     visit_record_social_worker(visit=returned, actor=lead, now=past - day)
     walk_visit(returned, lead, "returned")
     o["a_out"], o["a_alert"] = _out_today(lead, second, child, "a", office)
+    _texts(lead, o["a_out"])
+
+
+def _texts(lead, visit):
+    """Two texts from the lead's phone to A's number while A's visit is out: one not understood, and one with A's
+    duress word (the office's log must show neither the word nor that text's words)."""
+    HomeVisitPolicy.objects.create(trust=visit.school.trust, school=visit.school, duress_word="Markerword")
+    lead.profile.mobile = "020 7946 0777"
+    lead.profile.save()
+    for n, body in enumerate(["MARKER-A-text-body", "MARKER-A-duress-text Markerword"]):
+        received = ReceivedText("twilio", f"SMmatrix{n}", "+442079460777", body, timezone.now())
+        inbound_text_receive(text=received)
 
 
 # Every role of the demo (visits/demo/cast.py), named as there: the lead, the second and a colleague of each school.

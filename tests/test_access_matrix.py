@@ -136,6 +136,10 @@ def _visible(s: str) -> dict[str, frozenset]:
         "import-address": seniors | ADMIN,
         "import-note": seniors | ADMIN,
         "screen-name": EVERYONE,  # the enrolment page names its screen to whoever holds the code
+        # Texts to the school's number: the school's log (office, DSLs, Principal); a duress-word text's own words
+        # never reach the office (it reads as the check-in its reply imitated).
+        "text-body": seniors | board,
+        "duress-text": seniors,
     }
 
 
@@ -316,6 +320,16 @@ RULES: dict[str, Rule | list[Rule]] = {
     # that says why); anyone else is refused as for any other page of the visit.
     "visits:missed_you_pdf": Rule(get_soft=A_VISIT, post_soft=A_VISIT, obj="a_reported"),
     "visits:email_letter": Rule(post=A_SENIOR | {"a_lead"}, obj="a_reported", kwargs={"document": "parent-copy"}),
+    # Letters by post need GOV.UK Notify, which the matrix has not got: the people allowed are told so.
+    "visits:post_letter": Rule(post=A_SENIOR | {"a_lead"}, obj="a_reported", kwargs={"document": "parent-copy"}),
+    # The texts received on each school's number: its office, DSLs and Principal.
+    "visits:texts": same(BOARD),
+    # The text providers' callbacks: anyone may call them, and only a request the provider signed does anything
+    # (an unsigned one is refused with 403 and changes nothing).
+    "webhook-twilio-inbound": Rule(kind="public"),
+    "webhook-notify-inbound": Rule(kind="public"),
+    "webhook-twilio-status": Rule(kind="public"),
+    "webhook-notify-status": Rule(kind="public"),
     "visits:my_actions": same(SIGNED_IN),
     "visits:school_actions": same(SENIOR),
     "visits:action_complete": Rule(

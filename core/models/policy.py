@@ -1,7 +1,7 @@
 """Each school's home-visit policy as data: a trust-wide default, per-school overrides, the escalation chain."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +10,7 @@ from django.db.models import Q
 from ..standards import (
     STANDARD_CHECKLIST_OVERRIDES,
     STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
+    STANDARD_DURESS_WORD,
     STANDARD_EARLIEST_CHECKOUT_MINUTES,
     STANDARD_HAZARDS,
     STANDARD_REMIND_BEFORE_MINUTES,
@@ -18,6 +19,7 @@ from ..standards import (
     STANDARD_RISK_REVIEW_DAYS,
     STANDARD_TRAINING_WARNING_DAYS,
     validate_checklist_overrides,
+    validate_duress_word,
     validate_risk_matrix,
 )
 
@@ -93,6 +95,16 @@ class HomeVisitPolicy(models.Model):
         verbose_name="debrief before sign-off",
         help_text="Whether the lead's debrief (with their line manager) must be recorded before the Home Visit Form "
         "is signed off. Empty: not required.",
+    )
+    # Shown to trust admins in the admin only: never on the field page, in a log or in the audit trail.
+    duress_word = models.CharField(
+        max_length=30,
+        blank=True,
+        validators=[validate_duress_word],
+        help_text="A word the pair text to the school's number when they are in danger: it raises a duress alert "
+        "silently and is answered like an ordinary check-in. One word nobody would text by accident, agreed with "
+        "staff in training. Empty on the trust default: no duress word (texts are check-ins only); empty on a "
+        "school: as the trust.",
     )
     # Risk assessment, training and checklist values. Empty on the trust default means the standard of
     # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
@@ -243,6 +255,7 @@ class EffectivePolicy:
     repeat_after_minutes: int
     remind_before_minutes: int
     debrief_before_sign_off: bool
+    duress_word: str = field(repr=False)  # never in a log line that prints the policy
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
     OPTIONAL_VALUES = {
@@ -255,6 +268,7 @@ class EffectivePolicy:
         "repeat_after_minutes": STANDARD_REPEAT_AFTER_MINUTES,
         "remind_before_minutes": STANDARD_REMIND_BEFORE_MINUTES,
         "debrief_before_sign_off": STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
+        "duress_word": STANDARD_DURESS_WORD,
     }
 
     @staticmethod

@@ -61,25 +61,28 @@ def _visitors(visit: Visit) -> list[dict]:
     return people
 
 
+def addressed_to(carers: list[str]) -> str:
+    """The first line of the address block: the carers by name, or all of them at once when more than two."""
+    return " and ".join(carers) if 0 < len(carers) <= 2 else "The parents and carers"
+
+
 def _common(visit: Visit) -> dict:
     start = timezone.localtime(visit.scheduled_start)
-    carers = list(visit.household.carers.all())
+    everyone = list(visit.household.carers.all())
     lead = next((p for p in visit.people.all() if p.role == VisitRole.LEAD), None)
+    carers = [c.addressed_as for c in everyone if c.parental_responsibility] or [c.addressed_as for c in everyone]
+    household = visit.household
+    address_lines = [
+        x for x in [household.address_line1, household.address_line2, household.town, household.postcode] if x
+    ]
     return {
         "school": _school(visit),
         "date": start,
         "children": [f"{c.first_name} {c.last_name}" for c in visit.children.all()],
-        "carers": [c.addressed_as for c in carers if c.parental_responsibility] or [c.addressed_as for c in carers],
-        "address_lines": [
-            x
-            for x in [
-                visit.household.address_line1,
-                visit.household.address_line2,
-                visit.household.town,
-                visit.household.postcode,
-            ]
-            if x
-        ],
+        "carers": carers,
+        "address_lines": address_lines,
+        # What shows in an envelope's window: the carers, then the address (Notify reads it from there).
+        "address_block": [addressed_to(carers), *address_lines],
         "purpose": PURPOSE_FOR_FAMILY.get(visit.purpose, PURPOSE_FOR_FAMILY["other"]),
         "visitors": _visitors(visit),
         "contact_name": lead.name if lead else "",
@@ -134,11 +137,19 @@ def parent_copy_pdf(visit: Visit) -> bytes:
     return _render("visits/pdf/parent_copy.html", parent_copy_context(_visit_with_related(visit)))
 
 
-def missed_you_pdf(visit: Visit) -> bytes:
-    """The "sorry we missed you" letter posted through the door when nobody answers."""
-    visit = (
+def _missed_you_visit(visit: Visit) -> Visit:
+    return (
         Visit.objects.select_related("school", "household")
         .prefetch_related("people__user__profile", "children", "household__carers")
         .get(pk=visit.pk)
     )
-    return _render("visits/pdf/missed_you.html", _common(visit))
+
+
+def missed_you_pdf(visit: Visit) -> bytes:
+    """The "sorry we missed you" letter posted through the door when nobody answers."""
+    return _render("visits/pdf/missed_you.html", _common(_missed_you_visit(visit)))
+
+
+def postal_address(visit: Visit) -> list[str]:
+    """The address block both letters print in the envelope window: what the sender confirms before posting."""
+    return _common(_missed_you_visit(visit))["address_block"]

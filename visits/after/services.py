@@ -2,6 +2,7 @@
 incidents and concerns raised from a visit. Each verb writes its audit row in the same transaction."""
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,13 +20,16 @@ from core.selectors import users_with_role
 from safeguarding.models import Concern
 from safeguarding.services import concern_raise, risk_assessment_mark_for_review
 
+from ..alerts.providers import govuk_notify
 from ..lifecycle import _transition, now_or
 from ..models import (
     CheckInKind,
+    DeliveryStatus,
     EntryInvitation,
     FollowUpAction,
     Incident,
     IncidentKind,
+    PostedLetter,
     PresentPerson,
     Visit,
     VisitConcern,
@@ -459,3 +463,117 @@ def parent_letter_email(*, visit: Visit, actor, document: str, confirmed_to: lis
         to=addresses,
     )
     return addresses
+
+
+# --- Letters by post (GOV.UK Notify's precompiled letters) --------------------------------------------------------
+
+
+def letter_post_refusal(*, visit: Visit, document: str, address: list[str]) -> str:
+    """Why this letter cannot go by post ("" when it can): the confirmation page and the verb ask the same."""
+    refusal = letter_refusal(visit=visit, document=document)
+    if refusal:
+        return refusal
+    if not govuk_notify.letters_by_post_enabled():
+        return "Letters by post go through GOV.UK Notify, which is not set up here: ask IT to connect it."
+    if not visit.household.postcode:
+        return "The household's address has no postcode: add it on the household's record first."
+    if not 3 <= len(address) <= 7:
+        return "A posted letter's address needs between 3 and 7 lines: check the household's address."
+    return ""
+
+
+def _notify_message(error: Exception) -> str:
+    """Notify's own words for a refusal (its client gives a list of {error, message})."""
+    message = getattr(error, "message", "") or str(error)
+    if isinstance(message, list):
+        message = "; ".join(str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in message)
+    return str(message)[:200]
+
+
+@transaction.atomic
+def parent_letter_post(*, visit: Visit, actor, document: str, confirmed_address: list[str], now=None) -> PostedLetter:
+    """Post the parent copy or the missed-you letter to the household through Notify, once the sender has seen and
+    confirmed exactly the address block printed in the envelope's window. One letter of each kind per visit,
+    unless the last one failed; Notify's id is kept and its receipts update the letter's status."""
+    if not may_send_letters(actor, visit):
+        raise PermissionDenied("The lead or a DSL sends letters to the family.")
+    now = now_or(now)
+    Visit.objects.locked(visit)  # one post at a time for a visit: a second click waits, then finds the first
+    address = pdf.postal_address(visit)
+    refusal = letter_post_refusal(visit=visit, document=document, address=address)
+    if refusal:
+        raise ValidationError(refusal)
+    if address != list(confirmed_address):
+        # The address on file changed between the confirmation page and the send: nothing goes out unseen.
+        raise ValidationError("The address on file has changed since you confirmed it: check it again.")
+    earlier = PostedLetter.objects.filter(visit=visit, document=document).exclude(status=DeliveryStatus.FAILED)
+    if earlier.exists():
+        sent = timezone.localtime(earlier.latest("sent_at").sent_at)
+        raise ValidationError(f"This letter was already posted on {sent:%-d %B %Y} at {sent:%H:%M}.")
+    data = pdf.parent_copy_pdf(visit) if document == "parent-copy" else pdf.missed_you_pdf(visit)
+    letter = PostedLetter.objects.create(
+        visit=visit,
+        document=document,
+        address_lines=address,
+        postage=settings.NOTIFY_LETTER_POSTAGE,
+        sent_by=actor,
+        sent_at=now,
+    )
+    try:
+        letter.provider_id = govuk_notify.send_precompiled_letter(
+            reference=letter.receipt_reference, pdf=data, postage=letter.postage
+        )
+    except Exception as error:  # noqa: BLE001 - Notify's refusal, in its words; the whole post is undone
+        raise ValidationError(f"GOV.UK Notify did not accept the letter: {_notify_message(error)}") from error
+    letter.save(update_fields=["provider_id"])
+    audit(
+        actor=actor,
+        action=f"visit.post_{document.replace('-', '_')}",
+        obj=visit,
+        summary=f"Posted {letter.get_document_display()} to the household through GOV.UK Notify",
+        to=address,
+        postage=letter.postage,
+        letter=letter.pk,
+        notify_id=letter.provider_id,
+    )
+    return letter
+
+
+@transaction.atomic
+def posted_letter_receipt_record(
+    *, reference: str, provider_id: str, status: str, reason: str = "", now=None
+) -> PostedLetter | None:
+    """Notify's verified receipt for a posted letter (Notify is the actor): printed and posted, or not posted and
+    why. The first final word stands. A letter that was not posted is shown on the visit, and its sender is
+    emailed a link to it."""
+    match = re.fullmatch(r"letter-(\d+)", reference or "")
+    letter = (
+        PostedLetter.objects.select_for_update(of=("self",))
+        .select_related("visit__school", "sent_by")
+        .filter(pk=int(match[1]))
+        .first()
+        if match
+        else None
+    )
+    if letter is None or letter.provider_id != provider_id:
+        return None
+    if status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED) or letter.status != DeliveryStatus.SENT:
+        return letter
+    letter.status, letter.status_at, letter.status_reason = status, now_or(now), reason[:300]
+    letter.save(update_fields=["status", "status_at", "status_reason"])
+    audit(
+        actor=None,
+        action=f"letter.{status}",
+        obj=letter,
+        school=letter.visit.school,
+        summary=f"{letter.get_document_display().capitalize()}: {letter.status_text}",
+        reason=reason,
+    )
+    if status == DeliveryStatus.FAILED:
+        notify_by_email(
+            [letter.sent_by],
+            "A letter to a family was not posted",
+            f"GOV.UK Notify could not post {letter.get_document_display()} you sent: {reason or 'no reason given'}."
+            f"\n\nOpen the visit to send it again or another way: {settings.SITE_URL}{letter.visit.get_absolute_url()}",
+        )
+    return letter

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/parent-copy.pdf", views.parent_copy_pdf, name="parent_copy_pdf"),
     path("<int:pk>/missed-you.pdf", views.missed_you_pdf, name="missed_you_pdf"),
     path("<int:pk>/email/<slug:document>/", views.email_letter, name="email_letter"),
+    path("<int:pk>/post/<slug:document>/", views.post_letter, name="post_letter"),
     path("actions/mine/", views.my_actions, name="my_actions"),
     path("actions/", views.school_actions, name="school_actions"),
     path("actions/<int:pk>/complete/", views.action_complete, name="action_complete"),

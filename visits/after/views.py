@@ -534,6 +534,40 @@ def email_letter(request, pk, document):
 
 
 @login_required
+@require_POST
+def post_letter(request, pk, document):
+    """The first POST shows the address block the envelope's window will show; the letter goes to GOV.UK Notify
+    for printing and posting only when that address is confirmed."""
+    visit = get_visit_for(request.user, pk, selectors.report_visit_queryset())
+    if not may_send_letters(request.user, visit):
+        raise PermissionDenied("The lead or a DSL sends letters to the family.")
+    refusal = services.letter_refusal(visit=visit, document=document)
+    if refusal:
+        raise Http404(refusal)
+    address = pdf.postal_address(visit)
+    refusal = services.letter_post_refusal(visit=visit, document=document, address=address)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect(visit)
+    if "confirmed_address" not in request.POST:
+        return render(
+            request, "visits/letter_post_confirm.html", {"visit": visit, "document": document, "address": address}
+        )
+    try:
+        letter = services.parent_letter_post(
+            visit=visit,
+            actor=request.user,
+            document=document,
+            confirmed_address=request.POST.getlist("confirmed_address"),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Sent to GOV.UK Notify to print and post ({letter.postage} class) to {address[0]}.")
+    return redirect(visit)
+
+
+@login_required
 def my_actions(request):
     actions = selectors.action_rows().for_user(request.user).filter(owner=request.user)
     today = timezone.localdate()

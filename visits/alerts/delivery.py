@@ -1,9 +1,11 @@
 """Sending what the sweep queued: an outbox with one row per recipient, channel and round, sent at least once; a
 row counts as sent only once the provider has accepted it (its message id is stored), and is never sent again.
-A row that still fails after its retries is marked failed (the board names it) and sent on the other channel."""
+A row that still fails after its retries, or that the provider's delivery receipt says never arrived, is marked
+failed (the board names it) and sent once on the other channel."""
 
 import datetime
 import logging
+import re
 import uuid
 
 from django.conf import settings
@@ -11,8 +13,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit
+
 from ..changes import board_changed
-from ..models import AlertNotification, NotificationChannel
+from ..models import AlertNotification, DeliveryStatus, NotificationChannel
 from .sms import send_sms
 
 logger = logging.getLogger(__name__)
@@ -39,7 +43,8 @@ def _send(row: AlertNotification) -> str:
     """Send one row; the provider's id for the accepted message, or an exception."""
     if row.channel == NotificationChannel.EMAIL:
         return _send_email(row)
-    return send_sms(to=row.recipient, body=f"{row.subject}\n{row.body}"[:600])
+    text = "\n".join(part for part in (row.subject, row.body) if part)  # a reply to a text has no subject
+    return send_sms(to=row.recipient, body=text[:600], reference=row.receipt_reference)
 
 
 def _other_channel(row: AlertNotification) -> AlertNotification | None:
@@ -65,6 +70,14 @@ def _other_channel(row: AlertNotification) -> AlertNotification | None:
         body=row.body,
         created_at=row.failed_at,
     )
+
+
+def _fail(row: AlertNotification, now: datetime.datetime) -> None:
+    """It did not reach them: the board names it, and it goes once by their other contact."""
+    row.failed_at = row.failed_at or now
+    fallback = _other_channel(row)
+    if fallback:
+        AlertNotification.objects.bulk_create([fallback], ignore_conflicts=True)
 
 
 def notifications_deliver(*, limit: int = 100, now: datetime.datetime | None = None) -> int:
@@ -94,14 +107,80 @@ def notifications_deliver(*, limit: int = 100, now: datetime.datetime | None = N
                 row.last_error = f"{error.__class__.__name__}: {error}"[:300]
                 row.retry_at = now + retry_delay(row.attempts)
                 if row.attempts >= MAX_SEND_ATTEMPTS:
-                    row.failed_at, failed = now, True
-                    fallback = _other_channel(row)
-                    if fallback:
-                        AlertNotification.objects.bulk_create([fallback], ignore_conflicts=True)
+                    _fail(row, now)
+                    failed = True
             else:
                 row.sent_at, row.provider_id = timezone.now(), str(provider_id)[:120]
+                row.delivery_status, row.delivery_status_at = DeliveryStatus.SENT, row.sent_at
                 sent += 1
-            row.save(update_fields=["attempts", "sent_at", "provider_id", "retry_at", "failed_at", "last_error"])
+            row.save(
+                update_fields=[
+                    "attempts",
+                    "sent_at",
+                    "provider_id",
+                    "retry_at",
+                    "failed_at",
+                    "last_error",
+                    "delivery_status",
+                    "delivery_status_at",
+                ]
+            )
     if failed:
         board_changed()
     return sent
+
+
+REFERENCE = re.compile(r"notification-(\d+)")
+
+
+@transaction.atomic
+def notification_receipt_record(
+    *, reference: str, provider_id: str, status: str, reason: str = "", now=None
+) -> AlertNotification | None:
+    """A provider's delivery receipt, from its verified webhook (the provider is the actor): delivered, or failed
+    with its reason. A failed one is named on the board and sent once on the other channel, as a send that ran
+    out of retries is. The first final word stands: a receipt sent again, or a late "sent", changes nothing.
+
+    The row is found by our reference and locked, so a receipt that overtakes the commit of its own send waits
+    for it; without a reference (a provider that drops it), by the provider's id."""
+    now = now or timezone.now()
+    match = REFERENCE.fullmatch(reference or "")
+    rows = AlertNotification.objects.select_for_update(of=("self",)).select_related("user", "visit__school")
+    row = (
+        rows.filter(pk=int(match[1])).first()
+        if match
+        else rows.filter(provider_id=provider_id).first()
+        if provider_id
+        else None
+    )
+    if row is None or (provider_id and row.provider_id != provider_id):
+        logger.warning("A delivery receipt named no message of ours (reference %r)", reference)
+        return None
+    if status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED) or row.delivery_status in (
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.FAILED,
+    ):
+        return row
+    row.delivery_status, row.delivery_status_at, row.delivery_reason = status, now, reason[:300]
+    fields = ["delivery_status", "delivery_status_at", "delivery_reason"]
+    label = row.failure_text.removesuffix(" failed")  # "text to Sam Okafor"
+    if status == DeliveryStatus.FAILED:
+        row.last_error = f"Not delivered: {reason}"[:300] if reason else "Not delivered"
+        _fail(row, now)
+        fields += ["failed_at", "last_error"]
+        summary = f"{label} not delivered: {reason or 'no reason given'}"
+    else:
+        summary = f"{label} delivered"
+    row.save(update_fields=fields)
+    audit(
+        actor=None,
+        action=f"notification.{status}",
+        obj=row,
+        school=row.visit.school if row.visit_id else None,
+        summary=summary[:1].upper() + summary[1:],
+        channel=row.channel,
+        reason=reason,
+    )
+    if status == DeliveryStatus.FAILED:
+        board_changed()
+    return row

@@ -1,11 +1,13 @@
-"""What the field page shows: the expected next tap, the doorstep, the undo and the way on after the return."""
+"""What the field pages show: the expected next tap, the doorstep, the undo and the way on after the return; and the
+log of texts received on the school's number."""
 
 import datetime
 from dataclasses import dataclass
 
-from core.permissions import may_raise_concerns
+from core.permissions import BOARD_ROLES, may_raise_concerns
+from core.roles import SENIOR, schools_where
 
-from ..models import CheckInKind, Visit, VisitRole, VisitStatus
+from ..models import CheckInKind, InboundText, Visit, VisitRole, VisitStatus
 from ..permissions import is_pair, may_view_visit
 from . import services
 from .doorstep import DOORSTEP_KINDS, Doorstep, doorstep_of
@@ -193,3 +195,37 @@ def visit_timeline(visit: Visit) -> list[TimelineEntry]:
         who = _name(c.recorded_by) + (" for the pair" if c.on_behalf else "")
         entries.append(TimelineEntry(at=c.at, title=title, who=who))
     return sorted(entries, key=lambda e: e.at)
+
+
+# The log shows the latest texts; older ones stay in the database (and the audit trail).
+TEXT_LOG_LIMIT = 200
+
+
+def inbound_text_log(*, user) -> list[dict]:
+    """The latest texts of the schools where the user is office, DSL or Principal, newest first, each as the user
+    may see it: the DSLs and the Principal see every text as sent; the office sees a duress-word text as the
+    ordinary check-in its reply imitated (the word itself is never shown to them)."""
+    seen_in_full = set(schools_where(user, *SENIOR))
+    texts = (
+        InboundText.objects.filter(school_id__in=schools_where(user, *BOARD_ROLES))
+        .select_related("staff", "school", "visit__household", "reply_notification")
+        .order_by("-received_at", "-id")[:TEXT_LOG_LIMIT]
+    )
+    rows = []
+    for text in texts:
+        in_full = text.school_id in seen_in_full
+        said, did = (text.body, text.get_outcome_display()) if in_full else text.as_the_office_sees_it
+        rows.append(
+            {
+                "text": text,
+                "said": said,
+                "did": did,
+                "note": text.note if in_full or not text.is_duress else "",
+                "duress": in_full and text.is_duress,
+                "link_visit": in_full and text.visit_id is not None,
+                "reply_status": text.reply_notification.get_delivery_status_display()
+                if text.reply_notification and text.reply_notification.delivery_status
+                else ("queued" if text.reply_notification else ""),
+            }
+        )
+    return rows

@@ -2,12 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit
+from core.permissions import may_use_board
 from core.scoping import school_ids_for
 
 from ..alerts import services as alert_services
@@ -121,3 +123,13 @@ def field(request, pk):
         },
         status=400 if request.method == "POST" and not confirm else 200,
     )
+
+
+@login_required
+def texts(request):
+    """The texts received on the school's number: who, when, what, what it did, the reply."""
+    if not may_use_board(request.user):
+        raise PermissionDenied("The log of texts is for the office, the DSLs and the Principal.")
+    rows = selectors.inbound_text_log(user=request.user)
+    audit(actor=request.user, action="text.list", obj=request.user, school=None, summary=f"Viewed {len(rows)} texts")
+    return render(request, "visits/texts.html", {"rows": rows, "limit": selectors.TEXT_LOG_LIMIT})

@@ -20,13 +20,16 @@ from .alerts import (
     AlertKind,
     AlertNotification,
     AlertOutcome,
+    DeliveryStatus,
     NotificationChannel,
     SweepHeartbeat,
     VisitAlert,
 )
 from .departure import ChecklistOverride, SafeWord, VisitPreparation
 from .field import CheckIn, CheckInKind
+from .letters import LetterDocument, PostedLetter
 from .requests import AuthorisationDecision, Decision, NotifyMethod, ParentNotification, ParentResponse
+from .texts import InboundText, TextCommand, TextOutcome, TextProvider
 from .visit import (
     Purpose,
     Visit,
@@ -48,18 +51,25 @@ __all__ = [
     "CheckInKind",
     "ChecklistOverride",
     "Decision",
+    "DeliveryStatus",
     "EntryInvitation",
     "FollowUpAction",
+    "InboundText",
     "Incident",
     "IncidentKind",
+    "LetterDocument",
     "NotificationChannel",
     "NotifyMethod",
     "ParentNotification",
     "ParentResponse",
+    "PostedLetter",
     "PresentPerson",
     "Purpose",
     "SafeWord",
     "SweepHeartbeat",
+    "TextCommand",
+    "TextOutcome",
+    "TextProvider",
     "Visit",
     "VisitAlert",
     "VisitConcern",

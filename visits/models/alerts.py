@@ -125,12 +125,22 @@ class NotificationChannel(models.TextChoices):
     SMS = "sms", "SMS"
 
 
-class AlertNotification(models.Model):
-    """The outbox: one message for one recipient on one channel, about an alert (each round of it) or a visit (the
-    lead's reminder). Unique per visit, key, channel and recipient, so a retry never sends twice; it counts as sent
-    only once the provider accepted it (`provider_id`)."""
+class DeliveryStatus(models.TextChoices):
+    """What the provider last said about a message it accepted (a text, an email or a letter by post)."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="notifications")
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Not delivered"
+
+
+class AlertNotification(models.Model):
+    """The outbox: one message for one recipient on one channel, about an alert (each round of it), a visit (the
+    lead's reminder) or a text someone sent us (the reply; no visit when the sender was not matched to one).
+    Unique per visit, key, channel and recipient, so a retry never sends twice; it counts as sent only once the
+    provider accepted it (`provider_id`). The provider's delivery receipt then says whether it reached the phone
+    or inbox (`delivery_status`)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
     alert = models.ForeignKey(VisitAlert, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
     key = models.CharField(max_length=60, default="", help_text="e.g. alert:12:0 (alert 12, first round), reminder:0")
     channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
@@ -145,14 +155,24 @@ class AlertNotification(models.Model):
     provider_id = models.CharField(max_length=120, blank=True, help_text="The provider's id for the accepted message.")
     attempts = models.PositiveSmallIntegerField(default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after its retries.")
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Gave up after its retries, or the provider said it was not delivered."
+    )
     last_error = models.CharField(max_length=300, blank=True)
+    # Set when the provider accepts the message (sent), then only by its verified delivery receipt.
+    delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, blank=True)
+    delivery_status_at = models.DateTimeField(null=True, blank=True)
+    delivery_reason = models.CharField(max_length=300, blank=True, help_text="The provider's reason for a failure.")
 
     class Meta:
         ordering = ["visit", "key", "channel", "recipient"]
         constraints = [
             models.UniqueConstraint(fields=["visit", "key", "channel", "recipient"], name="notify_once_per_recipient"),
             models.CheckConstraint(name="sent_means_accepted", condition=Q(sent_at__isnull=True) | ~Q(provider_id="")),
+            models.CheckConstraint(
+                name="notification_delivery_status_valid",
+                condition=Q(delivery_status="") | Q(delivery_status__in=DeliveryStatus.values),
+            ),
         ]
         indexes = [
             models.Index(
@@ -165,6 +185,11 @@ class AlertNotification(models.Model):
 
     def __str__(self):
         return f"{self.channel} to {self.recipient}"
+
+    @property
+    def receipt_reference(self) -> str:
+        """Our reference for it at the provider: its delivery receipt names this row."""
+        return f"notification-{self.pk}"
 
     @property
     def failure_text(self) -> str:

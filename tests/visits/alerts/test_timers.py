@@ -666,12 +666,12 @@ def test_a_message_counts_as_sent_only_when_the_provider_accepted_it(cast, out, 
 
 
 class DeadSMSBackend:
-    def send(self, to, body):
+    def send(self, to, body, reference=""):
         raise ConnectionError("provider unreachable")
 
 
 class SilentSMSBackend:
     """Answers without an id: nothing says the provider took the message."""
 
-    def send(self, to, body):
+    def send(self, to, body, reference=""):
         return ""
