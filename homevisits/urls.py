@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("memberships/", membership_pages.membership_list, name="memberships"),
     path("memberships/<int:pk>/end/", membership_pages.membership_end_view, name="membership-end"),
+    path("imports/pupils/", include("families.imports.urls")),
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),

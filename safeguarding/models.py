@@ -8,11 +8,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from core.addresses import parse_parts
 from core.fields import PostcodeField
 from core.models import School, StaffProfile, Trust
 from families.models import Child, Household
-
-from .addresses import parse_parts
 
 # --- Risk assessments, prohibited addresses and training ---------------------------------------------------
 

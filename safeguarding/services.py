@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.addresses import parse_parts
 from core.audit import audit
 from core.mail import notify_by_email
 from core.models import School, StaffProfile
@@ -19,7 +20,6 @@ from core.scoping import school_ids_for
 from core.selectors import schools_of, users_with_role
 from families.access import may_see_family
 
-from .addresses import parse_parts
 from .models import (
     AddressJudgement,
     Concern,
