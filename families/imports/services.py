@@ -71,11 +71,11 @@ def pupil_import_prepare(*, upload, school: School, actor, layout: str = "", now
     table = read_table(
         upload, max_bytes=settings.IMPORT_MAX_BYTES, max_rows=settings.IMPORT_MAX_ROWS, excel=True, what="export"
     )
-    if not table.rows:
-        raise ValidationError("The file has a header row but no pupils.")
     repeated = sorted({h for h in table.header if h and table.header.count(h) > 1})
     if repeated:
         raise ValidationError(f"The header row repeats column(s): {', '.join(repeated)}. Each column once, please.")
+    if not table.rows:
+        raise ValidationError("The file has a header row but no pupils.")
     saved_preset, saved = saved_mapping(school)
     usable_saved = {f: cols for f, cols in saved.items() if all(c in table.header for c in cols)}
     if layout == "saved" or (not layout and usable_saved and not missing_fields(usable_saved)):
