@@ -218,8 +218,8 @@ def staff_import_prepare(*, upload, school: School, actor, now=None) -> PendingI
     unknown = [h for h in header if h not in COLUMNS]
     if missing or unknown:
         raise ValidationError(
-            f"The header row is wrong (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'})."
-            f" The columns are: {', '.join(COLUMNS)}."
+            f"The header row is wrong (missing: {', '.join(missing) or 'none'}; "
+            f"unknown: {', '.join(unknown) or 'none'}). The columns are: {', '.join(COLUMNS)}."
         )
     if not table.rows:
         raise ValidationError("The file has a header row but nobody in it.")

@@ -89,7 +89,8 @@ def staff_import_preview(request, pk):
                 counts = staff_import_confirm(pending=pending, actor=request.user)
                 messages.success(
                     request,
-                    f"Staff list imported: {counts['new']} invited, {counts['changed']} changed, {counts['left']} left.",
+                    f"Staff list imported: {counts['new']} invited, {counts['changed']} changed, "
+                    f"{counts['left']} left.",
                 )
                 return redirect("memberships")
             staff_import_discard(pending=pending, actor=request.user)
