@@ -34,6 +34,7 @@ urlpatterns = [
     path("memberships/", membership_pages.membership_list, name="memberships"),
     path("memberships/<int:pk>/end/", membership_pages.membership_end_view, name="membership-end"),
     path("imports/pupils/", include("families.imports.urls")),
+    path("setup/", include("safeguarding.setup.urls")),
     path("staff/import/", staff_pages.staff_import, name="staff_import"),
     path("staff/import/template.csv", staff_pages.staff_import_template, name="staff_import_template"),
     path("staff/import/<int:pk>/", staff_pages.staff_import_preview, name="staff_import_preview"),
