@@ -274,3 +274,11 @@ def test_missing_required_columns_ask_for_the_mapping_once(cast, roll, client):
     # The school keeps the mapping: the same layout next time needs no choosing.
     again = _prepare(cast, mis_exports.as_csv(data))
     assert again.preview["counts"]["unchanged"] == 20
+
+
+def test_the_preview_page_costs_the_same_queries_for_400_pupils(cast, roll, client, django_assert_max_num_queries):
+    pending = _prepare(cast, mis_exports.as_csv(mis_exports.table(roll, "template")))
+    client.force_login(cast.dsl)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/imports/pupils/{pending.pk}/")
+    assert page.status_code == 200 and page.content.decode().count("<tr") >= 400
