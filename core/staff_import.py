@@ -212,6 +212,7 @@ def staff_import_prepare(*, upload, school: School, actor, now=None) -> PendingI
     _check(actor, school)
     now = now or timezone.now()
     today = timezone.localdate(now)
+    PendingImport.objects.expired(now).delete()
     table = read_table(upload, max_bytes=settings.IMPORT_MAX_BYTES, max_rows=settings.IMPORT_MAX_ROWS, excel=True)
     header = [_header_name(h) for h in table.header]
     missing = [c for c in REQUIRED if c not in header]

@@ -8,6 +8,11 @@ from django.conf import settings
 from django.db import models
 
 
+class PendingImportQuerySet(models.QuerySet):
+    def expired(self, now: datetime.datetime):
+        return self.filter(uploaded_at__lte=now - datetime.timedelta(hours=settings.IMPORT_PREVIEW_HOURS))
+
+
 class PendingImport(models.Model):
     class Kind(models.TextChoices):
         PUPILS = "pupils", "Pupils, households and carers"
@@ -26,6 +31,8 @@ class PendingImport(models.Model):
     basis = models.CharField(
         max_length=64, blank=True, help_text="A digest of the records the preview was worked out against."
     )
+
+    objects = PendingImportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

@@ -218,7 +218,7 @@ def template_csv() -> str:
         "carer_last_name": "Pellingham",
         "carer_relationship": "Mother",
         "carer_parental_responsibility": "Yes",
-        "carer_phone": "07700 900123",
+        "carer_phone": "020 7946 0124",
         "carer_email": "rowan@example.org",
         "carer_language": "English",
         "carer_literacy_support": "No",

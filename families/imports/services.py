@@ -48,9 +48,7 @@ def visible_pupil_imports(*, user, now=None):
 
 def pending_imports_purge(*, now=None) -> int:
     """Delete every preview (pupils or staff) older than IMPORT_PREVIEW_HOURS, with the rows it holds."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(hours=settings.IMPORT_PREVIEW_HOURS)
-    deleted, _ = PendingImport.objects.filter(uploaded_at__lte=cutoff).delete()
+    deleted, _ = PendingImport.objects.expired(now or timezone.now()).delete()
     return deleted
 
 

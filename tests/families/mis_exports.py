@@ -73,7 +73,7 @@ def school(pupils: int = 400, carers: int = 700, seed: int = 7) -> list[PupilRow
         )
         surname = SURNAMES[n % len(SURNAMES)] + ("" if n < len(SURNAMES) else f"-{n}")
         remaining_pupils = pupils - len(rows)
-        homes_left = max(1, round(remaining_pupils / 1.25))
+        homes_left = max(1, round(remaining_pupils / 1.67))  # the siblings below average 1.67 a household
         wanted = max(1, min(3, round((carers - carer_count) / homes_left)))
         for c in range(wanted):
             relationship, title = RELATIONSHIPS[(n + c) % len(RELATIONSHIPS)]

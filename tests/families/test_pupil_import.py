@@ -282,3 +282,31 @@ def test_the_preview_page_costs_the_same_queries_for_400_pupils(cast, roll, clie
     with django_assert_max_num_queries(12):
         page = client.get(f"/imports/pupils/{pending.pk}/")
     assert page.status_code == 200 and page.content.decode().count("<tr") >= 400
+
+
+def test_the_purge_command_deletes_previews_nobody_finished(cast, roll):
+    from django.core.management import call_command
+
+    pending = _prepare(cast, mis_exports.as_csv(mis_exports.table(roll[:3], "template")))
+    PendingImport.objects.filter(pk=pending.pk).update(uploaded_at=pending.uploaded_at - datetime.timedelta(days=2))
+    call_command("purge_imports")
+    assert not PendingImport.objects.exists()
+
+
+def test_the_documented_templates_are_the_ones_the_pages_serve():
+    from pathlib import Path
+
+    from core.staff_import import template_csv as staff_template
+    from families.imports.layouts import template_csv
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    assert (docs / "pupil-import-template.csv").read_text(newline="") == template_csv()
+    assert (docs / "staff-import-template.csv").read_text(newline="") == staff_template()
+
+
+def test_our_templates_example_row_imports(cast):
+    from families.imports.layouts import template_csv
+
+    pending = _prepare(cast, template_csv().encode())
+    assert pending.layout == "template" and pending.preview["counts"]["new"] == 1, pending.preview
+    assert pending.preview["counts"]["errors"] == 0
