@@ -58,8 +58,8 @@ for _ in range(ROUNDS):
 
 carers = len({id(c) for p in roll for c in p.home.carers})
 print(
-    f"{datetime.date.today():%-d %B %Y}, {platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()}), "
-    f"{connection.vendor}"
+    f"{datetime.date.today():%-d %B %Y}, {platform.node()} ({os.cpu_count()} cores, "
+    f"{platform.processor() or platform.machine()}), {connection.vendor}"
 )
 print(f"MIS import, SIMS layout: {counts['new']} pupils, {carers} carers, {len(content) // 1024} KB, {ROUNDS} rounds")
 for name, values in timings.items():
