@@ -85,7 +85,7 @@ class Plan:
             "pupils_with_errors": sum(1 for p in self.pupils if p.pupil.errors) + len(self.loose_errors),
             "households_new": sum(1 for h in self.households if h.existing is None),
             "households_changed": sum(1 for h in self.households if h.existing is not None and h.changes),
-            "carers": sum(len(p.pupil.carers) for p in self.pupils),
+            "carers": sum(len({c.key for p in h.pupils for c in p.carers}) for h in self.households),
         }
 
     def warnings(self) -> list[str]:
