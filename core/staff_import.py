@@ -167,6 +167,8 @@ def _plan(school, rows: list[dict], *, actor, today) -> dict:
         if user is not None and user.pk in elsewhere:
             row["errors"].append("This address belongs to someone at another trust: ask their trust admin.")
         if user is None:
+            if row["email"] and user_model.objects.filter(username__iexact=row["email"][:150]).exists():
+                row["errors"].append(f"The username {row['email']} is someone else's: ask the trust admin.")
             row["status"], row["changes"] = "new", ["New: an account and an invitation by email"]
             continue
         changes = [f"Role added: {Role(r).label}" for r in row["roles"] if r not in held.get(user.pk, set())]
