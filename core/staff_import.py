@@ -152,6 +152,7 @@ def _plan(school, rows: list[dict], *, actor, today) -> dict:
             row["errors"].append(f"{row['email']} is also on line {seen[row['email']]}.")
         seen.setdefault(row["email"], row["line"])
     users = {u.email.lower(): u for u in user_model.objects.filter(email__in=emails).select_related("profile")}
+    taken = set(user_model.objects.filter(username__in=[e[:150] for e in emails]).values_list("username", flat=True))
     current = Membership.objects.filter(school=school).exclude(ends_on__lt=today).filter(starts_on__lte=today)
     held: dict[int, set[str]] = {}
     for user_id, role in current.values_list("user_id", "role"):
@@ -167,7 +168,7 @@ def _plan(school, rows: list[dict], *, actor, today) -> dict:
         if user is not None and user.pk in elsewhere:
             row["errors"].append("This address belongs to someone at another trust: ask their trust admin.")
         if user is None:
-            if row["email"] and user_model.objects.filter(username__iexact=row["email"][:150]).exists():
+            if row["email"][:150] in taken:
                 row["errors"].append(f"The username {row['email']} is someone else's: ask the trust admin.")
             row["status"], row["changes"] = "new", ["New: an account and an invitation by email"]
             continue
