@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .audit import audit
@@ -151,7 +152,8 @@ def _plan(school, rows: list[dict], *, actor, today) -> dict:
         if row["email"] and row["email"] in seen:
             row["errors"].append(f"{row['email']} is also on line {seen[row['email']]}.")
         seen.setdefault(row["email"], row["line"])
-    users = {u.email.lower(): u for u in user_model.objects.filter(email__in=emails).select_related("profile")}
+    found = user_model.objects.annotate(address=Lower("email")).filter(address__in=emails).select_related("profile")
+    users = {u.address: u for u in found}
     taken = set(user_model.objects.filter(username__in=[e[:150] for e in emails]).values_list("username", flat=True))
     current = Membership.objects.filter(school=school).exclude(ends_on__lt=today).filter(starts_on__lte=today)
     held: dict[int, set[str]] = {}
