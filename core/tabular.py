@@ -42,8 +42,8 @@ def read_table(
             raise ValidationError(
                 f"This is not a CSV file (it looks like a spreadsheet or other binary file). {SAVE_AS_CSV}"
             )
-        return _read_workbook(raw, max_rows=max_rows, max_columns=max_columns)
-    return _read_csv(decode_text(raw), max_rows=max_rows, max_columns=max_columns, excel=excel)
+        return _read_workbook(raw, max_rows=max_rows, max_columns=max_columns, what=what)
+    return _read_csv(decode_text(raw), max_rows=max_rows, max_columns=max_columns, what=what)
 
 
 def _read_bytes(upload, *, max_bytes: int, what: str) -> bytes:
@@ -82,21 +82,21 @@ def decode_text(raw: bytes) -> str:
         ) from None
 
 
-def _too_wide(count: int, max_columns: int) -> ValidationError:
-    return ValidationError(f"The header row has {count} columns; a file here has at most {max_columns}.")
+def _too_wide(count: int, max_columns: int, what: str) -> ValidationError:
+    return ValidationError(f"The header row has {count} columns; a {what} has at most {max_columns}.")
 
 
 def _too_long(max_rows: int) -> ValidationError:
     return ValidationError(f"The file has more than {max_rows:,} rows. Split it into smaller files.")
 
 
-def _read_csv(text: str, *, max_rows: int, max_columns: int, excel: bool) -> Table:
+def _read_csv(text: str, *, max_rows: int, max_columns: int, what: str) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header, rows = None, []
     try:
         for values in reader:
             if header is None and len(values) > max_columns:
-                raise _too_wide(len(values), max_columns)
+                raise _too_wide(len(values), max_columns, what)
             if not any(v.strip() for v in values):
                 continue  # blank lines (or lines of bare commas) are spacing, not rows
             if header is None:
@@ -124,7 +124,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_workbook(raw: bytes, *, max_rows: int, max_columns: int) -> Table:
+def _read_workbook(raw: bytes, *, max_rows: int, max_columns: int, what: str) -> Table:
     """The first sheet of an .xlsx workbook. Formulas come back as their text ("=..."), never as the value Excel
     last worked out, so the caller refuses them as it does in a CSV. openpyxl reads the XML through defusedxml."""
     import openpyxl  # only an Excel upload needs it
@@ -150,7 +150,7 @@ def _read_workbook(raw: bytes, *, max_rows: int, max_columns: int) -> Table:
             while values and not values[-1]:
                 values.pop()
             if header is None and len(values) > max_columns:
-                raise _too_wide(len(values), max_columns)
+                raise _too_wide(len(values), max_columns, what)
             if not any(values):
                 continue
             if header is None:

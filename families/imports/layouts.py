@@ -209,7 +209,7 @@ def template_csv() -> str:
         "address_line1": "12 Willow Lane",
         "address_line2": "",
         "town": "Eastbridge",
-        "postcode": "EB2 3CD",
+        "postcode": "EB2 3DE",
         "home_phone": "020 7946 0001",
         "home_language": "English",
         "urn": "",
