@@ -311,3 +311,16 @@ def test_our_templates_example_row_imports(cast):
     pending = _prepare(cast, template_csv().encode())
     assert pending.layout == "template" and pending.preview["counts"]["new"] == 1, pending.preview
     assert pending.preview["counts"]["errors"] == 0
+
+
+def test_the_household_page_shows_its_history_from_the_imports(cast, roll, client):
+    _first_import(cast, roll[:10])
+    moved = roll[0]
+    data = mis_exports.table(
+        roll[:10], "template", override=lambda p, c: {"address_line1": "9 Rook Lane"} if p.home is moved.home else None
+    )
+    pupil_import_confirm(pending=_prepare(cast, mis_exports.as_csv(data)), actor=cast.dsl)
+    household = Child.objects.get(upn=moved.upn).household
+    client.force_login(cast.dsl)
+    page = client.get(f"/visits/households/{household.pk}/").content.decode()
+    assert "History" in page and "Moved from" in page and "9 Rook Lane" in page and "Added at" in page
