@@ -97,6 +97,13 @@ def may_keep_safeguarding_records(user, school) -> bool:
     return works_at(user, school) and (user.is_superuser or is_senior(user, school))
 
 
+def may_record_training(user, school) -> bool:
+    """DSLs and the Principal of the school, and its trust admins (who bring training dates in with the staff list)."""
+    return may_keep_safeguarding_records(user, school) or (
+        works_at(user, school) and has_role(user, Role.TRUST_ADMIN, school=school)
+    )
+
+
 def may_manage_pupil_roll(user, school) -> bool:
     """Who joins and leaves the school's roll: its DSLs and Principal, and the trust admins (who run the imports)."""
     if not (user.is_authenticated and works_at(user, school)):

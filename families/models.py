@@ -111,6 +111,11 @@ class Child(models.Model):
     left_on = models.DateField(
         null=True, blank=True, help_text="The day the child left the school's roll; their records stay."
     )
+    # The keys the MIS import matches on (families/imports): the UPN, else the MIS's own id for the pupil.
+    upn = models.CharField(
+        "UPN", max_length=13, blank=True, help_text="Unique Pupil Number, as the MIS holds it (13 characters)."
+    )
+    mis_id = models.CharField("MIS id", max_length=50, blank=True, help_text="The pupil's id in the school's MIS.")
 
     objects = ChildQuerySet.as_manager()
 
@@ -119,6 +124,10 @@ class Child(models.Model):
         verbose_name_plural = "children"
         constraints = [
             models.CheckConstraint(name="year_group_valid", condition=Q(year_group__in=YearGroup.values)),
+            models.UniqueConstraint(fields=["school", "upn"], condition=~Q(upn=""), name="child_upn_unique_per_school"),
+            models.UniqueConstraint(
+                fields=["school", "mis_id"], condition=~Q(mis_id=""), name="child_mis_id_unique_per_school"
+            ),
         ]
 
     def __str__(self):
@@ -138,3 +147,16 @@ class Child(models.Model):
     @property
     def has_social_worker(self) -> bool:
         return bool(self.social_worker_name)
+
+
+class PupilImportLayout(models.Model):
+    """The columns of a school's MIS export, mapped once (families/imports): the next import starts from them."""
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="pupil_import_layout")
+    preset = models.CharField(max_length=20, blank=True)
+    mapping = models.JSONField(default=dict, help_text="Our field -> the export's column(s).")
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    saved_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"MIS export layout of {self.school}"

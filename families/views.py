@@ -11,6 +11,7 @@ from core.audit import audit
 
 from .access import get_child_for, get_household_for
 from .models import Child, Household
+from .selectors import household_history
 
 
 class FamilyRecordView(LoginRequiredMixin, DetailView):
@@ -31,6 +32,9 @@ class HouseholdDetail(FamilyRecordView):
     template_name = "families/household_detail.html"
     find = staticmethod(get_household_for)
     audit_action = "household.view"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(history=household_history(household=self.object), **kwargs)
 
 
 class ChildDetail(FamilyRecordView):

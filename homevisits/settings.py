@@ -51,6 +51,15 @@ except ValueError as _error:
 # Uploaded CSV lists of prohibited addresses larger than this are refused before they are read.
 PROHIBITED_CSV_MAX_BYTES = env.int("PROHIBITED_CSV_MAX_BYTES", default=2 * 1024 * 1024)
 PROHIBITED_CSV_MAX_ROWS = env.int("PROHIBITED_CSV_MAX_ROWS", default=5000)
+# The MIS export of pupils and carers, and the staff list (core.tabular): larger files, more rows (one a pupil and
+# carer; a large secondary's export is about 4,000) or an Excel workbook that unpacks to more are refused before
+# anything is parsed. A preview waits this many hours for its confirmation, then it is deleted with its rows.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=8000)
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=50 * 1024 * 1024)
+IMPORT_PREVIEW_HOURS = env.int("IMPORT_PREVIEW_HOURS", default=24)
+# A staff invitation's link (set your password) works once, for this many days.
+STAFF_INVITATION_DAYS = env.int("STAFF_INVITATION_DAYS", default=7)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

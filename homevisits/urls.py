@@ -5,7 +5,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from core import membership_pages
+from core import membership_pages, staff_pages
 from core.signin import urls as signin_urls
 from core.signin.views import SignInView, TrustBrowserView
 from visits.after import urls as after_urls
@@ -29,11 +29,18 @@ urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="account_login"),
     path("accounts/logout/", account_views.logout, name="logout"),
     path("accounts/2fa/trust/", TrustBrowserView.as_view(), name="mfa_trust"),
+    path("accounts/invitation/<uidb64>/<token>/", staff_pages.invitation, name="invitation"),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include(signin_urls)),
     path("admin/", admin.site.urls),
     path("memberships/", membership_pages.membership_list, name="memberships"),
     path("memberships/<int:pk>/end/", membership_pages.membership_end_view, name="membership-end"),
+    path("imports/pupils/", include("families.imports.urls")),
+    path("setup/", include("safeguarding.setup.urls")),
+    path("staff/import/", staff_pages.staff_import, name="staff_import"),
+    path("staff/import/template.csv", staff_pages.staff_import_template, name="staff_import_template"),
+    path("staff/import/<int:pk>/", staff_pages.staff_import_preview, name="staff_import_preview"),
+    path("staff/<int:pk>/deactivate/", staff_pages.staff_deactivate_view, name="staff_deactivate"),
     path("visits/", include("visits.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),

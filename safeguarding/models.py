@@ -8,11 +8,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from core.addresses import parse_parts
 from core.fields import PostcodeField
 from core.models import School, StaffProfile, Trust
 from families.models import Child, Household
-
-from .addresses import parse_parts
 
 # --- Risk assessments, prohibited addresses and training ---------------------------------------------------
 
@@ -314,3 +313,23 @@ class Concern(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class SetupConfirmation(models.Model):
+    """A school's set-up step that nothing else records: its policy values were reviewed, or its prohibited-addresses
+    list is empty by decision (safeguarding/setup)."""
+
+    class Item(models.TextChoices):
+        POLICY_REVIEWED = "policy_reviewed", "Policy values reviewed"
+        NO_PROHIBITED = "no_prohibited", "No prohibited addresses (confirmed)"
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="setup_confirmations")
+    item = models.CharField(max_length=20, choices=Item.choices)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school", "item"], name="one_setup_confirmation_per_item")]
+
+    def __str__(self):
+        return f"{self.get_item_display()} at {self.school}"

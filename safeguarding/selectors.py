@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core.addresses import ParsedAddress, compare, parse_address, parse_parts
 from core.models import School, StaffProfile
 from core.permissions import FIELD_ROLES, school_ids_where
 from core.roles import SENIOR, schools_where
@@ -13,7 +14,6 @@ from core.selectors import member_ids
 from core.standards import STANDARD_TRAINING_WARNING_DAYS
 from families.access import visible_households
 
-from .addresses import ParsedAddress, compare, parse_address, parse_parts
 from .models import AddressJudgement, Concern, ProhibitedAddress, ProhibitedAddressImport, RiskAssessment
 
 

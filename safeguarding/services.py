@@ -10,16 +10,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.addresses import parse_parts
 from core.audit import audit
 from core.mail import notify_by_email
 from core.models import School, StaffProfile
-from core.permissions import may_keep_safeguarding_records, may_raise_concerns
+from core.permissions import may_keep_safeguarding_records, may_raise_concerns, may_record_training
 from core.roles import SENIOR, Role, has_role, is_senior, schools_where
 from core.scoping import school_ids_for
 from core.selectors import schools_of, users_with_role
 from families.access import may_see_family
 
-from .addresses import parse_parts
 from .models import (
     AddressJudgement,
     Concern,
@@ -403,8 +403,8 @@ def training_record_add(
 ) -> TrainingRecord:
     """Record training and keep the profile's dates (what `training_valid_on` reads) on the latest expiry."""
     schools = list(schools_of(profile.user))
-    if not any(may_keep_safeguarding_records(actor, school) for school in schools):
-        raise PermissionDenied("Only a DSL or the Principal of the school records its staff's training.")
+    if not any(may_record_training(actor, school) for school in schools):
+        raise PermissionDenied("Only a DSL, the Principal or a trust admin of the school records its staff's training.")
     record = TrainingRecord(
         profile=profile, completed_on=completed_on, expires_on=expires_on, recorded_by=actor, provider=provider.strip()
     )
@@ -417,7 +417,7 @@ def training_record_add(
         actor=actor,
         action="training.add",
         obj=record,
-        school=next((s for s in schools if may_keep_safeguarding_records(actor, s)), None),
+        school=next((s for s in schools if may_record_training(actor, s)), None),
         summary=f"Training recorded for {profile}: expires {expires_on:%d %b %Y}",
     )
     return record

@@ -17,6 +17,8 @@ from core import screens
 from core.audit import audit
 from core.models import AuditEntry, HomeVisitPolicy, Membership
 from core.roles import Role
+from core.staff_import import staff_import_prepare
+from families.imports.services import pupil_import_prepare
 from safeguarding.prohibited_csv import prohibited_import_prepare
 from safeguarding.selectors import risk_rows_to_start_from
 from safeguarding.services import RiskRowInput, prohibited_address_add, risk_assessment_create
@@ -271,6 +273,16 @@ def build_world() -> World:
             "marker.csv", b"address_line1,postcode,note\nMARKER-A-import-address,BV2 2BB,MARKER-A-import-note\n"
         )
         o["a_import"] = prohibited_import_prepare(upload=upload, trust=school.trust, school=school, actor=dsl)
+        export = SimpleUploadedFile(
+            "mis.csv",
+            b"mis_id,first_name,last_name,date_of_birth,year_group,address_line1,town,postcode\n"
+            b"77,MARKER-A-pupil-import,Quill,2017-03-14,3,4 Heron Way,Eastbridge,EB1 2AB\n",
+        )
+        o["a_pupil_import"] = pupil_import_prepare(upload=export, school=school, actor=users["oakfield-principal"])
+        staff_list = SimpleUploadedFile(
+            "staff.csv", b"first_name,last_name,email,role\nMARKER-A-staff-import,Quill,quill@example.org,Staff\n"
+        )
+        o["a_staff_import"] = staff_import_prepare(upload=staff_list, school=school, actor=users["trust-admin"])
         screen, code = screens.screen_register(actor=users["trust-admin"], school=school, name="MARKER-A-screen-name")
         o["a_screen"], world.extra["enrolment_code"] = screen, code
         locked = users["oakfield-staff3"]

@@ -140,6 +140,8 @@ def _visible(s: str) -> dict[str, frozenset]:
         # never reach the office (it reads as the check-in its reply imitated).
         "text-body": seniors | board,
         "duress-text": seniors,
+        "pupil-import": seniors,  # an MIS import's preview: its uploader (A's Principal) and the school's seniors
+        "staff-import": ADMIN,  # a staff list's preview: its uploader, the trust admin
     }
 
 
@@ -209,6 +211,17 @@ def _csv(w):
 now = timezone.localtime
 
 
+def _mis_export(w):
+    content = b"mis_id,first_name,last_name,date_of_birth,year_group,address_line1,town,postcode\n"
+    content += b"78,Ellis,Matrix,2017-03-14,3,5 Heron Way,Eastbridge,EB1 2AB\n"
+    return {"school": w.objects["a_household"].school_id, "file": SimpleUploadedFile("mis.csv", content)}
+
+
+def _staff_list(w):
+    content = b"first_name,last_name,email,role\nKit,Matrix,kit.matrix@example.org,Office\n"
+    return {"school": w.objects["a_household"].school_id, "file": SimpleUploadedFile("staff.csv", content)}
+
+
 def _grant(w):
     """riverside-staff3 becomes A's office too, from today."""
     return {
@@ -231,6 +244,24 @@ RULES: dict[str, Rule | list[Rule]] = {
     # Who holds which role at which school: the trust admin's page, nobody else's.
     "memberships": Rule(get=ADMIN, post=ADMIN, data=_grant),
     "membership-end": Rule(post=ADMIN, obj="a_membership", data=lambda w: {"last_day": now().date().isoformat()}),
+    # Onboarding: the MIS import (DSLs, Principals and trust admins; a preview for its uploader and the school's
+    # DSLs and Principal, acted on by its uploader alone), the staff list and leavers (the trust admin), the
+    # invitation link (anyone holding it), and the set-up checklist (the Principal and the trust admin).
+    "pupil_import": Rule(get=SENIOR | ADMIN, post=A_SENIOR | ADMIN, post_soft=B_SENIOR, data=_mis_export),
+    "pupil_import_template": same(SENIOR | ADMIN),
+    "pupil_import_preview": Rule(
+        get=A_SENIOR, post={"a_principal"}, obj="a_pupil_import", data=lambda w: {"action": "discard"}
+    ),
+    "staff_import": Rule(get=ADMIN, post=ADMIN, data=_staff_list),
+    "staff_import_template": same(ADMIN),
+    "staff_import_preview": Rule(get=ADMIN, post=ADMIN, obj="a_staff_import", data=lambda w: {"action": "discard"}),
+    "staff_deactivate": Rule(post=ADMIN, kwargs={"pk": lambda w: w.users["oakfield-staff3"].pk}),
+    "invitation": Rule(kind="public", kwargs={"uidb64": "MQ", "token": "no-such-token"}),
+    "setup": same({"a_principal", "b_principal"} | ADMIN),
+    "setup_policy": Rule(
+        get=A_SENIOR | ADMIN, post={"a_principal"} | ADMIN, kwargs={"pk": lambda w: w.objects["a_household"].school_id}
+    ),
+    "setup_no_prohibited": Rule(post=A_SENIOR, kwargs={"pk": lambda w: w.objects["a_household"].school_id}),
     # A visit's request pages
     "visits:list": same(SIGNED_IN),
     # The body asks for A's child with oakfield-staff3 as the second: B's staff are refused the child on the form,

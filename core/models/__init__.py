@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .base import PermanentRecord
+from .imports import PendingImport
 from .memberships import Membership
 from .policy import (
     Authorisers,
@@ -30,6 +31,7 @@ __all__ = [
     "IdentityProvider",
     "IdentityProviderKind",
     "Membership",
+    "PendingImport",
     "PermanentRecord",
     "SafetyChain",
     "School",

@@ -1,6 +1,8 @@
 """The trust and its schools."""
 
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
 from ..fields import PostcodeField
@@ -29,9 +31,18 @@ class School(models.Model):
     phone = PhoneNumberField()
     email = models.EmailField(blank=True)
     logo = models.ImageField(upload_to="school-logos/", blank=True)
+    urn = models.CharField(
+        "URN",
+        max_length=6,
+        blank=True,
+        validators=[RegexValidator(r"^\d{6}$", "A URN is six digits.")],
+        help_text="The school's Unique Reference Number (Get Information about Schools). An MIS export that names "
+        "another school's URN is refused.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["urn"], condition=~Q(urn=""), name="school_urn_unique")]
 
     def __str__(self):
         return self.name

@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.addresses import compare, parse_address, parse_parts
 from core.models import AuditEntry
 from core.roles import Role
-from safeguarding.addresses import compare, parse_address, parse_parts
 from safeguarding.models import ProhibitedAddress, ProhibitedAddressImport
 from safeguarding.prohibited_csv import prohibited_import_prepare
 from safeguarding.selectors import prohibited_address_matches

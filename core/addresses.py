@@ -1,4 +1,5 @@
-"""Address normalisation for the prohibited-addresses list: pure functions, no database.
+"""Address normalisation: pure functions, no database. The prohibited-addresses list matches with it, and the
+MIS import finds the household at an address with it.
 
 Two addresses are the same place when their postcodes are equal (normalised by django-localflavor) and their
 premises (house number or name, street, flat) have the same words once case, punctuation, spacing and common
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from core.fields import normalise_postcode
+from .fields import normalise_postcode
 
 # Both spellings map to one canonical word, so "High St" and "High Street" agree. "St" can also mean "Saint"
 # ("St Johns Road"), so street, saint and st all become "st": the position of the word keeps them apart.
