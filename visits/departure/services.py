@@ -19,6 +19,7 @@ from safeguarding.models import RiskAssessment
 from ..lifecycle import _transition, now_or
 from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
 from ..permissions import may_prepare, may_see_safe_word
+from ..requests.policy import vehicle_problems
 from .checklist import LABELS, departure_check_record
 
 logger = logging.getLogger(__name__)
@@ -189,8 +190,15 @@ def check_out_blockers(visit, *, actor, now=None) -> list[str]:
         f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met"
         for item in departure_check_record(visit=visit, actor=actor, today=timezone.localdate(now_or(now)))
     ]
+    if visit.invite_to_school_instead:
+        # What was decided is a meeting in school: checking out to the home would be a visit nobody approved.
+        blockers.append(
+            "This visit was asked for as a meeting in school: nobody checks out to the home. To visit the home, "
+            "change the visit (untick “invite the family into school”): it goes back for a new decision."
+        )
     if visit.people.count() < 2:
         blockers.append("A home visit needs at least two visitors.")
     if not visit.lead_mobile:
         blockers.append("Give the lead's mobile so the office can ring it.")
+    blockers.extend(vehicle_problems(visit))  # insurance can be withdrawn after the decision
     return blockers
