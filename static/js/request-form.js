@@ -7,8 +7,20 @@
   var form = document.querySelector("form[data-request-form]");
   if (!form) { return; }
 
+  // The summary of problems takes focus; each of its links moves focus to its field, with the label in view.
   var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var target = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) { return; }
+      event.preventDefault();
+      var label = document.querySelector("label[for='" + target.id + "']");
+      (label || target).scrollIntoView();
+      target.focus({ preventScroll: true });
+    });
+  }
 
   function valueOf(name) {
     var field = form.elements[name];

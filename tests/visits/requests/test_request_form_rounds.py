@@ -6,11 +6,13 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import HomeVisitPolicy
 from core.roles import Role
-from tests.factories import ChildFactory, grant, make_member
+from tests.factories import ChildFactory, grant, make_member, sign_in
 from tests.helpers import fresh_case
 from tests.visits.requests.test_requests import DAY, form_data, submit
 from visits.models import Visit, VisitStatus
@@ -191,3 +193,18 @@ def test_colleagues_whose_training_lapses_before_the_visit_are_marked(client, ca
     with fresh_case(client):
         response = submit(client, cast.staff, form_data(child, lead_mobile="12"))  # DAY is 10 March
         assert "Perpetua Oakes (training lapses 9 Mar 2027, before the visit)" in response.content.decode()
+
+
+def test_the_forms_queries_do_not_grow_with_the_colleagues_offered(client, cast):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/visits/new/").status_code == 200
+        return len(queries)
+
+    sign_in(client, cast.staff)
+    few = count()
+    for n in range(30):
+        make_member(f"colleague{n}", cast.school, Role.STAFF)
+    many = count()
+    assert len(client.get("/visits/new/").context["form"].fields["second_visitor"].queryset) > 30
+    assert few == many, f"{few} queries with 2 colleagues, {many} with 32"
