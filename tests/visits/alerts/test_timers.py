@@ -209,7 +209,7 @@ def test_police_called_is_a_step_and_duress_stays_up_on_every_screen(client, cas
     with at(11, 10):
         dashboard = client.get(reverse("dashboard")).content.decode()
     assert "DURESS:" in dashboard and "may be in danger" in dashboard and "Police called at 10:25" in dashboard
-    assert dashboard.index("DURESS:") < dashboard.index("Requests awaiting a decision")
+    assert dashboard.index("DURESS:") < dashboard.index("Requests yours to decide")
 
 
 def test_only_a_named_person_saying_how_closes_a_duress_alert(client, cast, out):

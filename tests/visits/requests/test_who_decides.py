@@ -125,7 +125,7 @@ def test_the_dashboard_splits_requests_by_who_decides(client, cast):
     assert f"/approvals/{evening.pk}/" in principal and "the Principal decides" in principal
     assert f"/approvals/{own.pk}/" in colleague
     approvals = page_of(client, cast.dsl, "/approvals/")
-    assert "You may still decline it or ask for changes." in approvals  # the evening one: a DSL may turn it down
+    assert "you may still decline it or ask for changes." in approvals  # the evening one: a DSL may turn it down
 
 
 # --- the Principal's exceptions, judged on the visit as planned ----------------------------------------------
