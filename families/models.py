@@ -41,6 +41,12 @@ class Household(models.Model):
         parts = [self.address_line1, self.address_line2, self.town, self.postcode]
         return ", ".join(p for p in parts if p)
 
+    @property
+    def carers_with_needs(self) -> list["ParentCarer"]:
+        """The carers whose language or literacy visitors should know of before they knock (the policies: do not
+        assume that every parent reads or speaks English well)."""
+        return [c for c in self.carers.all() if c.language or c.literacy_support_needed]
+
 
 class ParentCarer(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="carers")

@@ -23,6 +23,7 @@ from safeguarding.prohibited_csv import prohibited_import_prepare
 from safeguarding.selectors import risk_rows_to_start_from
 from safeguarding.services import RiskRowInput, prohibited_address_add, risk_assessment_create
 from tests.factories import (
+    PAIR_REASON,
     ChildFactory,
     HouseholdFactory,
     ParentCarerFactory,
@@ -97,7 +98,13 @@ def _reported(lead, second, child, s: str, what: str):
     visit = make_visit(lead=lead, second=second, child=child, reason=f"MARKER-{up}-{what}-reason")
     walk_visit(visit, lead, "requested")
     conditions = f"MARKER-{up}-decision-conditions"
-    visit_decide(visit=visit, actor=authoriser_for(visit), decision=Decision.APPROVED, conditions=conditions)
+    visit_decide(
+        visit=visit,
+        actor=authoriser_for(visit),
+        decision=Decision.APPROVED,
+        conditions=conditions,
+        unfamiliar_pair_reason=PAIR_REASON,
+    )
     parent_notification_record(
         visit=visit,
         actor=lead,

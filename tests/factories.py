@@ -129,6 +129,7 @@ def make_member(username: str, school: School | list[School], *roles: str, **pro
     defaults = dict(
         job_title="Teacher",
         mobile="020 7946 0123",
+        business_insurance_confirmed=True,  # the car on a visit is the lead's unless a test says otherwise
         training_completed_on=timezone.localdate() - datetime.timedelta(days=100),
         training_expires_on=timezone.localdate() + datetime.timedelta(days=600),
     )
@@ -206,6 +207,8 @@ def visit_to(household, *, lead, second=None, **fields):
 
 PATH = ["draft", "requested", "authorised", "out", "on_site", "left", "returned", "reported", "reviewed"]
 EXCEPTION_REASON = "Agreed with the Principal beforehand: the family can only meet then."
+# What a decider says when approving a pair of whom nobody works with the family yet (kept only when it applies).
+PAIR_REASON = "The family asked for these two: they met them at the summer fair."
 
 
 def _deciders(visit):
@@ -284,7 +287,13 @@ def walk_visit(visit, actor, to_status, *, times=None):
             _ready_to_submit(visit, now)
             visit_submit(visit=visit, actor=visit.requested_by, now=now)
         elif status == "authorised":
-            visit_decide(visit=visit, actor=authoriser_for(visit), decision=Decision.APPROVED, now=now)
+            visit_decide(
+                visit=visit,
+                actor=authoriser_for(visit),
+                decision=Decision.APPROVED,
+                unfamiliar_pair_reason=PAIR_REASON,
+                now=now,
+            )
         elif status == "out":
             prepare_for_departure(visit, actor, now=now)
             visit_check_in(visit=visit, actor=actor, kind=CheckInKind.CHECKED_OUT, now=now)
@@ -350,7 +359,7 @@ def make_authorised_visit(*, lead, second, authoriser, start=None, minutes=30, *
     visit = make_visit(lead=lead, second=second, start=start, minutes=minutes, **fields)
     _ready_to_submit(visit, None)
     visit_submit(visit=visit, actor=lead)
-    visit_decide(visit=visit, actor=authoriser, decision=Decision.APPROVED)
+    visit_decide(visit=visit, actor=authoriser, decision=Decision.APPROVED, unfamiliar_pair_reason=PAIR_REASON)
     visit.refresh_from_db()
     prepare_for_departure(visit, lead)
     return visit

@@ -123,7 +123,8 @@ def _visible(s: str) -> dict[str, frozenset]:
         "carer-surname": family,
         "child-firstname": picker,
         "child-surname": picker,
-        "social-worker": family,
+        # The police prompt reads out the social worker's number: A's visit out today has a duress alert.
+        "social-worker": family | (board if s == "a" else NOBODY),
         "risk-hazard": visit,
         "risk-vulnerable": visit,
         "out-safe-word": visit | board,  # the office sees a safe word for visits out today only
@@ -274,6 +275,8 @@ RULES: dict[str, Rule | list[Rule]] = {
         effective=False,
     ),
     "visits:child_search": same(A_REQUESTERS | B_REQUESTERS, query="q=MARKER"),
+    # The family's needs on the request form once A's child is ticked: only those who may see the family get them.
+    "visits:household_needs": same(A_REQUESTERS | B_REQUESTERS, query="children={a_child}"),
     # The requested visit's page carries its pre-departure checklist (the risk assessment's review reason too).
     "visits:detail": [same(A_VISIT, obj="a_reported"), same(A_VISIT, obj="a_requested")],
     "visits:edit": Rule(get={"a_lead"}, post={"a_lead"}, obj="a_draft", data=_visit_request),
@@ -291,7 +294,10 @@ RULES: dict[str, Rule | list[Rule]] = {
     ),
     "approvals": same(SENIOR),
     "approval_decide": Rule(
-        get=A_SENIOR, post=A_SENIOR, obj="a_requested", data=lambda w: {"decision": "approved", "conditions": ""}
+        get=A_SENIOR,
+        post=A_SENIOR,
+        obj="a_requested",
+        data=lambda w: {"decision": "approved", "conditions": "", "unfamiliar_pair_reason": "Known from the fair."},
     ),
     # The day itself
     "visits:field": Rule(

@@ -29,14 +29,15 @@ def test_staff_submit_on_a_phone_and_a_dsl_approves(browser, live_server, cast, 
     page.get_by_label("Outcome wanted").fill("See Juniper and agree a return date.")
     page.get_by_label("Visit date").fill(day.isoformat())
     page.get_by_label("Start time").fill("10:00")
-    page.get_by_label("Expected duration (minutes)").fill("30")
-    page.get_by_label("Expected back at school").fill("11:00")
-    page.get_by_label("Second visitor").select_option(str(cast.staff2.pk))
+    page.get_by_label("How long (minutes)").fill("30")
+    assert page.get_by_label("Back at school by").input_value() == "10:30"  # worked out as it is typed
+    page.get_by_label("Back at school by").fill("11:00")
+    page.get_by_label("Second visitor", exact=True).select_option(str(cast.staff2.pk))
     # Nothing on the form is wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.get_by_role("button", name="Submit for authorisation").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Request sent for authorisation.").is_visible()
+    assert page.get_by_text("Request sent for authorisation. A DSL or the Principal decides it.").is_visible()
     assert page.get_by_text("Status: Awaiting authorisation").is_visible()
     visit = Visit.objects.get()
 
@@ -47,6 +48,8 @@ def test_staff_submit_on_a_phone_and_a_dsl_approves(browser, live_server, cast, 
     dsl_page.get_by_role("link", name="Attendance visit").click()
     dsl_page.get_by_label("Approved").check()
     dsl_page.get_by_label("Conditions (if approving)").fill("Ring the office on arrival.")
+    # Nobody on it works with Juniper or her family yet: the DSL says why this pair is right.
+    dsl_page.get_by_label("Why you accept this pair (if approving)").fill("Her key worker is on a course this week.")
     dsl_page.get_by_role("button", name="Record decision").click()
     dsl_page.wait_for_load_state()
     assert dsl_page.get_by_text("Decision recorded").is_visible()

@@ -14,6 +14,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from core.dates import local_day_bounds
 from core.models import School
 from core.permissions import BOARD_ROLES, school_ids_where
+from families.models import Child
 
 from ..alerts.sweep import family_phones, sweep_status
 from ..changes import GENERATION_KEY, recent_versions
@@ -71,6 +72,10 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             Prefetch("checkins", queryset=doorstep, to_attr="doorstep_checkins"),
             "household__carers",
             Prefetch("checkins", queryset=duress_checkins, to_attr="duress_checkins"),
+            # For the police prompt only (templates/visits/_board_live.html): the children's social workers.
+            Prefetch(
+                "children", queryset=Child.objects.exclude(social_worker_name=""), to_attr="children_with_social_worker"
+            ),
         )
         .order_by("scheduled_start", "pk")
     )

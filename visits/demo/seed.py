@@ -108,6 +108,7 @@ MINUTE = datetime.timedelta(minutes=1)
 # Today's visits are laid out around the moment the seed runs; before or after the school's visiting hours that
 # makes them the exceptions the policy keeps for the Principal, asked for with this reason.
 OUT_OF_HOURS_REASON = "The only time the family can be at home: both parents work during the school day."
+UNFAMILIAR_PAIR_REASON = "The key worker is on a course this week; the family know both visitors from the school gate."
 # The earliest of today's visits checks out 85 minutes before the moment the seed runs (Riverside's block is
 # 10 minutes earlier than Oakfield's); before this time of night they would check out on the day before.
 EARLIEST_LIVE_ANCHOR = datetime.time(1, 30)
@@ -608,7 +609,9 @@ class Seeder:
         announced = purpose not in UNANNOUNCED_REASONS or (purpose == Purpose.ATTENDANCE and rng.random() < 0.5)
         announced = announced or final == S.FAMILY_DECLINED  # a family can only decline a visit they were told of
 
-        lead, second = self._free_pair(ctx, start, holds_time=final in BOOKED)
+        lead, second = self._free_pair(
+            ctx, start, holds_time=final in BOOKED, prefer={c.key_worker_id for c in children}
+        )
         people = [Visitor(role=VisitRole.LEAD, user=lead), Visitor(role=VisitRole.SECOND, user=second)]
         external = self._external(purpose, children)
         if external:
@@ -698,9 +701,10 @@ class Seeder:
             visit.refresh_from_db()
         return visit
 
-    def _free_pair(self, ctx, start, *, holds_time: bool):
+    def _free_pair(self, ctx, start, *, holds_time: bool, prefer=frozenset()):
         """Two visiting staff not booked on another visit still in progress then: nobody is in two homes at once
-        (the request checks refuse it, as they would for a real request)."""
+        (the request checks refuse it, as they would for a real request). A child's key worker leads when free,
+        as the policies ask for one visitor who works with the family."""
         window = (start, start + 60 * MINUTE)  # the longest visit and the journey back
         free = [
             u
@@ -708,6 +712,11 @@ class Seeder:
             if not any(b[0] < window[1] and window[0] < b[1] for b in ctx.bookings.get(u.pk, []))
         ]
         lead, second = self.rng.sample(free, 2)
+        key_worker = next((u for u in free if u.pk in prefer), None)
+        if key_worker is not None and key_worker not in (lead, second):
+            lead = key_worker
+        elif key_worker is not None and key_worker == second:
+            lead, second = second, lead
         for user in (lead, second) if holds_time else ():
             ctx.bookings.setdefault(user.pk, []).append(window)
         return lead, second
@@ -724,6 +733,7 @@ class Seeder:
             decision=decision,
             reason="" if approving else note,
             conditions=note if approving else "",
+            unfamiliar_pair_reason=UNFAMILIAR_PAIR_REASON,  # kept only where nobody on it knows the family
             now=when,
         )
 

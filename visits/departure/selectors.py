@@ -58,6 +58,8 @@ WHERE_TO_FIX = {
     "social_worker": ("#check-social_worker", "Record that the social worker knows"),
     "people": ("edit", "Add the second visitor"),
     "lead_mobile": ("edit", "Give the lead's mobile"),
+    "vehicle": ("edit", "Choose another way or driver"),
+    "invite_to_school_instead": ("edit", "Change the visit"),
 }
 
 

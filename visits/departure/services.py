@@ -19,6 +19,7 @@ from safeguarding.models import RiskAssessment
 from ..lifecycle import _transition, now_or
 from ..models import ChecklistOverride, SafeWord, VisitPreparation, VisitStatus
 from ..permissions import may_prepare, may_see_safe_word
+from ..requests.policy import vehicle_problems
 from .checklist import LABELS, departure_check_record
 
 logger = logging.getLogger(__name__)
@@ -190,8 +191,19 @@ def check_out_blockers(visit, *, actor, now=None) -> list[ValidationError]:
         ValidationError(f"{item.label}: {item.detail}" if item.detail else f"{item.label}: not met", code=item.key)
         for item in departure_check_record(visit=visit, actor=actor, today=timezone.localdate(now_or(now)))
     ]
+    if visit.invite_to_school_instead:
+        # What was decided is a meeting in school: checking out to the home would be a visit nobody approved.
+        blockers.append(
+            ValidationError(
+                "This visit was asked for as a meeting in school: nobody checks out to the home. To visit the home, "
+                "change the visit (untick “invite the family into school”): it goes back for a new decision.",
+                code="invite_to_school_instead",
+            )
+        )
     if visit.people.count() < 2:
         blockers.append(ValidationError("A home visit needs at least two visitors.", code="people"))
     if not visit.lead_mobile:
         blockers.append(ValidationError("Give the lead's mobile so the office can ring it.", code="lead_mobile"))
+    # Insurance can be withdrawn after the decision.
+    blockers.extend(ValidationError(problem, code="vehicle") for problem in vehicle_problems(visit))
     return blockers

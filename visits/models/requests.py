@@ -65,6 +65,11 @@ class AuthorisationDecision(PermanentRecord):
     exceptions = models.JSONField(
         default=list, blank=True, help_text="The Principal-only exceptions this decision covered (codes)."
     )
+    unfamiliar_pair_reason = models.TextField(
+        blank=True,
+        help_text="Why the decider accepted a pair of whom neither works with the child or family (the policies ask "
+        "for at least one who does).",
+    )
 
     class Meta:
         ordering = ["visit", "decided_at", "id"]

@@ -61,6 +61,15 @@ class Visit(models.Model):
     expected_duration_minutes = models.PositiveSmallIntegerField()
     expected_return = models.DateTimeField(help_text="When the pair are due back at school.")
     vehicle = models.CharField(max_length=120, blank=True, help_text="Description and registration.")
+    # Who drives the car (one of the visitors): their business insurance is checked (the policies ask for it).
+    driver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The visitor who drives the car; empty when nobody drives.",
+    )
     lead_mobile = PhoneNumberField(blank=True, help_text="The number the office rings.")
     principal_exception_reason = models.TextField(
         blank=True, help_text="Why the visit needs the Principal's exception (evening, longer than the policy allows)."
@@ -153,6 +162,8 @@ class Visit(models.Model):
             errors["unannounced_reason"] = "Say why this visit is unannounced."
         if self.household_id and self.school_id and self.household.school_id != self.school_id:
             errors["household"] = "This household belongs to another school."
+        if self.driver_id and not self.vehicle.strip():
+            errors["vehicle"] = "Describe the car and give its registration."
         if errors:
             raise ValidationError(errors)
 

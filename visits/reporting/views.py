@@ -24,7 +24,7 @@ from safeguarding.selectors import risk_assessments_due, training_expiring, trai
 from ..access import visible_visits
 from ..after import selectors as after_selectors
 from ..models import VisitRole
-from ..requests import policy
+from ..requests import selectors as requests_selectors
 from . import charts, figures, selectors
 from .filters import VisitFilter
 
@@ -38,6 +38,10 @@ def _panel(queryset, rows=PANEL_ROWS) -> dict:
     return {"items": items, "total": total, "more": total - len(items)}
 
 
+def _list_panel(rows: list, limit=PANEL_ROWS) -> dict:
+    return {"items": rows[:limit], "total": len(rows), "more": max(len(rows) - limit, 0)}
+
+
 @senior_required
 def dashboard(request):
     """Everything a DSL or the Principal must act on, across their schools, in a bounded number of queries."""
@@ -46,11 +50,14 @@ def dashboard(request):
     schools = list(School.objects.filter(pk__in=school_ids_where(user, *SENIOR)).select_related("trust"))
     warning_days = training_warning_days(schools=schools)
 
-    pending = _panel(
-        visible_visits(user, policy.pending_for(user=user)).select_related("household", "school", "requested_by")
-    )
-    for visit in pending["items"]:
-        visit.age_text = policy.age_words(policy.age(visit, now))
+    # Requests split by who decides them (requests/selectors.decision_queue, as on the approvals list).
+    queue = requests_selectors.decision_queue(user=user, now=now)
+    pending = {
+        "total": len(queue.rows),
+        "yours": _list_panel(queue.yours),
+        "for_principal": _list_panel(queue.for_principal),
+        "for_colleague": _list_panel(queue.for_colleague),
+    }
     due = after_selectors.reports_due(user=user, now=now)
     late = [row for row in due if row.late]
     return render(
@@ -70,7 +77,7 @@ def dashboard(request):
                 for school in schools
                 if (warning := review_warning(school.policy().review_date, today=today))
             ],
-            "reports_late": {"items": late[:PANEL_ROWS], "total": len(late), "more": max(len(late) - PANEL_ROWS, 0)},
+            "reports_late": _list_panel(late),
             "reports_due_count": len(due),
             "awaiting_review": _panel(after_selectors.reports_awaiting_review(user=user)),
             "actions_overdue": _panel(after_selectors.overdue_actions(user=user, today=today)),

@@ -7,21 +7,93 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import pretty_name
 from django.utils import timezone
+from django.utils.html import escape
 from phonenumber_field.formfields import PhoneNumberField
 
 from core.forms import Form
+from core.models import School
 from core.permissions import FIELD_ROLES, school_ids_where
-from core.selectors import member_ids
 from families.models import Child
 
-from ..models import Decision, NotifyMethod, ParentResponse, Purpose, VisitRole
+from ..models import Decision, NotifyMethod, ParentResponse, Purpose, Visit, VisitRole
+from . import selectors
 from .services import Visitor
 
 
 class ChildChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.first_name} {obj.last_name} ({obj.get_year_group_display()}, {obj.household.name})"
+
+
+def colleague_label(user, *, visit_day: datetime.date | None, today: datetime.date) -> str:
+    """A colleague's name in the second-visitor list, marked when their safer-working-practice training will not be
+    valid on the visit's day (static/js/request-form.js says the same when the date changes)."""
+    name = user.get_full_name() or user.username
+    expires = getattr(getattr(user, "profile", None), "training_expires_on", None)
+    if expires is None:
+        return f"{name} (no safer-working training recorded)"
+    if expires < today:
+        return f"{name} (training expired {expires:%-d %b %Y})"
+    if visit_day and expires < visit_day:
+        return f"{name} (training lapses {expires:%-d %b %Y}, before the visit)"
+    return name
+
+
+class ColleagueSelect(forms.Select):
+    """Each option carries the colleague's name and training expiry, for the script that marks them by date."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        user = getattr(value, "instance", None)
+        if user is not None:
+            expires = getattr(getattr(user, "profile", None), "training_expires_on", None)
+            option["attrs"]["data-name"] = user.get_full_name() or user.username
+            option["attrs"]["data-training-expires"] = expires.isoformat() if expires else ""
+        return option
+
+
+class ColleagueChoiceField(forms.ModelChoiceField):
+    widget = ColleagueSelect
+    visit_day: datetime.date | None = None
+
+    def label_from_instance(self, obj):
+        return colleague_label(obj, visit_day=self.visit_day, today=timezone.localdate())
+
+
+def profile_car(user) -> str:
+    """The car on a member of staff's profile, as the visit records it; "" when none is recorded."""
+    profile = getattr(user, "profile", None)
+    parts = [profile.vehicle_description, profile.vehicle_registration] if profile else []
+    return " ".join(p for p in parts if p)
+
+
+TRAVEL_CHOICES = [
+    ("", "On foot or by public transport"),
+    ("lead", "In my car"),
+    ("second", "In the second visitor's car"),
+]
+
+
+def hours_note(policies: list) -> tuple[str, dict]:
+    """What the form says beside the time fields about the school's visiting hours and longest visit, and the
+    values the script checks as times are typed (only when every school of the user has the same ones)."""
+    values = {(p.earliest_start, p.latest_start, p.max_visit_minutes) for p in policies}
+    if len(values) != 1:
+        return "Each school's visiting hours and longest visit are in its home-visit policy.", {}
+    earliest, latest, longest = values.pop()
+    note = (
+        f"Visits start between {earliest:%H:%M} and {latest:%H:%M} and last at most {longest} minutes; "
+        "otherwise ask for the Principal's exception."
+    )
+    return note, {"earliest": f"{earliest:%H:%M}", "latest": f"{latest:%H:%M}", "longest": str(longest)}
+
+
+def _conditional(*fields, when: str, values: str, **attrs):
+    """A group of fields shown only while the answer named by `when` is one of `values` (static/js/request-form.js).
+    Without the script every group shows, and the server ignores what does not apply."""
+    return Div(*fields, data_show_when=when, data_show_values=values, css_class="conditional-group", **attrs)
 
 
 class VisitRequestForm(Form):
@@ -35,20 +107,20 @@ class VisitRequestForm(Form):
             "invalid_choice": "That child is not on your school's roll.",
             "required": "Find and tick at least one child.",
         },
-        help_text="Search by name, then tick each child to visit (children from one household).",
+        help_text="Tick each child to visit (children from one household).",
     )
     purpose = forms.ChoiceField(
         choices=[("", "Choose a purpose")] + Purpose.choices,
         error_messages={"invalid_choice": "Choose one of the listed purposes."},
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this visit, and why now.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why this visit, and why now.")
     outcome_wanted = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="What the school hopes the visit achieves."
     )
     invite_to_school_instead = forms.BooleanField(
         required=False,
         label="Invite the family into school instead of visiting",
-        help_text="The policies ask us to consider this first.",
+        help_text="Consider this first. Nobody then goes to the home.",
     )
     announced = forms.TypedChoiceField(
         choices=[("yes", "Announced: the family will be told"), ("no", "Unannounced")],
@@ -62,12 +134,18 @@ class VisitRequestForm(Form):
     visit_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     expected_duration_minutes = forms.IntegerField(
-        label="Expected duration (minutes)",
+        label="How long (minutes)",
         min_value=1,
         max_value=600,
         error_messages={"min_value": "The duration must be at least one minute."},
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    return_time = forms.TimeField(label="Expected back at school", widget=forms.TimeInput(attrs={"type": "time"}))
+    return_time = forms.TimeField(
+        required=False,
+        label="Back at school by",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="Start plus how long; add travel time.",
+    )
     principal_exception = forms.BooleanField(
         required=False,
         label="Ask for the Principal's exception",
@@ -76,15 +154,27 @@ class VisitRequestForm(Form):
     principal_exception_reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why the exception is needed"
     )
-    second_visitor = forms.ModelChoiceField(
+    second_visitor = ColleagueChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
-        help_text="A colleague from school, or fill in the external practitioner below.",
+        empty_label="No colleague (an external practitioner instead)",
     )
     external_name = forms.CharField(required=False, label="External practitioner's name")
     external_organisation = forms.CharField(required=False, label="Their organisation")
     external_phone = PhoneNumberField(required=False, label="Their phone", region="GB")
-    vehicle = forms.CharField(required=False, max_length=120, help_text="Description and registration.")
+    travel = forms.ChoiceField(
+        choices=TRAVEL_CHOICES,
+        required=False,
+        initial="",
+        widget=forms.RadioSelect,
+        label="How you get there",
+    )
+    vehicle = forms.CharField(
+        required=False,
+        max_length=120,
+        label="The car",
+        help_text="Make, colour and registration; empty: the driver's car on their profile.",
+    )
     lead_mobile = PhoneNumberField(region="GB", label="Your mobile", help_text="The number the office will ring.")
 
     ACTIONS = {
@@ -104,13 +194,12 @@ class VisitRequestForm(Form):
             .select_related("household")
             .order_by("last_name", "first_name")
         )
-        self.fields["second_visitor"].queryset = (
-            get_user_model()
-            .objects.filter(pk__in=member_ids(school_ids=schools), is_active=True, profile__isnull=False)
-            .exclude(pk=user.pk)
-            .order_by("first_name", "last_name")
-        )
-        self.fields["second_visitor"].label_from_instance = lambda u: u.get_full_name() or u.username
+        second = self.fields["second_visitor"]
+        second.queryset = selectors.second_visitor_choices(school_ids=schools).exclude(pk=user.pk)
+        second.visit_day = self._visit_day()
+        if car := profile_car(user):
+            self.fields["vehicle"].widget.attrs["placeholder"] = car
+        note, limits = hours_note([school.policy() for school in School.objects.filter(pk__in=schools)])
         self.helper = FormHelper()
         self.helper.form_tag = False
         # StrictButton, not Submit: crispy's Submit always adds btn-primary, which hides the secondary style.
@@ -124,36 +213,79 @@ class VisitRequestForm(Form):
             )
             for i, a in enumerate(actions)
         ]
+        limit_attrs = {f"data_{key}": value for key, value in limits.items()}
         self.helper.layout = Layout(
-            Fieldset("Who", HTML('{% include "visits/_child_picker.html" %}'), "invite_to_school_instead"),
-            Fieldset("Why", "purpose", "reason", "outcome_wanted", "announced", "unannounced_reason"),
+            Fieldset(
+                "Who",
+                HTML('{% include "visits/_child_picker.html" %}'),
+                # The family's needs, once a child is ticked (htmx asks again whenever a box changes).
+                HTML(
+                    '<div id="household-needs" aria-live="polite" hx-get="{% url \'visits:household_needs\' %}" '
+                    'hx-trigger="change from:#child-options" hx-include="#child-options [name=children]:checked">'
+                    '{% include "visits/_request_needs.html" %}</div>'
+                ),
+                "invite_to_school_instead",
+            ),
+            Fieldset(
+                "Why",
+                "purpose",
+                "reason",
+                "outcome_wanted",
+                "announced",
+                _conditional("unannounced_reason", when="announced", values="no"),
+            ),
             Fieldset(
                 "When",
-                Div(Div("visit_date", css_class="col-sm-6"), Div("start_time", css_class="col-sm-6"), css_class="row"),
+                HTML(f'<p class="small mb-2" id="visiting-hours">{escape(note)}</p>'),
+                Div(Div("visit_date", css_class="col-6"), Div("start_time", css_class="col-6"), css_class="row g-2"),
                 Div(
-                    Div("expected_duration_minutes", css_class="col-sm-6"),
-                    Div("return_time", css_class="col-sm-6"),
-                    css_class="row",
+                    Div("expected_duration_minutes", css_class="col-6"),
+                    Div("return_time", css_class="col-6"),
+                    css_class="row g-2",
                 ),
-                "principal_exception",
-                "principal_exception_reason",
+                Div(
+                    "principal_exception",
+                    _conditional("principal_exception_reason", when="principal_exception", values="on"),
+                    id="principal-exception",
+                    **limit_attrs,
+                ),
             ),
             Fieldset(
                 "With whom",
-                HTML(
-                    '<p class="small text-body-secondary">You lead the visit. Visits are made '
-                    "in pairs: a colleague, or an external practitioner.</p>"
-                ),
+                HTML('<p class="small text-body-secondary mb-2">You lead; visits are made in pairs.</p>'),
                 "second_visitor",
+                HTML(
+                    '<details class="mb-3" id="external-practitioner"{% if form.external_name.value or '
+                    "form.external_organisation.value or form.external_phone.value or form.external_name.errors or "
+                    "form.external_organisation.errors or form.external_phone.errors %} open{% endif %}>"
+                    '<summary class="mb-2">An external practitioner comes (instead of a colleague, or as well)'
+                    "</summary>"
+                ),
                 "external_name",
                 "external_organisation",
                 "external_phone",
+                HTML("</details>"),
             ),
-            Fieldset("Getting there", "vehicle", "lead_mobile"),
+            Fieldset(
+                "Getting there",
+                "travel",
+                _conditional("vehicle", when="travel", values="lead second"),
+                "lead_mobile",
+            ),
             HTML('<div class="d-flex flex-wrap gap-2 mt-3">'),
             *buttons,
             HTML("</div>"),
         )
+
+    def _visit_day(self) -> datetime.date | None:
+        """The day typed (or the visit's, when changing it), to mark colleagues whose training lapses before it."""
+        raw = self.data.get("visit_date") if self.is_bound else self.initial.get("visit_date")
+        if isinstance(raw, datetime.date):
+            return raw
+        try:
+            return datetime.date.fromisoformat(str(raw or ""))
+        except ValueError:
+            return None
 
     def clean(self):
         data = super().clean()
@@ -173,16 +305,28 @@ class VisitRequestForm(Form):
             data["principal_exception_reason"] = ""
         self._clean_times(data)
         self._clean_people(data)
+        self._clean_travel(data)
         return data
 
     def _clean_times(self, data):
-        day, start, back = data.get("visit_date"), data.get("start_time"), data.get("return_time")
-        if not (day and start and back):
+        day, start = data.get("visit_date"), data.get("start_time")
+        if not (day and start):
             return
         zone = timezone.get_current_timezone()
         data["scheduled_start"] = datetime.datetime.combine(day, start, tzinfo=zone)
-        data["expected_return"] = datetime.datetime.combine(day, back, tzinfo=zone)
         minutes = data.get("expected_duration_minutes")
+        back = data.get("return_time")
+        if back is None:
+            if "return_time" in self.errors:
+                return
+            if not minutes:
+                self.add_error("return_time", "Give the time you expect to be back at school.")
+                return
+            # "Back by" worked out from the duration, as the script shows it while typing.
+            data["expected_return"] = data["scheduled_start"] + datetime.timedelta(minutes=minutes)
+            data["return_time"] = timezone.localtime(data["expected_return"]).time()
+            return
+        data["expected_return"] = datetime.datetime.combine(day, back, tzinfo=zone)
         if data["expected_return"] <= data["scheduled_start"]:
             self.add_error("return_time", "The return to school must be after the start.")
         elif minutes and data["expected_return"] < data["scheduled_start"] + datetime.timedelta(minutes=minutes):
@@ -210,6 +354,36 @@ class VisitRequestForm(Form):
             )
         data["people"] = people
 
+    def _clean_travel(self, data):
+        """Who drives, and the car: what is typed, or else the driver's car on their staff profile."""
+        travel = data.get("travel") or ""
+        data["driver"] = None
+        if not travel:
+            data["vehicle"] = ""  # on foot: a car left in the hidden field is not this visit's
+            return
+        driver = self.user if travel == "lead" else data.get("second_visitor")
+        if driver is None:
+            if "second_visitor" not in self.errors:
+                self.add_error("travel", "Choose the colleague who drives as the second visitor, or another way.")
+            return
+        data["driver"] = driver
+        if not (data.get("vehicle") or "").strip():
+            if car := profile_car(driver):
+                data["vehicle"] = car
+            else:
+                self.add_error("vehicle", "Describe the car and its registration: none is on the driver's profile.")
+
+    # Where each field's message in the summary links to: the field's first control.
+    ANCHORS = {"children": "child-search", "announced": "id_announced_0", "travel": "id_travel_0"}
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(anchor, message) for every problem, in the form's order, for the summary at its top."""
+        rows = [("", message) for message in self.non_field_errors()]
+        for name, field in self.fields.items():
+            for message in self.errors.get(name, []):
+                rows.append((self.ANCHORS.get(name, f"id_{name}"), f"{field.label or pretty_name(name)}: {message}"))
+        return rows
+
     @property
     def action(self) -> str:
         label = self.data.get("action", "")
@@ -236,15 +410,50 @@ class VisitRequestForm(Form):
             unannounced_reason=data["unannounced_reason"] if not data["announced"] else "",
             invite_to_school_instead=data["invite_to_school_instead"],
             vehicle=data["vehicle"],
+            driver=data["driver"],
             lead_mobile=str(data["lead_mobile"]),
             principal_exception_reason=data["principal_exception_reason"],
         )
+
+    def partial_visit(self, *, visit=None) -> tuple[Visit, list, list] | None:
+        """What could be read of the request, as an unsaved visit with its people and children, so the school's
+        policy checks run with the form's own in one round (views.py). None until a child is chosen."""
+        data = getattr(self, "cleaned_data", {})
+        household = data.get("household")
+        if household is None:
+            return None
+        values = {
+            name: data[name]
+            for name in (
+                "purpose",
+                "reason",
+                "outcome_wanted",
+                "scheduled_start",
+                "expected_duration_minutes",
+                "expected_return",
+                "announced",
+                "invite_to_school_instead",
+                "vehicle",
+                "driver",
+                "principal_exception_reason",
+            )
+            if data.get(name) is not None
+        }
+        candidate = Visit(school=household.school, household=household, requested_by=self.user, **values)
+        if visit is not None:
+            candidate.pk = visit.pk  # its own checklist overrides count, and it never clashes with itself
+            candidate.requested_by = visit.requested_by
+        return candidate, data.get("people", []), list(data.get("children") or [])
 
     @classmethod
     def initial_for(cls, visit) -> dict:
         start, back = timezone.localtime(visit.scheduled_start), timezone.localtime(visit.expected_return)
         second = next((p for p in visit.people.all() if p.role == VisitRole.SECOND), None)
         external = next((p for p in visit.people.all() if p.role == VisitRole.EXTERNAL), None)
+        lead = next((p for p in visit.people.all() if p.role == VisitRole.LEAD), None)
+        travel = ""
+        if visit.driver_id:
+            travel = "lead" if lead and visit.driver_id == lead.user_id else "second"
         return {
             "children": [c.pk for c in visit.children.all()],
             "purpose": visit.purpose,
@@ -263,6 +472,7 @@ class VisitRequestForm(Form):
             "external_name": external.external_name if external else "",
             "external_organisation": external.external_organisation if external else "",
             "external_phone": external.external_phone if external else "",
+            "travel": travel,
             "vehicle": visit.vehicle,
             "lead_mobile": visit.lead_mobile,
         }
@@ -282,13 +492,26 @@ class DecisionForm(Form):
         label="Conditions (if approving)",
         help_text="e.g. 'Ring the office on arrival'. Optional.",
     )
+    unfamiliar_pair_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why you accept this pair (if approving)",
+        help_text="Nobody on this visit works with the child or family. Say why this pair is right, or ask for "
+        "changes.",
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, unfamiliar_pair: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not unfamiliar_pair:
+            del self.fields["unfamiliar_pair_reason"]  # asked only when the pair needs accepting
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
-            "decision", "reason", "conditions", Submit("go", "Record decision", css_class="btn-primary btn-lg")
+            "decision",
+            "reason",
+            "conditions",
+            *(["unfamiliar_pair_reason"] if unfamiliar_pair else []),
+            Submit("go", "Record decision", css_class="btn-primary btn-lg"),
         )
 
     def clean(self):
@@ -298,6 +521,12 @@ class DecisionForm(Form):
             self.add_error("reason", "Give the reason for declining.")
         elif decision == Decision.CHANGES_REQUESTED and not reason:
             self.add_error("reason", "Say what needs to change.")
+        elif (
+            decision == Decision.APPROVED
+            and "unfamiliar_pair_reason" in self.fields
+            and not (data.get("unfamiliar_pair_reason") or "").strip()
+        ):
+            self.add_error("unfamiliar_pair_reason", "Say why you accept this pair, or ask for changes.")
         return data
 
 

@@ -8,8 +8,6 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
-from core.models import Authorisers
-from core.roles import Role
 from core.selectors import users_with_role
 
 from ..models import AuthorisationDecision, Visit
@@ -21,11 +19,8 @@ def _link(path: str) -> str:
 
 
 def approvers_for(visit: Visit):
-    """Who can decide this request: the school's DSLs and Principal, or the Principal alone when policy says so."""
-    school_policy = visit.school.policy()
-    roles = [Role.DSL, Role.PRINCIPAL]
-    if school_policy.authorisers == Authorisers.PRINCIPAL_ONLY or policy.principal_exceptions(visit, school_policy):
-        roles = [Role.PRINCIPAL]
+    """Who can decide this request (policy.who_decides), less anyone on it or who asked for it."""
+    roles = policy.who_decides(visit).roles
     involved = {visit.requested_by_id} | {p.user_id for p in visit.people.all() if p.user_id}
     return users_with_role(school=visit.school, roles=roles).exclude(pk__in=involved).exclude(email="")
 

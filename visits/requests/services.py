@@ -38,14 +38,27 @@ class Visitor:
     external_organisation: str = ""
     external_phone: str = ""
 
+    # The names VisitPerson answers to, so the policy checks read either.
+    @property
+    def user_id(self):
+        return self.user.pk if self.user is not None else None
 
-def _validate_people(people: list[Visitor]) -> None:
+    @property
+    def name(self) -> str:
+        if self.user is not None:
+            return self.user.get_full_name() or self.user.username
+        return self.external_name
+
+
+def _validate_people(people: list[Visitor], *, driver=None) -> None:
     leads = [p for p in people if p.role == VisitRole.LEAD]
     if len(leads) != 1:
         raise ValidationError("A visit has exactly one lead.")
     staff_ids = [p.user.pk for p in people if p.user is not None]
     if len(staff_ids) != len(set(staff_ids)):
         raise ValidationError("The same person cannot be on a visit twice.")
+    if driver is not None and driver.pk not in staff_ids:
+        raise ValidationError({"vehicle": "The driver must be one of the visitors: choose who drives again."})
 
 
 def _validate_children(school, household: Household, children: list[Child]) -> None:
@@ -95,14 +108,18 @@ def visit_create(
     unannounced_reason: str = "",
     invite_to_school_instead: bool = False,
     vehicle: str = "",
+    driver=None,
     lead_mobile: str = "",
     principal_exception_reason: str = "",
     now=None,
 ) -> Visit:
-    """Create a visit as a draft, with its people, and give them and the requester access to it."""
+    """Create a visit as a draft, with its people, and give them and the requester access to it. A vehicle with
+    no driver named is the lead's car."""
     if not may_create_visit(requested_by, school):
         raise PermissionDenied("Only staff, DSLs and the Principal of this school request its visits.")
     now = now_or(now)
+    if vehicle.strip() and driver is None:
+        driver = next((p.user for p in people if p.role == VisitRole.LEAD), None)
     visit = Visit(
         school=school,
         household=household,
@@ -117,6 +134,7 @@ def visit_create(
         unannounced_reason=unannounced_reason,
         invite_to_school_instead=invite_to_school_instead,
         vehicle=vehicle,
+        driver=driver,
         lead_mobile=lead_mobile,
         principal_exception_reason=principal_exception_reason,
         status=VisitStatus.DRAFT,
@@ -124,7 +142,7 @@ def visit_create(
     )
     visit.full_clean()
     _validate_children(school, household, children)
-    _validate_people(people)
+    _validate_people(people, driver=driver)
     visit.save()
     visit.children.set(children)
     _save_people(visit, people)
@@ -135,8 +153,18 @@ def visit_create(
     return visit
 
 
-# Changing any of these after authorisation (who, where, when) needs a new decision.
-MATERIAL = {"household", "children", "people", "scheduled_start", "expected_duration_minutes", "expected_return"}
+# Changing any of these after a decision (who, where, when, and whether the family is told) needs a new one. A
+# meeting in school instead of the home, or the other way round, is a change of where.
+MATERIAL = {
+    "household",
+    "children",
+    "people",
+    "scheduled_start",
+    "expected_duration_minutes",
+    "expected_return",
+    "invite_to_school_instead",
+    "announced",
+}
 
 
 DECISION_STATUS = {
@@ -231,11 +259,13 @@ def visit_update(
             locked.children.set(children)
             changed.append("children")
     if people is not None:
-        _validate_people(people)
+        _validate_people(people, driver=locked.driver)
         if _people_key(people) != _people_key(locked.people.all()):
             locked.people.all().delete()
             _save_people(locked, people)
             changed.append("people")
+    elif "driver" in changed:
+        _validate_people(list(locked.people.all()), driver=locked.driver)
     locked.save()
     if not changed:
         return locked
@@ -249,15 +279,26 @@ def visit_update(
         )
     elif locked.status == S.REQUESTED:
         policy.check_submission(locked, requested_by=locked.requested_by)  # a pending request stays within policy
+    elif locked.status == S.AUTHORISED and {"driver", "vehicle"} & set(changed) and policy.vehicle_problems(locked):
+        # Another car or driver is not a new decision, but it must still be insured for business use.
+        raise ValidationError({"vehicle": policy.vehicle_problems(locked)})
     visit.status = locked.status
     return locked
 
 
 @transaction.atomic
 def visit_decide(
-    *, visit: Visit, actor, decision: str, reason: str = "", conditions: str = "", now=None
+    *,
+    visit: Visit,
+    actor,
+    decision: str,
+    reason: str = "",
+    conditions: str = "",
+    unfamiliar_pair_reason: str = "",
+    now=None,
 ) -> AuthorisationDecision:
-    """A DSL's or the Principal's decision, kept as a permanent record, and the visit moved on by it."""
+    """A DSL's or the Principal's decision, kept as a permanent record, and the visit moved on by it. Approving a
+    pair of whom nobody works with the child or family (policy.unfamiliar_pair) takes the decider's reason."""
     now = now_or(now)
     locked = Visit.objects.locked(visit)
     if locked.status != S.REQUESTED:
@@ -267,9 +308,16 @@ def visit_decide(
     refusal = policy.decision_refusal(actor, locked, approving=approving, policy=school_policy)
     if refusal:
         raise PermissionDenied(refusal)
+    accepted = ""
     if approving:
         # Training can lapse and diaries fill while a request waits: check again before it goes ahead.
         policy.check_submission(locked, requested_by=locked.requested_by)
+        if warning := policy.unfamiliar_pair(locked):
+            accepted = unfamiliar_pair_reason.strip()
+            if not accepted:
+                raise ValidationError(
+                    {"unfamiliar_pair_reason": f"{warning} Say why you accept this pair, or ask for changes."}
+                )
     record = AuthorisationDecision(
         visit=locked,
         decided_by=actor,
@@ -279,6 +327,7 @@ def visit_decide(
         reason=reason.strip(),
         conditions=conditions.strip() if approving else "",
         exceptions=[e.code for e in policy.principal_exceptions(locked, school_policy)] if approving else [],
+        unfamiliar_pair_reason=accepted,
     )
     record.full_clean()
     record.save()
@@ -287,6 +336,8 @@ def visit_decide(
         note += f": {record.reason}"
     if record.conditions:
         note += f". Conditions: {record.conditions}"
+    if accepted:
+        note += f". Accepted a pair who do not yet work with the family: {accepted}"
     _transition(locked, to_status=DECISION_STATUS[decision], actor=actor, now=now, note=note)
     audit(
         actor=actor,
@@ -294,6 +345,8 @@ def visit_decide(
         obj=locked,
         summary=f"{record.get_decision_display()} the request",
         decision=decision,
+        # The reason itself is on the decision (casework); the trail says that it was accepted.
+        accepted_unfamiliar_pair=bool(accepted),
     )
     transaction.on_commit(lambda: notifications.notify_requester(record.pk))
     visit.status = locked.status

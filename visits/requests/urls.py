@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.visit_list, name="list"),
     path("new/", views.visit_new, name="new"),
     path("children/search/", views.child_search, name="child_search"),
+    path("new/household-needs/", views.household_needs, name="household_needs"),
     path("<int:pk>/", views.visit_detail, name="detail"),
     path("<int:pk>/edit/", views.visit_edit, name="edit"),
     path("<int:pk>/submit/", views.visit_submit, name="submit"),

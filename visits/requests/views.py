@@ -14,6 +14,7 @@ from core.decorators import senior_required
 from core.forms import add_service_errors
 from core.permissions import may_request_visits
 from families.access import households_seen_among, may_see_family
+from families.models import Child
 
 from .. import permissions
 from ..access import get_visit_for
@@ -22,33 +23,17 @@ from ..field.selectors import visit_timeline
 from ..lifecycle import SUBMITTABLE
 from ..models import Visit, VisitStatus
 from . import policy, selectors, services
-from .forms import CancelForm, DecisionForm, ParentNotificationForm, VisitRequestForm
-
-
-def _policies(schools) -> dict:
-    """Each school's effective policy, read once per school rather than once per row."""
-    return {school.pk: school.policy() for school in schools}
+from .forms import CancelForm, DecisionForm, ParentNotificationForm, VisitRequestForm, profile_car
 
 
 @senior_required
 def approvals(request):
-    """Requests awaiting a decision at the user's schools, oldest first, with how long each has waited."""
-    pending = list(selectors.approvals_queue(user=request.user)[:500])
-    audit_listing(actor=request.user, action="visit.list", what="the approvals queue", objects=pending)
-    policies = _policies({v.school for v in pending})
-    now = timezone.now()
-    rows = []
-    for visit in pending:
-        school_policy = policies[visit.school_id]
-        rows.append(
-            {
-                "visit": visit,
-                "age_text": policy.age_words(policy.age(visit, now)),
-                "exceptions": policy.principal_exceptions(visit, school_policy),
-                "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
-            }
-        )
-    return render(request, "visits/approvals.html", {"rows": rows})
+    """Requests awaiting a decision at the user's schools, oldest first, grouped by who decides them."""
+    queue = selectors.decision_queue(user=request.user)
+    audit_listing(
+        actor=request.user, action="visit.list", what="the approvals queue", objects=[r.visit for r in queue.rows]
+    )
+    return render(request, "visits/approvals.html", {"queue": queue})
 
 
 @senior_required
@@ -59,7 +44,8 @@ def approval_decide(request, pk):
         selectors.visit_page_queryset().prefetch_related("people__user__profile"),
     )
     school_policy = visit.school.policy()
-    form = DecisionForm(request.POST or None)
+    unfamiliar = policy.unfamiliar_pair(visit) if visit.awaiting_decision else ""
+    form = DecisionForm(request.POST or None, unfamiliar_pair=bool(unfamiliar))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -70,9 +56,10 @@ def approval_decide(request, pk):
                     decision=data["decision"],
                     reason=data["reason"],
                     conditions=data["conditions"],
+                    unfamiliar_pair_reason=data.get("unfamiliar_pair_reason", ""),
                 )
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Decision recorded. The requester has been told.")
             return redirect("approvals")
@@ -86,11 +73,13 @@ def approval_decide(request, pk):
             "form": form,
             "policy": school_policy,
             "exceptions": policy.principal_exceptions(visit, school_policy),
+            "deciders": policy.who_decides(visit, school_policy),
             "refusal": policy.decision_refusal(request.user, visit, approving=False, policy=school_policy),
             "approve_refusal": policy.decision_refusal(request.user, visit, approving=True, policy=school_policy),
             "problems": policy.submission_errors(visit, requested_by=visit.requested_by, policy=school_policy)
             if visit.awaiting_decision
             else {},
+            "unfamiliar": unfamiliar,
             "age_text": policy.age_words(policy.age(visit)),
         },
     )
@@ -114,6 +103,7 @@ def visit_detail(request, pk, cancel_form=None):
     )
     audit(actor=request.user, action="visit.view", obj=visit, summary=f"Viewed {visit}")
     may_cancel = permissions.may_cancel(request.user, visit)
+    school_policy = visit.school.policy()
     return render(
         request,
         "visits/visit_detail.html",
@@ -126,7 +116,9 @@ def visit_detail(request, pk, cancel_form=None):
             "parent_form": ParentNotificationForm(initial={"notified_on": timezone.localdate()})
             if visit.announced and visit.before_departure
             else None,
-            "exceptions": policy.principal_exceptions(visit, visit.school.policy()),
+            "exceptions": policy.principal_exceptions(visit, school_policy),
+            "deciders": policy.who_decides(visit, school_policy) if visit.awaiting_decision else None,
+            "unfamiliar": policy.unfamiliar_pair(visit) if visit.awaiting_decision else "",
             "checklist": checklist_panel(visit=visit, user=request.user),
             "timeline": visit_timeline(visit),
         },
@@ -155,11 +147,42 @@ def visit_cancel(request, pk):
     return visit_detail(request, pk, cancel_form=form)
 
 
+def _needs_context(user, child_ids) -> dict:
+    """The household's needs for the request form, once its children are ticked: shown to whoever may see the
+    family (families/access.py), and audited as a view of it; anyone else is told when they will show."""
+    ids = {int(i) for i in map(str, child_ids) if i.isascii() and i.isdigit() and len(i) < 10}
+    children = list(Child.objects.for_user(user).filter(pk__in=ids).select_related("household")[:20])
+    households = {c.household for c in children}
+    if len(households) != 1:
+        return {"needs_household": None, "needs_hidden": False}
+    household = households.pop()
+    if not may_see_family(user, household):
+        return {"needs_household": None, "needs_hidden": True}
+    audit(actor=user, action="household.view", obj=household, summary="Viewed the family's needs on the request form")
+    return {"needs_household": household, "needs_children": children, "needs_hidden": False}
+
+
 def _form_context(request, form, **extra):
     query = (request.POST.get("q") or request.GET.get("q") or "").strip()
     selected = form.data.getlist("children") if form.is_bound else form.initial.get("children", [])
     options, selected_ids = selectors.child_options(user=request.user, query=query, selected_ids=selected)
-    return {"form": form, "child_options": options, "selected_child_ids": selected_ids, "child_query": query, **extra}
+    return {
+        "form": form,
+        "child_options": options,
+        "selected_child_ids": selected_ids,
+        "child_query": query,
+        "error_summary": form.error_summary() if form.is_bound and form.errors else [],
+        **_needs_context(request.user, selected_ids),
+        **extra,
+    }
+
+
+@login_required
+def household_needs(request):
+    """The family's needs on the request form once a child is ticked (htmx, static/js/request-form.js)."""
+    if not may_request_visits(request.user):
+        raise PermissionDenied
+    return render(request, "visits/_request_needs.html", _needs_context(request.user, request.GET.getlist("children")))
 
 
 @login_required
@@ -187,6 +210,7 @@ SERVICE_FIELDS = {
     "scheduled_start": "start_time",
     "expected_return": "return_time",
     "household": "children",
+    "driver": "travel",
 }
 
 
@@ -199,6 +223,32 @@ def _request_form(request, **kwargs) -> VisitRequestForm:
     return form
 
 
+def _valid_in_one_round(request, form, *, visit=None) -> bool:
+    """The form's own checks and, when the request goes for a decision (or is one already), the school's policy
+    checks with them, so every problem shows in one round. True when the form may go to the services, which run
+    the same policy checks on what they save."""
+    if form.is_valid():
+        return True
+    checked = form.submitting or (visit is not None and visit.status in (VisitStatus.REQUESTED, VisitStatus.AUTHORISED))
+    partial = form.partial_visit(visit=visit) if checked else None
+    if partial:
+        candidate, people, children = partial
+        found = policy.submission_errors(candidate, requested_by=request.user, people=people, children=children)
+        for field, problems in found.items():
+            target = SERVICE_FIELDS.get(field, field)
+            if target in form.errors:
+                continue  # the form's own message about what was typed comes first
+            form.add_error(target if target in form.fields else None, problems)
+    return False
+
+
+def _sent_messages(request, visit, *, first: str) -> None:
+    """What the requester is told once a request goes for a decision: who decides it, and any warning for them."""
+    messages.success(request, f"{first} {policy.who_decides(visit).sentence}")
+    if warning := policy.unfamiliar_pair(visit):
+        messages.warning(request, f"{warning} Whoever decides may accept this pair with a reason, or ask for changes.")
+
+
 @login_required
 def visit_new(request):
     if not may_request_visits(request.user):
@@ -206,10 +256,11 @@ def visit_new(request):
     initial = {}
     profile = getattr(request.user, "profile", None)
     if profile:
-        vehicle = " ".join(p for p in [profile.vehicle_description, profile.vehicle_registration] if p)
-        initial = {"lead_mobile": profile.mobile, "vehicle": vehicle}
+        # Their own insured car is the usual way; an uninsured one is not offered first (it would be refused).
+        drives = bool(profile_car(request.user)) and profile.business_insurance_confirmed
+        initial = {"lead_mobile": profile.mobile, "travel": "lead" if drives else ""}
     form = _request_form(request, initial=initial)
-    if request.method == "POST" and form.is_bound and form.is_valid():
+    if request.method == "POST" and form.is_bound and _valid_in_one_round(request, form):
         fields = form.service_fields()
         try:
             # One savepoint: a request refused by the policy checks leaves no draft behind.
@@ -220,7 +271,10 @@ def visit_new(request):
         except ValidationError as error:
             add_service_errors(form, error, SERVICE_FIELDS)
         else:
-            messages.success(request, "Request sent for authorisation." if form.submitting else "Draft saved.")
+            if form.submitting:
+                _sent_messages(request, visit, first="Request sent for authorisation.")
+            else:
+                messages.success(request, "Draft saved.")
             return redirect(visit)
     return render(request, "visits/visit_form.html", _form_context(request, form, title="Request a home visit"))
 
@@ -235,7 +289,7 @@ def visit_edit(request, pk):
         return redirect(visit)
     actions = ("submit", "draft") if visit.status in SUBMITTABLE else ("save",)
     form = _request_form(request, initial=VisitRequestForm.initial_for(visit), actions=actions)
-    if request.method == "POST" and form.is_bound and form.is_valid():
+    if request.method == "POST" and form.is_bound and _valid_in_one_round(request, form, visit=visit):
         fields = form.service_fields()
         was_authorised = visit.status == VisitStatus.AUTHORISED
         try:
@@ -248,8 +302,9 @@ def visit_edit(request, pk):
         else:
             if was_authorised and visit.status == VisitStatus.REQUESTED:
                 messages.warning(request, "You changed who, where or when: the visit needs a new decision.")
+                _sent_messages(request, visit, first="Sent for a new decision.")
             elif form.submitting:
-                messages.success(request, "Request sent for authorisation.")
+                _sent_messages(request, visit, first="Request sent for authorisation.")
             else:
                 messages.success(request, "Changes saved.")
             return redirect(visit)
@@ -270,7 +325,7 @@ def visit_submit(request, pk):
         for message in error.messages:
             messages.error(request, message)
     else:
-        messages.success(request, "Request sent for authorisation.")
+        _sent_messages(request, visit, first="Request sent for authorisation.")
     return redirect(visit)
 
 

@@ -225,7 +225,7 @@ def test_police_called_stops_the_repeats_and_the_alert_waits_for_a_senior_on_eve
     with at(11, 10):
         dashboard = client.get(reverse("dashboard")).content.decode()
     assert "DURESS:" in dashboard and "may be in danger" in dashboard and "Police called at 10:25" in dashboard
-    assert dashboard.index("DURESS:") < dashboard.index("Requests awaiting a decision")
+    assert dashboard.index("DURESS:") < dashboard.index("Requests yours to decide")
     assert f'href="{_confirm_page(alert)}"' in dashboard and "Confirm they are safe" in dashboard
 
 

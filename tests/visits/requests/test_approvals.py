@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.models import AuditEntry, Authorisers, HomeVisitPolicy
 from core.roles import Role
-from tests.factories import bulk_visits, make_member, make_visit, sign_in
+from tests.factories import PAIR_REASON, bulk_visits, make_member, make_visit, sign_in
 from tests.helpers import fresh_case
 from visits.models import AuthorisationDecision, Visit, VisitStatus
 from visits.requests import services
@@ -52,9 +52,10 @@ def visit(cast):
     return requested(cast)
 
 
-def decide(client, user, visit, decision="approved", reason="", conditions=""):
+def decide(client, user, visit, decision="approved", reason="", conditions="", pair_reason=PAIR_REASON):
     client.force_login(user)
-    return client.post(f"/approvals/{visit.pk}/", {"decision": decision, "reason": reason, "conditions": conditions})
+    data = {"decision": decision, "reason": reason, "conditions": conditions, "unfamiliar_pair_reason": pair_reason}
+    return client.post(f"/approvals/{visit.pk}/", data)
 
 
 # --- the queue -------------------------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def test_a_request_is_decided_once(client, cast, visit):
 
 
 def test_decisions_are_permanent_records(cast, visit):
-    record = services.visit_decide(visit=visit, actor=cast.dsl, decision="approved")
+    record = services.visit_decide(visit=visit, actor=cast.dsl, decision="approved", unfamiliar_pair_reason=PAIR_REASON)
     record.conditions = "Something else"
     with pytest.raises(ValidationError):
         record.save()

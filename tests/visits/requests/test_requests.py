@@ -14,7 +14,7 @@ from core.memberships import membership_end
 from core.models import AuditEntry, HomeVisitPolicy, Membership
 from core.roles import Role
 from safeguarding.services import prohibited_address_add
-from tests.factories import ChildFactory, grant, make_member, make_visit
+from tests.factories import PAIR_REASON, ChildFactory, grant, make_member, make_visit
 from tests.helpers import fresh_case
 from visits.access import can_view_visit
 from visits.departure.checklist import departure_blockers
@@ -58,6 +58,7 @@ def form_data(child, second=None, **overrides):
         "expected_duration_minutes": "30",
         "return_time": "11:00",
         "second_visitor": second.pk if second else "",
+        "travel": "lead",
         "vehicle": "Blue hatchback",
         "lead_mobile": "020 7946 0999",
         "action": "Submit for authorisation",
@@ -326,7 +327,7 @@ def authorised(cast, child):
     # The same who, where and when as form_data(), so an edit through the form changes only what a test changes.
     visit = make_visit(lead=cast.staff, second=cast.staff2, child=child, start=at(10), expected_return=at(11))
     services.visit_submit(visit=visit, actor=cast.staff)
-    services.visit_decide(visit=visit, actor=cast.dsl, decision="approved")
+    services.visit_decide(visit=visit, actor=cast.dsl, decision="approved", unfamiliar_pair_reason=PAIR_REASON)
     assert visit.status == VisitStatus.AUTHORISED
     return visit
 

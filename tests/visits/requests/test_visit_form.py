@@ -30,6 +30,7 @@ def _form(child, second, **overrides):
         "expected_duration_minutes": "30",
         "return_time": "11:00",
         "second_visitor": second.pk,
+        "travel": "lead",
         "vehicle": "Blue hatchback",
         "lead_mobile": "020 7946 0999",
         "action": "Submit for authorisation",
