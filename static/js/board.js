@@ -1,7 +1,9 @@
-// The office board: an audible cue when a new alert appears (mutable), and a banner while the network is down.
+// The office board: polls /board/live/ and swaps in only what changed; an audible cue when a new alert appears
+// (mutable), and a banner while the network is down.
 (function () {
   "use strict";
   var KEY = "homevisits-board-muted";
+  var live = document.getElementById("board-live");
   var toggle = document.getElementById("sound-toggle");
   var lost = document.getElementById("connection-lost");
   var seen = null;
@@ -37,24 +39,58 @@
     } catch (e) { /* a browser that refuses sound still shows the alert */ }
   }
 
+  function state() { return document.getElementById("board-state"); }
+
   function check() {
-    var state = document.getElementById("board-state");
-    if (!state) { return; }
-    var ids = state.dataset.openAlerts.trim().split(/\s+/).filter(Boolean);
+    var current = state();
+    if (!current) { return; }
+    var ids = current.dataset.openAlerts.trim().split(/\s+/).filter(Boolean);
     if (seen !== null && ids.some(function (id) { return seen.indexOf(id) === -1; })) { cue(); }
     if (seen === null && ids.length) { cue(); }
     seen = ids;
   }
 
-  document.body.addEventListener("htmx:afterSwap", function () { lost.classList.add("d-none"); check(); });
-  // An unchanged board answers 304 (no swap): still show when the server last confirmed it.
+  // A poll that brings the version already shown changes nothing: leave the DOM alone. The status code cannot
+  // tell (the browser answers a 304 from its cache with a 200), the version in the fragment can.
+  var VERSION = /data-version="([^"]*)"/;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target !== live || !event.detail.xhr || event.detail.xhr.status !== 200) { return; }
+    var incoming = VERSION.exec(event.detail.serverResponse || "");
+    var current = state();
+    if (incoming && current && incoming[1] && incoming[1] === current.dataset.version) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  // A changed board is morphed in place (idiomorph): rows keep their elements, so focus and scroll stay. An
+  // acknowledgement form someone has started, or one showing why it was refused, is left exactly as it is.
+  document.body.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form.ack-form");
+    if (form) { form.dataset.touched = "1"; }
+  });
+  if (window.Idiomorph) {
+    window.Idiomorph.defaults.ignoreActiveValue = true;
+    window.Idiomorph.defaults.callbacks.beforeNodeMorphed = function (oldNode) {
+      if (oldNode.nodeType === 1 && oldNode.matches("form.ack-form") &&
+          (oldNode.dataset.touched || oldNode.hasAttribute("data-has-errors"))) {
+        return false;
+      }
+      return true;
+    };
+  }
+
+  function confirmed() {
+    lost.classList.add("d-none");
+    var stamp = document.querySelector(".last-checked");
+    if (stamp) { stamp.textContent = new Date().toLocaleTimeString("en-GB"); }
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target === live) { check(); }
+  });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (status === 200 || status === 304) {
-      lost.classList.add("d-none");
-      var stamp = document.querySelector(".last-checked");
-      if (stamp) { stamp.textContent = new Date().toLocaleTimeString("en-GB"); }
-    }
+    if (status === 200 || status === 304) { confirmed(); }
   });
   document.body.addEventListener("htmx:sendError", function () { lost.classList.remove("d-none"); });
   document.body.addEventListener("htmx:responseError", function (event) {
@@ -66,5 +102,6 @@
     }
     lost.classList.remove("d-none");
   });
+  confirmed();
   check();
 })();

@@ -25,7 +25,7 @@ def test_lead_agrees_and_reveals_the_safe_word(page, live_server, cast, log_in):
     page.goto(f"{live_server.url}/visits/{visit.pk}/")
     assert page.get_by_role("heading", name="Before leaving school").is_visible()
     page.get_by_label("Agree a safe word").fill("Periwinkle lighthouse")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save the safe word").click()
     page.wait_for_load_state()
     assert page.get_by_text("Safe word agreed.").is_visible()
     assert page.get_by_text("Periwinkle lighthouse").count() == 0  # not shown until asked for

@@ -88,8 +88,9 @@ def render_fragment(context: dict) -> Rendered:
 
 
 def live_fragment(version: str, context_for) -> Rendered:
-    """The fragment for this version; `context_for()` builds its context (the queries) only when it must render."""
-    return fragments.get_or_render(version, lambda: render_fragment(context_for()))
+    """The fragment for this version; `context_for()` builds its context (the queries) only when it must render.
+    The fragment carries its version, so a screen can tell a poll that brings nothing new (board.js)."""
+    return fragments.get_or_render(version, lambda: render_fragment({**context_for(), "version": version}))
 
 
 def page(request, version: str | None, fragment: Rendered, context: dict) -> Rendered:

@@ -93,6 +93,12 @@ def _board_context(request, ack_forms=None):
         "sweep": sweep.sweep_status(now),
         "poll_seconds": settings.BOARD_POLL_SECONDS,
         "many_schools": len({r.visit.school_id for r in rows}) > 1,
+        "counts": {
+            "out": sum(r.visit.is_away for r in rows),
+            "overdue": sum(r.overdue for r in rows),
+            "to_leave": sum(r.visit.is_authorised for r in rows),
+            "back": sum(r.visit.is_back for r in rows),
+        },
     }
 
 

@@ -555,7 +555,7 @@ class ParentNotificationForm(Form):
             Div(Div("notified_on", css_class="col-6"), Div("notified_time", css_class="col-6"), css_class="row"),
             "response",
             "note",
-            Submit("go", "Record", css_class="btn-outline-primary"),
+            Submit("go", "Record how the family was told", css_class="btn-outline-primary"),
         )
 
     def clean(self):

@@ -295,7 +295,8 @@ def test_a_family_who_declined_keeps_the_parents_item_unmet(cast, visit):
 def test_the_checklist_links_to_where_the_family_notice_is_recorded(client, cast, visit):
     client.force_login(cast.staff)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
-    assert 'href="#parents"' in page and 'id="parents"' in page
+    # To the form itself, a collapsed <details> that site.js opens when the link is followed.
+    assert 'href="#record-parents"' in page and '<details class="mb-3" id="record-parents"' in page
 
 
 def test_override_action_by_role(client, cast, visit, subtests):
