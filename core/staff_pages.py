@@ -133,7 +133,10 @@ def invitation(request, uidb64, token):
     except (get_user_model().DoesNotExist, ValueError, TypeError, OverflowError):
         user = None
     if user is None or not invitation_tokens.check_token(user, token):
-        return render(request, "core/invitation_invalid.html", {"days": settings.STAFF_INVITATION_DAYS}, status=404)
+        raise Http404(
+            f"An invitation link works once, for {settings.STAFF_INVITATION_DAYS} days. This one has been used, has "
+            "expired, or was copied wrongly."
+        )
     form = InvitationPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -131,7 +131,23 @@ WORDS: dict[str, dict[int | None, Words]] = {
     "memberships": {403: TRUST_ADMIN_PAGES},
     "board-screens": {403: TRUST_ADMIN_PAGES},
     "signin:lockouts": {403: TRUST_ADMIN_PAGES},
+    "invitation": {
+        404: Words(
+            what="This link does not work",
+            instead="If you have already set your password, log in. Otherwise ask your trust admin to invite you "
+            "again.",
+            back="login",
+            back_label="Log in",
+        ),
+    },
 }
+# Machines post to the webhooks, not people; a person who opens one is told what it is for.
+PROVIDERS_ONLY = Words(
+    what="This address takes requests from the text provider only",
+    instead="Nothing here is for people: GOV.UK Notify or Twilio send the school's texts and receipts here.",
+)
+for name in ("webhook-twilio-inbound", "webhook-notify-inbound", "webhook-twilio-status", "webhook-notify-status"):
+    WORDS[name] = {403: PROVIDERS_ONLY}
 for name in ("visits:detail", "visits:edit", "visits:field", "visits:report", "safe_word", "visits:parent_copy_pdf"):
     WORDS.setdefault(name, {}).setdefault(404, VISIT_NOT_YOURS)
 

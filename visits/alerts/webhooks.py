@@ -17,11 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 def refuse_forged(request, what: str) -> HttpResponse:
-    """403, and a line for whoever watches the logs: someone is posting to a webhook without the provider's key."""
+    """403, and a line for whoever watches the logs: someone is posting to a webhook without the provider's key.
+    The body is left empty so the site's refusal page says in words what this address is for."""
     logger.warning(
         "Refused a %s webhook that failed its provider check (from %s)", what, request.META.get("REMOTE_ADDR", "?")
     )
-    return HttpResponse("Forbidden: this address takes requests from the text provider only.\n", status=403)
+    return HttpResponse(status=403)
 
 
 def _record(receipt: Receipt) -> None:
