@@ -21,7 +21,7 @@ from ..access import get_visit_for
 from ..departure.selectors import checklist_panel
 from ..field.selectors import visit_timeline
 from ..lifecycle import SUBMITTABLE
-from ..models import Visit, VisitStatus
+from ..models import Decision, Visit, VisitStatus
 from . import policy, selectors, services
 from .forms import CancelForm, DecisionForm, ParentNotificationForm, VisitRequestForm, profile_car
 
@@ -46,6 +46,10 @@ def approval_decide(request, pk):
     school_policy = visit.school.policy()
     unfamiliar = policy.unfamiliar_pair(visit) if visit.awaiting_decision else ""
     form = DecisionForm(request.POST or None, unfamiliar_pair=bool(unfamiliar))
+    # Someone who may not approve is told so first, not asked for the pair's reason an approval would need.
+    approving = request.method == "POST" and request.POST.get("decision") == Decision.APPROVED
+    if approving and (refusal := policy.decision_refusal(request.user, visit, approving=True, policy=school_policy)):
+        raise PermissionDenied(refusal)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
