@@ -1,6 +1,6 @@
 """The checklist's items, worked out for one school (reads only)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db.models import Q
@@ -39,7 +39,7 @@ class Item:
     title: str
     done: bool
     detail: str
-    link: str
+    link: str  # "" when the person reading cannot open the page that completes it
     link_text: str
 
 
@@ -70,7 +70,22 @@ def _trained(school, today) -> tuple[bool, str]:
     return True, f"All {total} staff who go on visits are trained."
 
 
-def checklist(*, school: School, today) -> list[Item]:
+# Items completed on pages only a trust admin opens (the admin, the staff import).
+TRUST_ADMIN_ITEMS = {"escalation", "roles", "trained"}
+
+
+def checklist(*, school: School, today, user=None) -> list[Item]:
+    """The school's items; for a `user` who is not its trust admin, items they cannot complete say who does."""
+    items = _items(school=school, today=today)
+    if user is None or user.is_superuser or has_role(user, Role.TRUST_ADMIN, school=school):
+        return items
+    return [
+        replace(item, link="", link_text="Your trust admin does this.") if item.key in TRUST_ADMIN_ITEMS else item
+        for item in items
+    ]
+
+
+def _items(*, school: School, today) -> list[Item]:
     confirmed = set(SetupConfirmation.objects.filter(school=school).values_list("item", flat=True))
     policy = school.policy()
     escalation_done, escalation_detail = _escalation(school, policy)

@@ -26,7 +26,7 @@ def setup_page(request):
     if not schools:
         raise PermissionDenied("The set-up checklist is for the Principal and the trust admin.")
     today = timezone.localdate()
-    rows = [(school, checklist(school=school, today=today)) for school in schools]
+    rows = [(school, checklist(school=school, today=today, user=request.user)) for school in schools]
     return render(request, "safeguarding/setup.html", {"rows": rows})
 
 

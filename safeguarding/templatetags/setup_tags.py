@@ -15,7 +15,7 @@ def setup_checklist(context):
     today = timezone.localdate()
     rows = []
     for school in schools_to_set_up(user).order_by("name"):
-        items = checklist(school=school, today=today)
+        items = checklist(school=school, today=today, user=user)
         if not all(item.done for item in items):
             rows.append((school, items))
     return {"rows": rows}

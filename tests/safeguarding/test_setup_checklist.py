@@ -91,3 +91,16 @@ def test_the_setup_page_costs_the_same_queries_per_school(cast, client, django_a
     client.force_login(cast.trust_admin)
     with django_assert_max_num_queries(60):
         assert client.get("/setup/").status_code == 200
+
+
+def test_the_principal_is_told_which_items_the_trust_admin_completes(cast, client):
+    """The Principal cannot open the admin or the staff import: those items say who does them, not a dead link."""
+    cast.office.profile.mobile = ""
+    cast.office.profile.save()
+    client.force_login(cast.principal)
+    page = client.get("/setup/").content.decode()
+    assert "Your trust admin does this." in page
+    assert 'href="/admin/core/staffprofile/"' not in page and 'href="/staff/import/"' not in page
+    client.force_login(cast.trust_admin)
+    page = client.get("/setup/").content.decode()
+    assert 'href="/admin/core/staffprofile/"' in page and "Your trust admin does this." not in page
