@@ -9,7 +9,24 @@ from django.utils import timezone
 from core.audit import audit
 from core.permissions import may_manage_pupil_roll
 
-from .models import Child
+from .models import Child, Household
+
+# What the apps above do when a household's address changes (visits sends authorised visits back for a new
+# decision). Families may not import them, so they register here.
+_household_moved_hooks: list = []
+
+
+def register_household_moved(hook) -> None:
+    _household_moved_hooks.append(hook)
+
+
+def household_moved(*, household: Household, actor, was: str) -> None:
+    """A household's address changed (the caller has saved it, in its transaction, and written its audit entry):
+    everything that depended on the old address is told, in the same transaction."""
+    if not may_manage_pupil_roll(actor, household.school):
+        raise PermissionDenied("Only a DSL, the Principal or a trust admin of the school changes its households.")
+    for hook in _household_moved_hooks:
+        hook(household=household, actor=actor, was=was)
 
 
 @transaction.atomic

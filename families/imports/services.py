@@ -21,7 +21,7 @@ from core.roles import SENIOR, schools_where
 from core.tabular import read_table
 
 from ..models import Child, Household, ParentCarer, PupilImportLayout
-from ..services import child_mark_left
+from ..services import child_mark_left, household_moved
 from .layouts import PRESETS, best_preset, mapping_for, missing_fields
 from .plan import CARER_FIELDS, CHILD_FIELDS, Plan, household_name, make_plan
 from .records import pupils_from
@@ -231,6 +231,8 @@ def pupil_import_confirm(*, pending: PendingImport, actor, now=None) -> dict:
             summary=f"From the MIS import of {today:%-d %b %Y}: " + "; ".join(lines),
             changes=lines,
         )
+    for household, was in history.moved:
+        household_moved(household=household, actor=actor, was=was)
     for child in plan.leavers:
         child_mark_left(child=child, actor=actor, left_on=today, reason=f"Not in the MIS export {locked.filename}")
     PupilImportLayout.objects.update_or_create(
@@ -260,6 +262,7 @@ class History:
 
     def __init__(self):
         self._lines: dict[int, tuple[object, list[str]]] = {}
+        self.moved: list[tuple[Household, str]] = []  # households at a new address, with the old one
 
     def note(self, household, line: str) -> None:
         saved = household.pk is not None and id(household) not in self._lines
@@ -296,6 +299,7 @@ def _apply(plan: Plan, school) -> History:
             history.note(household, f"Added at {first.address}")
             continue
         household = group.existing
+        was = household.address
         changed = []
         for name in ("address_line1", "address_line2", "town", "postcode"):
             if getattr(household, name) != getattr(first, name) and group.moves_from:
@@ -309,6 +313,8 @@ def _apply(plan: Plan, school) -> History:
         if changed:
             household.full_clean(exclude=["school"])
             household.save(update_fields=changed)
+        if household.address != was:
+            history.moved.append((household, was))
         for line in group.changes:
             history.note(household, line)
     Household.objects.bulk_create(new_households, batch_size=500)

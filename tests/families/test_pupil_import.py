@@ -11,6 +11,7 @@ from core.models import AuditEntry, PendingImport
 from families.imports.services import pupil_import_confirm, pupil_import_discard, pupil_import_prepare
 from families.models import Child, Household, ParentCarer
 from tests.families import mis_exports
+from visits.models import Visit
 
 PRESETS = ["sims", "arbor", "bromcom", "scholarpack", "template"]
 
@@ -324,3 +325,39 @@ def test_the_household_page_shows_its_history_from_the_imports(cast, roll, clien
     client.force_login(cast.dsl)
     page = client.get(f"/visits/households/{household.pk}/").content.decode()
     assert "History" in page and "Moved from" in page and "9 Rook Lane" in page and "Added at" in page
+
+
+def test_an_authorised_visit_to_a_family_that_moved_goes_back_for_a_decision(
+    cast, roll, mailoutbox, django_capture_on_commit_callbacks
+):
+    """It was judged on the old address (prohibited list, risk, travel): the import sends it back and the deciders
+    hear of it; a visit to a family that did not move stays authorised."""
+    from tests.factories import make_authorised_visit, tomorrow_at
+    from visits.models import VisitStatus
+
+    _first_import(cast, roll[:10])
+    mover, stayer = roll[0], next(p for p in roll[:10] if p.home is not roll[0].home)
+    visits = {
+        who.upn: make_authorised_visit(
+            lead=cast.staff,
+            second=cast.staff2,
+            authoriser=cast.dsl,
+            child=Child.objects.get(upn=who.upn),
+            start=tomorrow_at(hour),
+        )
+        for who, hour in ((mover, 10), (stayer, 13))
+    }
+    cast.dsl.email = "dsl@example.org"
+    cast.dsl.save(update_fields=["email"])
+    mailoutbox.clear()
+    data = mis_exports.table(
+        roll[:10], "template", override=lambda p, c: {"address_line1": "9 Rook Lane"} if p.home is mover.home else None
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        pupil_import_confirm(pending=_prepare(cast, mis_exports.as_csv(data)), actor=cast.dsl)
+
+    moved, stayed = (Visit.objects.get(pk=visits[who.upn].pk) for who in (mover, stayer))
+    assert moved.status == VisitStatus.REQUESTED and stayed.status == VisitStatus.AUTHORISED
+    note = moved.transitions.latest("pk").note
+    assert "address changed" in note and f"{mover.home.number} {mover.home.street}" in note
+    assert [m.to for m in mailoutbox] == [["dsl@example.org"]], "the deciders are told a request is waiting"

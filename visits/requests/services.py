@@ -182,6 +182,27 @@ def _send_for_decision(visit: Visit, *, actor, note: str, now) -> None:
     transaction.on_commit(lambda: notifications.notify_approvers(visit.pk))
 
 
+def visits_after_household_moved(*, household: Household, actor, was: str, now=None) -> list[Visit]:
+    """The family's address changed (an MIS import): an authorised visit that has not left was judged on the old
+    address (prohibited-address check, risk, travel), so it goes back for a new decision. Called by
+    families.services.household_moved, which checked the actor, inside its transaction."""
+    now = now_or(now)
+    moved = []
+    for visit in Visit.objects.filter(household=household, status=S.AUTHORISED).order_by("pk"):
+        _transition(
+            visit,
+            to_status=S.REQUESTED,
+            actor=actor,
+            now=now,
+            note=f"The family's address changed in the MIS import (it was {was}): needs a new decision",
+        )
+        visit.submitted_at = now
+        visit.save(update_fields=["submitted_at", "updated_at"])
+        transaction.on_commit(lambda pk=visit.pk: notifications.notify_approvers(pk))
+        moved.append(visit)
+    return moved
+
+
 @transaction.atomic
 def visit_submit(*, visit: Visit, actor, now=None) -> Visit:
     """Send a draft (or a request sent back for changes) for authorisation, if the school's policy allows it."""
