@@ -11,6 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 cd "$REPO_ROOT"
 
 PORT=${PORT:-8000}
+# Links in the texts and emails the demo prints point at this server, whatever its port.
+export SITE_URL=${SITE_URL:-http://localhost:$PORT}
 
 apt_ensure "${WEASYPRINT_APT_PACKAGES[@]}"
 setup_python
