@@ -133,10 +133,12 @@ def invitation(request, uidb64, token):
     except (get_user_model().DoesNotExist, ValueError, TypeError, OverflowError):
         user = None
     if user is None or not invitation_tokens.check_token(user, token):
-        raise Http404(
+        refused = HttpResponse(status=404)  # the site's refusal page, worded (homevisits/refusals.py)
+        refused.refusal_why = (
             f"An invitation link works once, for {settings.STAFF_INVITATION_DAYS} days. This one has been used, has "
             "expired, or was copied wrongly."
         )
+        return refused
     form = InvitationPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -10,6 +10,8 @@ to see, so it never confirms that something exists.
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -275,7 +277,7 @@ def csrf_failure(request, reason=""):
 
 class RefusalPageMiddleware:
     """A refusal answered with no body of its own (Django's require_POST answers 405 with nothing at all) gets the
-    worded page too."""
+    worded page too, with the response's `refusal_why` if the view gave one."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -286,7 +288,9 @@ class RefusalPageMiddleware:
             page = method_not_allowed(request) if response.status_code == 405 else None
             if page is None:
                 handler = permission_denied if response.status_code == 403 else page_not_found
-                page = handler(request)
+                # A view may say why on the response: Django's debug 404 page would hide an Http404's words.
+                why = getattr(response, "refusal_why", "")
+                page = handler(request, (PermissionDenied if response.status_code == 403 else Http404)(why))
             if response.has_header("Allow"):
                 page["Allow"] = response["Allow"]
             return page
