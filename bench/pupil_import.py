@@ -1,5 +1,7 @@
-"""Figures for the MIS import: a school of about 400 pupils and 700 carers (tests/families/mis_exports.py), read
-into a preview and confirmed, then the same file again (a re-import that changes nothing). Prints; never asserts.
+"""Figures for the MIS import: a school of 2,000 pupils and 3,500 carers (tests/families/mis_exports.py; the
+size is PUPILS and CARERS in the environment), read into a preview and confirmed, then the same file again (a
+re-import that changes nothing). Prints seconds and the peak memory the import allocated (tracemalloc) and the
+process's peak resident size; never asserts.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/pupil_import.py [ROUNDS]
 Each round runs in a transaction that is rolled back, so it leaves the database as it found it.
@@ -8,9 +10,11 @@ Each round runs in a transaction that is rolled back, so it leaves the database 
 import datetime
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
+import tracemalloc
 
 import django
 
@@ -33,9 +37,11 @@ class Rollback(Exception):
     pass
 
 
-roll = mis_exports.school()
+PUPILS, CARERS = int(os.environ.get("PUPILS", 2000)), int(os.environ.get("CARERS", 3500))
+roll = mis_exports.school(pupils=PUPILS, carers=CARERS)
 content = mis_exports.as_csv(mis_exports.table(roll, "sims"))
-timings = {"preview": [], "confirm": [], "re-import preview": []}
+timings = {"preview": [], "confirm": [], "preview + confirm": [], "re-import preview": []}
+peaks = []
 for _ in range(ROUNDS):
     try:
         with transaction.atomic():
@@ -43,12 +49,16 @@ for _ in range(ROUNDS):
             trust_default_policy(trust)
             school = SchoolFactory(trust=trust, slug="bench-school")
             dsl = make_member("bench-dsl", school, Role.DSL)
+            tracemalloc.start()
             started = time.perf_counter()
             pending = pupil_import_prepare(upload=SimpleUploadedFile("sims.csv", content), school=school, actor=dsl)
             timings["preview"].append(time.perf_counter() - started)
-            started = time.perf_counter()
+            confirming = time.perf_counter()
             counts = pupil_import_confirm(pending=pending, actor=dsl)
-            timings["confirm"].append(time.perf_counter() - started)
+            timings["confirm"].append(time.perf_counter() - confirming)
+            timings["preview + confirm"].append(time.perf_counter() - started)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
             started = time.perf_counter()
             pupil_import_prepare(upload=SimpleUploadedFile("sims.csv", content), school=school, actor=dsl)
             timings["re-import preview"].append(time.perf_counter() - started)
@@ -64,3 +74,6 @@ print(
 print(f"MIS import, SIMS layout: {counts['new']} pupils, {carers} carers, {len(content) // 1024} KB, {ROUNDS} rounds")
 for name, values in timings.items():
     print(f"  {name:18} median {statistics.median(values):.2f} s, max {max(values):.2f} s")
+print(f"  peak memory allocated by preview + confirm: {max(peaks) / 2**20:.0f} MB (tracemalloc)")
+print(f"  peak resident size of the whole process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+print(f"  load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

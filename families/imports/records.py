@@ -2,6 +2,7 @@
 problems of each row in plain words. Pure: no database."""
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -107,7 +108,10 @@ def upn_problem(value: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=65536)
 def phone_or_problem(value: str, what: str) -> tuple[str, str]:
+    """The number in E.164, or why it is not one. Cached: each carer's number is on each sibling's row, and
+    parsing is most of the time a preview takes."""
     if not value:
         return "", ""
     try:
@@ -133,12 +137,18 @@ class _Row:
 
 
 def _cells(values: list[str], header: list[str], mapping: dict[str, list[str]]) -> dict[str, str]:
-    index = {name: i for i, name in reversed(list(enumerate(header)))}
+    index = _column_index(tuple(header))
     cells = {}
     for name, columns in mapping.items():
         parts = [values[index[c]] if index.get(c, len(values)) < len(values) else "" for c in columns]
         cells[name] = " ".join(p for p in parts if p).strip()
     return cells
+
+
+@functools.lru_cache(maxsize=8)
+def _column_index(header: tuple[str, ...]) -> dict[str, int]:
+    """Each column name's first position (worked out once per file, not once per row)."""
+    return {name: i for i, name in reversed(list(enumerate(header)))}
 
 
 def read_row(line: int, values: list[str], header: list[str], mapping: dict, *, school_urn: str) -> _Row:

@@ -21,7 +21,8 @@ RELATIONSHIPS = [("Mother", "Ms"), ("Father", "Mr"), ("Grandmother", "Mrs"), ("F
 
 
 def make_upn(serial: int, la: int = 380, school: int = 2001, year: int = 17) -> str:
-    body = f"{la:03d}{school:04d}{year:02d}{serial % 1000:03d}"
+    # A UPN holds three digits of serial per year of allocation: a school of more than 1,000 spans years.
+    body = f"{la:03d}{school:04d}{year + serial // 1000:02d}{serial % 1000:03d}"
     return upn_number.calc_check_digit(body) + body
 
 
