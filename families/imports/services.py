@@ -257,6 +257,11 @@ def pupil_import_confirm(*, pending: PendingImport, actor, now=None) -> dict:
     return counts
 
 
+# Phone numbers were checked as the file was read (records.phone_or_problem) and are stored in E.164: checking each
+# again on save is most of what a confirm costs.
+CHECKED_ON_READING = ["phone"]
+
+
 class History:
     """Lines for each household's history, for households saved or not yet saved (which cannot be dict keys)."""
 
@@ -293,7 +298,7 @@ def _apply(plan: Plan, school) -> History:
                 phone=first.home_phone,
                 home_languages=", ".join(dict.fromkeys(p.home_language for p in group.pupils if p.home_language)),
             )
-            household.full_clean(exclude=["school"])
+            household.full_clean(exclude=CHECKED_ON_READING + ["school"])
             new_households.append(household)
             group.existing = household
             history.note(household, f"Added at {first.address}")
@@ -311,7 +316,7 @@ def _apply(plan: Plan, school) -> History:
         if languages and languages != household.home_languages:
             household.home_languages, changed = languages, [*changed, "home_languages"]
         if changed:
-            household.full_clean(exclude=["school"])
+            household.full_clean(exclude=CHECKED_ON_READING + ["school"])
             household.save(update_fields=changed)
         if household.address != was:
             history.moved.append((household, was))
@@ -357,12 +362,12 @@ def _apply(plan: Plan, school) -> History:
     for group in plan.households:
         for carer in group.carers_add:
             row = ParentCarer(household=group.existing, **{name: getattr(carer, name) for name in CARER_FIELDS})
-            row.full_clean(exclude=["household"])
+            row.full_clean(exclude=CHECKED_ON_READING + ["household"])
             new_carers.append(row)
         for old, carer, differs in group.carers_update:
             for name in differs:
                 setattr(old, name, getattr(carer, name))
-            old.full_clean()
+            old.full_clean(exclude=CHECKED_ON_READING)
             updated_carers.append(old)
         removed += [c.pk for c in group.carers_remove]
     ParentCarer.objects.bulk_create(new_carers, batch_size=500)
