@@ -28,6 +28,7 @@ from .alerts import (
 from .departure import ChecklistOverride, SafeWord, VisitPreparation
 from .field import CheckIn, CheckInKind
 from .letters import LetterDocument, PostedLetter
+from .records import ChildFileTransfer, DisposalRecord, RetentionItem, TransferMethod
 from .requests import AuthorisationDecision, Decision, NotifyMethod, ParentNotification, ParentResponse
 from .texts import InboundText, TextCommand, TextOutcome, TextProvider
 from .visit import (
@@ -41,6 +42,10 @@ from .visit import (
 )
 
 __all__ = [
+    "ChildFileTransfer",
+    "DisposalRecord",
+    "RetentionItem",
+    "TransferMethod",
     "CLOSED_BY_A_PERSON",
     "CONFIRMED_SAFE",
     "AlertKind",
