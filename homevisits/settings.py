@@ -264,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.retention_list_due",
         "schedule": crontab(hour=2, minute=15),
     },
+    # A leaver's file sent with no receipt yet: the DSLs are reminded each morning until it is recorded.
+    "transfer-reminders": {
+        "task": "visits.transfer_reminders_send",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)

@@ -1,4 +1,5 @@
-"""The documents the family receives, rendered to A4 PDF by WeasyPrint: take a visit, return bytes.
+"""The documents the family receives, rendered to A4 PDF by WeasyPrint: take a visit, return bytes. And the one
+document for staff, the child's file (visits/records/child_file.py builds what it holds).
 
 The templates get a plain dictionary built here from the parent-facing fields only, never a model instance,
 so a template cannot reach internal notes, concerns, the risk assessment or the safe word by accident.
@@ -109,15 +110,15 @@ def parent_copy_context(visit: Visit) -> dict:
 
 
 @cache
-def _style() -> tuple[FontConfiguration, CSS]:
+def _style(sheet: str = "pdf.css") -> tuple[FontConfiguration, CSS]:
     """Fonts and the stylesheet, prepared once per process: re-reading them made up much of each render."""
     fonts = FontConfiguration()
-    return fonts, CSS(filename=str(Path(__file__).with_name("pdf.css")), font_config=fonts)
+    return fonts, CSS(filename=str(Path(__file__).with_name(sheet)), font_config=fonts)
 
 
-def _render(template: str, context: dict) -> bytes:
+def _render(template: str, context: dict, *, sheet: str = "pdf.css") -> bytes:
     html = render_to_string(template, context)
-    fonts, css = _style()
+    fonts, css = _style(sheet)
     # base_url lets the school logo load from MEDIA_ROOT as a file: URI; nothing is fetched over the network.
     return HTML(string=html, base_url=str(Path(__file__).resolve().parent)).write_pdf(
         stylesheets=[css], font_config=fonts
@@ -153,3 +154,8 @@ def missed_you_pdf(visit: Visit) -> bytes:
 def postal_address(visit: Visit) -> list[str]:
     """The address block both letters print in the envelope window: what the sender confirms before posting."""
     return _common(_missed_you_visit(visit))["address_block"]
+
+
+def child_file_pdf(context: dict) -> bytes:
+    """The child's file for the DSL (and the next school's DSL): what visits/records/child_file.py gathered."""
+    return _render("visits/pdf/child_file.html", context, sheet="file.css")

@@ -39,6 +39,16 @@ def items_for(user):
     )
 
 
+def disposals_for(user):
+    """The disposal entries a reviewer sees: those of the records they could have reviewed."""
+    if user.is_superuser:
+        return DisposalRecord.objects.all()
+    return DisposalRecord.objects.filter(
+        Q(school_id__in=school_ids_where(user, *SENIOR))
+        | Q(school__isnull=True, trust_id__in=trust_admin_trust_ids(user))
+    )
+
+
 def may_review_any(user) -> bool:
     return user.is_authenticated and (
         user.is_superuser or bool(school_ids_where(user, *SENIOR)) or bool(trust_admin_trust_ids(user))

@@ -43,9 +43,9 @@ TRUST_DEFAULT_SCHEDULE: tuple[RetentionRule, ...] = (
         keep="until the 25th birthday of the youngest child the visit was for",
         years=25,
         action=REMOVE,
-        source="As the child-protection file it belongs to (IRMS: date of birth + 25 years). An accusation against "
-        "a member of staff is not on this schedule: the toolkit keeps it until their normal retirement age or 10 "
-        "years from the allegation, whichever is longer, and the Principal reviews it by hand.",
+        source="As the child-protection file it belongs to (IRMS: date of birth + 25 years). An incident about a "
+        "member of staff is a staff record, not on this schedule: the toolkit keeps those until the person's normal "
+        "retirement age or 10 years, whichever is longer, and the Principal reviews them by hand.",
     ),
     RetentionRule(
         kind="visit",
