@@ -42,7 +42,7 @@ from visits.alerts.services import visit_raise_duress
 from visits.demo.seed import Seeder
 from visits.departure.services import safe_word_set, visit_record_social_worker
 from visits.field.texts import inbound_text_receive
-from visits.models import ChildFileTransfer, Decision, RetentionItem, VisitReport
+from visits.models import ChildFileTransfer, Decision, RetentionItem, SubjectAccessRequest, VisitReport
 from visits.requests.services import parent_notification_record, visit_decide
 
 MINUTE = datetime.timedelta(minutes=1)
@@ -325,6 +325,17 @@ def build_world() -> World:
         child_protection_file=True,
         recorded_by=users["oakfield-dsl"],
         recorded_at=timezone.now(),
+    )
+    # A subject access request for A's child, reviewed (nobody withheld), so its export can be produced.
+    o["a_access_request"] = SubjectAccessRequest.objects.create(
+        school=oak,
+        child=o["a_child"],
+        received_on=timezone.localdate(),
+        requested_by="The child's mother",
+        opened_by=users["oakfield-dsl"],
+        opened_at=timezone.now(),
+        reviewed_by=users["oakfield-dsl"],
+        reviewed_at=timezone.now(),
     )
     assert AuditEntry.objects.exists()
     return world

@@ -476,6 +476,21 @@ RULES: dict[str, Rule | list[Rule]] = {
         },
     ),
     "records:transfers": same(SENIOR),
+    # Subject access: the school's DSLs and Principal open, review and release (the review page and each export
+    # write only the audit trail; the review's POST records who is withheld).
+    "records:access_requests": same(SENIOR),
+    "records:access_new": Rule(
+        get=A_SENIOR,
+        post=A_SENIOR,
+        query="child={a_child}",
+        data=lambda w: {
+            "child": w.objects["a_child"].pk,
+            "received_on": now().date().isoformat(),
+            "requested_by": "Their mother, ID seen",
+        },
+    ),
+    "records:access_review": Rule(get=A_SENIOR, post=A_SENIOR, obj="a_access_request", data=lambda w: {"redact": []}),
+    "records:access_export": same(A_SENIOR, obj="a_access_request", kwargs={"fmt": "json"}),
     "records:transfer_receipt": Rule(
         post=A_SENIOR,
         obj="a_transfer",

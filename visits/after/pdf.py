@@ -159,3 +159,8 @@ def postal_address(visit: Visit) -> list[str]:
 def child_file_pdf(context: dict) -> bytes:
     """The child's file for the DSL (and the next school's DSL): what visits/records/child_file.py gathered."""
     return _render("visits/pdf/child_file.html", context, sheet="file.css")
+
+
+def subject_access_pdf(data: dict) -> bytes:
+    """A subject access export for reading, from the reviewed (redacted) data visits/records/subject_access.py made."""
+    return _render("visits/pdf/subject_access.html", data, sheet="file.css")

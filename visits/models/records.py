@@ -116,3 +116,41 @@ class ChildFileTransfer(models.Model):
     @property
     def awaiting_receipt(self) -> bool:
         return self.receipt_on is None
+
+
+class SubjectAccessRequest(models.Model):
+    """A request under the UK GDPR's right of access, from a parent or carer or for a child: everything the system
+    holds about them, produced after a DSL has reviewed it and marked each third party's details for redaction. The
+    law gives a month from receipt."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    carer = models.ForeignKey(
+        "families.ParentCarer", on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests"
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests")
+    received_on = models.DateField(help_text="The day the request reached the school: the month runs from here.")
+    requested_by = models.CharField(max_length=200, help_text="Who asked, and how their identity was checked.")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    # The third parties (by their key in visits/records/subject_access.py) whose details are withheld.
+    redact = models.JSONField(default=list, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="access_request_has_one_subject",
+                condition=Q(carer__isnull=False, child__isnull=True) | Q(carer__isnull=True, child__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Subject access request #{self.pk} received {self.received_on:%d %b %Y}"
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_at is not None

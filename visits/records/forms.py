@@ -30,3 +30,10 @@ class ReceiptForm(Form):
     receipt_from = forms.CharField(
         label="Confirmed by", max_length=200, help_text="Who confirmed it, and how (e.g. their DSL, by email)."
     )
+
+
+class AccessRequestForm(Form):
+    received_on = forms.DateField(label="Request received on", widget=DateInput(), initial=timezone.localdate)
+    requested_by = forms.CharField(
+        label="Who asked", max_length=200, help_text="Their name, and how you checked who they are."
+    )

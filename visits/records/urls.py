@@ -14,4 +14,8 @@ urlpatterns = [
     path("children/<int:pk>/left/", views.child_transfer, name="child_transfer"),
     path("transfers/", views.transfer_list, name="transfers"),
     path("transfers/<int:pk>/receipt/", views.transfer_receipt, name="transfer_receipt"),
+    path("subject-access/", views.access_requests, name="access_requests"),
+    path("subject-access/new/", views.access_new, name="access_new"),
+    path("subject-access/<int:pk>/", views.access_review, name="access_review"),
+    path("subject-access/<int:pk>/export.<str:fmt>", views.access_export, name="access_export"),
 ]

@@ -9,14 +9,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.audit import audit
 from core.forms import add_service_errors
 from core.permissions import school_ids_where
 from core.roles import SENIOR
-from families.models import Child
+from families.models import Child, ParentCarer
 
 from ..models import RetentionItem
-from . import retention, transfers
-from .forms import ReceiptForm, TransferForm
+from . import retention, subject_access, transfers
+from .forms import AccessRequestForm, ReceiptForm, TransferForm
 from .schedule import TRUST_DEFAULT_SCHEDULE
 
 REVIEWERS_ONLY = (
@@ -173,3 +174,105 @@ def transfer_receipt(request, pk):
     else:
         messages.error(request, "Give the day receipt was confirmed and who confirmed it.")
     return redirect("records:transfers")
+
+
+# --- Subject access ------------------------------------------------------------------------------------------
+
+
+def _senior_somewhere(request) -> None:
+    if not school_ids_where(request.user, *SENIOR):
+        raise PermissionDenied("Subject access requests are for the school's DSLs and Principal.")
+
+
+@login_required
+def access_requests(request):
+    _senior_somewhere(request)
+    rows = list(subject_access.requests_for(user=request.user)[:100])
+    return render(
+        request,
+        "visits/access_requests.html",
+        {"rows": [{"request": r, "due_on": subject_access.due_on(r.received_on)} for r in rows]},
+    )
+
+
+@login_required
+def access_new(request):
+    _senior_somewhere(request)
+    senior_at = school_ids_where(request.user, *SENIOR)
+    source = request.POST if request.method == "POST" else request.GET
+    carer = child = None
+    if source.get("child", "").isdigit():
+        child = Child.objects.filter(school_id__in=senior_at, pk=source["child"]).first()
+    elif source.get("carer", "").isdigit():
+        carer = (
+            ParentCarer.objects.filter(household__school_id__in=senior_at, pk=source["carer"])
+            .select_related("household__school")
+            .first()
+        )
+    if child is None and carer is None:
+        raise Http404("No such child or parent, or not of your school: open the request from their page.")
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opened = subject_access.access_request_open(
+                actor=request.user, carer=carer, child=child, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return redirect("records:access_review", pk=opened.pk)
+    return render(
+        request, "visits/access_new.html", {"form": form, "subject": child or carer, "child": child, "carer": carer}
+    )
+
+
+def _access_request_for(request, pk):
+    return get_object_or_404(subject_access.requests_for(user=request.user), pk=pk)
+
+
+@login_required
+def access_review(request, pk):
+    access = _access_request_for(request, pk)
+    data = subject_access.gather(access)
+    if request.method == "POST":
+        try:
+            subject_access.access_request_review(
+                actor=request.user, request=access, redact=request.POST.getlist("redact")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Review saved: the export below leaves out the people you marked.")
+        return redirect("records:access_review", pk=access.pk)
+    audit(
+        actor=request.user,
+        action="subject_access.view",
+        obj=access,
+        school=access.school,
+        summary=f"Reviewed the records gathered for subject access request #{access.pk}",
+    )
+    return render(
+        request,
+        "visits/access_review.html",
+        {
+            "access": access,
+            "data": data,
+            "preview": subject_access.redacted(data, access.redact),
+            "due_on": subject_access.due_on(access.received_on),
+        },
+    )
+
+
+@login_required
+def access_export(request, pk, fmt):
+    access = _access_request_for(request, pk)
+    if fmt not in ("pdf", "json"):
+        raise Http404("Exports are PDF (to read) or JSON (for the record).")
+    try:
+        content = subject_access.access_request_export(actor=request.user, request=access, as_format=fmt)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("records:access_review", pk=access.pk)
+    response = HttpResponse(content, content_type="application/pdf" if fmt == "pdf" else "application/json")
+    response["Content-Disposition"] = f'attachment; filename="subject-access-{access.pk}.{fmt}"'
+    return response

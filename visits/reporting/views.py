@@ -99,7 +99,8 @@ class HouseholdPage(HouseholdDetail):
 
     def get_context_data(self, **kwargs):
         visits = visible_visits(self.request.user, self.object.visits.all()).order_by("-scheduled_start")[:50]
-        return super().get_context_data(visits=visits, **kwargs)
+        may_open_file = may_keep_safeguarding_records(self.request.user, self.object.school)
+        return super().get_context_data(visits=visits, may_open_file=may_open_file, **kwargs)
 
 
 class ChildPage(ChildDetail):
