@@ -158,6 +158,8 @@ ANONYMOUS_USER_NAME = None
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+# The letters' translations (README, "Letters in the family's language"): .po and compiled .mo files.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

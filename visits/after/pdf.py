@@ -10,25 +10,28 @@ from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from ..models import FollowUpAction, Visit, VisitRole
+from .letter_language import family_language, needs_plain_words
 
-# The plain-words purpose the family reads, rather than the school's internal label.
+# The plain-words purpose the family reads, rather than the school's internal label. Marked for translation here;
+# the letters translate them where they are used ({% both %}).
 PURPOSE_FOR_FAMILY = {
-    "transition": "to get to know your child before they start with us",
-    "attendance": "to talk about your child's attendance at school",
-    "send_support": "to talk about the support your child has for special educational needs",
-    "family_support": "to see how we can support your family",
-    "welfare_check": "to check in with you and your child",
-    "work_drop_off": "to drop off or collect your child's school work",
-    "medical_absence": "to see how your child is while they are unwell and away from school",
-    "suspected_holiday": "to talk about your child's absence from school",
-    "collect_or_drop_child": "to collect your child or bring them home",
-    "refusing_to_attend": "to talk about how we can help your child come to school",
-    "elective_home_education": "to talk about educating your child at home",
-    "other": "to talk with you about your child",
+    "transition": gettext_noop("to get to know your child before they start with us"),
+    "attendance": gettext_noop("to talk about your child's attendance at school"),
+    "send_support": gettext_noop("to talk about the support your child has for special educational needs"),
+    "family_support": gettext_noop("to see how we can support your family"),
+    "welfare_check": gettext_noop("to check in with you and your child"),
+    "work_drop_off": gettext_noop("to drop off or collect your child's school work"),
+    "medical_absence": gettext_noop("to see how your child is while they are unwell and away from school"),
+    "suspected_holiday": gettext_noop("to talk about your child's absence from school"),
+    "collect_or_drop_child": gettext_noop("to collect your child or bring them home"),
+    "refusing_to_attend": gettext_noop("to talk about how we can help your child come to school"),
+    "elective_home_education": gettext_noop("to talk about educating your child at home"),
+    "other": gettext_noop("to talk with you about your child"),
 }
 
 
@@ -76,10 +79,15 @@ def _common(visit: Visit) -> dict:
     address_lines = [
         x for x in [household.address_line1, household.address_line2, household.town, household.postcode] if x
     ]
+    school = _school(visit)
+    children = [f"{c.first_name} {c.last_name}" for c in visit.children.all()]
     return {
-        "school": _school(visit),
+        "school": school,
         "date": start,
-        "children": [f"{c.first_name} {c.last_name}" for c in visit.children.all()],
+        "time": f"{start:%H:%M}",
+        "children": children,
+        "children_names": ", ".join(children),
+        "dear": " and ".join(carers) if carers else gettext_noop("Parent or carer"),
         "carers": carers,
         "address_lines": address_lines,
         # What shows in an envelope's window: the carers, then the address (Notify reads it from there).
@@ -87,6 +95,11 @@ def _common(visit: Visit) -> dict:
         "purpose": PURPOSE_FOR_FAMILY.get(visit.purpose, PURPOSE_FOR_FAMILY["other"]),
         "visitors": _visitors(visit),
         "contact_name": lead.name if lead else "",
+        "contact": lead.name if lead else gettext_noop("the school office"),
+        "contact_phone": school["phone"] or school["name"],
+        # Besides English, the family's language (None: English only); the plain-words box for literacy support.
+        "family_language": family_language(household, everyone),
+        "plain": needs_plain_words(household, everyone),
     }
 
 
