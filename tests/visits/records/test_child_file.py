@@ -9,12 +9,14 @@ import subprocess
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEntry
 from families.models import Child
-from tests.factories import make_reported_visit
+from tests.factories import ChildFactory, make_reported_visit
 from visits.after.services import action_create, incident_record, visit_concern_raise
 from visits.models import ChildFileTransfer
 from visits.records.transfers import (
@@ -152,3 +154,49 @@ def test_another_schools_dsl_cannot_record_a_transfer(cast, leaver):
             sent_on=timezone.localdate(),
         )
     assert not ChildFileTransfer.objects.exists()
+
+
+def _queries(client, url):
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _sent(cast, n):
+    for _ in range(n):
+        child = ChildFactory(household__school=cast.school)
+        ChildFileTransfer.objects.create(
+            child=child,
+            school=cast.school,
+            new_school="Hillcrest Academy",
+            sent_to="Their DSL",
+            method="by_hand",
+            sent_on=timezone.localdate(),
+            child_protection_file=False,
+            recorded_by=cast.dsl,
+            recorded_at=timezone.now(),
+        )
+
+
+def test_the_files_awaiting_receipt_cost_the_same_queries_however_many(cast, client):
+    client.force_login(cast.dsl)
+    _sent(cast, 2)
+    small = _queries(client, reverse("records:transfers"))
+    _sent(cast, 10)
+    large = _queries(client, reverse("records:transfers"))
+    assert small == large, f"{small} queries with 2 files, {large} with 12"
+
+
+def test_the_childs_file_costs_the_same_queries_however_long_the_history(cast):
+    child = make_reported_visit(lead=cast.staff).children.get()
+    visit_concern_raise(visit=child.visits.get(), child=child, raised_by=cast.staff, details="Hungry.")
+    child_file_produce(actor=cast.dsl, child=child)  # the DSL's roles are then cached, as on any later request
+    with CaptureQueriesContext(connection) as few:
+        child_file_produce(actor=cast.dsl, child=child)
+    for _ in range(3):
+        visit = make_reported_visit(lead=cast.staff, visit_fields={"child": child})
+        visit_concern_raise(visit=visit, child=child, raised_by=cast.staff, details="Hungry again.")
+    with CaptureQueriesContext(connection) as many:
+        child_file_produce(actor=cast.dsl, child=child)
+    assert len(few.captured_queries) == len(many.captured_queries)

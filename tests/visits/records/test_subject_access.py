@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,3 +123,25 @@ def test_the_dsl_does_it_from_the_pages(cast, family, client):
     response = client.get(reverse("records:access_export", args=[request.pk, "json"]))
     assert response.status_code == 200 and b"Nowak" not in response.content
     assert client.get(reverse("records:access_requests")).status_code == 200
+
+
+def test_the_requests_list_and_the_review_cost_the_same_queries_however_many(cast, family, client):
+    child, carer, sibling = family
+    client.force_login(cast.dsl)
+
+    def queries(url):
+        client.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    first = access_request_open(actor=cast.dsl, child=child, received_on=timezone.localdate(), requested_by="x")
+    small_list, small_review = (
+        queries(reverse("records:access_requests")),
+        queries(reverse("records:access_review", args=[first.pk])),
+    )
+    for _ in range(5):
+        access_request_open(actor=cast.dsl, carer=carer, received_on=timezone.localdate(), requested_by="y")
+        make_reported_visit(lead=cast.staff, visit_fields={"child": child})
+    assert queries(reverse("records:access_requests")) == small_list
+    assert queries(reverse("records:access_review", args=[first.pk])) == small_review
