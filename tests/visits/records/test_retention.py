@@ -3,6 +3,7 @@ record with a reason and confirms the rest; each disposed record leaves its disp
 
 import datetime
 
+import pgtrigger
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -11,6 +12,7 @@ from core.models import AuditEntry
 from safeguarding.models import Concern
 from safeguarding.services import concern_raise
 from tests.factories import ChildFactory, HouseholdFactory, make_reported_visit
+from tests.helpers import as_database_owner
 from visits.after.services import action_create, visit_concern_raise
 from visits.models import DisposalRecord, FollowUpAction, InboundText, RetentionItem, Visit
 from visits.records.retention import items_for, retention_confirm, retention_hold, retention_list_due, retention_release
@@ -138,3 +140,55 @@ def test_an_item_no_longer_due_when_confirmed_is_kept(cast, records):
     items = list(RetentionItem.objects.values_list("pk", flat=True))
     assert retention_confirm(actor=cast.dsl, item_ids=items) == []
     assert Visit.objects.filter(pk=records["visit"].pk).exists()
+
+
+def test_trust_wide_and_installation_wide_records_go_to_the_trust_admin_and_a_superuser(cast):
+    """A lapsed prohibited address for every school is the trust admin's to confirm; audit entries over six years
+    old (one chain for every trust) a superuser's, removed behind a checkpoint that keeps the chain verifiable."""
+    from core.audit import audit_seal, verify_chain
+    from core.models import AuditCheckpoint
+    from safeguarding.models import ProhibitedAddress, RiskAssessment
+    from tests.factories import UserFactory
+
+    lapsed = ProhibitedAddress.objects.create(
+        trust=cast.trust,
+        address_line1="9 Kite Lane",
+        postcode="EB1 1AA",
+        expires_on=datetime.date(2020, 1, 31),
+        added_by=cast.dsl,
+    )
+    old_assessment = RiskAssessment.objects.create(
+        household=HouseholdFactory(school=cast.school),
+        assessed_on=datetime.date(2019, 1, 1),
+        review_on=datetime.date(2020, 1, 1),
+        created_by=cast.dsl,
+    )
+    # The trail as it would be: its oldest entries first (the cast's own, written just now, are cleared).
+    with as_database_owner(), pgtrigger.ignore("core.AuditEntry:append_only"):
+        AuditEntry.objects.all().delete()
+    long_ago = timezone.now() - datetime.timedelta(days=7 * 366)
+    AuditEntry.objects.create(
+        created_at=long_ago, action="test.old", object_type="core.school", object_id="1", summary="Old"
+    )
+    audit_seal()
+    retention_list_due()
+    kinds = {i.kind: i for i in RetentionItem.objects.all()}
+    assert set(kinds) == {"prohibited_address", "risk_assessment", "audit_entries"}
+
+    assert list(items_for(cast.trust_admin)) == [kinds["prohibited_address"]]
+    assert list(items_for(cast.dsl)) == [kinds["risk_assessment"]]
+    with pytest.raises(PermissionDenied):
+        retention_confirm(actor=cast.trust_admin, item_ids=[kinds["audit_entries"].pk])
+    retention_confirm(actor=cast.trust_admin, item_ids=[kinds["prohibited_address"].pk])
+    retention_confirm(actor=cast.dsl, item_ids=[kinds["risk_assessment"].pk])
+    assert not ProhibitedAddress.objects.filter(pk=lapsed.pk).exists()
+    assert not RiskAssessment.objects.filter(pk=old_assessment.pk).exists()
+
+    root = UserFactory(username="root", is_superuser=True)
+    audit_seal()  # the confirmations' own entries are sealed after the old one
+    retention_confirm(actor=root, item_ids=[kinds["audit_entries"].pk])
+    audit_seal()
+    assert not AuditEntry.objects.filter(action="test.old").exists()
+    assert AuditCheckpoint.objects.get().made_by == root
+    assert verify_chain().broken is None
+    assert DisposalRecord.objects.filter(kind="audit_entries", disposed_by=root).exists()
