@@ -8,9 +8,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit
+from core.mail import notify_by_email
 from core.models.audit import actor_name_of
 from core.permissions import may_keep_safeguarding_records, school_ids_where, trust_admin_trust_ids
-from core.roles import SENIOR
+from core.roles import SENIOR, Role
+from core.selectors import users_with_role
 
 from ..models import DisposalRecord, RetentionItem
 from .kinds import KINDS
@@ -62,7 +64,7 @@ def retention_list_due(*, now=None) -> int:
     listed."""
     now = now or timezone.now()
     rules = schedule()
-    listed = 0
+    listed, newly_due = 0, {}
     for kind, handler in KINDS.items():
         rule = rules.get(kind)
         if rule is None:
@@ -70,6 +72,7 @@ def retention_list_due(*, now=None) -> int:
         found = {due.object_id: due for due in handler.due(rule, now=now)}
         existing = set(RetentionItem.objects.filter(kind=kind).values_list("object_id", flat=True))
         RetentionItem.objects.filter(kind=kind).exclude(object_id__in=found).delete()
+        new = [due for object_id, due in found.items() if object_id not in existing]
         RetentionItem.objects.bulk_create(
             [
                 RetentionItem(
@@ -81,11 +84,13 @@ def retention_list_due(*, now=None) -> int:
                     trust_id=due.trust_id,
                     listed_at=now,
                 )
-                for object_id, due in found.items()
-                if object_id not in existing
+                for due in new
             ],
             ignore_conflicts=True,  # two beats listing at once: the second finds the rows there
         )
+        for due in new:
+            if due.school_id:
+                newly_due[due.school_id] = newly_due.get(due.school_id, 0) + 1
         listed += len(found)
     audit(
         actor=None,
@@ -95,6 +100,14 @@ def retention_list_due(*, now=None) -> int:
         summary=f"Listed {listed} records due for disposal under the retention schedule",
         count=listed,
     )
+    for school_id, count in newly_due.items():
+        # Only that there is a list to review, and where: the email names no record.
+        notify_by_email(
+            users_with_role(school=school_id, roles=[Role.DSL]).exclude(email=""),
+            f"{count} record(s) newly due for disposal review",
+            f"The retention schedule says {count} more record(s) at your school are past their period. Nothing is "
+            f"disposed of until a DSL or the Principal confirms: review them at /records/retention/\n",
+        )
     return listed
 
 

@@ -59,12 +59,23 @@ def _listed():
     return {(i.kind, i.object_id) for i in RetentionItem.objects.all()}
 
 
-def test_time_travel_through_the_periods_with_a_hold_and_a_confirmation(cast, records):
+def test_time_travel_through_the_periods_with_a_hold_and_a_confirmation(
+    cast, records, mailoutbox, django_capture_on_commit_callbacks
+):
     ann, ben, visit, text = records["ann"], records["ben"], records["visit"], records["text"]
+    cast.dsl.email = "dsl@oakfield.example"
+    cast.dsl.save()
 
-    # Three months on: the text is due, nothing else.
-    retention_list_due(now=timezone.now() + datetime.timedelta(days=91))
+    # Three months on: the text is due, nothing else; the DSLs are told there is a list to review.
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        retention_list_due(now=timezone.now() + datetime.timedelta(days=91))
     assert _listed() == {("inbound_text", str(text.pk))}
+    assert [m.to for m in mailoutbox] == [["dsl@oakfield.example"]] and "IN 20" not in mailoutbox[0].body
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        retention_list_due(now=timezone.now() + datetime.timedelta(days=92))
+    assert not mailoutbox  # nothing new: no email
 
     # Seven years on: the visit too (no concern on it); the children are not yet 25.
     retention_list_due(now=timezone.now() + datetime.timedelta(days=7 * 366))
