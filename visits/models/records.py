@@ -124,8 +124,9 @@ class SubjectAccessRequest(models.Model):
     law gives a month from receipt."""
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    # SET_NULL: an MIS import may remove a carer; the request (and its audit trail) stays, its export no longer can.
     carer = models.ForeignKey(
-        "families.ParentCarer", on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests"
+        "families.ParentCarer", on_delete=models.SET_NULL, null=True, blank=True, related_name="access_requests"
     )
     child = models.ForeignKey(Child, on_delete=models.PROTECT, null=True, blank=True, related_name="access_requests")
     received_on = models.DateField(help_text="The day the request reached the school: the month runs from here.")
@@ -143,8 +144,7 @@ class SubjectAccessRequest(models.Model):
         ordering = ["-received_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                name="access_request_has_one_subject",
-                condition=Q(carer__isnull=False, child__isnull=True) | Q(carer__isnull=True, child__isnull=False),
+                name="access_request_has_one_subject", condition=Q(carer__isnull=True) | Q(child__isnull=True)
             ),
         ]
 

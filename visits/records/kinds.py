@@ -50,7 +50,7 @@ def _only(queryset, pks):
     return queryset if pks is None else queryset.filter(pk__in=pks)
 
 
-class ConcernKind(RecordKind):
+class ConcernRecords(RecordKind):
     kind = "concern"
 
     def due(self, rule, *, now, pks=None):
@@ -67,7 +67,7 @@ class ConcernKind(RecordKind):
         Concern.objects.filter(pk=object_id).delete()
 
 
-class IncidentRecordKind(RecordKind):
+class IncidentRecords(RecordKind):
     kind = "incident"
 
     def due(self, rule, *, now, pks=None):
@@ -86,7 +86,7 @@ class IncidentRecordKind(RecordKind):
         Incident.objects.filter(pk=object_id).exclude(kind=IncidentKind.ACCUSATION).delete()
 
 
-class VisitKind(RecordKind):
+class VisitRecords(RecordKind):
     kind = "visit"
 
     def due(self, rule, *, now, pks=None):
@@ -113,7 +113,7 @@ class VisitKind(RecordKind):
         Visit.objects.filter(pk=object_id).delete()
 
 
-class RiskAssessmentKind(RecordKind):
+class RiskAssessmentRecords(RecordKind):
     kind = "risk_assessment"
 
     def due(self, rule, *, now, pks=None):
@@ -132,7 +132,7 @@ class RiskAssessmentKind(RecordKind):
         RiskAssessment.objects.filter(pk=object_id).delete()
 
 
-class ProhibitedAddressKind(RecordKind):
+class ProhibitedAddressRecords(RecordKind):
     kind = "prohibited_address"
 
     def due(self, rule, *, now, pks=None):
@@ -151,7 +151,7 @@ class ProhibitedAddressKind(RecordKind):
         ProhibitedAddress.objects.filter(pk=object_id).delete()
 
 
-class InboundTextKind(RecordKind):
+class InboundTextRecords(RecordKind):
     kind = "inbound_text"
 
     def due(self, rule, *, now, pks=None):
@@ -175,7 +175,7 @@ class InboundTextKind(RecordKind):
         )
 
 
-class AuditEntriesKind(RecordKind):
+class AuditEntriesRecords(RecordKind):
     """The whole trail's entries over six years old, as one item (the trail is one chain for every trust)."""
 
     kind = "audit_entries"
@@ -199,12 +199,12 @@ def register(kind: RecordKind) -> None:
 
 
 for _kind in (
-    ConcernKind(),
-    IncidentRecordKind(),
-    VisitKind(),
-    RiskAssessmentKind(),
-    ProhibitedAddressKind(),
-    InboundTextKind(),
-    AuditEntriesKind(),
+    ConcernRecords(),
+    IncidentRecords(),
+    VisitRecords(),
+    RiskAssessmentRecords(),
+    ProhibitedAddressRecords(),
+    InboundTextRecords(),
+    AuditEntriesRecords(),
 ):
     register(_kind)

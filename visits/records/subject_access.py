@@ -60,6 +60,8 @@ def gather(request: SubjectAccessRequest) -> dict:
     """Everything held about the subject, as plain values, with the third parties it names."""
     carer = request.carer
     child = request.child
+    if carer is None and child is None:
+        raise ValidationError("The parent or carer's record has since been removed: nothing is held to export.")
     household = (child or carer).household
     carers = list(household.carers.all())
     children = list(household.children.all())

@@ -233,7 +233,10 @@ def _access_request_for(request, pk):
 @login_required
 def access_review(request, pk):
     access = _access_request_for(request, pk)
-    data = subject_access.gather(access)
+    try:
+        data = subject_access.gather(access)
+    except ValidationError as error:
+        raise Http404(" ".join(error.messages)) from None
     if request.method == "POST":
         try:
             subject_access.access_request_review(

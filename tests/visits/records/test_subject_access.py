@@ -145,3 +145,17 @@ def test_the_requests_list_and_the_review_cost_the_same_queries_however_many(cas
         make_reported_visit(lead=cast.staff, visit_fields={"child": child})
     assert queries(reverse("records:access_requests")) == small_list
     assert queries(reverse("records:access_review", args=[first.pk])) == small_review
+
+
+def test_a_carer_removed_later_leaves_the_request_but_nothing_to_export(cast, family, client):
+    """An MIS import may remove a carer: the request stays on the list (and in the audit trail); nothing is
+    exported for a record the school no longer holds."""
+    child, carer, sibling = family
+    request = access_request_open(actor=cast.dsl, carer=carer, received_on=timezone.localdate(), requested_by="x")
+    carer.delete()
+    request.refresh_from_db()
+    assert request.carer is None
+    client.force_login(cast.dsl)
+    assert "has since been removed" in client.get(reverse("records:access_requests")).content.decode()
+    response = client.get(reverse("records:access_review", args=[request.pk]))
+    assert response.status_code == 404 and "has since been removed" in response.content.decode()
