@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEntry
-from .models.audit import GENESIS_HASH, chain_hash
+from .dates import add_years
+from .models import AuditCheckpoint, AuditEntry
+from .models.audit import AUDIT_KEEP_YEARS, GENESIS_HASH, actor_name_of, chain_hash
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +127,16 @@ class ChainReport:
 
 
 def verify_chain() -> ChainReport:
-    """Walk the sealed trail in seal order and recompute every hash; stop at the first break."""
+    """Walk the sealed trail in seal order and recompute every hash; stop at the first break. After a prune the
+    walk starts at the latest checkpoint: its hash stands in for the removed entries'."""
     previous, previous_id, count = GENESIS_HASH, None, 0
-    sealed = AuditEntry.objects.filter(seq__isnull=False).order_by("seq")
+    checkpoint = AuditCheckpoint.objects.order_by("-through_seq").first()
+    if checkpoint:
+        previous, count = checkpoint.head_hash, checkpoint.through_seq
+    start = f"the checkpoint after entry number {count}" if checkpoint else "the start of the trail"
+    sealed = AuditEntry.objects.filter(seq__gt=count).order_by("seq")
     for entry in sealed.iterator(chunk_size=2000):
-        where = f"entry #{previous_id}" if previous_id else "the start of the trail"
+        where = f"entry #{previous_id}" if previous_id else start
         if entry.seq != count + 1:
             missing = f"{count + 1}" if entry.seq == count + 2 else f"{count + 1} to {entry.seq - 1}"
             reason = f"is sealed as number {entry.seq}, but number {missing} after {where} is missing: removed"
@@ -155,3 +161,60 @@ def audit_listing(*, actor, action: str, what: str, objects) -> AuditEntry:
         summary=f"Viewed {what} ({len(ids)} shown)",
         object_ids=ids,
     )
+
+
+def audit_prunable_through(*, now=None) -> int | None:
+    """The highest entry number that may go: every sealed entry up to it is over six years old. None when nothing
+    may go (or it already has)."""
+    now = now or timezone.now()
+    cutoff = add_years(now, -AUDIT_KEEP_YEARS)
+    sealed = AuditEntry.objects.filter(seq__isnull=False)
+    first_young = sealed.filter(created_at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+    through = (first_young - 1) if first_young else sealed.order_by("-seq").values_list("seq", flat=True).first()
+    done = AuditCheckpoint.objects.order_by("-through_seq").values_list("through_seq", flat=True).first() or 0
+    return through if through and through > done else None
+
+
+def audit_prune(*, actor, through_seq: int, rule: str, now=None) -> AuditCheckpoint:
+    """Remove the sealed entries numbered up to `through_seq` (all over six years old), leaving a checkpoint so the
+    rest of the chain still verifies. The trail is one chain for the whole installation, so only a superuser may.
+
+    In PostgreSQL the app's role may not DELETE audit entries at all: the owner's core_audit_prune function (SECURITY
+    DEFINER) writes the checkpoint and deletes, and the trigger lets through only entries that old and behind it."""
+    now = now or timezone.now()
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionError("Only a superuser may prune the audit trail: it is one chain for every trust.")
+    if through_seq != audit_prunable_through(now=now):
+        raise ValueError("The entries to remove have changed since they were listed: list them again.")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT core_audit_prune(%s, %s, %s, %s)",
+                    [through_seq, actor.pk, actor_name_of(actor)[:300], rule[:300]],
+                )
+        else:
+            doomed = AuditEntry.objects.filter(seq__isnull=False, seq__lte=through_seq)
+            last = AuditEntry.objects.get(seq=through_seq)
+            AuditCheckpoint.objects.create(
+                through_seq=through_seq,
+                head_hash=last.entry_hash,
+                through_created_at=last.created_at,
+                removed=doomed.count(),
+                made_at=now,
+                made_by=actor,
+                made_by_name=actor_name_of(actor)[:300],
+                rule=rule[:300],
+            )
+            doomed._raw_delete(doomed.db)
+        checkpoint = AuditCheckpoint.objects.get(through_seq=through_seq)
+        audit(
+            actor=actor,
+            action="audit.prune",
+            obj=checkpoint,
+            school=None,
+            summary=f"Removed {checkpoint.removed} audit entries over {AUDIT_KEEP_YEARS} years old "
+            f"(through number {through_seq}) under: {rule}",
+            through_seq=through_seq,
+        )
+    return checkpoint

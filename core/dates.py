@@ -10,3 +10,11 @@ def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.da
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     end = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
     return start, end
+
+
+def add_years(moment, years: int):
+    """The same day `years` later (or earlier, if negative); 29 February becomes 28 February in a common year."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)

@@ -57,7 +57,15 @@ BOARD = Words(
 )
 
 # Per URL name, per status (None: any), the words for a refusal there.
+RECORDS_REVIEW = Words(
+    what="The retention review is for the DSLs and the Principal",
+    instead="Records are disposed of only when a DSL or the Principal of the school confirms it (the trust admin "
+    "for trust-wide records): ask them if you think a record should be kept longer.",
+)
+
 WORDS: dict[str, dict[int | None, Words]] = {
+    "records:retention": {403: RECORDS_REVIEW},
+    "records:retention_confirm": {403: RECORDS_REVIEW, 405: Words(back="records:retention", back_label="The review")},
     "board": {403: BOARD},
     "board-live": {403: BOARD},
     "board-timetable": {403: BOARD},

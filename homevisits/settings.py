@@ -10,6 +10,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -157,6 +158,8 @@ ANONYMOUS_USER_NAME = None
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+# The letters' translations (README, "Letters in the family's language"): .po and compiled .mo files.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -256,7 +259,19 @@ if ALERT_SWEEP_PING_URL and not ALERT_SWEEP_PING_URL.startswith(("https://", "ht
 if PRODUCTION and ALERT_SWEEP_PING_URL.startswith("http://"):
     raise ImproperlyConfigured("ALERT_SWEEP_PING_URL must use https in production.")
 # Nothing on the alarm path is scheduled by beat any more; a beat may run for other schedules, as many as wanted.
-CELERY_BEAT_SCHEDULE = {}
+# Records (visits/records): the nightly list of what the retention schedule says is due; it disposes of nothing,
+# and running it twice (two beats) lists the same rows once.
+CELERY_BEAT_SCHEDULE = {
+    "retention-list-due": {
+        "task": "visits.retention_list_due",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    # A leaver's file sent with no receipt yet: the DSLs are reminded each morning until it is recorded.
+    "transfer-reminders": {
+        "task": "visits.transfer_reminders_send",
+        "schedule": crontab(hour=7, minute=30),
+    },
+}
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 

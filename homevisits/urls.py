@@ -42,6 +42,7 @@ urlpatterns = [
     path("staff/import/<int:pk>/", staff_pages.staff_import_preview, name="staff_import_preview"),
     path("staff/<int:pk>/deactivate/", staff_pages.staff_deactivate_view, name="staff_deactivate"),
     path("visits/", include("visits.urls")),
+    path("records/", include("visits.records.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("safeguarding/", include("visits.departure.urls")),
     path("safeguarding/", include(after_urls.restricted_urlpatterns)),

@@ -7,8 +7,9 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$REPO_ROOT/.venv"
 
 # Debian libraries WeasyPrint loads at run time (PDF export), plus a font so PDFs have glyphs.
+# fonts-noto-core: the scripts of the letters in families' languages (Arabic, Urdu, Bengali, Gurmukhi) that DejaVu lacks.
 # shellcheck disable=SC2034  # used by the scripts that source this file
-WEASYPRINT_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+WEASYPRINT_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

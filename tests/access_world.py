@@ -42,7 +42,7 @@ from visits.alerts.services import visit_raise_duress
 from visits.demo.seed import Seeder
 from visits.departure.services import safe_word_set, visit_record_social_worker
 from visits.field.texts import inbound_text_receive
-from visits.models import Decision, VisitReport
+from visits.models import ChildFileTransfer, Decision, RetentionItem, SubjectAccessRequest, VisitReport
 from visits.requests.services import parent_notification_record, visit_decide
 
 MINUTE = datetime.timedelta(minutes=1)
@@ -303,5 +303,39 @@ def build_world() -> World:
             ip_address="127.0.0.1",
         )
     o["a_membership"] = Membership.objects.get(user=users["oakfield-staff3"], school=oak)
+    # A's concern on the retention review's list, as if the nightly listing had found it past its period.
+    o["a_retention_item"] = RetentionItem.objects.create(
+        kind="concern",
+        object_id=str(o["a_concern"].pk),
+        school=oak,
+        trust=oak.trust,
+        label=f"Child-protection concern #{o['a_concern'].pk}",
+        due_on=timezone.localdate(),
+        listed_at=timezone.now(),
+    )
+    # A's child's file sent on to a new school, with no receipt yet (the child is left on the roll: other rows ask
+    # for new visits to them).
+    o["a_transfer"] = ChildFileTransfer.objects.create(
+        child=o["a_child"],
+        school=oak,
+        new_school="Hillcrest Academy",
+        sent_to="Their DSL",
+        method="by_hand",
+        sent_on=timezone.localdate(),
+        child_protection_file=True,
+        recorded_by=users["oakfield-dsl"],
+        recorded_at=timezone.now(),
+    )
+    # A subject access request for A's child, reviewed (nobody withheld), so its export can be produced.
+    o["a_access_request"] = SubjectAccessRequest.objects.create(
+        school=oak,
+        child=o["a_child"],
+        received_on=timezone.localdate(),
+        requested_by="The child's mother",
+        opened_by=users["oakfield-dsl"],
+        opened_at=timezone.now(),
+        reviewed_by=users["oakfield-dsl"],
+        reviewed_at=timezone.now(),
+    )
     assert AuditEntry.objects.exists()
     return world

@@ -40,6 +40,7 @@ APP_ROLE_GRANTS = """
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
     REVOKE UPDATE, DELETE ON core_auditentry FROM {role};
     GRANT UPDATE (seq, prev_hash, entry_hash) ON core_auditentry TO {role};
+    GRANT EXECUTE ON FUNCTION core_audit_prune(bigint, integer, varchar, varchar) TO {role};
 """
 
 

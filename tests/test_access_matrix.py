@@ -451,6 +451,54 @@ RULES: dict[str, Rule | list[Rule]] = {
             "expires_on": now().date().replace(year=now().year + 2).isoformat(),
         },
     ),
+    # Records: the retention review (each school's DSLs and Principal; the trust admin for trust-wide records, of
+    # which the world has none, so their confirmation disposes of nothing and says so).
+    "records:retention": same(SENIOR | ADMIN),
+    "records:retention_confirm": Rule(
+        post=A_SENIOR,
+        post_soft=B_SENIOR | ADMIN,
+        data=lambda w: {"confirm": "yes", "item": [w.objects["a_retention_item"].pk]},
+    ),
+    "records:retention_hold": Rule(post=A_SENIOR, obj="a_retention_item", data=lambda w: {"reason": "Matrix hold"}),
+    "records:retention_release": Rule(post=A_SENIOR, obj="a_retention_item"),
+    # The child's file and a leaver's transfer: the school's DSLs and Principal.
+    "records:child_file": same(A_SENIOR, obj="a_child"),
+    "records:child_transfer": Rule(
+        get=A_SENIOR,
+        post=A_SENIOR,
+        obj="a_child",
+        data=lambda w: {
+            "left_on": now().date().isoformat(),
+            "new_school": "Hillcrest Academy",
+            "sent_to": "Their DSL",
+            "method": "by_hand",
+            "sent_on": now().date().isoformat(),
+        },
+    ),
+    "records:transfers": same(SENIOR),
+    # Subject access: the school's DSLs and Principal open, review and release (the review page and each export
+    # write only the audit trail; the review's POST records who is withheld).
+    "records:access_requests": same(SENIOR),
+    "records:access_new": Rule(
+        get=A_SENIOR,
+        post=A_SENIOR,
+        query="child={a_child}",
+        data=lambda w: {
+            "child": w.objects["a_child"].pk,
+            "received_on": now().date().isoformat(),
+            "requested_by": "Their mother, ID seen",
+        },
+    ),
+    "records:access_review": Rule(get=A_SENIOR, post=A_SENIOR, obj="a_access_request", data=lambda w: {"redact": []}),
+    "records:access_export": same(A_SENIOR, obj="a_access_request", kwargs={"fmt": "json"}),
+    "records:transfer_receipt": Rule(
+        post=A_SENIOR,
+        obj="a_transfer",
+        data=lambda w: {
+            f"r{w.objects['a_transfer'].pk}-receipt_on": now().date().isoformat(),
+            f"r{w.objects['a_transfer'].pk}-receipt_from": "Their DSL, by email",
+        },
+    ),
     # Uploaded files, served by Django in development only (settings.DEBUG): nothing there.
     "^media/(?P<path>.*)$": Rule(kind="public", kwargs={"path": "nothing.txt"}),
 }

@@ -1,6 +1,6 @@
 """The foundation every app builds on: trust, schools, their policy values, staff and the audit trail."""
 
-from .audit import AuditEntry
+from .audit import AuditCheckpoint, AuditEntry
 from .base import PermanentRecord
 from .imports import PendingImport
 from .memberships import Membership
@@ -20,6 +20,7 @@ from .signin import IdentityProvider, IdentityProviderKind, TrustSignInPolicy
 from .staff import StaffProfile
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditEntry",
     "BoardScreen",
     "Authorisers",

@@ -10,6 +10,9 @@ from django.db import models
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
+# The audit trail is kept this long (the retention schedule's "audit entries"); the database refuses to delete a
+# younger entry whatever the schedule says, so shortening the schedule cannot shorten the trail.
+AUDIT_KEEP_YEARS = 6
 # Written once, by the sealer (core.audit.audit_seal), from NULL; every other column never changes.
 SEAL_FIELDS = ("seq", "prev_hash", "entry_hash")
 
@@ -70,7 +73,22 @@ class AuditEntry(models.Model):
             models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="core_audit_unsealed"),
         ]
         triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Delete),
+            # The only DELETE allowed: a sealed entry over six years old, at or before the latest checkpoint (the
+            # checkpoint is written first, by the core_audit_prune function, in the same transaction).
+            pgtrigger.Trigger(
+                name="append_only",
+                operation=pgtrigger.Delete,
+                when=pgtrigger.Before,
+                func=f"""
+                IF OLD."seq" IS NOT NULL
+                   AND OLD."created_at" < now() - interval '{AUDIT_KEEP_YEARS} years'
+                   AND OLD."seq" <= (SELECT COALESCE(MAX("through_seq"), 0) FROM "core_auditcheckpoint") THEN
+                    RETURN OLD;
+                END IF;
+                RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table (only sealed entries over '
+                    '{AUDIT_KEEP_YEARS} years old, behind a checkpoint)', TG_TABLE_NAME;
+                """,  # noqa: S608 - built from a constant, no input
+            ),
             pgtrigger.Protect(name="sealed_once", operation=pgtrigger.Update, condition=_NotTheSeal()),
         ]
 
@@ -86,6 +104,30 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are never deleted.")
+
+
+class AuditCheckpoint(models.Model):
+    """Where the trail starts after entries over six years old were removed (core.audit.audit_prune): the last
+    removed entry's number and hash, so the remaining chain still verifies from there, and who removed them, when,
+    under which rule. Written once and never changed or deleted (the database refuses both)."""
+
+    through_seq = models.PositiveBigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64, help_text="The removed entry number through_seq's hash.")
+    through_created_at = models.DateTimeField(help_text="When the last removed entry was written.")
+    removed = models.PositiveIntegerField(help_text="How many entries were removed.")
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_by_name = models.CharField(max_length=300)
+    rule = models.CharField(max_length=300, help_text="The retention rule it was done under, in words.")
+
+    class Meta:
+        ordering = ["-through_seq"]
+        triggers = [
+            pgtrigger.Protect(name="checkpoint_kept", operation=pgtrigger.Delete | pgtrigger.Update),
+        ]
+
+    def __str__(self):
+        return f"Audit trail pruned through entry {self.through_seq} on {self.made_at:%d %b %Y}"
 
 
 def actor_name_of(user) -> str:

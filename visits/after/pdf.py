@@ -1,4 +1,5 @@
-"""The documents the family receives, rendered to A4 PDF by WeasyPrint: take a visit, return bytes.
+"""The documents the family receives, rendered to A4 PDF by WeasyPrint: take a visit, return bytes. And the one
+document for staff, the child's file (visits/records/child_file.py builds what it holds).
 
 The templates get a plain dictionary built here from the parent-facing fields only, never a model instance,
 so a template cannot reach internal notes, concerns, the risk assessment or the safe word by accident.
@@ -9,25 +10,28 @@ from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from ..models import FollowUpAction, Visit, VisitRole
+from .letter_language import family_language, needs_plain_words
 
-# The plain-words purpose the family reads, rather than the school's internal label.
+# The plain-words purpose the family reads, rather than the school's internal label. Marked for translation here;
+# the letters translate them where they are used ({% both %}).
 PURPOSE_FOR_FAMILY = {
-    "transition": "to get to know your child before they start with us",
-    "attendance": "to talk about your child's attendance at school",
-    "send_support": "to talk about the support your child has for special educational needs",
-    "family_support": "to see how we can support your family",
-    "welfare_check": "to check in with you and your child",
-    "work_drop_off": "to drop off or collect your child's school work",
-    "medical_absence": "to see how your child is while they are unwell and away from school",
-    "suspected_holiday": "to talk about your child's absence from school",
-    "collect_or_drop_child": "to collect your child or bring them home",
-    "refusing_to_attend": "to talk about how we can help your child come to school",
-    "elective_home_education": "to talk about educating your child at home",
-    "other": "to talk with you about your child",
+    "transition": gettext_noop("to get to know your child before they start with us"),
+    "attendance": gettext_noop("to talk about your child's attendance at school"),
+    "send_support": gettext_noop("to talk about the support your child has for special educational needs"),
+    "family_support": gettext_noop("to see how we can support your family"),
+    "welfare_check": gettext_noop("to check in with you and your child"),
+    "work_drop_off": gettext_noop("to drop off or collect your child's school work"),
+    "medical_absence": gettext_noop("to see how your child is while they are unwell and away from school"),
+    "suspected_holiday": gettext_noop("to talk about your child's absence from school"),
+    "collect_or_drop_child": gettext_noop("to collect your child or bring them home"),
+    "refusing_to_attend": gettext_noop("to talk about how we can help your child come to school"),
+    "elective_home_education": gettext_noop("to talk about educating your child at home"),
+    "other": gettext_noop("to talk with you about your child"),
 }
 
 
@@ -75,10 +79,15 @@ def _common(visit: Visit) -> dict:
     address_lines = [
         x for x in [household.address_line1, household.address_line2, household.town, household.postcode] if x
     ]
+    school = _school(visit)
+    children = [f"{c.first_name} {c.last_name}" for c in visit.children.all()]
     return {
-        "school": _school(visit),
+        "school": school,
         "date": start,
-        "children": [f"{c.first_name} {c.last_name}" for c in visit.children.all()],
+        "time": f"{start:%H:%M}",
+        "children": children,
+        "children_names": ", ".join(children),
+        "dear": " and ".join(carers) if carers else gettext_noop("Parent or carer"),
         "carers": carers,
         "address_lines": address_lines,
         # What shows in an envelope's window: the carers, then the address (Notify reads it from there).
@@ -86,6 +95,11 @@ def _common(visit: Visit) -> dict:
         "purpose": PURPOSE_FOR_FAMILY.get(visit.purpose, PURPOSE_FOR_FAMILY["other"]),
         "visitors": _visitors(visit),
         "contact_name": lead.name if lead else "",
+        "contact": lead.name if lead else gettext_noop("the school office"),
+        "contact_phone": school["phone"] or school["name"],
+        # Besides English, the family's language (None: English only); the plain-words box for literacy support.
+        "family_language": family_language(household, everyone),
+        "plain": needs_plain_words(household, everyone),
     }
 
 
@@ -109,15 +123,15 @@ def parent_copy_context(visit: Visit) -> dict:
 
 
 @cache
-def _style() -> tuple[FontConfiguration, CSS]:
+def _style(sheet: str = "pdf.css") -> tuple[FontConfiguration, CSS]:
     """Fonts and the stylesheet, prepared once per process: re-reading them made up much of each render."""
     fonts = FontConfiguration()
-    return fonts, CSS(filename=str(Path(__file__).with_name("pdf.css")), font_config=fonts)
+    return fonts, CSS(filename=str(Path(__file__).with_name(sheet)), font_config=fonts)
 
 
-def _render(template: str, context: dict) -> bytes:
+def _render(template: str, context: dict, *, sheet: str = "pdf.css") -> bytes:
     html = render_to_string(template, context)
-    fonts, css = _style()
+    fonts, css = _style(sheet)
     # base_url lets the school logo load from MEDIA_ROOT as a file: URI; nothing is fetched over the network.
     return HTML(string=html, base_url=str(Path(__file__).resolve().parent)).write_pdf(
         stylesheets=[css], font_config=fonts
@@ -153,3 +167,13 @@ def missed_you_pdf(visit: Visit) -> bytes:
 def postal_address(visit: Visit) -> list[str]:
     """The address block both letters print in the envelope window: what the sender confirms before posting."""
     return _common(_missed_you_visit(visit))["address_block"]
+
+
+def child_file_pdf(context: dict) -> bytes:
+    """The child's file for the DSL (and the next school's DSL): what visits/records/child_file.py gathered."""
+    return _render("visits/pdf/child_file.html", context, sheet="file.css")
+
+
+def subject_access_pdf(data: dict) -> bytes:
+    """A subject access export for reading, from the reviewed (redacted) data visits/records/subject_access.py made."""
+    return _render("visits/pdf/subject_access.html", data, sheet="file.css")

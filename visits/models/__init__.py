@@ -28,6 +28,7 @@ from .alerts import (
 from .departure import ChecklistOverride, SafeWord, VisitPreparation
 from .field import CheckIn, CheckInKind
 from .letters import LetterDocument, PostedLetter
+from .records import ChildFileTransfer, DisposalRecord, RetentionItem, SubjectAccessRequest, TransferMethod
 from .requests import AuthorisationDecision, Decision, NotifyMethod, ParentNotification, ParentResponse
 from .texts import InboundText, TextCommand, TextOutcome, TextProvider
 from .visit import (
@@ -41,6 +42,11 @@ from .visit import (
 )
 
 __all__ = [
+    "ChildFileTransfer",
+    "DisposalRecord",
+    "RetentionItem",
+    "SubjectAccessRequest",
+    "TransferMethod",
     "CLOSED_BY_A_PERSON",
     "CONFIRMED_SAFE",
     "AlertKind",

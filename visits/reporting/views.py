@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
 from core.models import School, review_warning
-from core.permissions import may_see_figures, school_ids_where
+from core.permissions import may_keep_safeguarding_records, may_see_figures, school_ids_where
 from core.roles import SENIOR
 from core.signin.decorators import raise_if_sign_in_not_recent
 from families.access import get_child_for
@@ -99,7 +99,8 @@ class HouseholdPage(HouseholdDetail):
 
     def get_context_data(self, **kwargs):
         visits = visible_visits(self.request.user, self.object.visits.all()).order_by("-scheduled_start")[:50]
-        return super().get_context_data(visits=visits, **kwargs)
+        may_open_file = may_keep_safeguarding_records(self.request.user, self.object.school)
+        return super().get_context_data(visits=visits, may_open_file=may_open_file, **kwargs)
 
 
 class ChildPage(ChildDetail):
@@ -107,7 +108,10 @@ class ChildPage(ChildDetail):
 
     def get_context_data(self, **kwargs):
         visits = visible_visits(self.request.user, self.object.visits.all()).select_related("household")
-        return super().get_context_data(visits=visits.order_by("-scheduled_start")[:50], **kwargs)
+        may_open_file = may_keep_safeguarding_records(self.request.user, self.object.school)
+        return super().get_context_data(
+            visits=visits.order_by("-scheduled_start")[:50], may_open_file=may_open_file, **kwargs
+        )
 
 
 @login_required
