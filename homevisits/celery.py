@@ -7,7 +7,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 app = Celery("homevisits")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["visits.alerts"])  # visits/alerts/tasks.py: the sweep and delivery
+# visits/alerts/tasks.py: the sweep and delivery; visits/field/tasks.py: removing old check-in locations.
+app.autodiscover_tasks(["visits.alerts", "visits.field"])
 
 
 @app.on_after_configure.connect

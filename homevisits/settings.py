@@ -10,6 +10,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -256,7 +257,13 @@ if ALERT_SWEEP_PING_URL and not ALERT_SWEEP_PING_URL.startswith(("https://", "ht
 if PRODUCTION and ALERT_SWEEP_PING_URL.startswith("http://"):
     raise ImproperlyConfigured("ALERT_SWEEP_PING_URL must use https in production.")
 # Nothing on the alarm path is scheduled by beat any more; a beat may run for other schedules, as many as wanted.
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # A check-in's location (sent only with the visitor's consent) is removed after the policy's days.
+    "checkin-locations-remove-expired": {
+        "task": "visits.checkin_locations_remove_expired",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
 
