@@ -315,15 +315,15 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-# Nothing in the product uses the camera, microphone, location or the like (the field page records check-ins,
-# not positions): each is off for every origin. Sound stays allowed here, for the board's alert cue.
+# Nothing in the product uses the camera, microphone or the like: each is off for every origin. Location is this
+# site's only, for the field page (a visitor may let the phone send it with check-ins). Sound stays allowed here, for the board's alert cue.
 PERMISSIONS_POLICY = {
     "accelerometer": [],
     "autoplay": ["self"],
     "camera": [],
     "display-capture": [],
     "encrypted-media": [],
-    "geolocation": [],
+    "geolocation": ["self"],
     "gyroscope": [],
     "magnetometer": [],
     "microphone": [],

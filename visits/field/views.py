@@ -19,8 +19,8 @@ from core.permissions import may_use_board
 from core.scoping import school_ids_for
 
 from ..departure.selectors import where_to_fix
-from ..lifecycle import OPEN_FOR_FAMILY
-from ..models import CheckInKind, Visit
+from ..lifecycle import AWAY, OPEN_FOR_FAMILY
+from ..models import CheckInKind, Visit, VisitStatus
 from ..permissions import may_check_in
 from . import selectors, services
 from .forms import ExtendForm, SentCheckInForm
@@ -121,9 +121,44 @@ def field(request, pk):
             "planned_minutes": int(visit.planned_length.total_seconds() // 60),
             "confirm": confirm,
             "refusals": refusals,
+            "offline": offline_data(visit, request.user, panel),
+            "location_keep_days": visit.school.policy().location_keep_days,
         },
         status=400 if request.method == "POST" and not confirm else 200,
     )
+
+
+def offline_data(visit: Visit, user, panel) -> dict:
+    """What the page's script needs to carry on with no signal: where to send, and the steps that follow each
+    status (the server's own table), so a tap kept on the phone moves the page on by itself."""
+    statuses = {status for routes in services.ROUTES.values() for status in routes}
+    steps = {}
+    for status in VisitStatus:
+        row = []
+        for kind, routes in services.ROUTES.items():
+            if status in routes and kind in selectors.LABELS:
+                question = selectors.CONFIRM.get(kind, ("",))[0]
+                primary = selectors.NEXT_STEP.get(status) == kind
+                row.append({"kind": kind, "label": selectors.LABELS[kind], "question": question, "primary": primary})
+        if status == VisitStatus.RETURNED:
+            row.append({"kind": CheckInKind.RETURN_UNDONE, "label": "Undo: we are not back yet", "question": ""})
+        if row or status in statuses:
+            steps[status] = row
+    visit_url = visit.get_absolute_url() if panel.may_view_visit else ""
+    return {
+        "user": user.pk,
+        "visit": visit.pk,
+        "status": visit.status,
+        "status_labels": dict(VisitStatus.choices),
+        "routes": {kind: {start: path[-1] for start, path in by.items()} for kind, by in services.ROUTES.items()},
+        "steps": steps,
+        "away": list(AWAY),
+        "quick": QUICK_CHECKIN,
+        "send_url": reverse("visits:field-send", args=[visit.pk]),
+        "sw_url": reverse("visits:field-sw"),
+        "sw_scope": reverse("visits:list"),
+        "keep": [reverse("visits:field", args=[visit.pk]), *([visit_url] if visit_url else [])],
+    }
 
 
 @login_required
@@ -194,8 +229,9 @@ def field_send(request, pk):
 @require_GET
 def field_token(request):
     """A fresh CSRF token for the outbox, fetched just before it sends: a page kept on the phone may carry an old
-    one (the token changes at each sign-in). Never kept by the service worker or any cache (no-store)."""
-    return JsonResponse({"token": get_token(request)})
+    one (the token changes at each sign-in). Never kept by the service worker or any cache (no-store). Says who is
+    signed in too, so the outbox sends only that person's taps."""
+    return JsonResponse({"token": get_token(request), "user": request.user.pk})
 
 
 @require_GET

@@ -1,0 +1,92 @@
+"""No signal on the doorstep: taps wait on the phone (its outbox), the page opens from the phone, and when the signal
+returns they reach school once each, in order, and the office board shows the phone's time beside school's."""
+
+import datetime
+import re
+import time
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.factories import make_authorised_visit
+from visits.field.services import visit_check_in
+from visits.models import CheckIn, CheckInKind, VisitStatus
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"viewport": {"width": 360, "height": 780}}
+
+
+def until(page, script: str, seconds: float = 10) -> None:
+    """Wait for a promise-returning expression in the page to come true."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"never true: {script}"
+        time.sleep(0.1)
+
+
+def test_taps_with_no_signal_wait_then_reach_the_board_in_order_with_both_times(browser, live_server, cast, log_in):
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=start)
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT, now=start)
+
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    # The phone's clock runs 14 minutes behind school's: the board shows both times when they differ.
+    page.clock.install(time=timezone.now() - datetime.timedelta(minutes=14))
+    log_in(page, cast.staff)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
+    # Opened in school: the service worker keeps this page (and the visit's) on the phone.
+    until(page, "navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)")
+    until(page, "caches.open('homevisits-pages').then(c => c.match(location.pathname)).then(r => !!r)")
+    assert page.evaluate("navigator.storage.persisted().then(() => true)")
+
+    phone.set_offline(True)
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_text("1 waiting to send")).to_be_visible()
+    expect(page.locator(".status-badge")).to_have_text("Status: On site (waiting to send)")
+    page.get_by_role("button", name="Left the property").click()
+    expect(page.get_by_text("2 waiting to send")).to_be_visible()
+    # With no signal at all the page still opens, from the phone, and still has them.
+    page.reload()
+    expect(page.get_by_text("2 waiting to send")).to_be_visible()
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.OUT and not visit.checkins.filter(kind=CheckInKind.ARRIVED).exists()
+
+    phone.set_offline(False)  # the `online` event sends them
+    expect(page.get_by_text("Last check-in reached school at")).to_be_visible(timeout=15000)
+    expect(page.locator(".status-badge")).to_have_text("Status: Left the property")
+    expect(page.get_by_text("waiting to send")).to_have_count(0)
+    visit.refresh_from_db()
+    assert visit.status == VisitStatus.LEFT
+    arrived, left = CheckIn.objects.filter(visit=visit, kind__in=["arrived", "left"]).order_by("at", "pk")
+    assert (arrived.kind, left.kind) == ("arrived", "left")
+    assert arrived.reached_late and left.reached_late
+
+    # A replay of the same tap (the phone never heard the answer) changes nothing.
+    before = CheckIn.objects.filter(visit=visit).count()
+    answer = page.evaluate(
+        """([url, id]) => fetch('/visits/field/token/').then(r => r.json()).then(t => fetch(url, {
+             method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRFToken': t.token},
+             body: JSON.stringify({client_id: id, kind: 'arrived', phone_at: new Date().toISOString()})
+           })).then(r => r.json())""",
+        [f"/visits/{visit.pk}/field/send/", str(arrived.client_id)],
+    )
+    assert answer["status"] == "replay"
+    assert CheckIn.objects.filter(visit=visit).count() == before
+
+    office = browser.new_context().new_page()
+    log_in(office, cast.office)
+    office.goto(f"{live_server.url}/board/")
+
+    def hhmm(moment):
+        return f"{timezone.localtime(moment):%H:%M}"
+
+    times = office.locator(f"#visit-{visit.pk} .checkin-times")
+    expect(times).to_contain_text(
+        re.compile(
+            rf"Arrived {hhmm(arrived.phone_at)}, reached school {hhmm(arrived.at)} · "
+            rf"Left {hhmm(left.phone_at)}, reached school {hhmm(left.at)}"
+        )
+    )
