@@ -316,7 +316,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # Nothing in the product uses the camera, microphone or the like: each is off for every origin. Location is this
-# site's only, for the field page (a visitor may let the phone send it with check-ins). Sound stays allowed here, for the board's alert cue.
+# site's only, for the field page (a visitor may let the phone send it with check-ins). Sound stays allowed here,
+# for the board's alert cue.
 PERMISSIONS_POLICY = {
     "accelerometer": [],
     "autoplay": ["self"],

@@ -77,12 +77,19 @@ self.addEventListener("fetch", function (event) {
 
 self.addEventListener("message", function (event) {
   var data = event.data || {};
-  if (data.keep) {  // the field page, opened in school: keep it and its visit page for later
-    event.waitUntil(Promise.all(data.keep.filter(function (path) { return KEPT_PAGE.test(path); }).map(function (path) {
-      return fetch(path, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
-        return keep(path, response);
-      }, function () { return null; });
-    })));
+  if (data.keep) {
+    // The field page, opened in school: keep it and its visit page for later, if not kept already (each is kept
+    // afresh whenever it is opened with signal, by the fetch handler above).
+    event.waitUntil(caches.open(PAGES_CACHE).then(function (cache) {
+      return Promise.all(data.keep.filter(function (path) { return KEPT_PAGE.test(path); }).map(function (path) {
+        return cache.match(path).then(function (kept) {
+          if (kept) { return null; }
+          return fetch(path, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
+            return keep(path, response);
+          }, function () { return null; });
+        });
+      }));
+    }));
   } else if (data.forget) {  // signed out, or someone else signed in
     event.waitUntil(caches.delete(PAGES_CACHE));
   } else if (data.send) {

@@ -76,7 +76,9 @@ def test_taps_with_no_signal_wait_then_reach_the_board_in_order_with_both_times(
     assert answer["status"] == "replay"
     assert CheckIn.objects.filter(visit=visit).count() == before
 
-    office = browser.new_context().new_page()
+    phone.close()
+    office_screen = browser.new_context()
+    office = office_screen.new_page()
     log_in(office, cast.office)
     office.goto(f"{live_server.url}/board/")
 
@@ -90,3 +92,4 @@ def test_taps_with_no_signal_wait_then_reach_the_board_in_order_with_both_times(
             rf"Left {hhmm(left.phone_at)}, reached school {hhmm(left.at)}"
         )
     )
+    office_screen.close()
