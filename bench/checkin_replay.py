@@ -79,7 +79,7 @@ def load(phones: int, per_phone: int) -> list[list[tuple[int, str]]]:
     trust = TrustFactory(name="Replay Bench Trust", slug="replay-bench-trust")
     trust_default_policy(trust)
     school = SchoolFactory(trust=trust, name="Replay Bench Primary", slug="replay-bench")
-    dsl = make_member("replay-dsl", school, Role.DSL)
+    principal = make_member("replay-principal", school, Role.PRINCIPAL)  # may approve a visit at any hour
     start = timezone.now() - datetime.timedelta(minutes=5)
     result = []
     for p in range(phones):
@@ -87,7 +87,7 @@ def load(phones: int, per_phone: int) -> list[list[tuple[int, str]]]:
         for v in range(per_phone):
             lead = make_member(f"replay-lead-{p}-{v}", school, Role.STAFF)
             second = make_member(f"replay-second-{p}-{v}", school, Role.STAFF)
-            visit = make_authorised_visit(lead=lead, second=second, authoriser=dsl, start=start)
+            visit = make_authorised_visit(lead=lead, second=second, authoriser=principal, start=start)
             visit_check_in(visit=visit, actor=lead, kind=CheckInKind.CHECKED_OUT, now=start)
             client = Client()
             client.force_login(lead)
