@@ -81,11 +81,15 @@
     var badge = document.querySelector(".status-badge");
     var serverSteps = part("field-steps");
     var localSteps = part("offline-steps");
-    if (badge) { badge.textContent = "Status: " + info.status_labels[status] + " (waiting to send)"; }
+    if (badge) {
+      badge.textContent = "Status: " + info.status_labels[status] + " (waiting to send)";
+      badge.classList.add("text-wrap", "text-start");
+    }
     if (serverSteps) { serverSteps.hidden = true; }
     localSteps.replaceChildren();
     (info.steps[status] || []).forEach(function (step) { localSteps.appendChild(button(step)); });
     if (info.away.indexOf(status) !== -1) {
+      localSteps.appendChild(button(info.danger));
       localSteps.appendChild(button({ kind: info.quick, label: "Quick check-in" }));
     }
     localSteps.hidden = false;

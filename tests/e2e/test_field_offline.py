@@ -93,3 +93,30 @@ def test_taps_with_no_signal_wait_then_reach_the_board_in_order_with_both_times(
         )
     )
     office_screen.close()
+
+
+def test_with_the_visitors_consent_the_quick_check_in_sends_the_phones_location(browser, live_server, cast, log_in):
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=start)
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT, now=start)
+    phone = browser.new_context(
+        **PHONE, permissions=["geolocation"], geolocation={"latitude": 51.50135, "longitude": -0.14189, "accuracy": 9}
+    )
+    page = phone.new_page()
+    log_in(page, cast.staff)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
+    # Nothing is sent until the visitor says so.
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_text("Check-in sent: Arrived.")).to_be_visible()
+    assert CheckIn.objects.get(visit=visit, kind=CheckInKind.ARRIVED).latitude is None
+
+    page.get_by_label("Send this phone's location with my check-ins").check()
+    page.get_by_role("button", name="Quick check-in").click()
+    expect(page.get_by_text("Check-in sent.")).to_be_visible()
+    duress = CheckIn.objects.get(visit=visit, kind=CheckInKind.DURESS)
+    assert (str(duress.latitude), str(duress.longitude), duress.accuracy_m) == ("51.50135", "-0.14189", 9)
+    # The choice stays with this phone, and the page says nothing of the duress or the location.
+    page.reload()
+    expect(page.get_by_label("Send this phone's location with my check-ins")).to_be_checked()
+    expect(page.get_by_text("51.5")).to_have_count(0)
+    phone.close()

@@ -154,6 +154,7 @@ def offline_data(visit: Visit, user, panel) -> dict:
         "steps": steps,
         "away": list(AWAY),
         "quick": QUICK_CHECKIN,
+        "danger": {"kind": CheckInKind.CHILD_DANGER, "label": selectors.LABELS[CheckInKind.CHILD_DANGER]},
         "send_url": reverse("visits:field-send", args=[visit.pk]),
         "sw_url": reverse("visits:field-sw"),
         "sw_scope": reverse("visits:list"),
