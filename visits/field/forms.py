@@ -31,7 +31,10 @@ class SentCheckInForm(Form):
     accuracy = forms.FloatField(required=False, min_value=0, max_value=1_000_000)
 
     def clean_phone_at(self):
-        moment = parse_datetime(self.cleaned_data["phone_at"] or "")
+        try:
+            moment = parse_datetime(self.cleaned_data["phone_at"] or "")
+        except ValueError:  # shaped like a time but none (a 13th month): no time, as with none sent
+            return None
         return moment if moment and moment.tzinfo else None
 
     def sent(self) -> dict:

@@ -162,6 +162,10 @@ ON_THE_TIMELINE = (
 )
 
 
+# Never on the timeline, nor lending it their times or place: the discreet duress control and the office's code word.
+DISCREET = (K.DURESS, K.OFFICE_CODE_WORD)
+
+
 @dataclass
 class TimelineEntry:
     at: datetime.datetime
@@ -184,7 +188,7 @@ def visit_timeline(visit: Visit, *, show_location: bool = False) -> list[Timelin
     for no query here)."""
     checkins = list(visit.checkins.all())
     # A check-in that moved the status did so at its own moment: the move shows the check-in's times.
-    by_moment = {c.at: c for c in checkins if c.kind not in ON_THE_TIMELINE}
+    by_moment = {c.at: c for c in checkins if c.kind not in ON_THE_TIMELINE and c.kind not in DISCREET}
 
     def extra(c) -> dict:
         if c is None:
