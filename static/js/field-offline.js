@@ -142,9 +142,17 @@
           postForm(form, tap);  // with signal and nothing waiting: the page's own form, as before (with the id)
           return;
         }
-        return outbox.add(tap).then(render).then(sendWaiting);
+        // Not waited for: `ready` never settles where the service worker could not be installed.
+        return outbox.add(tap).then(render).then(function () { askForSync(); return sendWaiting(); });
       });
     });
+  }
+
+  function askForSync() {
+    if (!("serviceWorker" in navigator)) { return null; }
+    return navigator.serviceWorker.ready.then(function (registration) {
+      return registration.sync ? registration.sync.register("homevisits-outbox") : null;
+    }).catch(function () { return null; });
   }
 
   function cookie(name) {

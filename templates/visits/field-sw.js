@@ -97,5 +97,11 @@ self.addEventListener("message", function (event) {
   }
 });
 
+// Where the browser has Background Sync (Chrome on Android), it wakes this worker when the signal returns even with
+// the page closed. Not relied on: Safari and Firefox have none, so the page and the worker's start send too.
+self.addEventListener("sync", function (event) {
+  if (event.tag === "homevisits-outbox") { event.waitUntil(sendWaiting()); }
+});
+
 // Started (for a fetch, a message, or after the browser stopped it): send what is waiting.
 sendWaiting();

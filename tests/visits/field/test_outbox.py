@@ -246,3 +246,45 @@ def test_the_standard_keeps_a_location_thirty_days(cast, out_visit):
     assert cast.school.policy().location_keep_days == 30
     assert checkin_locations_remove_expired(now=when(10, 4) + datetime.timedelta(days=30)) == 0
     assert checkin_locations_remove_expired(now=when(10, 6) + datetime.timedelta(days=30)) == 1
+
+
+# --- What the phone keeps ---------------------------------------------------------------------------------------
+
+
+def test_the_service_worker_covers_the_visit_pages_and_keeps_no_token(client, cast):
+    response = client.get("/visits/field-sw.js")
+    body = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+    assert response["Service-Worker-Allowed"] == "/visits/" and response["Cache-Control"] == "no-store"
+    assert "/static/js/outbox.js" in body and "/static/css/app.css" in body
+    assert client.post("/visits/field-sw.js").status_code == 405
+    # Nothing of anyone's in it (no token, no page): the same script for everybody.
+    client.force_login(cast.staff)
+    assert client.get("/visits/field-sw.js").content.decode() == body
+
+
+def test_the_outbox_asks_for_a_fresh_token_each_time_and_learns_who_is_signed_in(client, cast):
+    assert client.get("/visits/field/token/").status_code == 302  # signed out: the phone keeps its taps
+    client.force_login(cast.staff)
+    first = client.get("/visits/field/token/")
+    assert first["Cache-Control"] == "no-store"
+    assert first.json()["user"] == cast.staff.pk and len(first.json()["token"]) == 64
+
+
+def test_the_field_page_is_installable_and_hands_its_script_the_steps(client, cast, out_visit):
+    client.force_login(cast.staff)
+    with at(10, 5):
+        page = client.get(f"/visits/{out_visit.pk}/field/").content.decode()
+    assert 'rel="manifest"' in page and 'id="field-offline-data" type="application/json"' in page
+    data = json.loads(page.split('id="field-offline-data" type="application/json">', 1)[1].split("</script>")[0])
+    assert data["routes"]["arrived"] == {"out": "on_site"} and data["routes"]["returned"]["on_site"] == "returned"
+    assert [s["kind"] for s in data["steps"]["on_site"]] == ["left", "returned", "not_returning"]
+    assert data["keep"] == [f"/visits/{out_visit.pk}/field/", f"/visits/{out_visit.pk}/"]
+    assert data["user"] == cast.staff.pk and data["send_url"] == f"/visits/{out_visit.pk}/field/send/"
+    # The office, recording for the pair, may not open the visit's page: it is not kept for them.
+    client.force_login(cast.office)
+    with at(10, 5):
+        page = client.get(f"/visits/{out_visit.pk}/field/").content.decode()
+    data = json.loads(page.split('id="field-offline-data" type="application/json">', 1)[1].split("</script>")[0])
+    assert data["keep"] == [f"/visits/{out_visit.pk}/field/"]
+    assert "share-location" not in page  # the office's tap sends no location
