@@ -161,7 +161,10 @@
   }
 
   function postForm(form, tap) {
-    ["client_id", "phone_at", "latitude", "longitude", "accuracy"].forEach(function (name) {
+    // outbox_user and outbox_label: for the service worker, should this post fail on the way (field-sw.js).
+    tap.outbox_user = tap.user;
+    tap.outbox_label = tap.label;
+    ["client_id", "phone_at", "latitude", "longitude", "accuracy", "outbox_user", "outbox_label"].forEach(function (name) {
       if (tap[name] === undefined) { return; }
       var input = form.querySelector("input[name='" + name + "']") || document.createElement("input");
       input.type = "hidden"; input.name = name; input.value = tap[name];

@@ -4,7 +4,8 @@
 // - the field page and the visit page (/visits/<id>/field/ and /visits/<id>/), only as the signed-in person last
 //   fetched them with a 200, and only to show when there is no network at all. A page the server now answers
 //   with anything else (a sign-in redirect, a refusal) is dropped at once; signing out drops them all (site.js).
-// Never kept: anything else, any POST, the CSRF token (the outbox asks for a fresh one each time it sends).
+// Never kept: anything else, any POST's answer, the CSRF token (the outbox asks for a fresh one each time it sends).
+// A tap the page posted that fails on the way (no answer at all) goes into the outbox, as a tap with no signal does.
 // It also sends the outbox when it starts (outbox.js), besides the page's own sending.
 "use strict";
 importScripts("{{ outbox_js }}");
@@ -62,11 +63,48 @@ function pageFromNetworkElseKept(request) {
   });
 }
 
+// A tap posted with what looked like signal, that never reached school (one bar, gone mid-way): kept in the
+// outbox under the id the page gave it (so if it did reach school after all, sending it again changes nothing), and
+// the field page opened again, from the phone if need be, saying it is waiting. A form posted without the page's
+// script has no id: that failure is the browser's own, as before.
+var FIELD_POST = /^\/visits\/(\d+)\/field\/$/;
+
+function postOrKeep(request, path, visit) {
+  var copy = request.clone();
+  return fetch(request).catch(function (failure) {
+    return copy.formData().then(function (form) {
+      if (!form.get("client_id") || !form.get("outbox_user")) { throw failure; }
+      var tap = {
+        client_id: form.get("client_id"),
+        seq: Date.now(),
+        user: Number(form.get("outbox_user")),
+        visit: visit,
+        url: path + "send/",
+        kind: form.get("kind"),
+        label: form.get("outbox_label") || form.get("kind"),
+        minutes: form.get("minutes") || "",
+        phone_at: form.get("phone_at"),
+      };
+      if (form.get("latitude")) {
+        tap.latitude = Number(form.get("latitude"));
+        tap.longitude = Number(form.get("longitude"));
+        tap.accuracy = Number(form.get("accuracy"));
+      }
+      return self.HomeVisitsOutbox.add(tap).then(function () { return Response.redirect(path, 303); });
+    });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") { return; }
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  var posted = FIELD_POST.exec(url.pathname);
+  if (request.method === "POST" && request.mode === "navigate" && posted) {
+    event.respondWith(postOrKeep(request, url.pathname, Number(posted[1])));
+    return;
+  }
+  if (request.method !== "GET") { return; }
   if (ASSETS.indexOf(url.pathname) !== -1) {
     event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
   } else if (request.mode === "navigate" && KEPT_PAGE.test(url.pathname)) {

@@ -120,3 +120,30 @@ def test_with_the_visitors_consent_the_quick_check_in_sends_the_phones_location(
     expect(page.get_by_label("Send this phone's location with my check-ins")).to_be_checked()
     expect(page.get_by_text("51.5")).to_have_count(0)
     phone.close()
+
+
+def test_a_tap_posted_on_one_bar_that_never_arrives_waits_on_the_phone(browser, live_server, cast, log_in):
+    """The phone thinks it has signal (one bar), so the tap is posted as the page's form; the post never gets
+    through. The service worker keeps it in the outbox under the id the page gave it and opens the page again."""
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=start)
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT, now=start)
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    log_in(page, cast.staff)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
+    until(page, "navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)")
+    until(page, "caches.open('homevisits-pages').then(c => c.match(location.pathname)).then(r => !!r)")
+
+    page.evaluate("Object.defineProperty(Navigator.prototype, 'onLine', {get: () => true}); window.before = 1")
+    phone.set_offline(True)
+    assert page.evaluate("navigator.onLine")  # so the page posts its form, as with signal
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_text("1 waiting to send")).to_be_visible()
+    assert page.evaluate("window.before === undefined")  # a new page: the one the service worker kept
+    assert not CheckIn.objects.filter(visit=visit, kind=CheckInKind.ARRIVED).exists()
+
+    phone.set_offline(False)
+    expect(page.get_by_text("Last check-in reached school at")).to_be_visible(timeout=15000)
+    assert CheckIn.objects.filter(visit=visit, kind=CheckInKind.ARRIVED).count() == 1
+    phone.close()
