@@ -109,7 +109,7 @@
           ? "Sign in again to send them."
           : "They go as soon as this phone has signal: keep this page open if you can."));
       }
-      if (reached) { lines.push("Last check-in reached school at " + reached.at_local + " (" + reached.label + ")."); }
+      if (reached && reached.visit === info.visit) { lines.push("Last check-in reached school at " + reached.at_local + " (" + reached.label + ")."); }
       refused.forEach(function (r) { lines.push("Not recorded: " + r.label + ". " + r.message); });
       var statusNode = part("outbox-status");
       statusNode.textContent = lines.join(" ");

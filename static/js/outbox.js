@@ -114,7 +114,9 @@
                 result.sent += 1;
                 return remove(tap.client_id)
                   .then(function () {
-                    return setMeta("reached:" + tap.user, { label: tap.label, at_local: data.at_local, at: data.at });
+                    return setMeta("reached:" + tap.user, {
+                      label: tap.label, at_local: data.at_local, at: data.at, visit: tap.visit,
+                    });
                   })
                   .then(function () { changed(); return next(i + 1); });
               }

@@ -131,7 +131,6 @@ def field(request, pk):
 def offline_data(visit: Visit, user, panel) -> dict:
     """What the page's script needs to carry on with no signal: where to send, and the steps that follow each
     status (the server's own table), so a tap kept on the phone moves the page on by itself."""
-    statuses = {status for routes in services.ROUTES.values() for status in routes}
     steps = {}
     for status in VisitStatus:
         row = []
@@ -142,7 +141,7 @@ def offline_data(visit: Visit, user, panel) -> dict:
                 row.append({"kind": kind, "label": selectors.LABELS[kind], "question": question, "primary": primary})
         if status == VisitStatus.RETURNED:
             row.append({"kind": CheckInKind.RETURN_UNDONE, "label": "Undo: we are not back yet", "question": ""})
-        if row or status in statuses:
+        if row:
             steps[status] = row
     visit_url = visit.get_absolute_url() if panel.may_view_visit else ""
     return {
