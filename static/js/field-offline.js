@@ -13,6 +13,7 @@
   var outbox = window.HomeVisitsOutbox;
   var LOCATION_KEY = "homevisits-share-location";
   var seq = Date.now();
+  var shown = null;  // how many waiting taps of this visit the page last showed on its own
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(info.sw_url, { scope: info.sw_scope }).catch(function () { return null; });
@@ -116,7 +117,14 @@
       statusNode.hidden = !lines.length;
       statusNode.classList.toggle("alert-warning", taps.length > 0 || refused.length > 0);
       statusNode.classList.toggle("alert-light", !taps.length && !refused.length);
-      if (mine.length) { showLocal(mine); }
+      // Some of what this page showed on its own has reached school (sent by the page or by the service worker):
+      // the server's page says where the visit is now.
+      if (shown !== null && mine.length < shown && navigator.onLine) {
+        window.location.reload();
+      } else if (mine.length) {
+        showLocal(mine);
+        shown = mine.length;
+      }
       return taps;
     });
   }
@@ -196,16 +204,9 @@
   function sendWaiting() {
     if (sending) { return Promise.resolve(); }
     sending = true;
-    return outbox.drain().then(function (result) {
+    return outbox.drain().then(function () {
       sending = false;
-      return render().then(function (taps) {
-        var mine = taps.filter(function (tap) { return tap.visit === info.visit; });
-        // Everything this page showed on its own has reached school: show the server's page instead.
-        var localSteps = part("offline-steps");
-        if ((result.sent || result.refused) && !mine.length && localSteps && !localSteps.hidden && navigator.onLine) {
-          window.location.reload();
-        }
-      });
+      return render();
     }, function () { sending = false; });
   }
 
