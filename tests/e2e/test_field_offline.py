@@ -147,3 +147,26 @@ def test_a_tap_posted_on_one_bar_that_never_arrives_waits_on_the_phone(browser, 
     expect(page.get_by_text("Last check-in reached school at")).to_be_visible(timeout=15000)
     assert CheckIn.objects.filter(visit=visit, kind=CheckInKind.ARRIVED).count() == 1
     phone.close()
+
+
+def test_signing_out_drops_the_pages_kept_on_the_phone(browser, live_server, cast, log_in):
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=start)
+    visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT, now=start)
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    log_in(page, cast.staff)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
+    until(page, "caches.open('homevisits-pages').then(c => c.keys()).then(k => k.length === 2)")  # and the visit's
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("button", name="Show menu").click()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
+    until(page, "caches.has('homevisits-pages').then(kept => !kept)")
+    # With no signal now, the field page is not there for whoever picks the phone up.
+    phone.set_offline(True)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/field/")
+    expect(page.get_by_text("This page was not saved on this phone")).to_be_visible()
+    expect(page.get_by_text(visit.household.address_line1)).to_have_count(0)
+    phone.close()
