@@ -256,7 +256,6 @@ OFFLINE_ASSETS = [
     "css/app.css",
     "vendor/bootstrap.bundle.min.js",
     "vendor/htmx.min.js",
-    "vendor/idiomorph-ext.min.js",
     "js/site.js",
     "js/doorstep.js",
     "js/outbox.js",
