@@ -179,6 +179,7 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
                     "max_extension_minutes",
                     "remind_before_minutes",
                     "repeat_after_minutes",
+                    "location_keep_days",
                 ],
             },
         ),

@@ -88,6 +88,8 @@ STANDARD_REMIND_BEFORE_MINUTES = 10
 STANDARD_DEBRIEF_BEFORE_SIGN_OFF = False
 # The duress word a pair may text (check-in by text message): none unless the trust or school chooses one.
 STANDARD_DURESS_WORD = ""
+# Days a check-in's location (sent only with the visitor's consent) is kept before it is removed.
+STANDARD_LOCATION_KEEP_DAYS = 30
 # Words the check-in texts understand (visits/field/texts.py) and the words phone networks keep for themselves:
 # a duress word must be none of them, or an ordinary check-in would raise duress (or the reverse).
 TEXT_COMMAND_WORDS = frozenset(

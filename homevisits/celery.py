@@ -7,8 +7,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homevisits.settings")
 
 app = Celery("homevisits")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# visits/alerts/tasks.py: the sweep and delivery; visits/records/tasks.py: the nightly retention listing
-app.autodiscover_tasks(["visits.alerts", "visits.records"])
+# visits/alerts/tasks.py: the sweep and delivery; visits/records/tasks.py: the nightly retention listing;
+# visits/field/tasks.py: removing old check-in locations.
+app.autodiscover_tasks(["visits.alerts", "visits.records", "visits.field"])
 
 
 @app.on_after_configure.connect

@@ -271,6 +271,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.transfer_reminders_send",
         "schedule": crontab(hour=7, minute=30),
     },
+    # A check-in's location (sent only with the visitor's consent) goes after the policy's days, by itself: the
+    # retention schedule names it, but a position is not a record for anyone to review.
+    "checkin-locations-remove-expired": {
+        "task": "visits.checkin_locations_remove_expired",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }
 # How often the office board refreshes itself (within 5 s, so the office sees a late pair at once).
 BOARD_POLL_SECONDS = env.int("BOARD_POLL_SECONDS", default=3)
@@ -323,15 +329,16 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-# Nothing in the product uses the camera, microphone, location or the like (the field page records check-ins,
-# not positions): each is off for every origin. Sound stays allowed here, for the board's alert cue.
+# Nothing in the product uses the camera, microphone or the like: each is off for every origin. Location is this
+# site's only, for the field page (a visitor may let the phone send it with check-ins). Sound stays allowed here,
+# for the board's alert cue.
 PERMISSIONS_POLICY = {
     "accelerometer": [],
     "autoplay": ["self"],
     "camera": [],
     "display-capture": [],
     "encrypted-media": [],
-    "geolocation": [],
+    "geolocation": ["self"],
     "gyroscope": [],
     "magnetometer": [],
     "microphone": [],

@@ -303,6 +303,15 @@ RULES: dict[str, Rule | list[Rule]] = {
     "visits:field": Rule(
         get=A_PAIR | {"a_office"}, post=A_PAIR | {"a_office"}, obj="a_out", data=lambda w: {"kind": "arrived"}
     ),
+    # The phone's outbox (a check-in sent again is recorded once), the fresh token it sends with, and the field
+    # pages' service worker (a script with nothing personal in it: anyone may fetch it).
+    "visits:field-send": Rule(
+        post=A_PAIR | {"a_office"},
+        obj="a_out",
+        data=lambda w: {"kind": "arrived", "client_id": "6f1c1f0e-8d0a-4b7e-9a55-2f3f3c1d2e4b"},
+    ),
+    "visits:field-token": Rule(get=SIGNED_IN),
+    "visits:field-sw": Rule(get=EVERYONE, kind="public"),
     # The office sees the safe word of a visit out today (the board's), not of one back and reported.
     "safe_word": [
         Rule(get=A_VISIT | {"a_office"}, post=A_VISIT, obj="a_out", data=lambda w: {"word": "Changed by matrix"}),

@@ -113,3 +113,9 @@ def may_send_letters(user, visit) -> bool:
 
 def may_record_incident(user, visit) -> bool:
     return has_role(user, *FIELD_ROLES, school=visit.school_id) and may_view_visit(user, visit)
+
+
+def may_see_locations(user, visit) -> bool:
+    """Where a phone was at a check-in (sent only with its visitor's consent): the DSLs and the Principal of the
+    visit's school. The office sees it in the police prompt only; the pair's own pages and the parent copy never."""
+    return _at_school(user, visit) and is_senior(user, visit.school_id)

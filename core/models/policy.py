@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -13,6 +14,7 @@ from ..standards import (
     STANDARD_DURESS_WORD,
     STANDARD_EARLIEST_CHECKOUT_MINUTES,
     STANDARD_HAZARDS,
+    STANDARD_LOCATION_KEEP_DAYS,
     STANDARD_REMIND_BEFORE_MINUTES,
     STANDARD_REPEAT_AFTER_MINUTES,
     STANDARD_RISK_MATRIX,
@@ -105,6 +107,12 @@ class HomeVisitPolicy(models.Model):
         "silently and is answered like an ordinary check-in. One word nobody would text by accident, agreed with "
         "staff in training. Empty on the trust default: no duress word (texts are check-ins only); empty on a "
         "school: as the trust.",
+    )
+    location_keep_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days a check-in's location (sent only when the visitor allows it) is kept, then removed. Empty: 30.",
     )
     # Risk assessment, training and checklist values. Empty on the trust default means the standard of
     # Appendix 1 (safeguarding/risk.py); empty on a school's row means "as the trust".
@@ -255,6 +263,7 @@ class EffectivePolicy:
     repeat_after_minutes: int
     remind_before_minutes: int
     debrief_before_sign_off: bool
+    location_keep_days: int
     duress_word: str = field(repr=False)  # never in a log line that prints the policy
 
     # Values a trust default may leave empty (then the standard in safeguarding/risk.py applies).
@@ -269,6 +278,7 @@ class EffectivePolicy:
         "remind_before_minutes": STANDARD_REMIND_BEFORE_MINUTES,
         "debrief_before_sign_off": STANDARD_DEBRIEF_BEFORE_SIGN_OFF,
         "duress_word": STANDARD_DURESS_WORD,
+        "location_keep_days": STANDARD_LOCATION_KEEP_DAYS,
     }
 
     @staticmethod

@@ -1,6 +1,15 @@
 // Behaviour every page may use, bound here because the Content-Security-Policy allows no inline handlers.
 (function () {
   "use strict";
+
+  // The field pages kept on this phone for when there is no signal (static/js/field-offline.js) belong to whoever
+  // was signed in: signed out, or someone else signed in, they go.
+  if (window.caches && window.localStorage) {
+    var who = document.body.dataset.user || "";
+    var before = localStorage.getItem("homevisits-user");
+    if (!who || (before && before !== who)) { window.caches.delete("homevisits-pages").catch(function () {}); }
+    localStorage.setItem("homevisits-user", who);
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-print]");
     if (button) { window.print(); }

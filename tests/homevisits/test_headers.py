@@ -78,8 +78,10 @@ def test_csp_is_strict_and_permissions_policy_turns_devices_off(client, cast):
     assert csp["object-src"] == "'none'" and csp["frame-ancestors"] == "'none'"
     assert "unsafe" not in response["Content-Security-Policy"]
     policy = response["Permissions-Policy"]
-    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+    for feature in ("camera", "microphone", "payment", "usb"):
         assert f"{feature}=()" in policy
+    # The field page may ask for the phone's location (the visitor's choice); no other site framed here may.
+    assert "geolocation=(self)" in policy
 
 
 def test_no_page_carries_inline_script_or_style(client, cast, casework, subtests):

@@ -2,7 +2,7 @@
 
 import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
@@ -12,7 +12,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from core.dates import local_day_bounds
-from core.models import School
+from core.models import EscalationAction, School
 from core.permissions import BOARD_ROLES, school_ids_where
 from families.models import Child
 
@@ -20,7 +20,17 @@ from ..alerts.sweep import family_phones, sweep_status
 from ..changes import GENERATION_KEY, recent_versions
 from ..field.doorstep import DOORSTEP_KINDS, doorstep_of
 from ..lifecycle import AWAY, ON_THE_DAY
-from ..models import AlertKind, AlertNotification, CheckIn, Visit, VisitAlert, VisitPerson, VisitRole, VisitStatus
+from ..models import (
+    AlertKind,
+    AlertNotification,
+    CheckIn,
+    CheckInKind,
+    Visit,
+    VisitAlert,
+    VisitPerson,
+    VisitRole,
+    VisitStatus,
+)
 
 # A failed message is named on its row while what it was about is still open (an unanswered alert, or the lead's
 # reminder while the pair are out): once someone has answered the alert, the office has nothing left to chase.
@@ -45,9 +55,22 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
     )
     open_alerts = VisitAlert.objects.filter(acknowledged_at__isnull=True).order_by("raised_at")
     failed = AlertNotification.objects.filter(STILL_FAILING).select_related("user").order_by("failed_at")
-    doorstep = CheckIn.objects.filter(kind__in=DOORSTEP_KINDS).select_related("recorded_by").order_by("at", "pk")
+    # What is happening at the door, and the way check-ins, each with the phone's time when it reached school
+    # late: one query for both.
+    board_checkins = (
+        CheckIn.objects.filter(kind__in=[*DOORSTEP_KINDS, *ON_THE_WAY])
+        .defer("latitude", "longitude", "accuracy_m")  # never on the board's rows
+        .select_related("recorded_by")
+        .order_by("at", "pk")
+    )
     # Check-ins beside a duress alert (none of them closes it): only visits with one open, so one small query.
     duress_checkins = CheckIn.objects.filter(Exists(open_duress("visit_id"))).select_related("recorded_by")
+    # The last place a phone sent (with its visitor's consent), for the police prompt only: the rows and the office
+    # never see it otherwise.
+    police_prompt = VisitAlert.objects.filter(visit=OuterRef("visit_id"), acknowledged_at__isnull=True).filter(
+        Q(kind=AlertKind.DURESS) | Q(action=EscalationAction.POLICE_PROMPT)
+    )
+    located = CheckIn.objects.filter(Exists(police_prompt), latitude__isnull=False).order_by("-at", "-pk")
     return (
         Visit.objects.filter(school_id__in=_schools(user, school_ids))
         .defer("lead_mobile", "reason", "outcome_wanted", "unannounced_reason")
@@ -68,10 +91,11 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
             Prefetch("people", queryset=people, to_attr="pair"),
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts"),
             Prefetch("notifications", queryset=failed, to_attr="failed_notifications"),
-            # What is happening at the door, and whom the office rings when nobody answers it.
-            Prefetch("checkins", queryset=doorstep, to_attr="doorstep_checkins"),
+            # What is happening at the door and on the way, and whom the office rings when nobody answers it.
+            Prefetch("checkins", queryset=board_checkins, to_attr="board_checkins"),
             "household__carers",
             Prefetch("checkins", queryset=duress_checkins, to_attr="duress_checkins"),
+            Prefetch("checkins", queryset=located, to_attr="located_checkins"),
             # For the police prompt only (templates/visits/_board_live.html): the children's social workers.
             Prefetch(
                 "children", queryset=Child.objects.exclude(social_worker_name=""), to_attr="children_with_social_worker"
@@ -79,6 +103,40 @@ def board_visits(*, user=None, now: datetime.datetime, school_ids: list[int] | N
         )
         .order_by("scheduled_start", "pk")
     )
+
+
+# The check-ins the board lists on each row, in the order they reached school.
+ON_THE_WAY = (
+    CheckInKind.CHECKED_OUT,
+    CheckInKind.ARRIVED,
+    CheckInKind.LEFT,
+    CheckInKind.RETURNED,
+    CheckInKind.NOT_RETURNING,
+    CheckInKind.RETURN_UNDONE,
+)
+SHORT = {
+    CheckInKind.CHECKED_OUT: "out",
+    CheckInKind.ARRIVED: "arrived",
+    CheckInKind.LEFT: "left",
+    CheckInKind.RETURNED: "back",
+    CheckInKind.NOT_RETURNING: "finished, not returning",
+    CheckInKind.RETURN_UNDONE: "return undone",
+}
+
+
+@dataclass
+class CheckInTime:
+    """ "arrived 14:05", or with the phone's time when it reached school more than a minute later (a tap queued
+    with no signal): "left 14:05, reached school 14:19"."""
+
+    checkin: CheckIn
+
+    def __str__(self) -> str:
+        c = self.checkin
+        said = SHORT.get(c.kind, c.get_kind_display().lower())
+        if c.reached_late:
+            return f"{said} {timezone.localtime(c.phone_at):%H:%M}, reached school {timezone.localtime(c.at):%H:%M}"
+        return f"{said} {timezone.localtime(c.at):%H:%M}"
 
 
 @dataclass
@@ -108,6 +166,7 @@ class BoardRow:
     people: list[Person]
     lead_mobile: Phone | None
     doorstep: str = ""  # what is happening at the door, in words ("Waiting for colleague: ...")
+    on_the_way: list["CheckInTime"] = field(default_factory=list)
 
     @property
     def lead_mobile_is_unusual(self) -> bool:
@@ -115,6 +174,11 @@ class BoardRow:
         name (their profile's)."""
         usual = next((p.mobile for p in self.people if p.role == VisitRole.LEAD), None)
         return bool(self.lead_mobile) and (usual is None or usual.tel != self.lead_mobile.tel)
+
+    @property
+    def last_location(self) -> CheckIn | None:
+        """For the police prompt: the latest check-in that came with the phone's location, if any."""
+        return self.visit.located_checkins[0] if self.visit.located_checkins else None
 
     @cached_property
     def duress(self) -> VisitAlert | None:
@@ -173,9 +237,10 @@ def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
                 on_site_too_long=bool(on_site_at and now >= on_site_at),
                 people=[Person(name=p.name, role=p.role, mobile=phone(p.mobile_raw)) for p in visit.pair],
                 lead_mobile=phone(visit.lead_mobile_raw),
-                doorstep=doorstep_of(visit.doorstep_checkins).board_line(now)
+                doorstep=doorstep_of(c for c in visit.board_checkins if c.kind in DOORSTEP_KINDS).board_line(now)
                 if visit.status == VisitStatus.OUT
                 else "",
+                on_the_way=[CheckInTime(c) for c in visit.board_checkins if c.kind in ON_THE_WAY],
             )
         )
     # Duress first, on every board of the school, whatever the time of the visit.

@@ -162,6 +162,10 @@ ON_THE_TIMELINE = (
 )
 
 
+# Never on the timeline, nor lending it their times or place: the discreet duress control and the office's code word.
+DISCREET = (K.DURESS, K.OFFICE_CODE_WORD)
+
+
 @dataclass
 class TimelineEntry:
     at: datetime.datetime
@@ -169,15 +173,31 @@ class TimelineEntry:
     who: str
     from_label: str = ""
     note: str = ""
+    phone_at: datetime.datetime | None = None  # tapped on the phone more than a minute before it reached school
+    location: str = ""  # only for the DSLs and the Principal (show_location)
 
 
 def _name(user) -> str:
     return (user.get_full_name() or user.username) if user else "system"
 
 
-def visit_timeline(visit: Visit) -> list[TimelineEntry]:
-    """The visit's moves and what happened at the door, in time order. Reads `transitions` and `checkins`
-    (prefetch both, with their people, for no query here)."""
+def visit_timeline(visit: Visit, *, show_location: bool = False) -> list[TimelineEntry]:
+    """The visit's moves and what happened at the door, in time order (the time each reached school), with the
+    phone's time when a tap reached school more than a minute later, and (`show_location`: for the DSLs and the
+    Principal only) where the phone was. Reads `transitions` and `checkins` (prefetch both, with their people,
+    for no query here)."""
+    checkins = list(visit.checkins.all())
+    # A check-in that moved the status did so at its own moment: the move shows the check-in's times.
+    by_moment = {c.at: c for c in checkins if c.kind not in ON_THE_TIMELINE and c.kind not in DISCREET}
+
+    def extra(c) -> dict:
+        if c is None:
+            return {}
+        return {
+            "phone_at": c.phone_at if c.reached_late else None,
+            "location": c.location if show_location else "",
+        }
+
     entries = [
         TimelineEntry(
             at=t.at,
@@ -185,15 +205,16 @@ def visit_timeline(visit: Visit) -> list[TimelineEntry]:
             who=_name(t.actor),
             from_label=t.get_from_status_display() if t.from_status else "",
             note=t.note,
+            **extra(by_moment.get(t.at)),
         )
         for t in visit.transitions.all()
     ]
-    for c in visit.checkins.all():
+    for c in checkins:
         if c.kind not in ON_THE_TIMELINE:
             continue
         title = c.get_kind_display() + (f" ({c.minutes} minutes)" if c.minutes else "")
         who = _name(c.recorded_by) + (" for the pair" if c.on_behalf else "")
-        entries.append(TimelineEntry(at=c.at, title=title, who=who))
+        entries.append(TimelineEntry(at=c.at, title=title, who=who, **extra(c)))
     return sorted(entries, key=lambda e: e.at)
 
 

@@ -9,14 +9,25 @@ lands first (the sweep then finds nothing due) or waits for the sweep's lock and
 """
 
 import datetime
+import decimal
+import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import audit
+from core.models import School
 
-from ..alerts.services import ROUND_FIELDS, rebased_due_back, recompute_timer, resolve_open_alerts, start_new_round
+from ..alerts.services import (
+    ROUND_FIELDS,
+    rebased_due_back,
+    recompute_timer,
+    resolve_open_alerts,
+    start_new_round,
+    visit_raise_duress,
+)
 from ..alerts.sweep import store_alert
 from ..departure.services import check_out_blockers
 from ..lifecycle import _transition, now_or
@@ -370,3 +381,132 @@ def _reopen_alerts_closed_by(visit: Visit, back: CheckIn, *, actor, now) -> None
             school=visit.school,
             summary=f"{alert.title}: open again, the return was undone",
         )
+
+
+# --- The one door: every check-in, however it comes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: decimal.Decimal
+    longitude: decimal.Decimal
+    accuracy_m: int | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    checkin: CheckIn
+    replay: bool  # the phone had sent it before: this is the first result, and nothing changed
+
+
+# What each kind of check-in does (the discreet duress control's kind is DURESS; LATE is EXTENDED, with minutes).
+DOORSTEP_VERBS = {
+    CheckInKind.HERE: visit_here,
+    CheckInKind.PARENT_LATE: visit_parent_late,
+    CheckInKind.NO_ANSWER: visit_no_answer,
+    CheckInKind.LETTER_POSTED: visit_letter_posted,
+    CheckInKind.CHILD_DANGER: visit_child_in_danger,
+    CheckInKind.RETURN_UNDONE: visit_undo_return,
+}
+RECEIVABLE = frozenset({*ROUTES, *DOORSTEP_VERBS, CheckInKind.EXTENDED, CheckInKind.DURESS})
+# A phone's clock further out than this is not worth showing beside the server's.
+PHONE_CLOCK_LIMIT = datetime.timedelta(days=7)
+
+
+def _first_result(client_id, visit: Visit) -> CheckIn | None:
+    first = CheckIn.objects.filter(client_id=client_id).first()
+    if first is not None and first.visit_id != visit.pk:
+        raise ValidationError("This check-in was sent for another visit.")
+    return first
+
+
+@transaction.atomic
+def checkin_receive(
+    *,
+    visit: Visit,
+    actor,
+    kind: str,
+    client_id: uuid.UUID | None = None,
+    phone_at: datetime.datetime | None = None,
+    minutes: int | None = None,
+    location: Location | None = None,
+    now=None,
+) -> Received:
+    """The one door for a check-in, however it comes: a tap on the field page, a tap queued on a phone with no
+    signal and sent when the signal returns (perhaps more than once), or a text message. It is recorded by the
+    kind's own verb, at the server's time (`now`); the phone's id makes it happen once (a replay returns the first
+    result, changing nothing), and the phone's clock (`phone_at`) and location, if its visitor allows it, are kept
+    beside it. A refusal raises ValidationError and records nothing, as the verbs do."""
+    now = now_or(now)
+    if kind not in RECEIVABLE:
+        raise ValidationError("Choose a check-in.")
+    if client_id and (first := _first_result(client_id, visit)):
+        return Received(checkin=first, replay=True)
+    locked = _lock_for(actor, visit)
+    # A copy of the same tap sent alongside waited for the lock: it finds the first one now.
+    if client_id and (first := _first_result(client_id, visit)):
+        return Received(checkin=first, replay=True)
+    if kind == CheckInKind.DURESS:
+        visit_raise_duress(visit=locked, actor=actor, from_office=False, now=now)
+        checkin = locked.checkins.filter(kind=kind, recorded_by=actor, at=now).order_by("-pk").first()
+    elif kind == CheckInKind.EXTENDED:
+        checkin = visit_extend(visit=locked, actor=actor, minutes=minutes, now=now)
+    elif kind in ROUTES:
+        checkin = visit_check_in(visit=locked, actor=actor, kind=kind, now=now)
+    else:
+        checkin = DOORSTEP_VERBS[kind](visit=locked, actor=actor, now=now)
+    visit.status = locked.status
+    extra = {}
+    if client_id:
+        extra["client_id"] = client_id
+    if phone_at and abs(phone_at - now) <= PHONE_CLOCK_LIMIT:
+        extra["phone_at"] = phone_at
+    if location:
+        extra.update(latitude=location.latitude, longitude=location.longitude, accuracy_m=location.accuracy_m)
+    if extra:
+        try:
+            with transaction.atomic():
+                CheckIn.objects.filter(pk=checkin.pk).update(**extra)
+        except IntegrityError as clash:  # the same id for another visit, sent alongside
+            raise ValidationError("This check-in was sent for another visit.") from clash
+        for name, value in extra.items():
+            setattr(checkin, name, value)
+    if location:
+        audit(
+            actor=actor,
+            action="checkin.location",
+            obj=locked,
+            summary=f"{checkin.get_kind_display()}: the phone's location attached (the visitor allows it)",
+        )
+    return Received(checkin=checkin, replay=False)
+
+
+# --- Locations are kept for the policy's days, then removed -----------------------------------------------------
+
+
+@transaction.atomic
+def checkin_locations_remove_expired(*, now=None) -> int:
+    """Remove the phone's location from every check-in older than its school's `location_keep_days` (the check-in
+    itself stays: only where the phone was goes). Run daily (tasks.py); safe to run twice. One audit row per school
+    that had any. Returns how many check-ins lost their location."""
+    now = now_or(now)
+    located = CheckIn.objects.filter(latitude__isnull=False)
+    removed = 0
+    for school in School.objects.filter(visits__checkins__latitude__isnull=False).distinct():
+        days = school.policy().location_keep_days
+        cutoff = now - datetime.timedelta(days=days)
+        count = located.filter(visit__school=school, at__lt=cutoff).update(
+            latitude=None, longitude=None, accuracy_m=None
+        )
+        if count:
+            removed += count
+            audit(
+                actor=None,
+                action="checkin.locations_removed",
+                obj=school,
+                school=school,
+                summary=f"Removed the phone's location from {count} check-ins older than {days} days",
+                count=count,
+                days=days,
+            )
+    return removed

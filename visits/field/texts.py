@@ -1,6 +1,6 @@
 """Check-in by text message: what a text says (parsing), whose visit it is about (matching), and the verb that
-acts on it as the matched member of staff through the field's own verbs (visit_check_in, visit_extend,
-visit_raise_duress): never a second way to change a visit.
+acts on it as the matched member of staff through the field's one door (services.checkin_receive, as the field
+page's taps and a phone's queued ones do): never a second way to change a visit.
 
 Texts understood (any case, spaces and punctuation ignored): OUT, ARRIVED, LEFT, BACK, LATE 15 (also LATE15,
 "late 15 mins"). The school's duress word, anywhere in a text, raises duress silently and is answered exactly as
@@ -26,7 +26,6 @@ from core.scoping import school_ids_for
 from core.standards import TEXT_COMMAND_WORDS
 
 from ..alerts.providers import ReceivedText
-from ..alerts.services import visit_raise_duress
 from ..lifecycle import AWAY, VisitStatus
 from ..models import (
     AlertNotification,
@@ -38,7 +37,7 @@ from ..models import (
     Visit,
     VisitRole,
 )
-from .services import check_out_refusal, visit_check_in, visit_extend
+from .services import check_out_refusal, checkin_receive
 
 logger = logging.getLogger(__name__)
 
@@ -188,12 +187,10 @@ def _choose(candidates, *, command: str, now):
 
 def _act(command: str, visit: Visit, actor, *, minutes, now) -> str:
     """Record it through the field's verb; the success reply. A refusal raises ValidationError."""
-    if command == C.LATE:
-        if not minutes:
-            raise ValidationError(REPLIES["late_minutes"])
-        visit_extend(visit=visit, actor=actor, minutes=minutes, now=now)
-    else:
-        visit_check_in(visit=visit, actor=actor, kind=KINDS[command], now=now)
+    if command == C.LATE and not minutes:
+        raise ValidationError(REPLIES["late_minutes"])
+    kind = CheckInKind.EXTENDED if command == C.LATE else KINDS[command]
+    checkin_receive(visit=visit, actor=actor, kind=kind, minutes=minutes, now=now)
     visit.refresh_from_db()
     return success_reply(command, visit, now=now, minutes=minutes)
 
@@ -214,7 +211,7 @@ def _imitation(parsed: Parsed, visit: Visit, *, now) -> tuple[str, str]:
 def _raise_duress(candidates, parsed: Parsed, *, now) -> dict:
     """Duress on every visit under way the sender is on (silently); the reply an ordinary text would have had."""
     for visit, actor in candidates:
-        visit_raise_duress(visit=visit, actor=actor, from_office=False, now=now)
+        checkin_receive(visit=visit, actor=actor, kind=CheckInKind.DURESS, now=now)
     visit, actor = candidates[0]
     if len(candidates) > 1:
         note = f"Duress raised on the {len(candidates)} visits under way"

@@ -5,6 +5,9 @@ from . import views, webhooks
 # Under /visits/, in the "visits" namespace (visits/urls.py).
 urlpatterns = [
     path("<int:pk>/field/", views.field, name="field"),
+    path("<int:pk>/field/send/", views.field_send, name="field-send"),
+    path("field/token/", views.field_token, name="field-token"),
+    path("field-sw.js", views.field_service_worker, name="field-sw"),
     path("texts/", views.texts, name="texts"),
 ]
 

@@ -36,10 +36,44 @@ class CheckIn(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     on_behalf = models.BooleanField(default=False, help_text="Recorded by someone other than the pair.")
     minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A tap queued on a phone with no signal is sent again until school answers: the id the phone made for it
+    # (unique, so a replay finds the first result), and the phone's clock when it was tapped. `at` stays the
+    # server's time of receipt: every timer, and the undo's two minutes, run on the server's clock.
+    client_id = models.UUIDField(null=True, blank=True, editable=False)
+    phone_at = models.DateTimeField(null=True, blank=True, help_text="The phone's clock when it was tapped.")
+    # Where the phone was, when its visitor allowed it: for the police prompt, the DSLs and the Principal only,
+    # and removed after the policy's location_keep_days (visits/field/tasks.py).
+    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    accuracy_m = models.PositiveIntegerField(null=True, blank=True, help_text="The phone's own estimate, metres.")
 
     class Meta:
         ordering = ["visit", "at", "id"]
-        constraints = [models.CheckConstraint(name="checkin_kind_valid", condition=Q(kind__in=CheckInKind.values))]
+        constraints = [
+            models.CheckConstraint(name="checkin_kind_valid", condition=Q(kind__in=CheckInKind.values)),
+            models.UniqueConstraint(fields=["client_id"], name="checkin_client_id_once"),
+            models.CheckConstraint(
+                name="checkin_location_whole",
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["at"], name="checkin_located", condition=Q(latitude__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.at:%H:%M}"
+
+    @property
+    def reached_late(self) -> bool:
+        """Tapped on the phone more than a minute before school had it (queued with no signal, or a slow clock):
+        then both times are shown."""
+        return self.phone_at is not None and abs((self.at - self.phone_at).total_seconds()) > 60
+
+    @property
+    def location(self) -> str:
+        if self.latitude is None:
+            return ""
+        near = f" (within {self.accuracy_m} m)" if self.accuracy_m else ""
+        return f"{self.latitude}, {self.longitude}{near}"

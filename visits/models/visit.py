@@ -41,8 +41,9 @@ class VisitQuerySet(SchoolScopedQuerySet):
 
     def locked(self, visit):
         """The visit's row, locked until the transaction ends, so two clicks (or a click and the sweep) cannot
-        interleave; with its school, whose policy every verb reads."""
-        return self.select_for_update().select_related("school").get(pk=visit.pk)
+        interleave; with its school, whose policy every verb reads. Only the visit's own row is locked (`of`): a
+        lock on the joined school row would make every check-in at the school wait for every other."""
+        return self.select_for_update(of=("self",)).select_related("school").get(pk=visit.pk)
 
 
 class Visit(models.Model):

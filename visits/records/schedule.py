@@ -87,11 +87,13 @@ TRUST_DEFAULT_SCHEDULE: tuple[RetentionRule, ...] = (
     RetentionRule(
         kind="checkin_location",
         label="Location sent with a check-in",
-        keep="30 days",
+        keep="the school's policy's days (30 by default)",
         days=30,
         action=REMOVE,
         source="Not in the toolkit. Trust default: a position is needed while the pair are out and for following "
-        "up an alert, not after. Listed once the location feature registers its record kind.",
+        "up an alert, not after. Removed each night by itself, without a review (the check-in stays, only where "
+        "the phone was goes): visits.field.services.checkin_locations_remove_expired, with the policy's "
+        "location_keep_days.",
     ),
     RetentionRule(
         kind="audit_entries",

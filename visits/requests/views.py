@@ -124,7 +124,7 @@ def visit_detail(request, pk, cancel_form=None):
             "deciders": policy.who_decides(visit, school_policy) if visit.awaiting_decision else None,
             "unfamiliar": policy.unfamiliar_pair(visit) if visit.awaiting_decision else "",
             "checklist": checklist_panel(visit=visit, user=request.user),
-            "timeline": visit_timeline(visit),
+            "timeline": visit_timeline(visit, show_location=permissions.may_see_locations(request.user, visit)),
         },
         status=400 if cancel_form else 200,
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from tests.factories import make_authorised_visit, make_visit
 from tests.helpers import fresh_case
+from tests.visits.field.pages import shown
 from visits.departure.services import check_out_blockers
 from visits.field.services import visit_check_in
 from visits.models import AlertKind, CheckInKind, VisitAlert, VisitStatus
@@ -59,7 +60,7 @@ def test_anonymous_is_sent_to_log_in(client, visit):
 
 def test_the_field_page_is_phone_sized_with_one_tap_buttons(client, cast, visit):
     client.force_login(cast.staff)
-    html = client.get(field_url(visit)).content.decode()
+    html = shown(client.get(field_url(visit)).content.decode())
     assert 'name="viewport"' in html
     assert "btn-lg" in html and "w-100" in html
     assert "Checked out of school" in html
