@@ -85,15 +85,15 @@ TRUST_DEFAULT_SCHEDULE: tuple[RetentionRule, ...] = (
         "check-in a text recorded stays on the visit; its words, number and reply go, its time and outcome stay.",
     ),
     RetentionRule(
+        # Removed by visits.field.services.checkin_locations_remove_expired (nightly), by the policy's days.
         kind="checkin_location",
         label="Location sent with a check-in",
         keep="the school's policy's days (30 by default)",
         days=30,
         action=REMOVE,
         source="Not in the toolkit. Trust default: a position is needed while the pair are out and for following "
-        "up an alert, not after. Removed each night by itself, without a review (the check-in stays, only where "
-        "the phone was goes): visits.field.services.checkin_locations_remove_expired, with the policy's "
-        "location_keep_days.",
+        "up an alert, not after. Removed each night by itself, with no review: the check-in stays, only where the "
+        "phone was goes. The days are the school's home-visit policy value (location days).",
     ),
     RetentionRule(
         kind="audit_entries",
