@@ -93,6 +93,8 @@ def cast():
             make_member(f"bench-lead-{n}", school, Role.STAFF)
             make_member(f"bench-second-{n}", school, Role.STAFF)
         make_member("bench-dsl", school, Role.DSL)
+        # The Principal decides: visits due late in the evening start outside visiting hours (the Principal's rule).
+        make_member("bench-principal", school, Role.PRINCIPAL)
     from django.contrib.auth import get_user_model  # the script sets Django up first (see the top)
 
     users = {u.username: u for u in get_user_model().objects.filter(username__startswith="bench-")}
@@ -177,7 +179,7 @@ def make_due_visits(school, users, count, window_start):
         visit = make_authorised_visit(
             lead=users[f"bench-lead-{n}"],
             second=users[f"bench-second-{n}"],
-            authoriser=users["bench-dsl"],
+            authoriser=users["bench-principal"],
             start=due - datetime.timedelta(minutes=55),
             child=ChildFactory(household__school=school),
         )
