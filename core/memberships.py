@@ -78,7 +78,9 @@ def membership_end(*, actor, membership: Membership, last_day: datetime.date) ->
     membership = Membership.objects.select_related("user", "school").get(pk=membership.pk)
     _check_actor(actor, membership.school)
     _lock_person(membership.user)
-    membership = Membership.objects.select_for_update().select_related("user", "school").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update(of=("self",)).select_related("user", "school").get(pk=membership.pk)
+    )
     if membership.ends_on is not None and membership.ends_on <= last_day:
         raise ValidationError({"last_day": f"This membership already ends on {membership.ends_on:%d %b %Y}."})
     who = membership.user.get_full_name() or membership.user.username

@@ -70,7 +70,7 @@ def screen_new_link(*, actor, screen: BoardScreen, now=None) -> tuple[BoardScree
     if not may_manage_board_screens(actor, screen.school):
         raise PermissionDenied("Only a trust admin of this school enrols its board screens.")
     now = now or timezone.now()
-    screen = BoardScreen.objects.select_for_update().select_related("school").get(pk=screen.pk)
+    screen = BoardScreen.objects.select_for_update(of=("self",)).select_related("school").get(pk=screen.pk)
     if screen.revoked_at:
         raise ValidationError("This screen was switched off: register a new one.")
     forget_screen(screen)
@@ -108,7 +108,9 @@ def screen_enrol(*, code: str, now=None) -> tuple[BoardScreen, str]:
     now = now or timezone.now()
     found = enrolment_screen(code=code, now=now)
     # Locked and read again: two browsers opening the same link at once cannot both become the screen.
-    screen = BoardScreen.objects.select_for_update().select_related("school").get(pk=found.pk) if found else None
+    screen = (
+        BoardScreen.objects.select_for_update(of=("self",)).select_related("school").get(pk=found.pk) if found else None
+    )
     if screen is None or screen.enrolled_at or screen.revoked_at:
         raise ValidationError({"code": "This enrolment link has been used, has expired or was switched off."})
     token = secrets.token_urlsafe(32)
@@ -125,7 +127,7 @@ def screen_revoke(*, actor, screen: BoardScreen, now=None) -> BoardScreen:
     """Switch the screen off: its next request is refused (the cached view of it is dropped at once)."""
     if not may_manage_board_screens(actor, screen.school):
         raise PermissionDenied("Only a trust admin of this school switches off its board screens.")
-    screen = BoardScreen.objects.select_for_update().select_related("school").get(pk=screen.pk)
+    screen = BoardScreen.objects.select_for_update(of=("self",)).select_related("school").get(pk=screen.pk)
     if screen.revoked_at:
         return screen
     screen.revoked_at = now or timezone.now()

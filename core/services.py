@@ -123,7 +123,7 @@ def staff_profile_create(*, user, actor, **fields) -> StaffProfile:
 def staff_profile_update(*, profile: StaffProfile, actor, **fields) -> StaffProfile:
     """Correct a member of staff's contact details or vehicle; returns early when nothing changes."""
     _check_fields(fields)
-    locked = StaffProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
+    locked = StaffProfile.objects.select_for_update(of=("self",)).select_related("user").get(pk=profile.pk)
     schools = _profile_schools(locked.user)
     if not any(may_manage_staff_profiles(actor, school) for school in schools):
         raise PermissionDenied("Only a trust admin of the person's school changes their profile.")

@@ -327,7 +327,7 @@ def sign_off_refusal(*, report: VisitReport, actor) -> str:
 def report_review(*, report: VisitReport, actor, comment: str = "", now=None) -> VisitReport:
     """The DSL (or Principal) signs the form off, which closes the visit."""
     now = now_or(now)
-    report = VisitReport.objects.select_for_update().select_related("visit__school").get(pk=report.pk)
+    report = VisitReport.objects.select_for_update(of=("self",)).select_related("visit__school").get(pk=report.pk)
     refusal = sign_off_refusal(report=report, actor=actor)
     if refusal:
         raise ValidationError(refusal)
