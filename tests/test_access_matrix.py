@@ -15,6 +15,7 @@ trail and the session; a GET only those too. Every request runs in a savepoint r
 cells never see each other's changes.
 """
 
+import datetime
 import fnmatch
 import io
 import re
@@ -287,8 +288,9 @@ RULES: dict[str, Rule | list[Rule]] = {
         obj="a_requested",
         data=lambda w: {
             "method": "phone",
-            "notified_on": now().date().isoformat(),
-            "notified_time": "09:00",
+            # An hour ago: "09:00 today" is in the future before nine, and the form refuses it.
+            "notified_on": (now() - datetime.timedelta(hours=1)).date().isoformat(),
+            "notified_time": (now() - datetime.timedelta(hours=1)).strftime("%H:%M"),
             "response": "agreed",
         },
     ),
