@@ -17,7 +17,6 @@ import datetime
 import http.client
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ os.environ["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6
 
 import django
 
-from bench.common import ensure_database
+from bench.common import ensure_database, gunicorn
 
 django.setup()
 
@@ -204,10 +203,6 @@ def main():
     concurrency = args.concurrency or 2 * args.workers
     user = load()
     cookie = session_cookie(user)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -217,29 +212,7 @@ def main():
     }
     # As the README's production recipe: the pages ask for the hashed names collectstatic writes.
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bench.wsgi",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn("bench.wsgi", workers=args.workers, env=env) as port:
         print(
             f"gunicorn: {args.workers} sync workers; load: {concurrency} keep-alive clients for "
             f"{args.seconds:.0f}s per URL per round, {args.rounds} rounds (on the same {os.cpu_count()} shared "
@@ -276,9 +249,6 @@ def main():
         for label, values in ratios.items():
             each = ", ".join(f"{v:.0%}" for v in values)
             print(f"  {label:28} {statistics.median(values):6.1%}   ({each})")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

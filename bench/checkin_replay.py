@@ -20,9 +20,7 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -46,7 +44,7 @@ os.environ["CACHE_URL"] = f"{REDIS.url}/1"
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ["DJANGO_SETTINGS_MODULE"] = "homevisits.settings"
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, gunicorn  # noqa: E402
 
 ensure_database(DB_URL)
 
@@ -180,24 +178,8 @@ def main():
     print("Loading the visits...", flush=True)
     queues = [phone_queue(visits) for visits in load(args.phones, args.visits_per_phone)]
     total = sum(len(q) for q in queues)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
     env = {**os.environ, "DJANGO_DEBUG": "false", "DJANGO_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "homevisits.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}"]
-        + ["--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn("homevisits.wsgi", workers=args.workers, env=env) as port:
         print(
             f"gunicorn: {args.workers} sync workers on PostgreSQL; {args.phones} phones at once, {total} queued "
             f"check-ins ({args.visits_per_phone} visits a phone, {len(QUEUE)} taps a visit), on {os.cpu_count()} "
@@ -205,9 +187,6 @@ def main():
         )
         summary("first sending (signal back)", *send_all(port, queues))
         summary("sent again (answers lost)", *send_all(port, queues))
-    finally:
-        server.terminate()
-        server.wait()
     sent_ids = [tap["body"]["client_id"] for q in queues for tap in q]
     stored = CheckIn.objects.filter(client_id__in=sent_ids)
     per_tap = stored.values("client_id").annotate(n=Count("id")).filter(n__gt=1).count()
