@@ -117,9 +117,10 @@
       statusNode.hidden = !lines.length;
       statusNode.classList.toggle("alert-warning", taps.length > 0 || refused.length > 0);
       statusNode.classList.toggle("alert-light", !taps.length && !refused.length);
-      // Some of what this page showed on its own has reached school (sent by the page or by the service worker):
-      // the server's page says where the visit is now.
-      if (shown !== null && mine.length < shown && navigator.onLine) {
+      // Some of what this page showed on its own has reached school (sent by the page or by the service worker), or
+      // a check-in newer than this page landed while it loaded: the server's page says where the visit is now.
+      var newer = reached && reached.visit === info.visit && (reached.checkin || 0) > (info.last_checkin || 0);
+      if (navigator.onLine && ((shown !== null && mine.length < shown) || (newer && !mine.length))) {
         window.location.reload();
       } else if (mine.length) {
         showLocal(mine);

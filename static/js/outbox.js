@@ -115,7 +115,7 @@
                 return remove(tap.client_id)
                   .then(function () {
                     return setMeta("reached:" + tap.user, {
-                      label: tap.label, at_local: data.at_local, at: data.at, visit: tap.visit,
+                      label: tap.label, at_local: data.at_local, at: data.at, visit: tap.visit, checkin: data.checkin,
                     });
                   })
                   .then(function () { changed(); return next(i + 1); });

@@ -148,6 +148,9 @@ def offline_data(visit: Visit, user, panel) -> dict:
         "user": user.pk,
         "visit": visit.pk,
         "status": visit.status,
+        # The newest check-in this page shows: one that reached school later (sent by the service worker while
+        # this page loaded) makes the page fetch itself again.
+        "last_checkin": visit.checkins.order_by("-pk").values_list("pk", flat=True).first() or 0,
         "status_labels": dict(VisitStatus.choices),
         "routes": {kind: {start: path[-1] for start, path in by.items()} for kind, by in services.ROUTES.items()},
         "steps": steps,
@@ -178,6 +181,7 @@ def _answer(received: services.Received) -> dict:
     checkin = received.checkin
     return {
         "status": "replay" if received.replay else "recorded",
+        "checkin": checkin.pk,
         "client_id": str(checkin.client_id) if checkin.client_id else "",
         "kind": checkin.kind,
         "label": checkin.get_kind_display(),
