@@ -1,8 +1,6 @@
 """What has happened, read back: the DSL's dashboard, a household's or a child's visits and chronology, the
 filtered visit list with its CSV export, and the governors' and trust figures."""
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -23,9 +21,8 @@ from safeguarding.selectors import risk_assessments_due, training_expiring, trai
 
 from ..access import visible_visits
 from ..after import selectors as after_selectors
-from ..models import VisitRole
 from ..requests import selectors as requests_selectors
-from . import charts, figures, selectors
+from . import charts, export, figures, selectors
 from .filters import VisitFilter
 
 PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the full list
@@ -140,65 +137,6 @@ def child_chronology(request, pk):
 SEARCH_PAGE_SIZE = 50
 
 
-# What an export may hold: the list's columns, never free text (reasons, notes, concerns), because a
-# spreadsheet leaves the system's need-to-know checks behind.
-CSV_COLUMNS = [
-    "Visit",
-    "Date",
-    "Start",
-    "School",
-    "Household",
-    "Children",
-    "Year groups",
-    "Purpose",
-    "Status",
-    "Outcome",
-    "Lead",
-    "Other visitors",
-    "Announced",
-    "Form submitted",
-    "Form on time",
-]
-
-
-def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run when the file is opened."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_row(visit) -> list[str]:
-    report = getattr(visit, "report", None)
-    submitted = report.submitted_at if report and report.submitted_at else None
-    people = list(visit.people.all())
-    start = timezone.localtime(visit.scheduled_start)
-    return [
-        _csv_cell(v)
-        for v in [
-            visit.pk,
-            f"{start:%Y-%m-%d}",
-            f"{start:%H:%M}",
-            visit.school.name,
-            visit.household.name,
-            "; ".join(str(c) for c in visit.children.all()),
-            "; ".join(sorted({c.get_year_group_display() for c in visit.children.all()})),
-            visit.get_purpose_display(),
-            visit.get_status_display(),
-            report.get_outcome_display() if submitted else "",
-            "; ".join(p.name for p in people if p.role == VisitRole.LEAD),
-            "; ".join(p.name for p in people if p.role != VisitRole.LEAD),
-            "yes" if visit.announced else "no",
-            f"{timezone.localtime(submitted):%Y-%m-%d %H:%M}" if submitted else "",
-            ("yes" if submitted <= report.due_at else "no") if submitted else "",
-        ]
-    ]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def visit_search(request):
     """Visits the user may see, filtered; `?format=csv` exports exactly the filtered rows (every page)."""
@@ -209,7 +147,6 @@ def visit_search(request):
     visits = visit_filter.qs
     if request.GET.get("format") == "csv" and visit_filter.is_valid():
         raise_if_sign_in_not_recent(request)
-        writer = csv.writer(_Echo())
         applied = {k: v for k, v in visit_filter.form.cleaned_data.items() if v not in (None, "")}
         audit(
             actor=request.user,
@@ -220,13 +157,8 @@ def visit_search(request):
             filters={k: str(v) for k, v in applied.items()},
         )
 
-        def rows():
-            yield writer.writerow(CSV_COLUMNS)
-            for visit in visits.iterator(chunk_size=500):
-                yield writer.writerow(_csv_row(visit))
-
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(export.csv_lines(visits), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
         return response
     page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
