@@ -13,6 +13,7 @@ from .audit import audit
 from .models import (
     AuditEntry,
     BoardScreen,
+    EffectivePolicy,
     EscalationStep,
     HomeVisitPolicy,
     IdentityProvider,
@@ -234,7 +235,8 @@ class HomeVisitPolicyAdmin(SchoolScopedAdmin):
         if obj is None or obj.pk is None:
             return "Saved policies list any step that would reach nobody."
         schools = [obj.school] if obj.school_id else list(obj.trust.schools.all())
-        gaps = [gap for school in schools for gap in contact_gaps(school=school, policy=school.policy())]
+        policies = EffectivePolicy.for_schools(schools)
+        gaps = [gap for school in schools for gap in contact_gaps(school=school, policy=policies[school.pk])]
         if not gaps:
             return "Every step reaches someone with an email, and a mobile where the step sends texts."
         items = format_html_join("", "<li>{}</li>", ((gap,) for gap in gaps))

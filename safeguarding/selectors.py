@@ -7,7 +7,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.addresses import ParsedAddress, compare, parse_address, parse_parts
-from core.models import School, StaffProfile
+from core.models import EffectivePolicy, School, StaffProfile
 from core.permissions import FIELD_ROLES, school_ids_where
 from core.roles import SENIOR, schools_where
 from core.selectors import member_ids
@@ -25,7 +25,8 @@ def visible_concerns(*, user):
 
 def training_warning_days(*, schools) -> int:
     """The longest warning period among these schools' policies (each school's own number, never a constant)."""
-    return max((school.policy().training_warning_days for school in schools), default=STANDARD_TRAINING_WARNING_DAYS)
+    policies = EffectivePolicy.for_schools(list(schools)).values()
+    return max((policy.training_warning_days for policy in policies), default=STANDARD_TRAINING_WARNING_DAYS)
 
 
 def training_expiring(*, user, today, warning_days: int) -> QuerySet[StaffProfile]:

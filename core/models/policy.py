@@ -298,16 +298,31 @@ class EffectivePolicy:
 
     @classmethod
     def for_school(cls, school) -> "EffectivePolicy":
-        rows = {
-            p.school_id: p
-            for p in HomeVisitPolicy.objects.filter(
-                Q(trust_id=school.trust_id, school__isnull=True) | Q(school=school)
-            ).prefetch_related("escalation_steps")
-        }
-        default = rows.get(None)
-        if default is None:
-            raise HomeVisitPolicy.DoesNotExist(f"{school.trust} has no trust-wide home-visit policy.")
-        override = rows.get(school.pk)
+        return cls.for_schools([school])[school.pk]
+
+    @classmethod
+    def for_schools(cls, schools) -> dict[int, "EffectivePolicy"]:
+        """Each school's policy (by school id), read together: two queries however many schools."""
+        trust_ids = {school.trust_id for school in schools}
+        rows = HomeVisitPolicy.objects.filter(
+            Q(trust_id__in=trust_ids, school__isnull=True) | Q(school__in=[school.pk for school in schools])
+        ).prefetch_related("escalation_steps")
+        defaults, overrides = {}, {}
+        for row in rows:
+            if row.school_id is None:
+                defaults[row.trust_id] = row
+            else:
+                overrides[row.school_id] = row
+        policies = {}
+        for school in schools:
+            default = defaults.get(school.trust_id)
+            if default is None:
+                raise HomeVisitPolicy.DoesNotExist(f"{school.trust} has no trust-wide home-visit policy.")
+            policies[school.pk] = cls._combined(school.pk, default, overrides.get(school.pk))
+        return policies
+
+    @classmethod
+    def _combined(cls, school_id, default, override) -> "EffectivePolicy":
         values = {}
         for name in cls.value_fields():
             own = getattr(override, name, None) if override else None
@@ -319,7 +334,7 @@ class EffectivePolicy:
             # A policy naming only some items keeps the standard for the rest.
             values["checklist_override_roles"] = {**STANDARD_CHECKLIST_OVERRIDES, **values["checklist_override_roles"]}
         own_steps = tuple(override.escalation_steps.all()) if override else ()
-        return cls(school_id=school.pk, escalation_steps=own_steps or tuple(default.escalation_steps.all()), **values)
+        return cls(school_id=school_id, escalation_steps=own_steps or tuple(default.escalation_steps.all()), **values)
 
     def frozen_chain(self) -> "SafetyChain":
         """What a visit checking out now works to, copied onto it so later edits change nothing mid-visit."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Max, Q, QuerySet
 
+from core.models import EffectivePolicy
 from core.roles import SENIOR, Role, schools_where
 
 from ..access import visible_visits
@@ -29,7 +30,7 @@ def reports_due(*, user, now: datetime.datetime, mine_only: bool = False) -> lis
         )
     )
     schools = {v.school_id: v.school for v in visits}
-    hours = {pk: school.policy().report_due_hours for pk, school in schools.items()}
+    hours = {pk: policy.report_due_hours for pk, policy in EffectivePolicy.for_schools(schools.values()).items()}
     due = []
     for visit in visits:
         report = getattr(visit, "report", None)

@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from core.dates import local_day_bounds
-from core.models import School
+from core.models import EffectivePolicy, School
 
 from ..lifecycle import BACK, TOOK_PLACE
 from ..models import (
@@ -150,7 +150,7 @@ def term_figures(schools: list[School], term: Term, *, now: datetime.datetime | 
     now = now or timezone.now()
     today = timezone.localdate(now)
     figures = {school.pk: SchoolFigures(school=school) for school in schools}
-    due_hours = {school.pk: school.policy().report_due_hours for school in schools}
+    due_hours = {pk: policy.report_due_hours for pk, policy in EffectivePolicy.for_schools(schools).items()}
     start, _ = local_day_bounds(term.first_day)
     _, end = local_day_bounds(term.last_day)
     purposes, outcomes = dict(Purpose.choices), dict(VisitOutcome.choices)

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from core.dates import local_day_bounds
-from core.models import School
+from core.models import EffectivePolicy, School
 from core.permissions import school_ids_where, trust_admin_trust_ids
 from core.roles import SENIOR, schools_where
 from core.selectors import contact_gaps
@@ -66,7 +66,8 @@ def open_duress_for(*, user) -> list:
 
 def contact_gaps_for(*, schools) -> list[str]:
     """For each school, the escalation steps whose people nobody could reach (core.selectors.contact_gaps)."""
-    return [gap for school in schools for gap in contact_gaps(school=school, policy=school.policy())]
+    policies = EffectivePolicy.for_schools(schools)
+    return [gap for school in schools for gap in contact_gaps(school=school, policy=policies[school.pk])]
 
 
 def chronology(*, user, child) -> list[dict]:

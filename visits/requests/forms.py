@@ -13,7 +13,7 @@ from django.utils.html import escape
 from phonenumber_field.formfields import PhoneNumberField
 
 from core.forms import Form
-from core.models import School
+from core.models import EffectivePolicy, School
 from core.permissions import FIELD_ROLES, school_ids_where
 from families.models import Child
 
@@ -199,7 +199,7 @@ class VisitRequestForm(Form):
         second.visit_day = self._visit_day()
         if car := profile_car(user):
             self.fields["vehicle"].widget.attrs["placeholder"] = car
-        note, limits = hours_note([school.policy() for school in School.objects.filter(pk__in=schools)])
+        note, limits = hours_note(list(EffectivePolicy.for_schools(School.objects.filter(pk__in=schools)).values()))
         self.helper = FormHelper()
         self.helper.form_tag = False
         # StrictButton, not Submit: crispy's Submit always adds btn-primary, which hides the secondary style.

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import ChildFactory, bulk_visits
+from tests.factories import ChildFactory, SchoolFactory, bulk_visits
 from tests.helpers import fresh_case
 from visits.models import (
     AuthorisationDecision,
@@ -321,6 +321,10 @@ def test_query_count_does_not_grow_with_the_data(client, cast, term_data):
     small = count()
     bulk_visits(lead=cast.staff, n=60, status=VisitStatus.REPORTED, start=at(10, 12), step_minutes=60)
     bulk_visits(lead=cast.other_staff, n=60, status=VisitStatus.RETURNED, start=at(11, 12), step_minutes=60)
+    assert count() == small
+    # Nor with the trust's schools: their policies are read together.
+    for n in range(3):
+        SchoolFactory(trust=cast.school.trust, name=f"Another School {n}")
     assert count() == small
 
 
