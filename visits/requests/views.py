@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
 from core.forms import add_service_errors
+from core.keyset import keyset_page
 from core.permissions import may_request_visits
 from families.access import households_seen_among, may_see_family
 from families.models import Child
@@ -24,6 +25,8 @@ from ..lifecycle import SUBMITTABLE
 from ..models import Decision, Visit, VisitStatus
 from . import policy, selectors, services
 from .forms import CancelForm, DecisionForm, ParentNotificationForm, VisitRequestForm, profile_car
+
+LIST_PAGE = 50  # visits per page of the list; older ones a link away
 
 
 @senior_required
@@ -91,10 +94,14 @@ def approval_decide(request, pk):
 
 @login_required
 def visit_list(request):
-    visits = list(selectors.visit_list(user=request.user)[:200])
-    audit_listing(actor=request.user, action="visit.list", what="the list of visits", objects=visits)
+    page = keyset_page(
+        selectors.visit_list(user=request.user), field="scheduled_start", after=request.GET.get("after"), size=LIST_PAGE
+    )
+    visits = page.items
+    what = "the list of visits" if page.first else "older visits in the list"
+    audit_listing(actor=request.user, action="visit.list", what=what, objects=visits)
     seen = households_seen_among(request.user, [v.household_id for v in visits])
-    return render(request, "visits/visit_list.html", {"visits": visits, "seen_households": seen})
+    return render(request, "visits/visit_list.html", {"visits": visits, "page": page, "seen_households": seen})
 
 
 @login_required
