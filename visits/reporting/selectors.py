@@ -64,9 +64,9 @@ def open_duress_for(*, user) -> list:
     )
 
 
-def contact_gaps_for(*, schools) -> list[str]:
+def contact_gaps_for(*, schools, policies=None) -> list[str]:
     """For each school, the escalation steps whose people nobody could reach (core.selectors.contact_gaps)."""
-    policies = EffectivePolicy.for_schools(schools)
+    policies = policies or EffectivePolicy.for_schools(schools)
     return [gap for school in schools for gap in contact_gaps(school=school, policy=policies[school.pk])]
 
 

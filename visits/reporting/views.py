@@ -4,13 +4,14 @@ filtered visit list with its CSV export, and the governors' and trust figures.""
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Window
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
-from core.models import School, review_warning
+from core.models import EffectivePolicy, School, review_warning
 from core.permissions import may_keep_safeguarding_records, may_see_figures, school_ids_where
 from core.roles import SENIOR
 from core.signin.decorators import raise_if_sign_in_not_recent
@@ -29,9 +30,10 @@ PANEL_ROWS = 8  # rows shown per dashboard panel; the panel's link opens the ful
 
 
 def _panel(queryset, rows=PANEL_ROWS) -> dict:
-    """The first rows of a list and how many there are in all: two queries whatever the list's size."""
-    items = list(queryset[:rows])
-    total = queryset.count()
+    """The first rows of a list and how many there are in all, in one query (a window count rides on each row)
+    plus the list's prefetches, whatever the list's size."""
+    items = list(queryset.annotate(panel_total=Window(Count("pk")))[:rows])
+    total = items[0].panel_total if items else 0
     return {"items": items, "total": total, "more": total - len(items)}
 
 
@@ -45,6 +47,7 @@ def dashboard(request):
     user, now = request.user, timezone.now()
     today = timezone.localdate(now)
     schools = list(School.objects.filter(pk__in=school_ids_where(user, *SENIOR)).select_related("trust"))
+    policies = EffectivePolicy.for_schools(schools)
     warning_days = training_warning_days(schools=schools)
 
     # Requests split by who decides them (requests/selectors.decision_queue, as on the approvals list).
@@ -68,11 +71,11 @@ def dashboard(request):
             "out_now": _panel(selectors.out_now(user=user), rows=20),
             "alerts": selectors.open_alerts_for(user=user),
             "duress": selectors.open_duress_for(user=user),
-            "contact_gaps": selectors.contact_gaps_for(schools=schools),
+            "contact_gaps": selectors.contact_gaps_for(schools=schools, policies=policies),
             "policy_reviews": [
                 (school, warning)
                 for school in schools
-                if (warning := review_warning(school.policy().review_date, today=today))
+                if (warning := review_warning(policies[school.pk].review_date, today=today))
             ],
             "reports_late": _list_panel(late),
             "reports_due_count": len(due),
