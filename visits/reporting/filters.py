@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from core.dates import local_day_bounds
+from core.forms import QuickSelect
 from core.scoping import school_ids_for
 from core.selectors import member_ids
 from families.models import Child, YearGroup
@@ -35,12 +36,14 @@ class VisitFilter(django_filters.FilterSet):
         queryset=get_user_model().objects.none(),
         label="Member of staff",
         empty_label="Anyone",
+        widget=QuickSelect,
         distinct=True,
     )
     child = django_filters.ModelChoiceFilter(
         field_name="children",
         queryset=Child.objects.none(),
         empty_label="Any child",
+        widget=QuickSelect,
         distinct=True,
         label="Child",
     )
@@ -60,8 +63,13 @@ class VisitFilter(django_filters.FilterSet):
             get_user_model()
             .objects.filter(pk__in=member_ids(school_ids=schools), is_active=True, profile__isnull=False)
             .order_by("last_name", "first_name", "username")
+            .only("pk", "first_name", "last_name", "username")
         )
-        self.filters["child"].queryset = Child.objects.filter(school_id__in=schools).order_by("last_name", "first_name")
+        self.filters["child"].queryset = (
+            Child.objects.filter(school_id__in=schools)
+            .order_by("last_name", "first_name")
+            .only("pk", "first_name", "last_name")
+        )
         self.form.fields["staff"].label_from_instance = staff_label
 
     def filter_from(self, queryset, name, value):
