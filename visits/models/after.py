@@ -177,6 +177,10 @@ class FollowUpAction(models.Model):
             models.Index(
                 fields=["school", "due_on"], condition=Q(completed_at__isnull=True), name="open_actions_by_school"
             ),
+            # The figures' actions due in a term at a trust's schools, open or done. At 500 schools and 480,000
+            # actions, without it: Bitmap Heap Scan over every action of the 9 schools, 7,142 of 7,656 rows
+            # thrown away, 7,667 blocks read, 185 ms; with it an Index Only Scan of the term's 514 rows, 0.8 ms.
+            models.Index(fields=["school", "due_on"], include=["completed_at"], name="actions_by_school_due"),
         ]
         constraints = [
             models.CheckConstraint(
