@@ -45,6 +45,14 @@ def _schools_seeing_every_family(user) -> list[int]:
     return school_ids_where(user, *SENIOR)
 
 
+def _at_family_schools(user, queryset) -> tuple[QuerySet, bool]:
+    """The queryset narrowed to the schools where the user sees families at all, and whether they are a DSL or
+    the Principal at every one of them: then they see every family there, and which visits they are on (a
+    question PostgreSQL answers by reading the visits) need not be asked."""
+    schools = school_ids_where(user, *FIELD_ROLES)
+    return queryset.filter(school_id__in=schools), set(schools) <= set(_schools_seeing_every_family(user))
+
+
 def may_see_family(user, obj: Household | Child) -> bool:
     """May this user see this household's (or this child's) personal data? The rules are in the module's doc."""
     if not user.is_authenticated or not may_see_family_records(user, school=obj.school_id):
@@ -64,14 +72,18 @@ def visible_households(user, queryset=None) -> QuerySet[Household]:
     """The households whose records this user may see (may_see_family, as one filter for lists)."""
     qs = queryset if queryset is not None else Household.objects.all()
     # Only the schools where the user holds a role that sees families at all.
-    qs = qs.filter(school_id__in=school_ids_where(user, *FIELD_ROLES))
+    qs, senior_everywhere = _at_family_schools(user, qs)
+    if senior_everywhere:
+        return qs
     return qs.filter(Q(school_id__in=_schools_seeing_every_family(user)) | Q(pk__in=_linked_household_ids(user)))
 
 
 def visible_children(user, queryset=None) -> QuerySet[Child]:
     """The children whose records this user may see (may_see_family, as one filter for lists)."""
     qs = queryset if queryset is not None else Child.objects.all()
-    qs = qs.filter(school_id__in=school_ids_where(user, *FIELD_ROLES))
+    qs, senior_everywhere = _at_family_schools(user, qs)
+    if senior_everywhere:
+        return qs
     return qs.filter(
         Q(school_id__in=_schools_seeing_every_family(user))
         | Q(household_id__in=_linked_household_ids(user))
