@@ -17,6 +17,10 @@ class KeysetPage:
     next_position: str  # "" on the last page
     first: bool
 
+    @property
+    def object_list(self) -> list:
+        return self.items
+
 
 def position_of(row, field: str) -> str:
     return f"{getattr(row, field).isoformat()}_{row.pk}"

@@ -3,7 +3,6 @@ filtered visit list with its CSV export, and the governors' and trust figures.""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Window
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from core.audit import audit, audit_listing
 from core.decorators import senior_required
+from core.keyset import keyset_page
 from core.models import EffectivePolicy, School, review_warning
 from core.permissions import may_keep_safeguarding_records, may_see_figures, school_ids_where
 from core.roles import SENIOR
@@ -164,17 +164,19 @@ def visit_search(request):
         response = StreamingHttpResponse(export.csv_lines(visits), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="visits-{stamp}.csv"'
         return response
-    page = Paginator(visits, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    audit_listing(actor=request.user, action="visit.list", what=f"page {page.number} of the visit search", objects=page)
+    page = keyset_page(visits, field="scheduled_start", after=request.GET.get("after"), size=SEARCH_PAGE_SIZE)
+    what = "the visit search" if page.first else "older visits in the visit search"
+    audit_listing(actor=request.user, action="visit.list", what=what, objects=page.items)
     query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
+    for paging in ("after", "page", "format"):
+        query.pop(paging, None)
     return render(
         request,
         "visits/visit_search.html",
         {
             "filter": visit_filter,
             "page": page,
+            "total": visits.count(),
             "query": query.urlencode(),
         },
     )

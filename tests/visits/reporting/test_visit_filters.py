@@ -180,3 +180,22 @@ def test_query_count_does_not_grow_with_rows(client, cast, subtests):
             bulk_visits(lead=cast.staff, n=45, status=VisitStatus.REPORTED, start=LONDON_DAY)
             large = _queries(client, cast.dsl, params)
             assert small == large
+
+
+def test_older_pages_keep_the_filters_and_show_every_match_once(client, cast):
+    bulk_visits(lead=cast.staff, n=70, status=VisitStatus.REQUESTED, start=LONDON_DAY, step_minutes=60)
+    earlier = LONDON_DAY - datetime.timedelta(days=1)
+    bulk_visits(lead=cast.staff, n=5, status=VisitStatus.REQUESTED, start=earlier, purpose=Purpose.SEND_SUPPORT)
+    client.force_login(cast.dsl)
+    first = client.get(URL, {"purpose": "attendance"})
+    assert first.context["total"] == 70 and "70 visits, newest first" in first.content.decode()
+    older = first.context["page"].next_position
+    with CaptureQueriesContext(connection) as one:
+        client.get(URL, {"purpose": "attendance"})
+    with CaptureQueriesContext(connection) as two:
+        second = client.get(URL, {"purpose": "attendance", "after": older})
+    assert len(two) == len(one)
+    shown = [v.pk for v in first.context["page"].object_list] + [v.pk for v in second.context["page"].object_list]
+    assert len(shown) == len(set(shown)) == 70
+    assert not second.context["page"].next_position and "Newest visits" in second.content.decode()
+    assert f"purpose=attendance&amp;after={older.replace('+', '%2B').replace(':', '%3A')}" in first.content.decode()
