@@ -1,10 +1,13 @@
 """Shared by the benchmarks: the bench database, created and migrated on first use, and gunicorn serving the app."""
 
 import contextlib
+import http.client
 import os
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,3 +50,50 @@ def gunicorn(app: str, *, workers: int, env: dict):
     finally:
         server.terminate()
         server.wait()
+
+
+def hammer(port, path, cookie, seconds, concurrency, conditional=False, first_etag=None):
+    """GET `path` as fast as `concurrency` clients can; `conditional` sends back the last ETag like a browser."""
+    latencies, errors, statuses, last_etag = [], [], {}, [None]
+    stop = time.monotonic() + seconds
+
+    def run():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        etag = first_etag  # a polling screen already holds the ETag of what it shows
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            headers = {"Cookie": cookie, "Host": "localhost"}
+            if conditional and etag:
+                headers["If-None-Match"] = etag
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                etag = response.getheader("ETag") or etag
+                last_etag[0] = etag
+                if response.status not in (200, 304):
+                    errors.append(response.status)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+            except (OSError, http.client.HTTPException) as error:
+                errors.append(str(error))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            latencies.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 20 else float("nan")
+    return {
+        "rps": len(latencies) / elapsed,
+        "p95": p95,
+        "n": len(latencies),
+        "errors": len(errors),
+        "statuses": statuses,
+        "etag": last_etag[0],
+    }
