@@ -118,3 +118,21 @@ def test_development_defaults_need_no_server(monkeypatch):
     assert engine == "django.db.backends.sqlite3"
     assert name.endswith("var/db.sqlite3")
     assert broker == "filesystem://"
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="a PostgreSQL setting")
+def test_a_statement_timeout_from_the_environment_cancels_a_runaway_query():
+    code = (
+        "from django.db import connection, OperationalError\n"
+        "try:\n"
+        "    connection.cursor().execute('SELECT pg_sleep(2)')\n"
+        "    print('finished')\n"
+        "except OperationalError as error:\n"
+        "    print('cancelled' if 'statement timeout' in str(error) else error)\n"
+    )
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    run = dict(DJANGO_ENV=None, DATABASE_URL=f"{server}/postgres")  # a database every server has; no tables needed
+    slow = manage("shell", "-v", "0", "-c", code, DATABASE_STATEMENT_TIMEOUT_MS="200", **run)
+    assert slow.stdout.strip().splitlines()[-1:] == ["cancelled"], slow.stderr
+    patient = manage("shell", "-v", "0", "-c", code, **run)
+    assert patient.stdout.strip().splitlines()[-1:] == ["finished"], patient.stderr
