@@ -21,9 +21,11 @@ import argparse
 import datetime
 import http.client
 import json
+import logging
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -44,7 +46,7 @@ os.environ["CACHE_URL"] = CACHE_URL
 os.environ["REDIS_URL"] = BROKER_URL
 os.environ["CELERY_BROKER_URL"] = BROKER_URL
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-os.environ["EMAIL_URL"] = "locmemmail://"  # what laying the day sends (requests decided) goes nowhere
+os.environ["EMAIL_URL"] = "dummymail://"  # what laying the day sends (requests decided) goes nowhere
 
 import django
 
@@ -53,6 +55,7 @@ from bench.common import ensure_database, gunicorn
 ensure_database(DB_URL)
 django.setup()
 django.conf.settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # 3,500 bench users
+logging.getLogger("axes").setLevel(logging.WARNING)  # a line for each of the 3,000 sign-ins
 
 import psutil
 import redis
@@ -477,7 +480,7 @@ def warm_up(port: int):
     are past that, so every worker answers a few before the load begins."""
 
     def fetch(_):
-        for path in ("/accounts/login/", "/healthz"):
+        for path in ("/accounts/login/", "/"):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", path)
             conn.getresponse().read()
@@ -553,6 +556,34 @@ def print_requests(timings: dict):
         print(f"  {n:6}  {page} -> {status or 'no answer'}: {error}")
 
 
+AN_ID = re.compile(r"/\d+/")
+
+
+def print_server_time(access_log: Path, seconds: float, workers: int):
+    """From gunicorn's access log: the time each page kept a worker busy (what the queue in front of the workers
+    waited for), and its p50 / p95 inside the worker."""
+    pages = {}
+    for line in access_log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        method, path, status, micros = parts
+        page = f"{method} {AN_ID.sub('/[id]/', path)}"
+        pages.setdefault(page, []).append(int(micros) / 1000)
+    total = sum(sum(times) for times in pages.values()) / 1000
+    print(
+        f"\n== Inside gunicorn: its {workers} workers were busy {total:.0f} worker-s of {seconds * workers:.0f} "
+        f"({total / seconds / workers:.0%}), on these pages (ms in the worker, without the wait before it)"
+    )
+    print(f"  {'page':44} {'requests':>8} {'worker-s':>8} {'share':>6} {'p50':>6} {'p95':>6} {'max':>6}")
+    for page, times in sorted(pages.items(), key=lambda item: -sum(item[1])):
+        busy = sum(times) / 1000
+        print(
+            f"  {page:44.44} {len(times):8,} {busy:8.1f} {busy / total:6.1%} {pct(times, 50):6.0f} "
+            f"{pct(times, 95):6.0f} {max(times):6.0f}"
+        )
+
+
 def print_alarms(alarm_visits, alarm_times, run_end):
     alerts = {a.visit_id: a for a in VisitAlert.objects.filter(visit_id__in=alarm_visits, key="overdue:0:0")}
     delays = [(a.raised_at - a.due_at).total_seconds() for a in alerts.values()]
@@ -593,6 +624,8 @@ def main():
         "EMAIL_URL": f"filemail:///{tmp / 'mail'}",
         "SMS_BACKEND": "visits.alerts.sms.FileSMSBackend",
         "SMS_FILE_PATH": str(tmp / "sms.jsonl"),
+        # Each request's path, status and time inside the worker (microseconds), for the figures.
+        "GUNICORN_CMD_ARGS": f"--access-logfile {tmp / 'access.log'} --access-logformat '%(m)s %(U)s %(s)s %(D)s'",
     }
     (tmp / "mail").mkdir()
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -608,6 +641,7 @@ def main():
         processes.start("beat", [*celery, "beat", "-l", "warning", "-s", str(tmp / "beat-schedule")])
         with gunicorn("bench.wsgi", workers=args.workers, env=env) as port:
             warm_up(port)
+            (tmp / "access.log").write_text("")  # the load's requests only
             # The alarms fall due from half a minute into the load (while the users are still arriving) until
             # ten seconds before its end, one every --alarm-every seconds.
             load_start = timezone.now() + datetime.timedelta(seconds=5)
@@ -668,6 +702,7 @@ def main():
             machine_after = psutil.cpu_times()
             time.sleep(3)  # the last alarm's sweep
         print_requests(json.loads(timings.read_text()) if timings.exists() else {"requests": []})
+        print_server_time(tmp / "access.log", elapsed, args.workers)
         print_alarms(alarm_visits, alarm_times, run_end)
         busy = sum(
             getattr(machine_after, f) - getattr(machine_before, f)
