@@ -94,6 +94,7 @@ OFFICES, STAFF, DSLS = SCHOOLS, SCHOOLS * STAFF_PER_SCHOOL, SCHOOLS
 # Requests waiting for each school's DSL when the day starts.
 WAITING_REQUESTS = 2
 GRACE = datetime.timedelta(minutes=5)  # trust_default_policy's overdue grace
+AN_ID = re.compile(r"/\d+/")  # in a path: the pages are named with [id]
 
 
 # --- The cast: built once, reused by every run -----------------------------------------------------------------
@@ -490,6 +491,17 @@ def warm_up(port: int):
         list(pool.map(fetch, range(40)))
 
 
+def gunicorn_processes() -> set[int]:
+    found = set()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "gunicorn" in " ".join(process.cmdline()):
+                found.add(process.pid)
+        except psutil.Error:  # ended meanwhile
+            pass
+    return found
+
+
 def tree(pid) -> set[int]:
     try:
         return {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
@@ -530,8 +542,14 @@ def print_requests(timings: dict):
         f"  everybody had arrived {arrived - first:.0f} s in; after that {len(steady):,} requests in "
         f"{max(1.0, last - arrived):.0f} s = {len(steady) / max(1.0, last - arrived):.1f} req/s"
     )
-    print("  times in ms as locust saw them: they include waiting for a free gunicorn worker")
-    header = f"  {'page':44} {'requests':>8} {'req/s':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} {'p95 after':>9}"
+    print(
+        "  times in ms as locust saw them (waiting for a free gunicorn worker included; a request with no answer "
+        "counts with the 60 s after which locust gave up); answered: any status came back"
+    )
+    header = (
+        f"  {'page':44} {'requests':>8} {'answered':>8} {'req/s':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} "
+        f"{'p95 after':>9}"
+    )
     print(header + "  statuses")
     pages = {}
     for row in rows:
@@ -544,19 +562,19 @@ def print_requests(timings: dict):
             statuses[r[3]] = statuses.get(r[3], 0) + 1
         shown = " ".join(f"{code}:{n}" for code, n in sorted(statuses.items()))
         print(
-            f"  {page:44.44} {len(found):8,} {len(found) / seconds:6.1f} {pct(times, 50):6.0f} {pct(times, 95):6.0f} "
+            f"  {page:44.44} {len(found):8,} {sum(1 for r in found if r[3]):8,} {len(found) / seconds:6.1f} "
+            f"{pct(times, 50):6.0f} {pct(times, 95):6.0f} "
             f"{pct(times, 99):6.0f} {max(times):6.0f} {pct(after, 95) if after else float('nan'):9.0f}  {shown}"
         )
     print(f"\n== Errors: {len(failed)} (target 0)")
     kinds = {}
     for row in failed:
-        key = (row[1], row[3], row[4])
+        key = (row[1], row[3], AN_ID.sub("/[id]/", row[4]))
         kinds[key] = kinds.get(key, 0) + 1
-    for (page, status, error), n in sorted(kinds.items(), key=lambda item: -item[1]):
+    for (page, status, error), n in sorted(kinds.items(), key=lambda item: -item[1])[:30]:
         print(f"  {n:6}  {page} -> {status or 'no answer'}: {error}")
-
-
-AN_ID = re.compile(r"/\d+/")
+    if len(kinds) > 30:
+        print(f"  ... and {len(kinds) - 30} more kinds, {sum(sorted(kinds.values())[:-30])} errors")
 
 
 def print_server_time(access_log: Path, seconds: float, workers: int):
@@ -685,10 +703,9 @@ def main():
             backends = set()
             while locust.poll() is None:
                 backends |= database_backends()
-                mine = psutil.Process().children(recursive=True)
                 ledger.sample(
                     {
-                        "web: gunicorn": {p.pid for p in mine if "gunicorn" in " ".join(p.cmdline())},
+                        "web: gunicorn": gunicorn_processes(),
                         "Celery worker (sweep, delivery)": tree(processes.running["worker"][0].pid),
                         "Celery beat": tree(processes.running["beat"][0].pid),
                         "locust": tree(locust.pid),
@@ -696,7 +713,7 @@ def main():
                         "this script": {os.getpid()},
                     }
                 )
-                time.sleep(2)
+                time.sleep(5)
             elapsed = time.monotonic() - began
             run_end = timezone.now()
             machine_after = psutil.cpu_times()

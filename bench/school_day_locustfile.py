@@ -172,6 +172,17 @@ class Person(FastHttpUser):
             request_type="PAGE", name=name, response_time=0, response_length=0, exception=LookupError(what)
         )
 
+    def form_on(self, response, name, field, value=None, what=""):
+        """The form a page answered with; None (a failure of that page if it answered but lacked it) otherwise.
+        A page that did not answer is already counted: what the person meant to do next is given up."""
+        if response.status_code != 200:
+            return None
+        try:
+            return Forms(response.text or "").having(field, value)
+        except LookupError:
+            self.missing(name, what or f"no form with {field}")
+            return None
+
     def page(self, path, name, **kwargs):
         return self.call("GET", path, name, **kwargs)
 
@@ -230,8 +241,8 @@ class Staff(Person):
     def day(self):
         for visit in self.me["visits"]:
             yield from self.ask_for_a_visit()
-            yield from self.go_out(visit)
-            yield from self.write_the_form(visit)
+            if (yield from self.go_out(visit)):
+                yield from self.write_the_form(visit)
         while True:
             yield from self.ask_for_a_visit()
 
@@ -246,10 +257,8 @@ class Staff(Person):
             headers={"HX-Request": "true"},
         )
         yield
-        try:
-            form = Forms(response.text or "").having("lead_mobile")
-        except LookupError:
-            self.missing("/visits/new/", "no request form")
+        form = self.form_on(response, "/visits/new/", "lead_mobile", what="no request form")
+        if form is None:
             return
         # Each request on a later day; each colleague at their own hour, so nobody is booked twice.
         self.requested += 1
@@ -273,31 +282,29 @@ class Staff(Person):
         self.follow(sent, "/visits/[id]/")
 
     def go_out(self, visit):
+        """Check out, arrive, leave and come back; False if any tap did not go through."""
         path = f"/visits/{visit}/field/"
         response = self.page(path, "/visits/[id]/field/")
         for kind in ("checked_out", "arrived", "left", "returned"):
             yield
-            try:
-                form = Forms(response.text or "").having("kind", kind)
-            except LookupError:
-                self.missing("/visits/[id]/field/", f"no {kind} button (visit {visit})")
-                return
+            form = self.form_on(response, "/visits/[id]/field/", "kind", kind, f"no {kind} button")
+            if form is None:
+                return False
             # What the page's script adds to the tap's form (field-offline.js), with signal.
-            answers = filled(
-                form,
-                client_id=uuid.uuid4(),
-                phone_at=datetime.datetime.now(datetime.UTC).isoformat(),
-            )
+            answers = filled(form, client_id=uuid.uuid4(), phone_at=datetime.datetime.now(datetime.UTC).isoformat())
             sent = self.post(path, f"/visits/[id]/field/ ({kind})", answers)
-            response = self.follow(sent, "/visits/[id]/field/") or response
+            if sent.status_code != 302:
+                return False
+            response = self.follow(sent, "/visits/[id]/field/")
+            if response is None:
+                return False
+        return True
 
     def write_the_form(self, visit):
         path = f"/visits/{visit}/report/"
         response = self.page(path, "/visits/[id]/report/")
-        try:
-            form = Forms(response.text or "").having("parent_summary")
-        except LookupError:
-            self.missing("/visits/[id]/report/", f"no Home Visit Form (visit {visit})")
+        form = self.form_on(response, "/visits/[id]/report/", "parent_summary", what="no Home Visit Form")
+        if form is None:
             return
         answers = {
             "outcome": "seen",
@@ -340,7 +347,7 @@ class Dsl(Person):
             self.page("/dashboard/", "/dashboard/")
             yield
             queue = self.page("/approvals/", "/approvals/")
-            waiting = re.findall(r'href="/approvals/(\d+)/"', queue.text or "")
+            waiting = re.findall(r'href="/approvals/(\d+)/"', queue.text or "") if queue.status_code == 200 else []
             if not waiting:
                 yield
                 continue
@@ -348,10 +355,8 @@ class Dsl(Person):
             path = f"/approvals/{waiting[0]}/"
             response = self.page(path, "/approvals/[id]/")
             yield
-            try:
-                form = Forms(response.text or "").having("decision")
-            except LookupError:
-                self.missing("/approvals/[id]/", "no decision form")
+            form = self.form_on(response, "/approvals/[id]/", "decision", what="no decision form")
+            if form is None:
                 continue
             answers = {"decision": "approved", "conditions": "Ring the office on arrival."}
             if "unfamiliar_pair_reason" in form["names"]:
