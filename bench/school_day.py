@@ -569,7 +569,7 @@ def print_requests(timings: dict):
     print(f"\n== Errors: {len(failed)} (target 0)")
     kinds = {}
     for row in failed:
-        key = (row[1], row[3], AN_ID.sub("/[id]/", row[4]))
+        key = (row[1], row[3], AN_ID.sub("/[id]/", row[4]).removeprefix("CatchResponseError: "))
         kinds[key] = kinds.get(key, 0) + 1
     for (page, status, error), n in sorted(kinds.items(), key=lambda item: -item[1])[:30]:
         print(f"  {n:6}  {page} -> {status or 'no answer'}: {error}")

@@ -157,7 +157,11 @@ class Person(FastHttpUser):
         ) as response:
             status = response.status_code
             location = response.headers.get("Location", "") if response.headers else ""
-            if status not in expect:
+            if not status:  # no answer: what locust's client met instead (a time-out, a refused connection)
+                error = getattr(response, "error", None)
+                cause = re.search(r"original=(.+)$", str(error))  # geventhttpclient's retries wrap it
+                response.failure(f"no answer: {cause.group(1) if cause else f'{type(error).__name__}: {error}'}"[:200])
+            elif status not in expect:
                 detail = problems(response.text or "") if status in (200, 400) else ""
                 response.failure(f"{status} (expected {'/'.join(map(str, expect))}) {detail}".strip())
             elif "/accounts/" in location or (response.headers and response.headers.get("HX-Redirect")):
