@@ -7,14 +7,16 @@ at known moments during the run.
 
     BENCH_SCHOOLDAY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_schoolday \\
     BENCH_CACHE_URL=redis://127.0.0.1:6379/12 BENCH_BROKER_URL=redis://127.0.0.1:6379/14 \\
-        .venv/bin/python bench/school_day.py [--minutes 10] [--users-scale 1.0] [--workers 5]
+        .venv/bin/python bench/school_day.py [--minutes 10] [--users-scale 1.0] [--workers 5] \\
+            [--staff-think 15,45] [--dsl-think 15,45] [--alarm-every 5] [--ramp-seconds 60] [--keep]
 
 --users-scale 0.1 --minutes 1 is a one-minute run at a tenth of the people (50 offices, 200 staff, 50 DSLs) for
 development; the database always holds the 500 schools. The first run builds the cast (schools, people,
 households, risk assessments: a few minutes); each run then empties the visits and the audit trail of this bench
 database, flushes its two Redis databases, and lays the day's visits afresh (one template per kind through the real
 verbs, copied in bulk), so every run starts from the same morning. What the people then do goes through the real
-pages, and the alerts through the real worker.
+pages, and the alerts through the real worker. The day's visits start 20 minutes after the run begins, so run it
+after 00:20 (Europe/London) and not in the last half hour before midnight.
 """
 
 import argparse
