@@ -8,7 +8,7 @@ at known moments during the run.
     BENCH_SCHOOLDAY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hv_schoolday \\
     BENCH_CACHE_URL=redis://127.0.0.1:6379/12 BENCH_BROKER_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python bench/school_day.py [--minutes 10] [--users-scale 1.0] [--workers 5] \\
-            [--staff-think 15,45] [--dsl-think 15,45] [--alarm-every 5] [--ramp-seconds 60] [--keep]
+            [--staff-think 15,45] [--dsl-think 15,45] [--alarm-every 5] [--ramp-seconds S] [--keep]
 
 --users-scale 0.1 --minutes 1 is a one-minute run at a tenth of the people (50 offices, 200 staff, 50 DSLs) for
 development; the database always holds the 500 schools. The first run builds the cast (schools, people,
@@ -626,9 +626,11 @@ def main():
     parser.add_argument("--staff-think", default="15,45", help="seconds between a member of staff's actions")
     parser.add_argument("--dsl-think", default="15,45", help="seconds between a DSL's actions")
     parser.add_argument("--alarm-every", type=float, default=5, help="seconds between alarms falling due")
-    parser.add_argument("--ramp-seconds", type=float, default=60, help="to start every user")
+    parser.add_argument("--ramp-seconds", type=float, help="to start every user (default: 60, or a quarter of the run)")
     parser.add_argument("--keep", action="store_true", help="keep the logs and the timings of every request")
     args = parser.parse_args()
+    if args.ramp_seconds is None:
+        args.ramp_seconds = min(60.0, args.minutes * 60 / 4)
 
     if not cast_ready():
         print("Building the cast (once for this database)...", flush=True)
