@@ -103,7 +103,7 @@ def _transition(visit, *, to_status: str, actor, now, note: str = ""):
         to_status=to_status,
     )
     visit.status = to_status
-    board_changed()
+    board_changed(locked.school_id)
     return locked
 
 

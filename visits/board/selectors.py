@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db.models import CharField, Count, DateTimeField, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models import CharField, Count, DateTimeField, Exists, Max, Min, OuterRef, Prefetch, Q
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
@@ -17,7 +17,7 @@ from core.permissions import BOARD_ROLES, school_ids_where
 from families.models import Child
 
 from ..alerts.sweep import family_phones, sweep_status
-from ..changes import GENERATION_KEY, recent_versions
+from ..changes import GENERATION_KEY, generation_key, recent_sweep_health, recent_versions
 from ..field.doorstep import DOORSTEP_KINDS, doorstep_of
 from ..lifecycle import AWAY, ON_THE_DAY
 from ..models import (
@@ -248,16 +248,26 @@ def board_rows(*, visits, now: datetime.datetime) -> list[BoardRow]:
     return rows
 
 
-VERSION_TTL_SECONDS = 1
-
-
 def _schools(user, school_ids) -> list[int]:
     return school_ids if school_ids is not None else school_ids_where(user, *BOARD_ROLES)
 
 
+def sweep_health(now: datetime.datetime) -> object:
+    """True while the sweep runs; otherwise when it last ran (so the version changes as it does). The same for
+    every board: read at most once a second in each process, and again after a board_changed()."""
+    second = int(now.timestamp())
+    if second not in recent_sweep_health:
+        status = sweep_status(now)
+        recent_sweep_health.clear()
+        recent_sweep_health[second] = status["ok"] or status["last_run_at"]
+    return recent_sweep_health[second]
+
+
 def board_version(*, user=None, now: datetime.datetime, school_ids: list[int] | None = None) -> str:
-    """board_version_uncached, worked out at most once a second per set of schools (and again after each
-    board_changed), shared through the cache and remembered in each process: most requests need no query."""
+    """board_version_uncached, kept (in the cache, and in each process for the second) until something the board
+    shows changes: a board_changed() for one of its schools or for every board, the sweep's health, the minute
+    (the countdowns) or the moment a visit out becomes overdue. An unchanged board's poll reads no table but the
+    sweep's heartbeat, once a second per process for every board."""
     school_ids = _schools(user, school_ids)
     ids = ",".join(map(str, sorted(school_ids)))
     second = int(now.timestamp())  # the clock the request sees (tests travel in time; so may a real clock)
@@ -265,14 +275,16 @@ def board_version(*, user=None, now: datetime.datetime, school_ids: list[int] | 
     if recent and recent[0] == second:
         return recent[1]
     key = f"board-version:{ids}"
-    found = cache.get_many([GENERATION_KEY, key])
-    generation = found.get(GENERATION_KEY, 0)
+    counters = [GENERATION_KEY, *(generation_key(school_id) for school_id in sorted(school_ids))]
+    found = cache.get_many([*counters, key])
+    generations = tuple(found.get(counter, 0) for counter in counters)
+    health = sweep_health(now)
     cached = found.get(key)
-    if cached and cached[:2] == (generation, second):
-        version = cached[2]
+    if cached and cached[0] == generations and cached[1] == health and now < cached[2]:
+        version = cached[3]
     else:
-        version = board_version_uncached(now=now, school_ids=school_ids)
-        cache.set(key, (generation, second, version), VERSION_TTL_SECONDS + 1)
+        version, until = _version_and_until(now=now, school_ids=school_ids, sweep=health)
+        cache.set(key, (generations, health, until, version), max(1, int((until - now).total_seconds()) + 1))
     recent_versions[ids] = (second, version)
     return version
 
@@ -281,23 +293,43 @@ def board_version_uncached(*, user=None, now: datetime.datetime, school_ids: lis
     """A digest of everything the live fragment shows, from a few aggregate queries: it changes when a visit
     or an alert changes, a visit becomes overdue, the sweep's health flips, or the minute (the countdowns) turns."""
     ids = _schools(user, school_ids)
+    return _version_and_until(now=now, school_ids=ids, sweep=sweep_health(now))[0]
+
+
+def _version_and_until(*, now, school_ids, sweep) -> tuple[str, datetime.datetime]:
+    """The version, and until when it holds if nothing is changed: the next minute, or sooner the moment the
+    next visit out becomes overdue."""
+    ids = school_ids
     start, end = local_day_bounds(timezone.localdate(now))
     due_back = Coalesce("due_back_at", "expected_return", output_field=DateTimeField())
     overdue = Q()
+    graces, next_due = {}, {}
     for school in School.objects.filter(pk__in=ids).select_related("trust"):
-        grace = datetime.timedelta(minutes=school.policy().overdue_grace_minutes)
+        graces[school.pk] = grace = datetime.timedelta(minutes=school.policy().overdue_grace_minutes)
         overdue |= Q(school_id=school.pk, due_back__lte=now - grace)
+        next_due[f"next_{school.pk}"] = Min(
+            "due_back", filter=Q(school_id=school.pk, status__in=AWAY, due_back__gt=now - grace)
+        )
     visits = (
         Visit.objects.filter(school_id__in=ids)
         .filter(Q(status__in=AWAY) | Q(scheduled_start__gte=start, scheduled_start__lt=end, status__in=ON_THE_DAY))
         .annotate(due_back=due_back)
-        .aggregate(n=Count("id"), changed=Max("updated_at"), overdue=Count("id", filter=Q(status__in=AWAY) & overdue))
+        .aggregate(
+            n=Count("id"),
+            changed=Max("updated_at"),
+            overdue=Count("id", filter=Q(status__in=AWAY) & overdue),
+            **next_due,
+        )
     )
     alerts = VisitAlert.objects.filter(visit__school_id__in=ids).aggregate(
         last=Max("id"), open=Count("id", filter=Q(acknowledged_at__isnull=True)), police=Max("police_called_at")
     )
     failed = AlertNotification.objects.filter(STILL_FAILING, visit__school_id__in=ids).count()
-    sweep = sweep_status(now)
-    sweep = sweep["ok"] or sweep["last_run_at"]  # healthy, or since when not
-    raw = f"{sorted(ids)}|{visits}|{alerts}|{failed}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    counted = {name: value for name, value in visits.items() if not name.startswith("next_")}
+    raw = f"{sorted(ids)}|{counted}|{alerts}|{failed}|{sweep}|{timezone.localtime(now):%Y%m%d%H%M}"
+    local = timezone.localtime(now)
+    until = local.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    for school_id, grace in graces.items():
+        if (due := visits.get(f"next_{school_id}")) is not None:
+            until = min(until, due + grace)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32], until

@@ -15,6 +15,7 @@ from tests.factories import ChildFactory, make_authorised_visit
 from tests.helpers import fresh_case
 from visits.alerts import sweep
 from visits.board.pages import forget_everything
+from visits.changes import board_changed
 from visits.field.services import visit_check_in
 from visits.models import AlertOutcome, CheckInKind, Visit, VisitAlert
 
@@ -327,3 +328,54 @@ def test_a_row_turning_overdue_changes_the_board_even_before_any_alert(client, c
         response = client.get("/board/live/", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200 and "OVERDUE" in response.content.decode()
     assert not VisitAlert.objects.filter(visit=visit).exists()
+
+
+def _table_reads(queries) -> list[str]:
+    """The statements that read the board's tables, leaving out the sweep's health (read once a second per
+    process for every board: its heartbeat and the visits whose alerting failed)."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].split()[0] == "SELECT" and "sweepheartbeat" not in q["sql"] and "alerting_failed_at" not in q["sql"]
+    ]
+
+
+def test_an_unchanged_board_is_not_worked_out_again_until_a_visit_falls_overdue(client, cast):
+    with at(8, 0):
+        visit = make_authorised_visit(lead=cast.staff, second=cast.staff2, authoriser=cast.dsl, start=START)
+    with at(10, 0, 30):
+        visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.CHECKED_OUT)
+    visit.refresh_from_db()
+    overdue = visit.overdue_at()
+    assert overdue.second == 30  # inside a minute, so only the visit (not the clock's minute) can turn the board
+    client.force_login(cast.office)
+    # The sweep runs every second in production; here it runs just before each poll.
+    with time_machine.travel(overdue - datetime.timedelta(seconds=8), tick=False):
+        sweep.alerts_sweep()
+        etag = client.get("/board/live/")["ETag"]
+    with time_machine.travel(overdue - datetime.timedelta(seconds=4), tick=False):
+        sweep.alerts_sweep()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert _table_reads(queries) == []
+    with time_machine.travel(overdue + datetime.timedelta(seconds=1), tick=False):
+        sweep.alerts_sweep()
+        turned = client.get("/board/live/", HTTP_IF_NONE_MATCH=etag)
+    assert turned.status_code == 200 and turned["ETag"] != etag
+
+
+def test_a_change_at_another_school_leaves_this_schools_board_alone(client, cast, visit):
+    client.force_login(cast.office)
+    with at(10, 5):
+        sweep.alerts_sweep()
+        etag = client.get("/board/live/")["ETag"]
+    with at(10, 5, 3):
+        sweep.alerts_sweep()
+        board_changed(cast.other_school.pk)  # what every verb does for a visit at the other school
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+        assert _table_reads(queries) == []
+    with at(10, 5, 6):
+        sweep.alerts_sweep()
+        visit_check_in(visit=visit, actor=cast.staff, kind=CheckInKind.ARRIVED)
+        assert client.get("/board/live/", HTTP_IF_NONE_MATCH=etag).status_code == 200
