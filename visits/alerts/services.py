@@ -52,7 +52,7 @@ def recompute_timer(visit: Visit) -> None:
     alert_after, recomputed on every write). Call with the visit locked, after its other changes are saved."""
     visit.alert_due_at = visit.alert_due()
     Visit.objects.filter(pk=visit.pk).update(alert_due_at=visit.alert_due_at)
-    board_changed()
+    board_changed(visit.school_id)
 
 
 def rebased_due_back(visit: Visit, checked_out_at: datetime.datetime) -> datetime.datetime:
