@@ -6,10 +6,12 @@ A visit belongs to the term its scheduled start falls in (school time, Europe/Lo
 """
 
 import datetime
+import hashlib
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
@@ -145,12 +147,79 @@ def overdue_alert_figures(school_ids, term: Term) -> dict[int, dict[str, int]]:
     return result
 
 
+# A term this long over has nothing left to fall due (forms are due within days of the visit, actions by the
+# term's last day): its figures change only when a record of the term does, so they are kept until then.
+SETTLED_AFTER = datetime.timedelta(days=14)
+
+
 def term_figures(schools: list[School], term: Term, *, now: datetime.datetime | None = None) -> list[SchoolFigures]:
-    """Every figure for each school in the term, in a fixed number of queries whatever the data size."""
+    """Every figure for each school in the term, in a fixed number of queries whatever the data size. A settled
+    term's figures are kept per school in the cache, under a key made of what they are worked out from (the
+    count and the latest change of the term's visits, actions and overdue alerts at the school): a record of
+    the term that changes makes a new key, so the next view works that school out again and no other."""
     now = now or timezone.now()
+    due_hours = {pk: policy.report_due_hours for pk, policy in EffectivePolicy.for_schools(schools).items()}
+    _, end = local_day_bounds(term.last_day)
+    if now < end + SETTLED_AFTER or not schools:
+        return _term_figures(schools, term, now=now, due_hours=due_hours)
+    versions = _input_versions([school.pk for school in schools], term)
+    keys = {
+        school.pk: f"figures:{term.slug}:{school.pk}:{due_hours[school.pk]}:{versions[school.pk]}" for school in schools
+    }
+    kept = cache.get_many(list(keys.values()))
+    missing = [school for school in schools if keys[school.pk] not in kept]
+    if missing:
+        fresh = {keys[fig.school.pk]: fig for fig in _term_figures(missing, term, now=now, due_hours=due_hours)}
+        cache.set_many(fresh, timeout=FIGURES_KEPT_SECONDS)
+        kept.update(fresh)
+    results = []
+    for school in schools:
+        fig = kept[keys[school.pk]]
+        fig.school = school  # the school as read now (its name may have changed; the figures have not)
+        results.append(fig)
+    return results
+
+
+FIGURES_KEPT_SECONDS = 7 * 24 * 3600
+
+
+def _input_versions(school_ids: list[int], term: Term) -> dict[int, str]:
+    """Per school, a digest of what its figures for the term are worked out from: three grouped queries."""
+    start, _ = local_day_bounds(term.first_day)
+    _, end = local_day_bounds(term.last_day)
+    parts: dict[int, list] = defaultdict(list)
+    visits = (
+        Visit.objects.filter(school_id__in=school_ids, scheduled_start__gte=start, scheduled_start__lt=end)
+        .values("school_id")
+        .annotate(n=Count("id"), changed=Max("updated_at"))
+        .order_by()
+    )
+    for row in visits:
+        parts[row["school_id"]] += ["v", row["n"], row["changed"]]
+    actions = (
+        FollowUpAction.objects.filter(school_id__in=school_ids, due_on__gte=term.first_day, due_on__lte=term.last_day)
+        .values("school_id")
+        .annotate(n=Count("id"), last=Max("id"), done=Count("completed_at"), done_at=Max("completed_at"))
+        .order_by()
+    )
+    for row in actions:
+        parts[row["school_id"]] += ["a", row["n"], row["last"], row["done"], row["done_at"]]
+    alerts = (
+        VisitAlert.objects.filter(
+            visit__school_id__in=school_ids, kind=AlertKind.OVERDUE, raised_at__gte=start, raised_at__lt=end
+        )
+        .values("visit__school_id")
+        .annotate(n=Count("id"), last=Max("id"), answered=Count("acknowledged_at"), at=Max("acknowledged_at"))
+        .order_by()
+    )
+    for row in alerts:
+        parts[row["visit__school_id"]] += ["o", row["n"], row["last"], row["answered"], row["at"]]
+    return {pk: hashlib.sha256(repr(parts[pk]).encode()).hexdigest()[:24] for pk in school_ids}
+
+
+def _term_figures(schools: list[School], term: Term, *, now: datetime.datetime, due_hours) -> list[SchoolFigures]:
     today = timezone.localdate(now)
     figures = {school.pk: SchoolFigures(school=school) for school in schools}
-    due_hours = {pk: policy.report_due_hours for pk, policy in EffectivePolicy.for_schools(schools).items()}
     start, _ = local_day_bounds(term.first_day)
     _, end = local_day_bounds(term.last_day)
     purposes, outcomes = dict(Purpose.choices), dict(VisitOutcome.choices)

@@ -332,3 +332,32 @@ def test_chart_labels_cannot_inject_markup():
     svg = bar_chart([("<script>alert(1)</script>", 3), ("Empty", None)], title="A & B", unit="%")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "A &amp; B" in svg
     assert ">3%</text>" in svg and "no figure" in svg
+
+
+def test_a_settled_terms_figures_are_kept_until_a_record_of_the_term_changes(cast, term_data):
+    schools = [cast.school, cast.other_school]
+    first = term_figures(schools, AUTUMN, now=NOW)
+    with CaptureQueriesContext(connection) as kept:
+        again = term_figures(schools, AUTUMN, now=NOW)
+    assert not any("MIN(" in q["sql"] for q in kept.captured_queries)  # the term's visits were not read again
+    assert [fig.school for fig in again] == schools
+    assert (again[0].visits, again[0].actions_on_time.whole) == (first[0].visits, first[0].actions_on_time.whole)
+    action(cast, due=datetime.date(2026, 12, 1), completed=datetime.datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    with CaptureQueriesContext(connection) as changed:
+        oak, river = term_figures(schools, AUTUMN, now=NOW)
+    assert (oak.actions_on_time.part, oak.actions_on_time.whole) == (
+        first[0].actions_on_time.part + 1,
+        first[0].actions_on_time.whole + 1,
+    )
+    # Only Oakfield's records changed: Riverside's figures came from the cache.
+    worked_out = [q["sql"] for q in changed.captured_queries if "MIN(" in q["sql"]]
+    assert len(worked_out) == 1 and f'"school_id" IN ({cast.school.pk})' in worked_out[0]
+    assert river.visits == first[1].visits
+
+
+def test_the_current_terms_figures_are_worked_out_every_time(cast, term_data):
+    during = datetime.datetime(2026, 12, 20, 12, 0, tzinfo=UTC)  # autumn 2026 not yet settled
+    term_figures([cast.school], AUTUMN, now=during)
+    with CaptureQueriesContext(connection) as again:
+        term_figures([cast.school], AUTUMN, now=during)
+    assert any("MIN(" in q["sql"] for q in again.captured_queries)
