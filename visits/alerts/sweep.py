@@ -351,6 +351,17 @@ def _sweep_one(visit: Visit, policy, now) -> int:
 RETRY_FAILED_VISIT_AFTER = datetime.timedelta(seconds=30)
 
 
+def due_visits(*, now: datetime.datetime):
+    """The sweep's claim: visits whose timer has passed, earliest first, locked (rows another sweep holds are
+    skipped). Read through the partial index visit_alert_due; slice it to a batch."""
+    return (
+        Visit.objects.filter(alert_due_at__lte=now)
+        .select_related("school")
+        .order_by("alert_due_at")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+
+
 def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> int:
     """Raise every alert that has fallen due. Safe to run in several workers at once. Returns alerts raised.
 
@@ -360,12 +371,7 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = 50) -> in
     raised, failed, policies = 0, 0, {}
     while True:
         with transaction.atomic():
-            claimed = list(
-                Visit.objects.filter(alert_due_at__lte=now)
-                .select_related("school")
-                .order_by("alert_due_at")
-                .select_for_update(skip_locked=True, of=("self",))[:batch]
-            )
+            claimed = list(due_visits(now=now)[:batch])
             for visit in claimed:
                 try:
                     with transaction.atomic():
