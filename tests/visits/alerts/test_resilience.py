@@ -64,16 +64,15 @@ def three_out(cast):
 
 
 def break_one(monkeypatch, bad):
-    """Raising `bad`'s alerts raises, as a corrupt row or a bug would; the others sweep as usual."""
-    real = sweep._sweep_one
+    """Queueing `bad`'s messages raises, as a corrupt row or a bug would; the others sweep as usual."""
+    real = sweep._notify
 
-    def sweep_one(visit, policy, now):
-        if visit.pk == bad.pk:
-            real(visit, policy, now)  # its writes happen, then the error: the savepoint must undo them
+    def notify(alert, now, reads, writes, round_number=0):
+        if alert.visit_id == bad.pk:  # its timer and alert are written by now: the savepoint must undo them
             raise ValueError("a corrupt row")
-        return real(visit, policy, now)
+        return real(alert, now, reads, writes, round_number)
 
-    monkeypatch.setattr(sweep, "_sweep_one", sweep_one)
+    monkeypatch.setattr(sweep, "_notify", notify)
 
 
 def test_one_visit_that_fails_is_set_aside_and_every_other_is_still_alerted(cast, three_out, monkeypatch, caplog):
