@@ -366,6 +366,21 @@ def test_delivery_reads_a_fixed_number_of_queries_however_many_it_sends(cast, th
     assert len(two) - len(one) == 1
 
 
+def test_a_tick_sends_batch_after_batch_while_it_has_time_and_one_batch_when_it_has_none(
+    cast, three_out, monkeypatch, settings
+):
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    unsent = AlertNotification.objects.filter(sent_at__isnull=True)
+    settings.ALERT_SWEEP_INTERVAL_SECONDS = 0  # no time left once the sweep is done: one batch goes
+    with at(10, 55):
+        sweeper.sweep_and_deliver()
+    assert unsent.count() == 3 * 3 - 2
+    settings.ALERT_SWEEP_INTERVAL_SECONDS = 60
+    with at(10, 55, 1):
+        sweeper.sweep_and_deliver()
+    assert not unsent.exists()
+
+
 def test_each_worker_process_starts_one_sweeper_unless_told_not_to(settings, monkeypatch):
     running, release = threading.Event(), threading.Event()
     monkeypatch.setattr(sweeper, "run", lambda stop, interval: running.set() or release.wait(30))
