@@ -21,6 +21,8 @@ from .sms import send_sms
 
 logger = logging.getLogger(__name__)
 
+# Rows claimed, sent and committed together.
+BATCH = 100
 # Five tries over about half a minute (2, 4, 8, 16 s apart), then the other channel.
 MAX_SEND_ATTEMPTS = 5
 FALLBACK_SUFFIX = ":other"
@@ -80,13 +82,14 @@ def _fail(row: AlertNotification, now: datetime.datetime) -> None:
         AlertNotification.objects.bulk_create([fallback], ignore_conflicts=True)
 
 
-def notifications_deliver(*, limit: int = 100, now: datetime.datetime | None = None) -> int:
+def notifications_deliver(*, limit: int | None = None, now: datetime.datetime | None = None) -> int:
     """Send unsent notifications whose retry time has come; each row is claimed under a lock that others skip.
 
     A crash between sending and the commit leaves the row unsent, so it is sent again (at least once);
     a row once marked sent is never sent again.
     """
     now = now or timezone.now()
+    limit = limit or BATCH
     sent, failed = 0, False
     with transaction.atomic():
         rows = list(

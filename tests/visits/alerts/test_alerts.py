@@ -111,9 +111,8 @@ def test_two_workers_claiming_the_same_visit_raise_one_alert(out_visit):
     """The second worker read the row before the first one's update: its compare-and-swap changes nothing."""
     with at(10, 55):
         stale = Visit.objects.select_related("school").get(pk=out_visit.pk)
-        policy = stale.school.policy()
         assert sweep.alerts_sweep() == 1
-        assert sweep._sweep_one(stale, policy, stale.alert_due_at) == 0
+        assert sweep._sweep_visits([stale], sweep._SweepReads(), stale.alert_due_at) == 0
     assert alert_keys(out_visit) == ["overdue:0:0"]
 
 
@@ -144,7 +143,7 @@ def test_a_return_that_lands_between_the_sweeps_read_and_its_update_means_no_ale
     with at(10, 55):
         stale = Visit.objects.select_related("school").get(pk=out_visit.pk)
         visit_check_in(visit=out_visit, actor=cast.staff, kind=CheckInKind.RETURNED)
-        assert sweep._sweep_one(stale, stale.school.policy(), stale.alert_due_at) == 0
+        assert sweep._sweep_visits([stale], sweep._SweepReads(), stale.alert_due_at) == 0
     assert alert_keys(out_visit) == []
 
 
@@ -162,10 +161,10 @@ def test_a_return_after_the_alert_answers_it(cast, out_visit):
 def test_a_worker_that_dies_mid_sweep_loses_nothing(out_visit, monkeypatch):
     """Claim, alert and outbox rows share a transaction: a crash rolls all back and the next sweep redoes it."""
 
-    def crash(alert, now):
+    def crash(alert, now, reads, writes, round_number=0):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(sweep, "_queue_notifications", crash)
+    monkeypatch.setattr(sweep, "_notify", crash)
     with at(10, 55), pytest.raises(SystemExit):
         sweep.alerts_sweep()
     assert alert_keys(out_visit) == []

@@ -64,16 +64,15 @@ def three_out(cast):
 
 
 def break_one(monkeypatch, bad):
-    """Raising `bad`'s alerts raises, as a corrupt row or a bug would; the others sweep as usual."""
-    real = sweep._sweep_one
+    """Queueing `bad`'s messages raises, as a corrupt row or a bug would; the others sweep as usual."""
+    real = sweep._notify
 
-    def sweep_one(visit, policy, now):
-        if visit.pk == bad.pk:
-            real(visit, policy, now)  # its writes happen, then the error: the savepoint must undo them
+    def notify(alert, now, reads, writes, round_number=0):
+        if alert.visit_id == bad.pk:  # its timer and alert are written by now: the savepoint must undo them
             raise ValueError("a corrupt row")
-        return real(visit, policy, now)
+        return real(alert, now, reads, writes, round_number)
 
-    monkeypatch.setattr(sweep, "_sweep_one", sweep_one)
+    monkeypatch.setattr(sweep, "_notify", notify)
 
 
 def test_one_visit_that_fails_is_set_aside_and_every_other_is_still_alerted(cast, three_out, monkeypatch, caplog):
@@ -365,6 +364,21 @@ def test_delivery_reads_a_fixed_number_of_queries_however_many_it_sends(cast, th
         assert delivery.notifications_deliver() == 2
     # One save per row sent; the reads (rows, alerts, visits, households, people) stay the same.
     assert len(two) - len(one) == 1
+
+
+def test_a_tick_sends_batch_after_batch_while_it_has_time_and_one_batch_when_it_has_none(
+    cast, three_out, monkeypatch, settings
+):
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    unsent = AlertNotification.objects.filter(sent_at__isnull=True)
+    settings.ALERT_SWEEP_INTERVAL_SECONDS = 0  # no time left once the sweep is done: one batch goes
+    with at(10, 55):
+        sweeper.sweep_and_deliver()
+    assert unsent.count() == 3 * 3 - 2
+    settings.ALERT_SWEEP_INTERVAL_SECONDS = 60
+    with at(10, 55, 1):
+        sweeper.sweep_and_deliver()
+    assert not unsent.exists()
 
 
 def test_each_worker_process_starts_one_sweeper_unless_told_not_to(settings, monkeypatch):
