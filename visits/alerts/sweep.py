@@ -549,10 +549,13 @@ def alerts_sweep(*, now: datetime.datetime | None = None, batch: int = BATCH) ->
 
     Each batch of claimed visits is swept together inside a savepoint. If that raises, the batch is rolled back
     and swept again visit by visit, each in its own savepoint: one that raises is rolled back alone, logged,
-    marked on the board and set aside; every other due visit is still alerted in this sweep."""
-    now = now or timezone.now()
-    raised, failed, reads = 0, 0, _SweepReads()
+    marked on the board and set aside; every other due visit is still alerted in this sweep.
+
+    Without `now`, each batch looks at the clock afresh: visits falling due while a long sweep runs (a burst) are
+    raised by it, not left for the next tick."""
+    fixed_now, raised, failed, reads = now, 0, 0, _SweepReads()
     while True:
+        now = fixed_now or timezone.now()
         with transaction.atomic():
             claimed = list(due_visits(now=now)[:batch])
             if not claimed:

@@ -5,6 +5,7 @@ still raise each alert once, and a batch whose alerts cannot be stored together 
 import threading
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -153,6 +154,23 @@ def test_a_batch_holding_an_alert_already_stored_is_swept_one_by_one(cast, caplo
         assert VisitAlert.objects.get(visit=visit).key == "overdue:0:0"
         assert AlertNotification.objects.filter(alert__visit=visit).count() == 3  # the office's email, pair's texts
     assert "together failed" in caplog.text and "one by one now" in caplog.text
+
+
+def test_a_long_sweep_raises_what_falls_due_while_it_runs(cast, monkeypatch):
+    """A burst takes a while to sweep: a visit falling due meanwhile is raised by the same sweep, not the next."""
+    early, late = pairs_out(cast, 2)
+    Visit.objects.filter(pk=late.pk).update(alert_due_at=when(10, 55, 1))  # its timer a second after the other's
+    real = sweep._sweep_visits
+    with time_machine.travel(OVERDUE, tick=False) as clock:
+
+        def a_second_passes(*args, **kwargs):
+            raised = real(*args, **kwargs)
+            clock.shift(1)
+            return raised
+
+        monkeypatch.setattr(sweep, "_sweep_visits", a_second_passes)
+        assert sweep.alerts_sweep(batch=1) == 2
+    assert alerts_per_visit([early, late]) == {early.pk: ["overdue:0:0"], late.pk: ["overdue:0:0"]}
 
 
 def alerts_per_visit(visits) -> dict[int, list[str]]:
