@@ -58,7 +58,8 @@ WITHIN = datetime.timedelta(seconds=2)
 
 
 def load_schools(count):
-    """`count` schools of one trust, each with an office (by email), a DSL, a Principal and a pair."""
+    """`count` schools of one trust, each with an office (by email), a DSL, a Principal and two pairs: one for the
+    visits that fall due in the burst, one for the others (a pair is never booked on two visits at once)."""
     trust = TrustFactory(name="Burst Trust", slug="burst-trust")
     trust_default_policy(trust)
     schools = []
@@ -68,8 +69,9 @@ def load_schools(count):
         get_user_model().objects.filter(pk=office.pk).update(email=f"office{n}@example.org")
         make_member(f"burst{n}-dsl", school, Role.DSL)
         make_member(f"burst{n}-principal", school, Role.PRINCIPAL)
-        make_member(f"burst{n}-lead", school, Role.STAFF)
-        make_member(f"burst{n}-second", school, Role.STAFF)
+        for pair in ("due", "later"):
+            make_member(f"burst{n}-{pair}-lead", school, Role.STAFF)
+            make_member(f"burst{n}-{pair}-second", school, Role.STAFF)
         schools.append(school)
     users = {u.username: u for u in get_user_model().objects.filter(username__startswith="burst")}
     return schools, users
@@ -83,13 +85,13 @@ def load_old_visits(schools, users, count):
     school = schools[0]
     start = timezone.now() - datetime.timedelta(days=30)
     template = make_authorised_visit(
-        lead=users["burst0-lead"],
-        second=users["burst0-second"],
+        lead=users["burst0-later-lead"],
+        second=users["burst0-later-second"],
         authoriser=users["burst0-principal"],
         start=start,
         child=ChildFactory(household__school=school),
     )
-    walk_visit(template, users["burst0-lead"], "reviewed")
+    walk_visit(template, users["burst0-later-lead"], "reviewed")
     template = Visit.objects.get(pk=template.pk)
     households = {s.pk: ChildFactory(household__school=s).household_id for s in schools}
     fields = [f.attname for f in Visit._meta.concrete_fields if f.attname != "id"]
@@ -110,14 +112,15 @@ def load_old_visits(schools, users, count):
         cursor.execute("ANALYZE visits_visit")
 
 
-def authorised_copies(school, users, n, start):
-    """`n` authorised visits of one school planned at `start`, ready to check out: one through the verbs, the rest
-    bulk copies of it (people, decision, checklist)."""
-    lead = users[f"burst{school.slug.split('-')[1]}-lead"]
+def authorised_copies(school, users, pair, n, start):
+    """`n` authorised visits of one school by its `pair` ("due" or "later") planned at `start`, ready to check
+    out: one through the verbs, the rest bulk copies of it (people, decision, checklist)."""
+    prefix = f"burst{school.slug.split('-')[1]}"
+    lead = users[f"{prefix}-{pair}-lead"]
     template = make_authorised_visit(
         lead=lead,
-        second=users[lead.username.replace("-lead", "-second")],
-        authoriser=users[lead.username.replace("-lead", "-principal")],
+        second=users[f"{prefix}-{pair}-second"],
+        authoriser=users[f"{prefix}-principal"],
         start=start,
         child=ChildFactory(household__school=school),
     )
@@ -260,7 +263,9 @@ def main():
         per_school_due, per_school_later = args.due // args.schools, (args.out - args.due) // args.schools
         later, due = [], []
         for school in schools:
-            later += authorised_copies(school, users, per_school_later, timezone.now() + datetime.timedelta(minutes=5))
+            later += authorised_copies(
+                school, users, "later", per_school_later, timezone.now() + datetime.timedelta(minutes=5)
+            )
         print(f"Planned and authorised {len(later)} visits in {time.monotonic() - t:.0f}s")
         t = time.monotonic()
         check_out(later, lambda i: timezone.now())
@@ -277,7 +282,7 @@ def main():
         if timezone.localdate(left) != timezone.localdate(burst):
             raise SystemExit("The due visits would have left yesterday (it is just after midnight): run it later.")
         for school in schools:
-            due += authorised_copies(school, users, per_school_due, left)
+            due += authorised_copies(school, users, "due", per_school_due, left)
         rng = random.Random(5)
         offsets = [datetime.timedelta(seconds=rng.uniform(0, 0.999)) for _ in due]
         check_out(due, lambda i: left + offsets[i])
