@@ -31,7 +31,7 @@ VISITS = 2_000_000
 # Today's visits per school, in slots: 5 out (at 11:00), then 3 waiting for a decision, then 6 authorised.
 OUT_SLOTS, WAITING_SLOTS, LATER_SLOTS = 5, 3, 6
 TODAY_SLOTS = OUT_SLOTS + WAITING_SLOTS + LATER_SLOTS
-MARK = "National bench"
+MARK = "National bench"  # in each loaded visit's reason: today's are found by it and moved to now each run
 
 
 def loaded() -> bool:
@@ -133,9 +133,9 @@ ID_BASES = {
 }
 
 # Arithmetic that names rows: school s's k-th person is user u0 + s * people + k (0 the Principal, 1-2 the DSLs,
-# 3-4 the office, 5-49 visiting staff); household h is h0 + h, at school h %% schools; child k is c0 + k, in
-# household k %% (schools * households), so household h's first child is c0 + h. Visit v (v0 + v) is at school
-# v %% schools; the first `past` are history, oldest first, the rest today's, in slots of one per school.
+# 3-4 the office, 5-49 visiting staff); household h is h0 + h, at school h % schools; child k is c0 + k, in
+# household k % (schools * households), so household h's first child is c0 + h. Visit v (v0 + v) is at school
+# v % schools; the first `past` are history, oldest first, the rest today's, in slots of one per school.
 SCHOOL = "(%(school_ids)s::bigint[])[{n} %% %(schools)s + 1]"
 VISIT_SCHOOL = SCHOOL.format(n="v")
 HOUSEHOLD = "(v %% %(schools)s + %(schools)s * ((v / %(schools)s * 7) %% %(households)s))"
