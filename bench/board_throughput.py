@@ -17,7 +17,6 @@ import datetime
 import os
 import random
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ os.environ["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6
 
 import django
 
-from bench.common import ensure_database, gunicorn, hammer
+from bench.common import ensure_database, gunicorn, hammer, served_app_env
 
 django.setup()
 
@@ -153,15 +152,7 @@ def main():
     concurrency = args.concurrency or 2 * args.workers
     user = load()
     cookie = session_cookie(user)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": DB_URL,
-    }
-    # As the README's production recipe: the pages ask for the hashed names collectstatic writes.
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    env = served_app_env(DB_URL)
     with gunicorn("bench.wsgi", workers=args.workers, env=env) as port:
         print(
             f"gunicorn: {args.workers} sync workers; load: {concurrency} keep-alive clients for "

@@ -27,7 +27,6 @@ import datetime
 import http.client
 import os
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -47,7 +46,7 @@ os.environ["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6
 
 import django
 
-from bench.common import ensure_database, gunicorn, hammer
+from bench.common import ensure_database, gunicorn, hammer, served_app_env
 
 django.setup()
 
@@ -188,14 +187,7 @@ def main():
     clients = {who: signed_in(who) for who in people}
     counts = query_counts(targets, clients)
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": DB_URL,
-    }
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    env = served_app_env(DB_URL)
     cookies = {who: cookie_of(client) for who, client in clients.items()}
     trivial = ("trivial view", "n0-staff1", "/bench/trivial/")
     with gunicorn("bench.wsgi", workers=args.workers, env=env) as port:

@@ -13,17 +13,14 @@ from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from core.roles import Role
 from homevisits.celery import app
-from tests.factories import ChildFactory, make_authorised_visit, make_member
-from tests.visits.alerts.clock import START, UTC, at
+from tests.visits.alerts.clock import UTC, at
+from tests.visits.alerts.pairs import pairs_out_at_ten
 from visits.alerts import delivery, services, sms, sweep, sweeper
 from visits.board.pages import forget_everything
-from visits.field.services import visit_check_in
 from visits.models import (
     AlertNotification,
     AlertOutcome,
-    CheckInKind,
     NotificationChannel,
     SweepHeartbeat,
     Visit,
@@ -44,23 +41,7 @@ def _quiet(settings):
 @pytest.fixture
 def three_out(cast):
     """Three pairs out, all overdue at 10:55; the office has an email."""
-    cast.office.email = "office@example.org"
-    cast.office.save()
-    visits = []
-    for n in range(3):
-        lead, second = (make_member(f"pair{n}-{i}", cast.school, Role.STAFF) for i in (1, 2))
-        with at(9, 0):
-            visit = make_authorised_visit(
-                lead=lead,
-                second=second,
-                authoriser=cast.dsl,
-                start=START,
-                child=ChildFactory(household__school=cast.school),
-            )
-        with at(10, 0):
-            visit_check_in(visit=visit, actor=lead, kind=CheckInKind.CHECKED_OUT)
-        visits.append(visit)
-    return visits
+    return pairs_out_at_ten(cast, 3)
 
 
 def break_one(monkeypatch, bad):

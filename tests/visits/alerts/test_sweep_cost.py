@@ -10,12 +10,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry, EscalationAction
-from core.roles import Role
-from tests.factories import ChildFactory, make_authorised_visit, make_member
-from tests.visits.alerts.clock import START, at, when
+from tests.visits.alerts.clock import at, when
+from tests.visits.alerts.pairs import pairs_out_at_ten
 from visits.alerts import sweep
-from visits.field.services import visit_check_in
-from visits.models import AlertKind, AlertNotification, CheckInKind, Visit, VisitAlert
+from visits.models import AlertKind, AlertNotification, Visit, VisitAlert
 
 OVERDUE = when(10, 55)
 # The cost and the races are PostgreSQL's (production's): one UPDATE for a batch, rows locked and skipped, the
@@ -24,24 +22,9 @@ POSTGRESQL_ONLY = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 
 def pairs_out(cast, count):
-    """`count` pairs of the school out from 10:00, each reminded at 10:40 and overdue at 10:55; the office has an
-    email."""
-    cast.office.email = "office@example.org"
-    cast.office.save()
-    visits = []
-    for n in range(count):
-        lead, second = (make_member(f"pair{n}-{i}", cast.school, Role.STAFF) for i in (1, 2))
-        with at(9, 0):
-            visit = make_authorised_visit(
-                lead=lead,
-                second=second,
-                authoriser=cast.dsl,
-                start=START,
-                child=ChildFactory(household__school=cast.school),
-            )
-        with at(10, 0):
-            visit_check_in(visit=visit, actor=lead, kind=CheckInKind.CHECKED_OUT)
-        visits.append(visit)
+    """`count` pairs of the school out from 10:00 (pairs_out_at_ten), each reminded at 10:40 and overdue at
+    10:55."""
+    visits = pairs_out_at_ten(cast, count)
     with at(10, 40):
         sweep.alerts_sweep()  # the leads' reminders: quiet from here until 10:55
     return visits
